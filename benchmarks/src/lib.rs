@@ -1,0 +1,1 @@
+//! Benchmarks and machine-limit yardsticks for prtip (see README.md in this directory).

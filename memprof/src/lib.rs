@@ -1,0 +1,1 @@
+//! Heap accounting for prtip (placeholder until the counting allocator lands).

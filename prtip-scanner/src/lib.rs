@@ -1,0 +1,1 @@
+//! prtip-scanner: the scan engines. All sockets live here.
