@@ -299,8 +299,7 @@ impl PortTableBuilder {
         if !self.collapsible(state) {
             return false;
         }
-        (self.open_only && !state.maybe_open())
-            || self.counts[state.index()] > self.max_per_state
+        (self.open_only && !state.maybe_open()) || self.counts[state.index()] > self.max_per_state
     }
 
     /// Record one port's result.
@@ -356,7 +355,7 @@ impl PortTableBuilder {
             }
         }
         // nmap lists the largest collapsed group first.
-        extra.sort_by(|a, b| b.count.cmp(&a.count));
+        extra.sort_by_key(|e| std::cmp::Reverse(e.count));
         self.kept.sort_by_key(|p| (p.protocol, p.port));
         PortTable {
             shown: self.kept,
@@ -475,7 +474,11 @@ mod tests {
                 Reason::ConnRefused
             };
             b.add(port(p, st, reason));
-            assert!(b.kept.len() <= 26 + 10, "builder buffered {} results", b.kept.len());
+            assert!(
+                b.kept.len() <= 26 + 10,
+                "builder buffered {} results",
+                b.kept.len()
+            );
         }
         let t = b.finish();
         assert_eq!(t.shown.len(), 10);

@@ -1,1 +1,10 @@
 //! prtip-scanner: the scan engines. All sockets live here.
+
+pub mod cancel;
+pub mod connect;
+pub mod error;
+pub mod pacer;
+pub mod rlimit;
+pub mod rtt;
+
+pub use error::ScanError;

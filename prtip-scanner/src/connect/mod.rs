@@ -1,0 +1,533 @@
+//! TCP connect scan (`-sT`) and unprivileged host discovery, on tokio.
+//!
+//! Every probe is a task holding one permit of a global socket semaphore, so
+//! the number of open descriptors never exceeds the budget derived from
+//! `RLIMIT_NOFILE`. Retransmission follows nmap: a port that stays silent is
+//! tried again only as often as retries have proven useful on that host
+//! (one retry at first), capped by `--max-retries`.
+
+mod probe;
+
+pub use probe::SocketOptions;
+
+use crate::cancel::StopFlag;
+use crate::error::ScanError;
+use crate::pacer::Pacer;
+use crate::rtt::RttEstimator;
+use futures_util::stream::{self, StreamExt};
+use memprof::Phase;
+use probe::{connect_once, Attempt};
+use prtip_core::config::Timing;
+use prtip_core::result::{
+    HostResult, HostStatus, PortResult, PortState, PortTable, PortTableBuilder, Protocol, Reason,
+};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+/// Ports probed on discovery, as nmap's unprivileged ping does.
+pub const DISCOVERY_PORTS: [u16; 2] = [80, 443];
+
+/// How long a local shortage may persist before the scan gives up.
+const RESOURCE_RETRY_LIMIT: u32 = 500;
+const RESOURCE_BACKOFF: Duration = Duration::from_millis(10);
+
+/// Ports to probe on every host; iterated once per host.
+pub trait PortSource: Send + Sync {
+    /// Ports in scan order.
+    fn ports(&self) -> Box<dyn Iterator<Item = u16> + Send + '_>;
+    /// Number of ports `ports()` yields.
+    fn count(&self) -> usize;
+}
+
+impl PortSource for Vec<u16> {
+    fn ports(&self) -> Box<dyn Iterator<Item = u16> + Send + '_> {
+        Box::new(self.iter().copied())
+    }
+    fn count(&self) -> usize {
+        self.len()
+    }
+}
+
+/// Settings of a connect scan.
+#[derive(Debug, Clone)]
+pub struct ConnectConfig {
+    pub timing: Timing,
+    pub socket: SocketOptions,
+    /// Probes in flight across all hosts.
+    pub parallelism: usize,
+}
+
+/// What to do with each host.
+#[derive(Debug, Clone, Copy)]
+pub struct ScanPlan {
+    /// Ping hosts first (false with `-Pn`).
+    pub discovery: bool,
+    /// Scan ports (false with `-sn`).
+    pub port_scan: bool,
+    /// Display threshold for collapsing port states (see `PortTableBuilder`).
+    pub max_per_state: u32,
+    /// `--open`.
+    pub open_only: bool,
+}
+
+/// One target to scan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostJob {
+    pub addr: IpAddr,
+    pub hostname: Option<String>,
+}
+
+/// The outcome for one host, handed to the caller in target order.
+#[derive(Debug)]
+pub enum HostOutcome {
+    Done(HostResult),
+    /// `--host-timeout` expired; nmap reports nothing but this for the host.
+    TimedOut(HostJob),
+}
+
+/// Shared state of a connect scan.
+#[derive(Debug)]
+pub struct ConnectScanner {
+    cfg: ConnectConfig,
+    sockets: Arc<Semaphore>,
+    pacer: Option<Pacer>,
+    stop: StopFlag,
+    probes: AtomicU64,
+}
+
+/// Per-host bookkeeping shared by that host's probes.
+#[derive(Debug)]
+struct HostCtx {
+    addr: IpAddr,
+    rtt: RttEstimator,
+    max_useful_retry: AtomicU32,
+}
+
+impl ConnectScanner {
+    pub fn new(cfg: ConnectConfig, stop: StopFlag) -> Arc<Self> {
+        let parallelism = cfg.parallelism.max(1);
+        let pacer = Pacer::new(cfg.timing.max_rate, cfg.timing.scan_delay);
+        Arc::new(ConnectScanner {
+            sockets: Arc::new(Semaphore::new(parallelism)),
+            pacer,
+            stop,
+            probes: AtomicU64::new(0),
+            cfg,
+        })
+    }
+
+    /// Connect attempts made so far (for progress display).
+    pub fn probes_sent(&self) -> u64 {
+        self.probes.load(Ordering::Relaxed)
+    }
+
+    fn host_ctx(&self, addr: IpAddr) -> Arc<HostCtx> {
+        Arc::new(HostCtx {
+            addr,
+            rtt: RttEstimator::new(&self.cfg.timing),
+            max_useful_retry: AtomicU32::new(0),
+        })
+    }
+
+    /// Probe one port until it answers or its retries are spent.
+    /// `None` means the scan was stopped first.
+    async fn probe_port(&self, host: &HostCtx, port: u16) -> Result<Option<PortResult>, ScanError> {
+        let target = SocketAddr::new(host.addr, port);
+        let mut tries: u32 = 0;
+        let mut shortages: u32 = 0;
+        loop {
+            if self.stop.is_stopped() {
+                return Ok(None);
+            }
+            if let Some(p) = &self.pacer {
+                p.wait().await;
+            }
+            self.probes.fetch_add(1, Ordering::Relaxed);
+            match connect_once(target, host.rtt.timeout(), &self.cfg.socket).await? {
+                Attempt::Answered { state, reason, rtt } => {
+                    // Karn's rule: a retransmitted probe's RTT is ambiguous.
+                    if tries == 0 {
+                        host.rtt.sample(rtt);
+                    }
+                    host.max_useful_retry.fetch_max(tries, Ordering::Relaxed);
+                    return Ok(Some(PortResult::new(port, Protocol::Tcp, state, reason)));
+                }
+                Attempt::Silent => {
+                    let allowed = self
+                        .cfg
+                        .timing
+                        .max_retries
+                        .min(host.max_useful_retry.load(Ordering::Relaxed) + 1);
+                    if tries >= allowed {
+                        return Ok(Some(PortResult::new(
+                            port,
+                            Protocol::Tcp,
+                            PortState::Filtered,
+                            Reason::NoResponse,
+                        )));
+                    }
+                    tries += 1;
+                }
+                Attempt::Resource(e) => {
+                    shortages += 1;
+                    if shortages > RESOURCE_RETRY_LIMIT {
+                        return Err(ScanError::Resources(e));
+                    }
+                    tokio::time::sleep(RESOURCE_BACKOFF).await;
+                }
+            }
+        }
+    }
+
+    /// Unprivileged discovery: connect to 80 and 443; an answer of either
+    /// kind (accepted or refused) proves the host up.
+    async fn discover(
+        self: &Arc<Self>,
+        host: &Arc<HostCtx>,
+    ) -> Result<Option<(HostStatus, Reason)>, ScanError> {
+        let mut set = JoinSet::new();
+        for port in DISCOVERY_PORTS {
+            let permit = Arc::clone(&self.sockets).acquire_owned().await;
+            let (me, h) = (Arc::clone(self), Arc::clone(host));
+            set.spawn(memprof::in_phase(Phase::Sending, async move {
+                let _permit = permit;
+                me.probe_port(&h, port).await
+            }));
+        }
+        let mut down_reason = Reason::NoResponse;
+        while let Some(joined) = set.join_next().await {
+            let Ok(result) = joined else { continue };
+            match result? {
+                None => return Ok(None),
+                Some(p) => match p.state {
+                    PortState::Open | PortState::Closed => {
+                        return Ok(Some((HostStatus::Up, p.reason)));
+                    }
+                    _ if p.reason != Reason::NoResponse => down_reason = p.reason,
+                    _ => {}
+                },
+            }
+        }
+        Ok(Some((HostStatus::Down, down_reason)))
+    }
+
+    /// Scan every port of one host. `None` means the scan was stopped.
+    async fn scan_ports(
+        self: &Arc<Self>,
+        host: &Arc<HostCtx>,
+        ports: &dyn PortSource,
+        mut table: PortTableBuilder,
+    ) -> Result<Option<PortTable>, ScanError> {
+        let mut set = JoinSet::new();
+        let record = |joined: Result<Result<Option<PortResult>, ScanError>, _>,
+                      table: &mut PortTableBuilder|
+         -> Result<bool, ScanError> {
+            match joined {
+                Ok(Ok(Some(p))) => {
+                    table.add(p);
+                    Ok(true)
+                }
+                Ok(Ok(None)) => Ok(false),
+                Ok(Err(e)) => Err(e),
+                // A probe task cannot panic on data; a join error means it was aborted.
+                Err(_) => Ok(false),
+            }
+        };
+        for port in ports.ports() {
+            if self.stop.is_stopped() {
+                return Ok(None);
+            }
+            let permit = tokio::select! {
+                p = Arc::clone(&self.sockets).acquire_owned() => p,
+                _ = self.stop.stopped() => return Ok(None),
+            };
+            let (me, h) = (Arc::clone(self), Arc::clone(host));
+            set.spawn(memprof::in_phase(Phase::Sending, async move {
+                let _permit = permit;
+                me.probe_port(&h, port).await
+            }));
+            // Reap finished probes so the set stays as small as the window.
+            while let Some(joined) = set.try_join_next() {
+                if !record(joined, &mut table)? {
+                    return Ok(None);
+                }
+            }
+        }
+        while let Some(joined) = set.join_next().await {
+            if !record(joined, &mut table)? {
+                return Ok(None);
+            }
+        }
+        Ok(Some(table.finish()))
+    }
+
+    /// Discovery and port scan of one host, bounded by `--host-timeout`.
+    async fn scan_host(
+        self: Arc<Self>,
+        job: HostJob,
+        ports: Arc<dyn PortSource>,
+        plan: ScanPlan,
+    ) -> Result<Option<HostOutcome>, ScanError> {
+        let start = SystemTime::now();
+        let host = self.host_ctx(job.addr);
+        let work = async {
+            let (status, reason) = if !plan.discovery {
+                (HostStatus::Up, Reason::UserSet)
+            } else if job.addr.is_loopback() {
+                // nmap does not ping its own machine; the kernel's answer is certain.
+                (HostStatus::Up, Reason::Localhost)
+            } else {
+                match self.discover(&host).await? {
+                    Some(found) => found,
+                    None => return Ok(None),
+                }
+            };
+            let mut table = PortTable::default();
+            if status == HostStatus::Up && plan.port_scan {
+                let builder = PortTableBuilder::new(plan.max_per_state, plan.open_only);
+                match self.scan_ports(&host, ports.as_ref(), builder).await? {
+                    Some(t) => table = t,
+                    None => return Ok(None),
+                }
+            }
+            Ok(Some((status, reason, table)))
+        };
+        let done = match self.cfg.timing.host_timeout {
+            Some(limit) => match tokio::time::timeout(limit, work).await {
+                Ok(r) => r?,
+                Err(_) => return Ok(Some(HostOutcome::TimedOut(job))),
+            },
+            None => work.await?,
+        };
+        Ok(done.map(|(status, reason, ports)| {
+            HostOutcome::Done(HostResult {
+                addr: job.addr,
+                hostname: job.hostname,
+                status,
+                reason,
+                latency: host.rtt.srtt(),
+                start,
+                end: SystemTime::now(),
+                ports,
+            })
+        }))
+    }
+
+    /// Scan `jobs` in order, keeping `hostgroup` hosts in flight, and hand
+    /// each finished host to `on_host` in target order. Returns when all
+    /// hosts are done or the stop flag is raised.
+    pub async fn run<I, F>(
+        self: &Arc<Self>,
+        jobs: I,
+        ports: Arc<dyn PortSource>,
+        plan: ScanPlan,
+        hostgroup: usize,
+        mut on_host: F,
+    ) -> Result<(), ScanError>
+    where
+        I: Iterator<Item = HostJob>,
+        F: FnMut(HostOutcome) -> std::io::Result<()>,
+    {
+        let mut results = stream::iter(jobs)
+            .map(|job| {
+                let me = Arc::clone(self);
+                let ports = Arc::clone(&ports);
+                // Spawned so hosts of the group progress on all worker threads.
+                let handle = tokio::spawn(memprof::in_phase(
+                    Phase::Sending,
+                    me.scan_host(job, ports, plan),
+                ));
+                async move { handle.await.ok().transpose().map(Option::flatten) }
+            })
+            .buffered(hostgroup.max(1));
+        while let Some(outcome) = results.next().await {
+            match outcome {
+                Ok(Some(host)) => on_host(host).map_err(ScanError::Output)?,
+                Ok(None) => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Hosts to keep in flight: enough to fill the probe window when hosts have
+/// few ports, at least two so one host's slow tail overlaps the next host.
+pub fn hostgroup_size(parallelism: usize, ports_per_host: usize) -> usize {
+    let per_host = ports_per_host.max(1);
+    (parallelism / per_host).clamp(2, 256)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prtip_core::config::TimingTemplate;
+
+    #[test]
+    fn hostgroup_bounds() {
+        assert_eq!(hostgroup_size(1024, 65535), 2);
+        assert_eq!(hostgroup_size(1024, 1000), 2);
+        assert_eq!(hostgroup_size(1024, 3), 256);
+        assert_eq!(hostgroup_size(1024, 100), 10);
+    }
+
+    fn scanner(parallelism: usize) -> Arc<ConnectScanner> {
+        let mut timing = TimingTemplate::Aggressive.timing();
+        timing.initial_rtt_timeout = Duration::from_millis(200);
+        ConnectScanner::new(
+            ConnectConfig {
+                timing,
+                socket: SocketOptions::default(),
+                parallelism,
+            },
+            StopFlag::new(),
+        )
+    }
+
+    fn plan() -> ScanPlan {
+        ScanPlan {
+            discovery: false,
+            port_scan: true,
+            max_per_state: 25,
+            open_only: false,
+        }
+    }
+
+    fn loopback() -> HostJob {
+        HostJob {
+            addr: IpAddr::from([127, 0, 0, 1]),
+            hostname: None,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn finds_open_and_closed_ports() {
+        let listeners: Vec<std::net::TcpListener> = (0..3)
+            .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind"))
+            .collect();
+        let open: Vec<u16> = listeners
+            .iter()
+            .map(|l| l.local_addr().expect("addr").port())
+            .collect();
+        let closed: Vec<u16> = (0..3)
+            .map(|_| {
+                std::net::TcpListener::bind("127.0.0.1:0")
+                    .expect("bind")
+                    .local_addr()
+                    .expect("addr")
+                    .port()
+            })
+            .collect();
+        let mut ports: Vec<u16> = open.iter().chain(closed.iter()).copied().collect();
+        ports.sort_unstable();
+        let s = scanner(4);
+        let mut hosts = Vec::new();
+        s.run(
+            std::iter::once(loopback()),
+            Arc::new(ports),
+            plan(),
+            2,
+            |h| {
+                hosts.push(h);
+                Ok(())
+            },
+        )
+        .await
+        .expect("scan");
+        assert_eq!(hosts.len(), 1);
+        let HostOutcome::Done(h) = &hosts[0] else {
+            panic!("host timed out")
+        };
+        let mut got_open: Vec<u16> = h
+            .ports
+            .shown
+            .iter()
+            .filter(|p| p.state == PortState::Open)
+            .map(|p| p.port)
+            .collect();
+        let mut got_closed: Vec<u16> = h
+            .ports
+            .shown
+            .iter()
+            .filter(|p| p.state == PortState::Closed)
+            .map(|p| p.port)
+            .collect();
+        let (mut want_open, mut want_closed) = (open.clone(), closed.clone());
+        for v in [
+            &mut got_open,
+            &mut got_closed,
+            &mut want_open,
+            &mut want_closed,
+        ] {
+            v.sort_unstable();
+        }
+        assert_eq!(got_open, want_open);
+        assert_eq!(got_closed, want_closed);
+        assert_eq!(h.reason, Reason::UserSet);
+        assert!(h.latency.is_some());
+        drop(listeners);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn stop_flag_ends_the_scan_without_a_result() {
+        let s = scanner(2);
+        s.stop.stop();
+        let mut n = 0;
+        s.run(
+            std::iter::once(loopback()),
+            Arc::new((1..=100u16).collect::<Vec<_>>()),
+            plan(),
+            2,
+            |_| {
+                n += 1;
+                Ok(())
+            },
+        )
+        .await
+        .expect("scan");
+        assert_eq!(n, 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn loopback_is_up_without_pinging() {
+        let s = scanner(4);
+        let mut p = plan();
+        p.discovery = true;
+        p.port_scan = false;
+        let mut hosts = Vec::new();
+        s.run(
+            std::iter::once(loopback()),
+            Arc::new(Vec::new()),
+            p,
+            2,
+            |h| {
+                hosts.push(h);
+                Ok(())
+            },
+        )
+        .await
+        .expect("scan");
+        let HostOutcome::Done(h) = &hosts[0] else {
+            panic!("timed out")
+        };
+        assert_eq!(h.status, HostStatus::Up);
+        assert_eq!(h.reason, Reason::Localhost);
+        assert_eq!(s.probes_sent(), 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn discovery_probes_answer_from_loopback() {
+        // Whatever listens on 80/443 here, an accept or a refusal both prove the host up.
+        let s = scanner(4);
+        let host = s.host_ctx(loopback().addr);
+        let found = s.discover(&host).await.expect("discover");
+        let (status, reason) = found.expect("not stopped");
+        assert_eq!(status, HostStatus::Up);
+        assert!(matches!(reason, Reason::SynAck | Reason::ConnRefused));
+        assert!(s.probes_sent() >= 1);
+    }
+}

@@ -1,0 +1,18 @@
+//! Errors of the scan engines; each Display is one line for the user.
+
+use std::io;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error("cannot use source address {addr}: {source}")]
+    SourceAddress {
+        addr: std::net::IpAddr,
+        source: io::Error,
+    },
+    #[error("cannot bind to interface {iface}: {source}")]
+    Interface { iface: String, source: io::Error },
+    #[error("out of local resources after repeated retries: {0}")]
+    Resources(io::Error),
+    #[error("writing results failed: {0}")]
+    Output(io::Error),
+}

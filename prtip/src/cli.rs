@@ -1,0 +1,463 @@
+//! Command-line parsing with nmap's spelling.
+//!
+//! nmap's multi-letter single-dash flags (`-sS`, `-Pn`, `-oX file`, `-iL file`)
+//! do not fit a getopt-style parser, so the raw arguments are first rewritten
+//! to long options (`--sS`, `--Pn`, `--oX`, `--iL`) that clap understands.
+//! nmap flags that prtip does not implement yet are recognised here and
+//! refused with "not supported yet" instead of being misread as targets.
+
+use clap::{ArgAction, Parser};
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// Parsed command line, before validation.
+#[derive(Debug, Parser, Default)]
+#[command(
+    name = "prtip",
+    disable_help_flag = true,
+    disable_version_flag = true,
+    disable_help_subcommand = true
+)]
+pub struct Args {
+    #[arg(long = "sS")]
+    pub syn_scan: bool,
+    #[arg(long = "sT")]
+    pub connect_scan: bool,
+    #[arg(long = "sV")]
+    pub version_scan: bool,
+    #[arg(long = "sn")]
+    pub ping_only: bool,
+    #[arg(long = "Pn")]
+    pub no_ping: bool,
+    #[arg(short = 'O')]
+    pub os_detection: bool,
+    #[arg(short = 'n')]
+    pub no_dns: bool,
+    #[arg(short = 'p', allow_hyphen_values = true)]
+    pub ports: Option<String>,
+    #[arg(short = 'F')]
+    pub fast: bool,
+    #[arg(long = "top-ports", allow_hyphen_values = true)]
+    pub top_ports: Option<String>,
+    #[arg(short = 'T')]
+    pub timing: Option<String>,
+    #[arg(long = "min-rate", allow_hyphen_values = true)]
+    pub min_rate: Option<String>,
+    #[arg(long = "max-rate", allow_hyphen_values = true)]
+    pub max_rate: Option<String>,
+    #[arg(long = "max-retries", allow_hyphen_values = true)]
+    pub max_retries: Option<String>,
+    #[arg(long = "host-timeout", allow_hyphen_values = true)]
+    pub host_timeout: Option<String>,
+    #[arg(long = "scan-delay", allow_hyphen_values = true)]
+    pub scan_delay: Option<String>,
+    #[arg(long = "iL")]
+    pub input_list: Option<PathBuf>,
+    #[arg(long = "exclude", action = ArgAction::Append)]
+    pub exclude: Vec<String>,
+    #[arg(long = "excludefile")]
+    pub exclude_file: Option<PathBuf>,
+    #[arg(short = 'e')]
+    pub interface: Option<String>,
+    #[arg(short = 'S')]
+    pub source: Option<String>,
+    #[arg(long = "datadir")]
+    pub datadir: Option<PathBuf>,
+    #[arg(long = "oN")]
+    pub out_normal: Option<PathBuf>,
+    #[arg(long = "oG")]
+    pub out_grepable: Option<PathBuf>,
+    #[arg(long = "oX")]
+    pub out_xml: Option<PathBuf>,
+    #[arg(long = "oJ")]
+    pub out_json: Option<PathBuf>,
+    #[arg(long = "oA")]
+    pub out_all: Option<PathBuf>,
+    #[arg(short = 'v', action = ArgAction::Count)]
+    pub verbose: u8,
+    #[arg(short = 'd', action = ArgAction::Count)]
+    pub debug: u8,
+    #[arg(long = "open")]
+    pub open_only: bool,
+    #[arg(long = "reason")]
+    pub reason: bool,
+    /// `--mem-report` or `--mem-report=json[:FILE]`; `=` is required so the
+    /// optional value can never swallow a target.
+    #[arg(
+        long = "mem-report",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "table"
+    )]
+    pub mem_report: Option<String>,
+    #[arg(short = 'h', long = "help")]
+    pub help: bool,
+    #[arg(short = 'V', long = "version")]
+    pub version: bool,
+    pub targets: Vec<String>,
+}
+
+/// nmap options prtip recognises but does not implement yet, with a short name for the message.
+const UNSUPPORTED: &[(&str, &str)] = &[
+    ("-sU", "UDP scan"),
+    ("-sA", "ACK scan"),
+    ("-sW", "window scan"),
+    ("-sM", "Maimon scan"),
+    ("-sN", "NULL scan"),
+    ("-sF", "FIN scan"),
+    ("-sX", "Xmas scan"),
+    ("-sI", "idle scan"),
+    ("-sY", "SCTP INIT scan"),
+    ("-sZ", "SCTP COOKIE-ECHO scan"),
+    ("-sO", "IP protocol scan"),
+    ("-sL", "list scan"),
+    ("-sC", "script scan"),
+    ("-sR", "RPC scan"),
+    ("-PS", "TCP SYN ping"),
+    ("-PA", "TCP ACK ping"),
+    ("-PU", "UDP ping"),
+    ("-PY", "SCTP ping"),
+    ("-PE", "ICMP echo ping"),
+    ("-PP", "ICMP timestamp ping"),
+    ("-PM", "ICMP netmask ping"),
+    ("-PO", "IP protocol ping"),
+    ("-PR", "ARP ping"),
+    ("-oS", "script kiddie output"),
+    ("-oM", "machine output"),
+    ("-iR", "random targets"),
+    ("-A", "aggressive mode"),
+    ("-6", "IPv6 scanning"),
+    ("-r", "sequential port order"),
+    ("-f", "fragmentation"),
+    ("-D", "decoys"),
+    ("-g", "source port"),
+    ("-R", "reverse DNS for all hosts"),
+    ("--script", "NSE scripts"),
+    ("--script-args", "NSE scripts"),
+    ("--traceroute", "traceroute"),
+    ("--source-port", "source port"),
+    ("--data-length", "padding"),
+    ("--data", "custom payloads"),
+    ("--data-string", "custom payloads"),
+    ("--ttl", "custom TTL"),
+    ("--mtu", "fragmentation"),
+    ("--spoof-mac", "MAC spoofing"),
+    ("--badsum", "bad checksums"),
+    ("--resume", "resuming scans"),
+    ("--append-output", "appending output"),
+    ("--iflist", "interface listing"),
+    ("--version-intensity", "version intensity"),
+    ("--version-light", "version intensity"),
+    ("--version-all", "version intensity"),
+    ("--version-trace", "version tracing"),
+    ("--osscan-limit", "OS detection limits"),
+    ("--osscan-guess", "OS guessing"),
+    ("--max-os-tries", "OS detection retries"),
+    ("--randomize-hosts", "host randomisation"),
+    ("--min-hostgroup", "host group sizes"),
+    ("--max-hostgroup", "host group sizes"),
+    ("--min-parallelism", "parallelism limits"),
+    ("--max-parallelism", "parallelism limits"),
+    ("--min-rtt-timeout", "RTT timeouts"),
+    ("--max-rtt-timeout", "RTT timeouts"),
+    ("--initial-rtt-timeout", "RTT timeouts"),
+    ("--max-scan-delay", "scan delay limits"),
+    ("--defeat-rst-ratelimit", "RST rate-limit handling"),
+    ("--system-dns", "system DNS"),
+    ("--dns-servers", "custom DNS servers"),
+    ("--stats-every", "periodic statistics"),
+    ("--packet-trace", "packet tracing"),
+    ("--privileged", "privilege overrides"),
+    ("--unprivileged", "privilege overrides"),
+    ("--send-eth", "raw ethernet sending"),
+    ("--send-ip", "raw IP sending"),
+    ("--stylesheet", "XML stylesheets"),
+    ("--webxml", "XML stylesheets"),
+    ("--no-stylesheet", "XML stylesheets"),
+    ("--top-ports-ratio", "port ratios"),
+    ("--port-ratio", "port ratios"),
+    ("--exclude-ports", "port exclusion"),
+    ("--allports", "version scanning of all ports"),
+];
+
+/// A command-line problem, reported as one line with exit status 2.
+#[derive(Debug, PartialEq, Eq)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn unsupported(flag: &str) -> Option<UsageError> {
+    let name = flag.split('=').next().unwrap_or(flag);
+    UNSUPPORTED
+        .iter()
+        .find(|(f, _)| *f == name || (f.len() == 3 && f.starts_with("-P") && name.starts_with(f)))
+        .map(|(f, what)| UsageError(format!("{f} ({what}) is not supported yet")))
+}
+
+/// Rewrite nmap's single-dash multi-letter options to the long options clap knows.
+pub fn normalize(raw: impl IntoIterator<Item = OsString>) -> Result<Vec<OsString>, UsageError> {
+    let mut out = Vec::new();
+    let mut iter = raw.into_iter();
+    if let Some(program) = iter.next() {
+        out.push(program);
+    }
+    let mut after_separator = false;
+    for arg in iter {
+        let Some(s) = arg.to_str().map(str::to_owned) else {
+            out.push(arg);
+            continue;
+        };
+        if after_separator || !s.starts_with('-') || s == "-" {
+            out.push(arg);
+            continue;
+        }
+        if s == "--" {
+            after_separator = true;
+            out.push(arg);
+            continue;
+        }
+        if let Some(err) = unsupported(&s) {
+            return Err(err);
+        }
+        match s.as_str() {
+            "-sS" | "-sT" | "-sV" | "-sn" | "-Pn" | "-oN" | "-oG" | "-oX" | "-oJ" | "-oA"
+            | "-iL" => out.push(format!("-{s}").into()),
+            // Older nmap spellings of the same options.
+            "-sP" => out.push("--sn".into()),
+            "-PN" | "-P0" => out.push("--Pn".into()),
+            _ if is_count_with_level(&s, 'v') || is_count_with_level(&s, 'd') => {
+                let letter = &s[1..2];
+                let level: usize = s[2..].parse().unwrap_or(1);
+                for _ in 0..level.min(10) {
+                    out.push(format!("-{letter}").into());
+                }
+            }
+            _ if s.starts_with("-s") && s.len() > 2 && !s.starts_with("--") => {
+                return Err(UsageError(format!("unknown scan type {s}")));
+            }
+            _ => out.push(arg),
+        }
+    }
+    Ok(out)
+}
+
+/// `-v3` / `-d2`: nmap's numeric verbosity and debug levels.
+fn is_count_with_level(s: &str, letter: char) -> bool {
+    let mut chars = s.chars();
+    chars.next() == Some('-')
+        && chars.next() == Some(letter)
+        && s.len() > 2
+        && s[2..].chars().all(|c| c.is_ascii_digit())
+}
+
+/// Parse a full command line (program name first).
+pub fn parse(raw: impl IntoIterator<Item = OsString>) -> Result<Args, UsageError> {
+    let argv = normalize(raw)?;
+    Args::try_parse_from(argv).map_err(|e| UsageError(one_line(&e)))
+}
+
+/// clap's error without its usage block, and with nmap's option spelling.
+fn one_line(e: &clap::Error) -> String {
+    let rendered = e.render().to_string();
+    let first = rendered
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid command line")
+        .trim()
+        .trim_start_matches("error: ")
+        .to_string();
+    // Show the user's spelling (`-oX`), not the internal long form (`--oX`).
+    let mut msg = first;
+    for flag in [
+        "sS", "sT", "sV", "sn", "Pn", "oN", "oG", "oX", "oJ", "oA", "iL",
+    ] {
+        msg = msg.replace(&format!("'--{flag}"), &format!("'-{flag}"));
+    }
+    msg
+}
+
+/// `--help`, written like a man page section.
+pub const HELP: &str = "\
+NAME
+    prtip - network port scanner with measured memory use
+
+SYNOPSIS
+    prtip [scan type] [options] <target specification...>
+
+DESCRIPTION
+    prtip finds open TCP ports the way nmap does and accepts nmap's options
+    and output formats. With --mem-report it also prints how much heap each
+    phase of the scan used.
+
+TARGET SPECIFICATION
+    Targets are host names, IPv4 addresses, CIDR blocks and octet ranges:
+    scanme.example, 192.168.0.1, 10.0.0.0/24, 192.168.0-3.1-254.
+    -iL <file>            Read targets from a file (- for standard input).
+    --exclude <specs>     Skip these hosts (comma-separated specifications).
+    --excludefile <file>  Skip the hosts listed in a file.
+
+HOST DISCOVERY
+    -sn                   Discover hosts only; no port scan.
+    -Pn                   Treat every host as up; skip discovery.
+    -n                    Never do reverse DNS resolution.
+
+SCAN TECHNIQUES
+    -sT                   TCP connect scan (the default without raw-socket privileges).
+    -sS                   TCP SYN scan (not supported yet).
+    -sV                   Service and version detection (not supported yet).
+    -O                    OS detection (not supported yet).
+
+PORT SPECIFICATION
+    -p <ports>            Ports to scan: -p22; -p1-65535; -p 22,80,8000-8100; -p- for all;
+                          T: selects TCP ports (U: for UDP is not supported yet).
+    -F                    Fast mode: the 100 most common ports.
+    --top-ports <n>       The n most common ports (default: 1000).
+    Frequencies come from nmap-services in --datadir or /usr/share/nmap;
+    without that file prtip uses a built-in list of its own.
+
+TIMING AND PERFORMANCE
+    -T<0-5>               Timing template: paranoid, sneaky, polite, normal,
+                          aggressive, insane (default: normal).
+    --min-rate <n>        Keep at least n probes per second in flight.
+    --max-rate <n>        Send no more than n probes per second.
+    --max-retries <n>     Retransmissions of an unanswered probe.
+    --host-timeout <time> Give up on a host after this long (e.g. 30s, 5m).
+    --scan-delay <time>   Wait at least this long between probes.
+    Times are numbers with an optional unit: ms, s (default), m, h.
+
+SOURCE
+    -e <interface>        Send through this interface.
+    -S <address>          Use this source address.
+
+OUTPUT
+    -oN <file>            Normal output.
+    -oG <file>            Grepable output.
+    -oX <file>            XML output (nmap's DTD).
+    -oJ <file>            JSON lines: one object per host.
+    -oA <basename>        Normal, grepable, XML and JSON at once.
+    -v, -d                More verbose output, debugging output (repeat to raise).
+    --open                Show only ports that are (possibly) open.
+    --reason              Show why each port has its state.
+    --mem-report          After the scan, print heap use per phase on standard error.
+    --mem-report=json[:<file>]
+                          The same as JSON, on standard error or into a file.
+
+MISCELLANEOUS
+    --datadir <dir>       Look for nmap-services and other data files here first.
+    -V, --version         Print the version.
+    -h, --help            Print this help.
+
+EXIT STATUS
+    0 on success, 1 when the scan failed, 2 for a command-line error,
+    130 when interrupted with Ctrl-C (output files are still complete).
+
+EXAMPLES
+    prtip -sT -p 1-1000 127.0.0.1
+    prtip -p- --open -oA scan 127.0.0.1
+";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(s: &str) -> Vec<OsString> {
+        std::iter::once("prtip")
+            .chain(s.split_whitespace())
+            .map(OsString::from)
+            .collect()
+    }
+
+    fn ok(s: &str) -> Args {
+        match parse(argv(s)) {
+            Ok(a) => a,
+            Err(e) => panic!("{s}: {e}"),
+        }
+    }
+
+    fn err(s: &str) -> String {
+        match parse(argv(s)) {
+            Ok(a) => panic!("{s} parsed: {a:?}"),
+            Err(e) => e.0,
+        }
+    }
+
+    #[test]
+    fn nmap_spellings() {
+        let a = ok("-sT -sV -Pn -n -p 22,80 -T4 -oX out.xml -oN out.txt -iL list.txt 127.0.0.1");
+        assert!(a.connect_scan && a.version_scan && a.no_ping && a.no_dns);
+        assert_eq!(a.ports.as_deref(), Some("22,80"));
+        assert_eq!(a.timing.as_deref(), Some("4"));
+        assert_eq!(a.out_xml, Some(PathBuf::from("out.xml")));
+        assert_eq!(a.input_list, Some(PathBuf::from("list.txt")));
+        assert_eq!(a.targets, vec!["127.0.0.1"]);
+    }
+
+    #[test]
+    fn attached_values() {
+        let a = ok("-p22 -T5 -vv -d2 127.0.0.1");
+        assert_eq!(a.ports.as_deref(), Some("22"));
+        assert_eq!(a.timing.as_deref(), Some("5"));
+        assert_eq!(a.verbose, 2);
+        assert_eq!(a.debug, 2);
+        let a = ok("-v3 x");
+        assert_eq!(a.verbose, 3);
+    }
+
+    #[test]
+    fn all_ports_dash() {
+        assert_eq!(ok("-p- 127.0.0.1").ports.as_deref(), Some("-"));
+        assert_eq!(ok("-p - 127.0.0.1").ports.as_deref(), Some("-"));
+        assert_eq!(ok("-p -1024 127.0.0.1").ports.as_deref(), Some("-1024"));
+    }
+
+    #[test]
+    fn mem_report_never_swallows_a_target() {
+        let a = ok("--mem-report 127.0.0.1");
+        assert_eq!(a.mem_report.as_deref(), Some("table"));
+        assert_eq!(a.targets, vec!["127.0.0.1"]);
+        let a = ok("--mem-report=json:/tmp/m.json 127.0.0.1");
+        assert_eq!(a.mem_report.as_deref(), Some("json:/tmp/m.json"));
+    }
+
+    #[test]
+    fn old_aliases() {
+        assert!(ok("-sP x").ping_only);
+        assert!(ok("-PN x").no_ping);
+        assert!(ok("-P0 x").no_ping);
+    }
+
+    #[test]
+    fn unsupported_flags_are_refused_by_name() {
+        assert_eq!(err("-sU x"), "-sU (UDP scan) is not supported yet");
+        assert_eq!(err("-PS22 x"), "-PS (TCP SYN ping) is not supported yet");
+        assert_eq!(
+            err("--script=default x"),
+            "--script (NSE scripts) is not supported yet"
+        );
+        assert_eq!(err("-A x"), "-A (aggressive mode) is not supported yet");
+    }
+
+    #[test]
+    fn unknown_flags_are_one_line() {
+        let e = err("--frobnicate x");
+        assert!(!e.contains('\n'), "{e}");
+        assert!(e.contains("--frobnicate"), "{e}");
+        let e = err("-sQ x");
+        assert_eq!(e, "unknown scan type -sQ");
+        let e = err("-oX");
+        assert!(e.contains("-oX"), "{e}");
+        assert!(!e.contains("--oX"), "{e}");
+    }
+
+    #[test]
+    fn separator_stops_rewriting() {
+        let a = ok("-n -- -sU");
+        assert_eq!(a.targets, vec!["-sU"]);
+    }
+}

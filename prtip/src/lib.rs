@@ -1,0 +1,11 @@
+//! The prtip binary's library half: flag parsing, wiring and output sinks,
+//! kept in a library so integration tests can drive them in-process.
+
+pub mod app;
+pub mod cli;
+pub mod mapped;
+pub mod memreport;
+pub mod output;
+pub mod progress;
+pub mod resolve;
+pub mod settings;

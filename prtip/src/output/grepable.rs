@@ -1,0 +1,219 @@
+//! nmap's grepable output (`-oG`): one `Status` line and one `Ports` line per
+//! host, fields separated by tabs, ports by ", ", port fields by '/'.
+//!
+//! The machine-parsed fields are byte-compatible with nmap 7.93; only the
+//! `#` comment lines say "prtip" where nmap says "Nmap".
+
+use std::io::{self, Write};
+
+use prtip_core::result::{HostResult, HostStatus, ResultSink, RunInfo, RunStats};
+
+use super::not_begun;
+use super::text::{done_summary, screen_safe, service_name, NAME, VERSION};
+use super::time::ctime;
+
+/// Writes `-oG` output; each host is written and flushed as it arrives.
+#[derive(Debug)]
+pub struct GrepableSink<W: Write> {
+    out: W,
+    run: Option<RunInfo>,
+}
+
+impl<W: Write> GrepableSink<W> {
+    pub fn new(out: W) -> Self {
+        GrepableSink { out, run: None }
+    }
+
+    /// The underlying writer.
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+}
+
+impl<W: Write> ResultSink for GrepableSink<W> {
+    fn begin(&mut self, run: &RunInfo) -> io::Result<()> {
+        writeln!(
+            self.out,
+            "# {NAME} {VERSION} scan initiated {} as: {}",
+            ctime(run.start),
+            screen_safe(&run.args)
+        )?;
+        self.run = Some(run.clone());
+        self.out.flush()
+    }
+
+    fn host(&mut self, host: &HostResult) -> io::Result<()> {
+        let run = self.run.as_ref().ok_or_else(not_begun)?;
+        let block = host_lines(run, host);
+        self.out.write_all(block.as_bytes())?;
+        self.out.flush()
+    }
+
+    fn end(&mut self, stats: &RunStats) -> io::Result<()> {
+        if self.run.is_none() {
+            return Err(not_begun());
+        }
+        if stats.interrupted {
+            writeln!(
+                self.out,
+                "# Scan interrupted: the results above are partial."
+            )?;
+        }
+        writeln!(
+            self.out,
+            "# {NAME} done at {} -- {}",
+            ctime(stats.end),
+            done_summary(stats)
+        )?;
+        self.out.flush()
+    }
+}
+
+/// Field separators of the format; nmap replaces '/' so awk/cut still work.
+fn field(s: &str) -> String {
+    screen_safe(s).replace('/', "|")
+}
+
+fn host_lines(run: &RunInfo, host: &HostResult) -> String {
+    // nmap prints the reverse-DNS name here, or nothing: "Host: 127.0.0.1 ()".
+    let name = host.hostname.as_deref().map(field).unwrap_or_default();
+    let prefix = format!("Host: {} ({})", host.addr, name);
+    if host.status == HostStatus::Down {
+        return if run.verbose > 0 {
+            format!("{prefix}\tStatus: Down\n")
+        } else {
+            String::new()
+        };
+    }
+    let mut out = format!("{prefix}\tStatus: Up\n");
+    if !run.port_scan {
+        return out;
+    }
+    let table = &host.ports;
+    if table.total() > 0 {
+        out.push_str(&prefix);
+        out.push_str("\tPorts: ");
+        let entries: Vec<String> = table
+            .shown
+            .iter()
+            .map(|port| {
+                // nmap leaves the service field empty when nothing at all is
+                // known, but writes "unknown" when the table says so.
+                let service = if port.service.is_some() {
+                    field(&service_name(run, port))
+                } else {
+                    String::new()
+                };
+                let version = port
+                    .service
+                    .as_ref()
+                    .map(|s| field(&s.version_line()))
+                    .unwrap_or_default();
+                format!(
+                    "{}/{}/{}//{}//{}/",
+                    port.port,
+                    port.state.as_str(),
+                    port.protocol.as_str(),
+                    service,
+                    version
+                )
+            })
+            .collect();
+        out.push_str(&entries.join(", "));
+        let groups: Vec<_> = table.extra.iter().filter(|g| g.count > 0).collect();
+        // The format has room for one ignored state only; with several, nmap
+        // writes none.
+        if let [group] = groups.as_slice() {
+            out.push_str(&format!(
+                "\tIgnored State: {} ({})",
+                group.state.as_str(),
+                group.count
+            ));
+        }
+    }
+    // nmap ends every port-scanned host with a newline, even one without ports.
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testdata::*;
+    use super::*;
+
+    #[test]
+    fn matches_nmap_lines() {
+        let run = run_info();
+        // Real nmap: "Host: 127.0.0.1 (localhost)\tPorts: 18022/open/tcp/////, ..."
+        let out = host_lines(&run, &two_open_host());
+        assert_eq!(
+            out,
+            "Host: 127.0.0.1 (localhost)\tStatus: Up\n\
+             Host: 127.0.0.1 (localhost)\tPorts: 18022/open/tcp/////, 18080/open/tcp//http///\tIgnored State: closed (99)\n"
+        );
+        let out = host_lines(&run, &all_closed_host());
+        assert_eq!(
+            out,
+            "Host: 127.0.0.1 ()\tStatus: Up\nHost: 127.0.0.1 ()\tPorts: \tIgnored State: closed (100)\n"
+        );
+    }
+
+    #[test]
+    fn version_fields_and_slashes() {
+        let mut run = run_info();
+        run.version_scan = true;
+        run.reason = true;
+        let out = host_lines(&run, &version_host());
+        assert!(out.contains("\tPorts: 18022/open/tcp//tcpwrapped///, 18080/open/tcp//http//SimpleHTTPServer 0.6 (Python 3.11.7)/, 18081/closed/tcp/////\n"), "{out}");
+        let out = host_lines(&run, &ssl_host());
+        assert!(
+            out.contains("443/open/tcp//ssl|https//nginx 1.22.1/"),
+            "{out}"
+        );
+        assert!(out.contains("8443/open/tcp//ssl|http?///"), "{out}");
+    }
+
+    #[test]
+    fn several_ignored_states_are_not_listed() {
+        let out = host_lines(&run_info(), &mixed_host());
+        assert!(!out.contains("Ignored State"), "{out}");
+    }
+
+    #[test]
+    fn hostile_strings_stay_on_one_record() {
+        let mut run = run_info();
+        run.version_scan = true;
+        let out = host_lines(&run, &hostile_host());
+        assert_eq!(out.lines().count(), 2, "{out}");
+        assert_eq!(out.matches('\t').count(), 2, "{out}");
+    }
+
+    #[test]
+    fn ping_scan_down_and_trailer() {
+        let mut run = run_info();
+        run.port_scan = false;
+        let mut sink = GrepableSink::new(Vec::new());
+        sink.begin(&run).expect("begin");
+        sink.host(&ping_host()).expect("host");
+        sink.host(&down_host()).expect("host");
+        let mut st = stats(1, 1);
+        st.interrupted = true;
+        sink.end(&st).expect("end");
+        let out = String::from_utf8(sink.into_inner()).expect("utf8");
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines[0].starts_with("# prtip 0.1.0 scan initiated "));
+        assert_eq!(lines[1], "Host: 127.0.0.1 (localhost)\tStatus: Up");
+        assert_eq!(
+            lines[2],
+            "# Scan interrupted: the results above are partial."
+        );
+        assert!(lines[3].starts_with("# prtip done at "));
+        assert!(lines[3].ends_with(" -- 2 IP addresses (1 host up) scanned in 0.05 seconds"));
+        assert_eq!(lines.len(), 4);
+        run.verbose = 1;
+        assert_eq!(
+            host_lines(&run, &down_host()),
+            "Host: 127.0.0.2 ()\tStatus: Down\n"
+        );
+    }
+}

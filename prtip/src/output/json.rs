@@ -1,0 +1,325 @@
+//! JSON Lines output (`-oJ`): one JSON object per line, written as each host
+//! finishes, so `jq`, `grep` and line-oriented tools can read a scan while it
+//! runs, and an interrupted scan keeps every finished host.
+//!
+//! ## JSON output (`-oJ`)
+//!
+//! Every line is one object with a `"type"` field: one `run` line first, one
+//! `host` line per reported host, one `stats` line last (also after Ctrl-C,
+//! with `"interrupted": true`). Times are Unix seconds; absent values are
+//! `null`, never omitted. As in nmap's XML, down hosts appear only with `-v`.
+//!
+//! ```json
+//! {"type":"run","scanner":"prtip","version":"0.1.0","args":"prtip -sT -p 22,80 127.0.0.1","start":1795611224,"scan_type":"connect","protocol":"tcp","num_services":2,"services":"22,80","port_scan":true,"version_scan":true,"verbose":0,"debug":0}
+//! {"type":"host","addr":"127.0.0.1","hostname":"localhost","status":"up","reason":"user-set","latency_us":262,"start":1795611224,"end":1795611225,"ports":[{"port":22,"protocol":"tcp","state":"open","reason":"syn-ack","reason_ttl":0,"service":{"name":"ssh","product":"OpenSSH","version":"9.2p1 Debian 2","extrainfo":"protocol 2.0","hostname":null,"ostype":"Linux","devicetype":null,"tunnel":null,"cpe":["cpe:/a:openbsd:openssh:9.2p1"],"method":"probed","conf":10}}],"extraports":[{"state":"closed","count":1,"reasons":[{"reason":"conn-refused","count":1}]}]}
+//! {"type":"stats","end":1795611225,"elapsed":0.05,"hosts_up":1,"hosts_down":0,"hosts_total":1,"interrupted":false}
+//! ```
+//!
+//! | field | meaning |
+//! |---|---|
+//! | `run.scan_type` | nmap's scan type name (`connect`, `syn`, ...) |
+//! | `run.services` | the port list, compact (`1-1000`) |
+//! | `host.hostname` | name typed by the user or from reverse DNS, or `null` |
+//! | `host.reason` | why the host is considered up/down (nmap's reason names) |
+//! | `host.latency_us` | round-trip time in microseconds, or `null` |
+//! | `host.ports` | the ports nmap would list in its table (`service` is `null` when unknown) |
+//! | `host.extraports` | ports collapsed into "Not shown" groups: state, count, count per reason |
+//! | `service.method` | `table` (guessed from the port number) or `probed` (-sV) |
+//! | `service.conf` | confidence 0-10, as nmap's XML `conf` |
+//! | `service.tunnel` | `"ssl"` when the service was found inside TLS |
+//! | `stats.elapsed` | seconds, fractional |
+
+use std::io::{self, Write};
+
+use prtip_core::result::{
+    HostResult, HostStatus, PortResult, ResultSink, RunInfo, RunStats, ServiceInfo,
+};
+use serde::Serialize;
+
+use super::not_begun;
+use super::text::{NAME, VERSION};
+use super::time::unix_secs;
+
+/// Writes `-oJ` JSON Lines; each host line is written and flushed as it arrives.
+#[derive(Debug)]
+pub struct JsonSink<W: Write> {
+    out: W,
+    verbose: Option<u8>,
+}
+
+impl<W: Write> JsonSink<W> {
+    pub fn new(out: W) -> Self {
+        JsonSink { out, verbose: None }
+    }
+
+    /// The underlying writer.
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
+    fn line<T: Serialize>(&mut self, value: &T) -> io::Result<()> {
+        serde_json::to_writer(&mut self.out, value).map_err(io::Error::other)?;
+        self.out.write_all(b"\n")?;
+        self.out.flush()
+    }
+}
+
+#[derive(Serialize)]
+struct RunLine<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    scanner: &'static str,
+    version: &'static str,
+    args: &'a str,
+    start: u64,
+    scan_type: &'a str,
+    protocol: &'static str,
+    num_services: u32,
+    services: &'a str,
+    port_scan: bool,
+    version_scan: bool,
+    verbose: u8,
+    debug: u8,
+}
+
+#[derive(Serialize)]
+struct HostLine<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    addr: String,
+    hostname: Option<&'a str>,
+    status: &'static str,
+    reason: &'static str,
+    latency_us: Option<u64>,
+    start: u64,
+    end: u64,
+    ports: Vec<PortJson<'a>>,
+    extraports: Vec<ExtraJson>,
+}
+
+#[derive(Serialize)]
+struct PortJson<'a> {
+    port: u16,
+    protocol: &'static str,
+    state: &'static str,
+    reason: &'static str,
+    reason_ttl: u8,
+    service: Option<ServiceJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct ServiceJson<'a> {
+    name: &'a str,
+    product: Option<&'a str>,
+    version: Option<&'a str>,
+    extrainfo: Option<&'a str>,
+    hostname: Option<&'a str>,
+    ostype: Option<&'a str>,
+    devicetype: Option<&'a str>,
+    tunnel: Option<&'a str>,
+    cpe: &'a [String],
+    method: &'static str,
+    conf: u8,
+}
+
+#[derive(Serialize)]
+struct ExtraJson {
+    state: &'static str,
+    count: u32,
+    reasons: Vec<ReasonCount>,
+}
+
+#[derive(Serialize)]
+struct ReasonCount {
+    reason: &'static str,
+    count: u32,
+}
+
+#[derive(Serialize)]
+struct StatsLine {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    end: u64,
+    elapsed: f64,
+    hosts_up: u64,
+    hosts_down: u64,
+    hosts_total: u64,
+    interrupted: bool,
+}
+
+fn service_json(svc: &ServiceInfo) -> ServiceJson<'_> {
+    ServiceJson {
+        name: &svc.name,
+        product: svc.product.as_deref(),
+        version: svc.version.as_deref(),
+        extrainfo: svc.extrainfo.as_deref(),
+        hostname: svc.hostname.as_deref(),
+        ostype: svc.ostype.as_deref(),
+        devicetype: svc.devicetype.as_deref(),
+        tunnel: svc.tunnel.as_deref(),
+        cpe: &svc.cpe,
+        method: svc.method.as_str(),
+        conf: svc.conf,
+    }
+}
+
+fn port_json(port: &PortResult) -> PortJson<'_> {
+    PortJson {
+        port: port.port,
+        protocol: port.protocol.as_str(),
+        state: port.state.as_str(),
+        reason: port.reason.as_str(),
+        reason_ttl: port.reason_ttl,
+        service: port.service.as_ref().map(service_json),
+    }
+}
+
+impl<W: Write> ResultSink for JsonSink<W> {
+    fn begin(&mut self, run: &RunInfo) -> io::Result<()> {
+        self.verbose = Some(run.verbose);
+        self.line(&RunLine {
+            kind: "run",
+            scanner: NAME,
+            version: VERSION,
+            args: &run.args,
+            start: unix_secs(run.start),
+            scan_type: run.scan_type,
+            protocol: run.protocol.as_str(),
+            num_services: run.num_services,
+            services: &run.services,
+            port_scan: run.port_scan,
+            version_scan: run.version_scan,
+            verbose: run.verbose,
+            debug: run.debug,
+        })
+    }
+
+    fn host(&mut self, host: &HostResult) -> io::Result<()> {
+        let verbose = self.verbose.ok_or_else(not_begun)?;
+        if host.status == HostStatus::Down && verbose == 0 {
+            return Ok(());
+        }
+        let line = HostLine {
+            kind: "host",
+            addr: host.addr.to_string(),
+            hostname: host.hostname.as_deref(),
+            status: host.status.as_str(),
+            reason: host.reason.as_str(),
+            latency_us: host
+                .latency
+                .map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX)),
+            start: unix_secs(host.start),
+            end: unix_secs(host.end),
+            ports: host.ports.shown.iter().map(port_json).collect(),
+            extraports: host
+                .ports
+                .extra
+                .iter()
+                .map(|g| ExtraJson {
+                    state: g.state.as_str(),
+                    count: g.count,
+                    reasons: g
+                        .reasons
+                        .iter()
+                        .map(|&(reason, count)| ReasonCount {
+                            reason: reason.as_str(),
+                            count,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        };
+        self.line(&line)
+    }
+
+    fn end(&mut self, stats: &RunStats) -> io::Result<()> {
+        if self.verbose.is_none() {
+            return Err(not_begun());
+        }
+        self.line(&StatsLine {
+            kind: "stats",
+            end: unix_secs(stats.end),
+            elapsed: stats.elapsed.as_secs_f64(),
+            hosts_up: stats.hosts_up,
+            hosts_down: stats.hosts_down,
+            hosts_total: stats.hosts_total(),
+            interrupted: stats.interrupted,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testdata::*;
+    use super::*;
+    use serde_json::Value;
+
+    fn lines(run: &RunInfo, hosts: &[HostResult], stats: &RunStats) -> Vec<Value> {
+        let mut sink = JsonSink::new(Vec::new());
+        sink.begin(run).expect("begin");
+        for h in hosts {
+            sink.host(h).expect("host");
+        }
+        sink.end(stats).expect("end");
+        let text = String::from_utf8(sink.into_inner()).expect("utf8");
+        text.lines()
+            .map(|l| serde_json::from_str(l).expect("each line is one JSON object"))
+            .collect()
+    }
+
+    #[test]
+    fn run_host_stats_lines() {
+        let mut run = run_info();
+        run.version_scan = true;
+        let v = lines(&run, &[version_host(), down_host()], &stats(1, 1));
+        assert_eq!(v.len(), 3, "down host is skipped without -v");
+        assert_eq!(v[0]["type"], "run");
+        assert_eq!(v[0]["scanner"], "prtip");
+        assert_eq!(v[0]["num_services"], 101);
+        assert_eq!(v[1]["type"], "host");
+        assert_eq!(v[1]["addr"], "127.0.0.1");
+        assert_eq!(v[1]["hostname"], "localhost");
+        assert_eq!(v[1]["latency_us"], 225);
+        let ports = v[1]["ports"].as_array().expect("ports");
+        assert_eq!(ports.len(), 3);
+        assert_eq!(ports[1]["service"]["product"], "SimpleHTTPServer");
+        assert_eq!(
+            ports[1]["service"]["cpe"][0],
+            "cpe:/a:python:simplehttpserver:0.6"
+        );
+        assert_eq!(ports[2]["state"], "closed");
+        assert!(ports[2]["service"].is_null());
+        assert_eq!(v[2]["type"], "stats");
+        assert_eq!(v[2]["hosts_total"], 2);
+        assert_eq!(v[2]["interrupted"], false);
+    }
+
+    #[test]
+    fn extraports_and_hostile_strings_round_trip() {
+        let v = lines(
+            &run_info(),
+            &[multi_reason_host(), hostile_host()],
+            &stats(2, 0),
+        );
+        let extra = &v[1]["extraports"][0];
+        assert_eq!(extra["state"], "filtered");
+        assert_eq!(extra["count"], 42);
+        assert_eq!(extra["reasons"][1]["reason"], "admin-prohibited");
+        let product = v[2]["ports"][0]["service"]["product"]
+            .as_str()
+            .expect("product");
+        assert_eq!(product, "<script>&\"'\x1b[31m");
+    }
+
+    #[test]
+    fn interrupted_and_verbose_down() {
+        let mut run = run_info();
+        run.verbose = 1;
+        let mut st = stats(0, 1);
+        st.interrupted = true;
+        let v = lines(&run, &[down_host()], &st);
+        assert_eq!(v[1]["status"], "down");
+        assert!(v[1]["latency_us"].is_null());
+        assert_eq!(v[2]["interrupted"], true);
+    }
+}

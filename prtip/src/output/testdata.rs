@@ -1,0 +1,205 @@
+//! Hand-built scan results shared by the format tests; the values mirror
+//! real nmap 7.93 runs against listeners on 127.0.0.1.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use prtip_core::result::{
+    ExtraPorts, HostResult, HostStatus, PortResult, PortState, PortTable, Protocol, Reason,
+    RunInfo, RunStats, ServiceInfo, ServiceMethod,
+};
+
+pub(crate) const T0: u64 = 1_795_611_224;
+
+pub(crate) fn t0() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(T0)
+}
+
+pub(crate) fn run_info() -> RunInfo {
+    RunInfo {
+        args: "prtip -sT -Pn -p 18000-18100 localhost".into(),
+        start: t0(),
+        scan_type: "connect",
+        protocol: Protocol::Tcp,
+        num_services: 101,
+        services: "18000-18100".into(),
+        verbose: 0,
+        debug: 0,
+        reason: false,
+        port_scan: true,
+        version_scan: false,
+    }
+}
+
+pub(crate) fn stats(up: u64, down: u64) -> RunStats {
+    RunStats {
+        end: t0(),
+        elapsed: Duration::from_millis(50),
+        hosts_up: up,
+        hosts_down: down,
+        interrupted: false,
+    }
+}
+
+fn host(addr: [u8; 4], name: Option<&str>, reason: Reason, latency_us: Option<u64>) -> HostResult {
+    HostResult {
+        addr: IpAddr::V4(Ipv4Addr::from(addr)),
+        hostname: name.map(str::to_owned),
+        status: HostStatus::Up,
+        reason,
+        latency: latency_us.map(Duration::from_micros),
+        start: t0(),
+        end: t0(),
+        ports: PortTable::default(),
+    }
+}
+
+fn open(port: u16) -> PortResult {
+    PortResult::new(port, Protocol::Tcp, PortState::Open, Reason::SynAck)
+}
+
+fn probed(name: &str) -> ServiceInfo {
+    ServiceInfo {
+        method: ServiceMethod::Probed,
+        conf: 10,
+        ..ServiceInfo::from_table(name)
+    }
+}
+
+fn extra(state: PortState, reasons: &[(Reason, u32)]) -> ExtraPorts {
+    ExtraPorts {
+        state,
+        count: reasons.iter().map(|r| r.1).sum(),
+        reasons: reasons.to_vec(),
+    }
+}
+
+/// `nmap -sT -Pn -p 18000-18100 localhost`: two open ports, one of them
+/// without any nmap-services entry, 99 closed collapsed.
+pub(crate) fn two_open_host() -> HostResult {
+    let mut h = host(
+        [127, 0, 0, 1],
+        Some("localhost"),
+        Reason::UserSet,
+        Some(262),
+    );
+    let mut web = open(18080);
+    web.service = Some(ServiceInfo::from_table("http"));
+    h.ports.shown = vec![open(18022), web];
+    h.ports.extra = vec![extra(PortState::Closed, &[(Reason::ConnRefused, 99)])];
+    h
+}
+
+/// `nmap -sT -Pn -sV --reason -p 18022,18080,18081 localhost`.
+pub(crate) fn version_host() -> HostResult {
+    let mut h = host(
+        [127, 0, 0, 1],
+        Some("localhost"),
+        Reason::UserSet,
+        Some(225),
+    );
+    let mut wrapped = open(18022);
+    wrapped.service = Some(ServiceInfo {
+        conf: 8,
+        ..probed("tcpwrapped")
+    });
+    let mut web = open(18080);
+    web.service = Some(ServiceInfo {
+        product: Some("SimpleHTTPServer".into()),
+        version: Some("0.6".into()),
+        extrainfo: Some("Python 3.11.7".into()),
+        cpe: vec!["cpe:/a:python:simplehttpserver:0.6".into()],
+        ..probed("http")
+    });
+    let closed = PortResult::new(18081, Protocol::Tcp, PortState::Closed, Reason::ConnRefused);
+    h.ports.shown = vec![wrapped, web, closed];
+    h
+}
+
+/// `nmap -sT -Pn -n -p 18100-18199 127.0.0.1`: nothing listening.
+pub(crate) fn all_closed_host() -> HostResult {
+    let mut h = host([127, 0, 0, 1], None, Reason::UserSet, Some(175));
+    h.ports.extra = vec![extra(PortState::Closed, &[(Reason::ConnRefused, 100)])];
+    h
+}
+
+/// Two collapsed states, as nmap prints for a partly firewalled host.
+pub(crate) fn mixed_host() -> HostResult {
+    let mut h = host([127, 0, 0, 1], None, Reason::UserSet, Some(100));
+    h.ports.shown = vec![open(22), open(80)];
+    h.ports.extra = vec![
+        extra(PortState::Closed, &[(Reason::Reset, 995)]),
+        extra(PortState::Filtered, &[(Reason::NoResponse, 3)]),
+    ];
+    h
+}
+
+/// One collapsed state reached by two different reasons.
+pub(crate) fn multi_reason_host() -> HostResult {
+    let mut h = host([127, 0, 0, 1], None, Reason::UserSet, None);
+    let mut ssh = open(22);
+    ssh.service = Some(ServiceInfo::from_table("ssh"));
+    h.ports.shown = vec![ssh];
+    h.ports.extra = vec![extra(
+        PortState::Filtered,
+        &[(Reason::NoResponse, 40), (Reason::AdminProhibited, 2)],
+    )];
+    h
+}
+
+/// TLS services: one identified, one only guessed from the port table.
+pub(crate) fn ssl_host() -> HostResult {
+    let mut h = host([127, 0, 0, 1], None, Reason::UserSet, Some(50));
+    let mut https = open(443);
+    https.service = Some(ServiceInfo {
+        product: Some("nginx".into()),
+        version: Some("1.22.1".into()),
+        ostype: Some("Linux".into()),
+        tunnel: Some("ssl".into()),
+        cpe: vec![
+            "cpe:/a:igor_sysoev:nginx:1.22.1".into(),
+            "cpe:/o:linux:linux_kernel".into(),
+        ],
+        ..probed("https")
+    });
+    let mut guessed = open(8443);
+    guessed.service = Some(ServiceInfo {
+        tunnel: Some("ssl".into()),
+        ..ServiceInfo::from_table("http")
+    });
+    h.ports.shown = vec![https, guessed];
+    h
+}
+
+/// `nmap -sn 127.0.0.1`.
+pub(crate) fn ping_host() -> HostResult {
+    host([127, 0, 0, 1], Some("localhost"), Reason::Localhost, None)
+}
+
+pub(crate) fn down_host() -> HostResult {
+    let mut h = host([127, 0, 0, 2], None, Reason::NoResponse, None);
+    h.status = HostStatus::Down;
+    h
+}
+
+/// Strings a hostile service could send back, in every text field.
+pub(crate) fn hostile_host() -> HostResult {
+    let evil = "<script>&\"'\x1b[31m";
+    let mut h = host(
+        [127, 0, 0, 1],
+        Some("evil\nHost: 10.0.0.1\tStatus: Up"),
+        Reason::UserSet,
+        Some(10),
+    );
+    let mut p = open(666);
+    p.service = Some(ServiceInfo {
+        product: Some(evil.into()),
+        version: Some("1.0\0\r\nprtip scan report for forged".into()),
+        extrainfo: Some("--> <!-- ]]>".into()),
+        hostname: Some("a\u{7}b".into()),
+        cpe: vec!["cpe:/a:evil:<x>".into()],
+        ..probed("ht/tp\t")
+    });
+    h.ports.shown = vec![p];
+    h
+}

@@ -1,0 +1,465 @@
+//! Validation of the parsed command line into the settings a scan runs with.
+//! Every problem becomes one line for the user and exit status 2.
+
+use crate::cli::{Args, UsageError};
+use crate::mapped::MappedFile;
+use crate::output::OutputSpec;
+use prtip_core::config::{parse_time_spec, Timing, TimingTemplate};
+use prtip_core::ports::{PortList, PortSpec};
+use prtip_core::result::Protocol;
+use prtip_core::services::{self, ServiceNames};
+use prtip_scanner::connect::SocketOptions;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+/// Where `--mem-report` sends its report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemReport {
+    Table,
+    Json(Option<PathBuf>),
+}
+
+/// How the ports to scan are chosen; resolved against nmap-services by [`load_port_db`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PortChoice {
+    /// `-p` as typed (may name services, which need nmap-services).
+    Spec(String),
+    /// The n most frequent ports (`--top-ports n`, `-F` = 100, default 1000).
+    Top(usize),
+    /// `-sn`: no port scan.
+    NoPorts,
+}
+
+/// Where the port list and service names came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortSource {
+    Explicit,
+    NmapServices,
+    BuiltIn,
+}
+
+/// Ports to scan and the names to print for them, read in one pass.
+#[derive(Debug, Clone)]
+pub struct PortDb {
+    pub ports: PortList,
+    pub names: ServiceNames,
+    pub source: PortSource,
+    /// Skipped lines of nmap-services, as `file:line: reason`.
+    pub warnings: Vec<String>,
+}
+
+/// Read nmap-services once (memory-mapped, so its text never enters the heap)
+/// and derive both the port list and the names of those ports.
+pub fn load_port_db(
+    choice: &PortChoice,
+    services_file: Option<&Path>,
+) -> Result<PortDb, UsageError> {
+    let mapped = match services_file {
+        Some(p) => Some(
+            MappedFile::open(p).map_err(|e| usage(format!("cannot read {}: {e}", p.display())))?,
+        ),
+        None => None,
+    };
+    let text = match (&mapped, services_file) {
+        (Some(m), Some(p)) => Some((
+            m.text()
+                .map_err(|e| usage(format!("cannot read {}: {e}", p.display())))?,
+            p.display().to_string(),
+        )),
+        _ => None,
+    };
+    let mut warnings = Vec::new();
+    let (ports, source) = match choice {
+        PortChoice::NoPorts => (PortList::new(), PortSource::Explicit),
+        PortChoice::Spec(spec) => {
+            let parsed = PortSpec::parse(spec, text.as_ref().map(|(t, _)| *t))
+                .map_err(|e| usage(e.to_string()))?;
+            if !parsed.udp.is_empty() {
+                return Err(usage(prtip_core::error::Error::UdpUnsupported.to_string()));
+            }
+            (parsed.tcp, PortSource::Explicit)
+        }
+        PortChoice::Top(n) => match &text {
+            Some((t, name)) => {
+                let loaded = services::top_ports(t, name, Protocol::Tcp, *n)
+                    .map_err(|e| usage(e.to_string()))?;
+                warnings.extend(loaded.warnings.iter().map(ToString::to_string));
+                (loaded.value, PortSource::NmapServices)
+            }
+            None => (services::builtin_top_ports(*n), PortSource::BuiltIn),
+        },
+    };
+    let names = match &text {
+        Some((t, name)) => {
+            let loaded = ServiceNames::load(t, name, Protocol::Tcp, &ports);
+            // top_ports already reported the same lines.
+            if warnings.is_empty() {
+                warnings.extend(loaded.warnings.iter().map(ToString::to_string));
+            }
+            loaded.value
+        }
+        None => ServiceNames::builtin(Protocol::Tcp, &ports),
+    };
+    Ok(PortDb {
+        ports,
+        names,
+        source,
+        warnings,
+    })
+}
+
+/// Validated settings of one run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// A notice to print before scanning (e.g. which scan type was chosen).
+    pub notice: Option<String>,
+    pub ping_only: bool,
+    pub no_ping: bool,
+    pub no_dns: bool,
+    pub ports: PortChoice,
+    /// nmap-services file to read, if one exists (ports and service names).
+    pub services_file: Option<PathBuf>,
+    pub timing: Timing,
+    pub socket: SocketOptions,
+    pub outputs: OutputSpec,
+    pub verbose: u8,
+    pub debug: u8,
+    pub open_only: bool,
+    pub reason: bool,
+    pub mem_report: Option<MemReport>,
+    pub targets: Vec<String>,
+    pub input_list: Option<PathBuf>,
+    pub excludes: Vec<String>,
+    pub exclude_file: Option<PathBuf>,
+}
+
+fn usage(msg: impl Into<String>) -> UsageError {
+    UsageError(msg.into())
+}
+
+/// Directories searched for nmap's data files, in nmap's order.
+pub fn data_dirs(datadir: Option<&Path>) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    if let Some(d) = datadir {
+        dirs.push(d.to_path_buf());
+    }
+    if let Some(d) = std::env::var_os("NMAPDIR") {
+        dirs.push(PathBuf::from(d));
+    }
+    dirs.push(PathBuf::from("/usr/local/share/nmap"));
+    dirs.push(PathBuf::from("/usr/share/nmap"));
+    dirs
+}
+
+/// First existing `name` in the data directories.
+pub fn find_data_file(datadir: Option<&Path>, name: &str) -> Option<PathBuf> {
+    data_dirs(datadir)
+        .into_iter()
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// True when the effective capability set holds CAP_NET_RAW.
+pub fn has_cap_net_raw() -> bool {
+    const CAP_NET_RAW: u32 = 13;
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return false;
+    };
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        .is_some_and(|caps| caps & (1 << CAP_NET_RAW) != 0)
+}
+
+fn parse_rate(flag: &str, v: &str) -> Result<f64, UsageError> {
+    match v.trim().parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
+        _ => Err(usage(format!(
+            "invalid {flag} \"{v}\": expected a positive number of probes per second"
+        ))),
+    }
+}
+
+fn parse_time(flag: &str, v: &str) -> Result<std::time::Duration, UsageError> {
+    parse_time_spec(v).map_err(|e| usage(format!("{flag}: {e}")))
+}
+
+fn timing_from(args: &Args) -> Result<Timing, UsageError> {
+    let template = match &args.timing {
+        Some(t) => TimingTemplate::parse(t).ok_or_else(|| {
+            usage(format!(
+                "invalid timing template -T{t}: use 0-5 or paranoid, sneaky, polite, normal, aggressive, insane"
+            ))
+        })?,
+        None => TimingTemplate::Normal,
+    };
+    let mut timing = template.timing();
+    if let Some(v) = &args.max_retries {
+        timing.max_retries = v.trim().parse::<u32>().map_err(|_| {
+            usage(format!(
+                "invalid --max-retries \"{v}\": expected a non-negative integer"
+            ))
+        })?;
+    }
+    if let Some(v) = &args.host_timeout {
+        let d = parse_time("--host-timeout", v)?;
+        // nmap treats 0 as "no host timeout".
+        timing.host_timeout = (!d.is_zero()).then_some(d);
+    }
+    if let Some(v) = &args.scan_delay {
+        timing.scan_delay = parse_time("--scan-delay", v)?;
+    }
+    if let Some(v) = &args.min_rate {
+        timing.min_rate = Some(parse_rate("--min-rate", v)?);
+    }
+    if let Some(v) = &args.max_rate {
+        timing.max_rate = Some(parse_rate("--max-rate", v)?);
+    }
+    if let (Some(min), Some(max)) = (timing.min_rate, timing.max_rate) {
+        if min > max {
+            return Err(usage(format!(
+                "--min-rate ({min}) must not be greater than --max-rate ({max})"
+            )));
+        }
+    }
+    Ok(timing)
+}
+
+fn port_choice(args: &Args) -> Result<PortChoice, UsageError> {
+    let chosen = [args.ports.is_some(), args.fast, args.top_ports.is_some()]
+        .iter()
+        .filter(|&&b| b)
+        .count();
+    if chosen > 1 {
+        return Err(usage(
+            "choose one of -p, -F and --top-ports (they all select the ports to scan)",
+        ));
+    }
+    if args.ping_only {
+        return Ok(PortChoice::NoPorts);
+    }
+    if let Some(spec) = &args.ports {
+        return Ok(PortChoice::Spec(spec.clone()));
+    }
+    Ok(PortChoice::Top(match (&args.top_ports, args.fast) {
+        (Some(v), _) => match v.trim().parse::<usize>() {
+            Ok(n) if n > 0 => n,
+            _ => {
+                return Err(usage(format!(
+                    "invalid --top-ports \"{v}\": expected a positive integer"
+                )))
+            }
+        },
+        (None, true) => 100,
+        (None, false) => 1000,
+    }))
+}
+
+fn outputs_from(args: &Args) -> OutputSpec {
+    OutputSpec {
+        stdout: true,
+        normal: args.out_normal.clone(),
+        grepable: args.out_grepable.clone(),
+        xml: args.out_xml.clone(),
+        json: args.out_json.clone(),
+        all: args.out_all.clone(),
+    }
+}
+
+fn mem_report_from(v: Option<&str>) -> Result<Option<MemReport>, UsageError> {
+    Ok(match v {
+        None => None,
+        Some("table") | Some("") => Some(MemReport::Table),
+        Some("json") => Some(MemReport::Json(None)),
+        Some(s) => match s.strip_prefix("json:") {
+            Some(file) if !file.is_empty() => Some(MemReport::Json(Some(PathBuf::from(file)))),
+            _ => {
+                return Err(usage(format!(
+                    "invalid --mem-report=\"{s}\": use --mem-report, --mem-report=json or --mem-report=json:FILE"
+                )))
+            }
+        },
+    })
+}
+
+impl Settings {
+    /// Check every option; the first problem found is returned.
+    pub fn from_args(args: &Args) -> Result<Settings, UsageError> {
+        if args.syn_scan {
+            return Err(usage(
+                "-sS (SYN scan) is not supported yet; use -sT (TCP connect scan)",
+            ));
+        }
+        if args.version_scan {
+            return Err(usage("-sV (version detection) is not supported yet"));
+        }
+        if args.os_detection {
+            return Err(usage("-O (OS detection) is not supported yet"));
+        }
+        if args.ping_only && (args.ports.is_some() || args.fast || args.top_ports.is_some()) {
+            return Err(usage(
+                "-sn means no port scan; it cannot be combined with -p, -F or --top-ports",
+            ));
+        }
+        if args.ping_only && args.connect_scan {
+            return Err(usage("-sn (no port scan) cannot be combined with -sT"));
+        }
+        if args.targets.is_empty() && args.input_list.is_none() {
+            return Err(usage(
+                "no targets were specified (see prtip --help for the target syntax)",
+            ));
+        }
+        let notice = if args.connect_scan || args.ping_only {
+            None
+        } else if has_cap_net_raw() {
+            Some("SYN scan (-sS) is not available yet; using a TCP connect scan (-sT)".to_string())
+        } else {
+            Some(
+                "no raw-socket privilege (CAP_NET_RAW), so using a TCP connect scan (-sT)"
+                    .to_string(),
+            )
+        };
+        let source = match &args.source {
+            Some(s) => Some(s.trim().parse::<IpAddr>().map_err(|_| {
+                usage(format!(
+                    "invalid source address -S \"{s}\": expected an IP address"
+                ))
+            })?),
+            None => None,
+        };
+        if let Some(iface) = &args.interface {
+            if iface.is_empty() || iface.len() >= libc::IFNAMSIZ || iface.contains('/') {
+                return Err(usage(format!("invalid interface name -e \"{iface}\"")));
+            }
+        }
+        let services_file = find_data_file(args.datadir.as_deref(), "nmap-services");
+        let ports = port_choice(args)?;
+        Ok(Settings {
+            notice,
+            ping_only: args.ping_only,
+            no_ping: args.no_ping,
+            no_dns: args.no_dns,
+            ports,
+            services_file,
+            timing: timing_from(args)?,
+            socket: SocketOptions {
+                source,
+                interface: args.interface.clone(),
+            },
+            outputs: outputs_from(args),
+            verbose: args.verbose,
+            debug: args.debug,
+            open_only: args.open_only,
+            reason: args.reason,
+            mem_report: mem_report_from(args.mem_report.as_deref())?,
+            targets: args.targets.clone(),
+            input_list: args.input_list.clone(),
+            excludes: args.exclude.clone(),
+            exclude_file: args.exclude_file.clone(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::parse;
+    use std::ffi::OsString;
+
+    fn settings(s: &str) -> Result<Settings, String> {
+        let argv: Vec<OsString> = std::iter::once("prtip")
+            .chain(s.split_whitespace())
+            .map(OsString::from)
+            .collect();
+        let args = parse(argv).map_err(|e| e.0)?;
+        Settings::from_args(&args).map_err(|e| e.0)
+    }
+
+    fn ports(s: &Settings) -> PortList {
+        load_port_db(&s.ports, s.services_file.as_deref())
+            .expect("ports")
+            .ports
+    }
+
+    fn err(s: &str) -> String {
+        match settings(s)
+            .and_then(|s| load_port_db(&s.ports, s.services_file.as_deref()).map_err(|e| e.0))
+        {
+            Ok(_) => panic!("{s} was accepted"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn explicit_ports_and_timing() {
+        let s = settings("-sT -p 22,80,1000-1002 -T4 --max-retries 1 --host-timeout 30s 127.0.0.1")
+            .expect("valid");
+        assert_eq!(ports(&s).len(), 5);
+        assert_eq!(s.timing.max_retries, 1);
+        assert_eq!(
+            s.timing.host_timeout,
+            Some(std::time::Duration::from_secs(30))
+        );
+        assert!(s.notice.is_none());
+    }
+
+    #[test]
+    fn default_is_a_thousand_ports() {
+        let s = settings("-sT 127.0.0.1").expect("valid");
+        assert_eq!(ports(&s).len(), 1000);
+        let s = settings("-sT -F 127.0.0.1").expect("valid");
+        assert_eq!(ports(&s).len(), 100);
+        let s = settings("-sT --top-ports 7 127.0.0.1").expect("valid");
+        assert_eq!(ports(&s).len(), 7);
+    }
+
+    #[test]
+    fn no_scan_type_gives_a_notice() {
+        let s = settings("-p 80 127.0.0.1").expect("valid");
+        assert!(s.notice.is_some());
+    }
+
+    #[test]
+    fn bad_values_are_one_line_errors() {
+        let cases = [
+            ("-p 70000 x", "70000"),
+            ("-p 90-80 x", "90-80"),
+            ("-p U:53 x", "UDP"),
+            ("-T9 x", "-T9"),
+            ("--max-retries -1 x", "--max-retries"),
+            ("--host-timeout 5q x", "5q"),
+            ("--min-rate 0 x", "--min-rate"),
+            ("--min-rate 10 --max-rate 5 x", "--max-rate"),
+            ("-S 1.2.3 x", "1.2.3"),
+            ("-p 80 -F x", "-F"),
+            ("-sn -p 80 x", "-sn"),
+            ("-sS x", "-sS"),
+            ("-sV x", "not supported yet"),
+            ("-O x", "not supported yet"),
+            ("--mem-report=xml x", "xml"),
+            ("-p 80", "no targets"),
+            ("--top-ports 0 x", "--top-ports"),
+        ];
+        for (cmd, needle) in cases {
+            let e = err(cmd);
+            assert!(e.contains(needle), "{cmd}: {e}");
+            assert!(!e.contains('\n'), "{cmd}: {e}");
+        }
+    }
+
+    #[test]
+    fn mem_report_forms() {
+        assert_eq!(mem_report_from(None), Ok(None));
+        assert_eq!(mem_report_from(Some("table")), Ok(Some(MemReport::Table)));
+        assert_eq!(
+            mem_report_from(Some("json")),
+            Ok(Some(MemReport::Json(None)))
+        );
+        assert_eq!(
+            mem_report_from(Some("json:/tmp/x")),
+            Ok(Some(MemReport::Json(Some(PathBuf::from("/tmp/x")))))
+        );
+        assert!(mem_report_from(Some("json:")).is_err());
+    }
+}

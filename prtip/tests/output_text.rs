@@ -1,0 +1,212 @@
+//! Normal (-oN) and grepable (-oG) output compared line by line with what
+//! nmap 7.93 writes for the same ports on 127.0.0.1.
+//!
+//! Only what must differ is masked: the `#` comment lines (our name, times),
+//! the measured latency, and "Nmap" where nmap names itself.
+//! Needs nmap; without it the test prints a loud SKIPPED line, except under
+//! CI=true where that is a failure.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, TcpListener};
+use std::process::Command;
+use std::time::{Duration, SystemTime};
+
+use prtip::output::{GrepableSink, NormalFlavor, NormalSink};
+use prtip_core::result::{
+    ExtraPorts, HostResult, HostStatus, PortResult, PortState, PortTable, Protocol, Reason,
+    ResultSink, RunInfo, RunStats, ServiceInfo,
+};
+
+fn have_nmap() -> bool {
+    if Command::new("nmap").arg("--version").output().is_ok() {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true but nmap is missing"
+    );
+    eprintln!("SKIPPED (needs nmap/xmllint): nmap not found");
+    false
+}
+
+fn services_table() -> HashMap<u16, String> {
+    let text = std::fs::read_to_string("/usr/share/nmap/nmap-services").unwrap_or_default();
+    let mut map = HashMap::new();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let mut fields = line.split_whitespace();
+        let (Some(name), Some(spec)) = (fields.next(), fields.next()) else {
+            continue;
+        };
+        if let Some(port) = spec.strip_suffix("/tcp").and_then(|p| p.parse().ok()) {
+            map.entry(port).or_insert_with(|| name.to_owned());
+        }
+    }
+    map
+}
+
+/// The report body: comment lines dropped, latency and our name masked.
+fn body(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| {
+            if let (Some(a), Some(b)) = (l.find(" ("), l.find("s latency)")) {
+                // Keep "Host is up, received user-set", drop the measured RTT.
+                format!("{}{}", &l[..a], &l[b + "s latency)".len()..])
+            } else {
+                l.replacen("Nmap scan report", "prtip scan report", 1)
+            }
+        })
+        .collect()
+}
+
+fn render<S: ResultSink>(mut sink: S, run: &RunInfo, host: &HostResult) -> S {
+    sink.begin(run).expect("begin");
+    sink.host(host).expect("host");
+    sink.end(&RunStats {
+        end: SystemTime::now(),
+        elapsed: Duration::from_millis(50),
+        hosts_up: 1,
+        hosts_down: 0,
+        interrupted: false,
+    })
+    .expect("end");
+    sink
+}
+
+/// Scans `open_count` listeners plus `closed_count` just-closed ports with
+/// nmap and with our sinks (given the same facts), and compares.
+fn compare(open_count: usize, closed_count: usize, reason: bool) {
+    let mut listeners: Vec<TcpListener> = (0..open_count + closed_count)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind"))
+        .collect();
+    let mut open: Vec<u16> = listeners
+        .iter()
+        .map(|l| l.local_addr().expect("addr").port())
+        .collect();
+    let closed = open.split_off(open_count);
+    listeners.truncate(open_count);
+    open.sort_unstable();
+    let mut all: Vec<u16> = open.iter().chain(&closed).copied().collect();
+    all.sort_unstable();
+    let port_list = all.iter().map(u16::to_string).collect::<Vec<_>>().join(",");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = dir.path().join("nmap");
+    let mut cmd = Command::new("nmap");
+    cmd.args(["-sT", "-Pn", "-n", "-p", &port_list]);
+    if reason {
+        cmd.arg("--reason");
+    }
+    let out = cmd
+        .arg("-oA")
+        .arg(&base)
+        .arg("127.0.0.1")
+        .output()
+        .expect("run nmap");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    drop(listeners);
+    let nmap_normal = std::fs::read_to_string(base.with_extension("nmap")).expect("read");
+    let nmap_grep = std::fs::read_to_string(base.with_extension("gnmap")).expect("read");
+
+    let table = services_table();
+    let mut host = HostResult {
+        addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        hostname: None,
+        status: HostStatus::Up,
+        reason: Reason::UserSet,
+        latency: Some(Duration::from_micros(42)),
+        start: SystemTime::now(),
+        end: SystemTime::now(),
+        ports: PortTable::default(),
+    };
+    let svc = |p: u16| table.get(&p).map(|n| ServiceInfo::from_table(n.clone()));
+    let mut shown: Vec<PortResult> = open
+        .iter()
+        .map(|&p| {
+            let mut r = PortResult::new(p, Protocol::Tcp, PortState::Open, Reason::SynAck);
+            r.service = svc(p);
+            r
+        })
+        .collect();
+    // nmap lists a state's ports until there are more than 25 of them.
+    if closed.len() > 25 {
+        let n = u32::try_from(closed.len()).expect("count");
+        host.ports.extra = vec![ExtraPorts {
+            state: PortState::Closed,
+            count: n,
+            reasons: vec![(Reason::ConnRefused, n)],
+        }];
+    } else {
+        shown.extend(closed.iter().map(|&p| {
+            let mut r = PortResult::new(p, Protocol::Tcp, PortState::Closed, Reason::ConnRefused);
+            r.service = svc(p);
+            r
+        }));
+    }
+    shown.sort_by_key(|p| p.port);
+    host.ports.shown = shown;
+    let run = RunInfo {
+        args: format!("prtip -sT -Pn -n -p {port_list} 127.0.0.1"),
+        start: SystemTime::now(),
+        scan_type: "connect",
+        protocol: Protocol::Tcp,
+        num_services: u32::try_from(all.len()).expect("count"),
+        services: port_list.clone(),
+        verbose: 0,
+        debug: 0,
+        reason,
+        port_scan: true,
+        version_scan: false,
+    };
+
+    let normal = render(NormalSink::new(Vec::new(), NormalFlavor::File), &run, &host);
+    let ours = String::from_utf8(normal.into_inner()).expect("utf8");
+    assert_eq!(
+        body(&ours),
+        body(&nmap_normal),
+        "ours:\n{ours}\nnmap:\n{nmap_normal}"
+    );
+    let grep = render(GrepableSink::new(Vec::new()), &run, &host);
+    let ours = String::from_utf8(grep.into_inner()).expect("utf8");
+    assert_eq!(
+        body(&ours),
+        body(&nmap_grep),
+        "ours:\n{ours}\nnmap:\n{nmap_grep}"
+    );
+    // The comment lines keep nmap's shape with our name.
+    let first = ours.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("# prtip ") && first.contains(" scan initiated "),
+        "{first}"
+    );
+    let last = ours.lines().last().unwrap_or_default();
+    assert!(
+        last.contains(" -- 1 IP address (1 host up) scanned in "),
+        "{last}"
+    );
+}
+
+#[test]
+fn normal_and_grepable_match_nmap_with_collapsed_closed_ports() {
+    if have_nmap() {
+        compare(3, 30, false);
+    }
+}
+
+#[test]
+fn normal_and_grepable_match_nmap_with_listed_closed_ports_and_reasons() {
+    if have_nmap() {
+        compare(2, 3, true);
+    }
+}
+
+#[test]
+fn all_ports_ignored_matches_nmap() {
+    if have_nmap() {
+        compare(0, 27, true);
+    }
+}

@@ -1,0 +1,311 @@
+//! The XML sink against nmap's own tooling: the DTD (xmllint) and ndiff
+//! comparing our file with one nmap wrote for the same ports.
+//!
+//! Needs nmap, xmllint and ndiff; without them the tests print a loud
+//! SKIPPED line, except under CI=true where a missing tool is a failure.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, TcpListener};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, SystemTime};
+
+use prtip::output::XmlSink;
+use prtip_core::result::{
+    ExtraPorts, HostResult, HostStatus, PortResult, PortState, PortTable, Protocol, Reason,
+    ResultSink, RunInfo, RunStats, ServiceInfo, ServiceMethod,
+};
+
+const DTD: &str = "/usr/share/nmap/nmap.dtd";
+
+/// True when every tool runs; otherwise skip loudly, or fail under CI.
+fn have_tools(tools: &[&str]) -> bool {
+    let mut missing: Vec<&str> = tools
+        .iter()
+        .copied()
+        .filter(|t| Command::new(t).arg("--version").output().is_err())
+        .collect();
+    if !Path::new(DTD).exists() {
+        missing.push(DTD);
+    }
+    if missing.is_empty() {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true but missing {missing:?}"
+    );
+    eprintln!("SKIPPED (needs nmap/xmllint): missing {missing:?}");
+    false
+}
+
+fn xmllint_valid(path: &Path) {
+    let out = Command::new("xmllint")
+        .args(["--noout", "--dtdvalid", DTD])
+        .arg(path)
+        .output()
+        .expect("run xmllint");
+    assert!(
+        out.status.success(),
+        "{} does not validate against {DTD}:\n{}\n--- file ---\n{}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr),
+        std::fs::read_to_string(path).unwrap_or_default()
+    );
+}
+
+fn write_xml(path: &Path, run: &RunInfo, hosts: &[HostResult], stats: &RunStats) {
+    let file = std::fs::File::create(path).expect("create xml");
+    let mut sink = XmlSink::new(std::io::BufWriter::new(file));
+    sink.begin(run).expect("begin");
+    for h in hosts {
+        sink.host(h).expect("host");
+    }
+    sink.end(stats).expect("end");
+}
+
+fn run_info(args: &str, services: String, num: u32) -> RunInfo {
+    RunInfo {
+        args: args.to_owned(),
+        start: SystemTime::now(),
+        scan_type: "connect",
+        protocol: Protocol::Tcp,
+        num_services: num,
+        services,
+        verbose: 0,
+        debug: 0,
+        reason: false,
+        port_scan: true,
+        version_scan: false,
+    }
+}
+
+fn stats(up: u64, down: u64, interrupted: bool) -> RunStats {
+    RunStats {
+        end: SystemTime::now(),
+        elapsed: Duration::from_millis(1234),
+        hosts_up: up,
+        hosts_down: down,
+        interrupted,
+    }
+}
+
+fn up_host(name: Option<&str>) -> HostResult {
+    HostResult {
+        addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
+        hostname: name.map(str::to_owned),
+        status: HostStatus::Up,
+        reason: Reason::UserSet,
+        latency: Some(Duration::from_micros(120)),
+        start: SystemTime::now(),
+        end: SystemTime::now(),
+        ports: PortTable::default(),
+    }
+}
+
+/// Everything the format can carry, including what a hostile server could
+/// put in a banner.
+fn rich_hosts() -> Vec<HostResult> {
+    let mut h = up_host(Some("localhost"));
+    let mut ssh = PortResult::new(22, Protocol::Tcp, PortState::Open, Reason::SynAck);
+    ssh.reason_ttl = 64;
+    ssh.service = Some(ServiceInfo {
+        product: Some("OpenSSH".into()),
+        version: Some("9.2p1 Debian 2".into()),
+        extrainfo: Some("protocol 2.0".into()),
+        ostype: Some("Linux".into()),
+        cpe: vec![
+            "cpe:/a:openbsd:openssh:9.2p1".into(),
+            "cpe:/o:linux:linux_kernel".into(),
+        ],
+        method: ServiceMethod::Probed,
+        conf: 10,
+        ..ServiceInfo::from_table("ssh")
+    });
+    let mut evil = PortResult::new(666, Protocol::Tcp, PortState::Open, Reason::SynAck);
+    evil.service = Some(ServiceInfo {
+        product: Some("<script>alert('x')</script> & \"quotes\"".into()),
+        version: Some("1.0\0\x01\x08\x0b\x0c\x1b[2J\u{7f}\u{fffe}\u{ffff}".into()),
+        extrainfo: Some("--> <!-- ]]> <![CDATA[ -".into()),
+        hostname: Some("tab\there\r\nnewline".into()),
+        devicetype: Some("é ü 漢字 \u{85}".into()),
+        tunnel: Some("ssl".into()),
+        cpe: vec!["cpe:/a:evil:<x>&".into()],
+        method: ServiceMethod::Probed,
+        conf: 200,
+        ..ServiceInfo::from_table("ht<tp>")
+    });
+    let mut weird_tunnel =
+        PortResult::new(990, Protocol::Tcp, PortState::Filtered, Reason::NoResponse);
+    weird_tunnel.service = Some(ServiceInfo {
+        tunnel: Some("dtls".into()),
+        ..ServiceInfo::from_table("ftps")
+    });
+    let closed = PortResult::new(23, Protocol::Tcp, PortState::Closed, Reason::ConnRefused);
+    h.ports.shown = vec![ssh, closed, evil, weird_tunnel];
+    h.ports.extra = vec![
+        ExtraPorts {
+            state: PortState::Closed,
+            count: 990,
+            reasons: vec![(Reason::ConnRefused, 990)],
+        },
+        ExtraPorts {
+            state: PortState::Filtered,
+            count: 6,
+            reasons: vec![(Reason::NoResponse, 4), (Reason::AdminProhibited, 2)],
+        },
+    ];
+    let mut all_ignored = up_host(Some("bad\"name<&>\x01"));
+    all_ignored.ports.extra = vec![ExtraPorts {
+        state: PortState::OpenFiltered,
+        count: 1000,
+        reasons: vec![(Reason::NoResponse, 1000)],
+    }];
+    let mut down = up_host(None);
+    down.status = HostStatus::Down;
+    down.reason = Reason::NoResponse;
+    down.addr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
+    vec![h, all_ignored, down]
+}
+
+#[test]
+fn hand_built_scan_validates_against_nmap_dtd() {
+    if !have_tools(&["xmllint"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let args = "prtip -sT -sV -v --reason -p- localhost 127.0.0.2 --script-args 'a=<b>&c'";
+    let mut run = run_info(args, "1-1000".into(), 1000);
+    run.verbose = 1;
+    run.version_scan = true;
+    run.reason = true;
+    for (name, interrupted) in [("complete.xml", false), ("interrupted.xml", true)] {
+        let path = dir.path().join(name);
+        write_xml(&path, &run, &rich_hosts(), &stats(2, 1, interrupted));
+        xmllint_valid(&path);
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(
+            text.contains("<address addr=\"127.0.0.2\""),
+            "verbose run lists the down host"
+        );
+        assert_eq!(text.contains("exit=\"error\""), interrupted);
+    }
+    // A ping scan (no scaninfo, no ports) and an empty run are documents too.
+    run.port_scan = false;
+    run.scan_type = "ping";
+    let path = dir.path().join("ping.xml");
+    write_xml(&path, &run, &[up_host(None)], &stats(1, 0, false));
+    xmllint_valid(&path);
+    let path = dir.path().join("empty.xml");
+    write_xml(&path, &run, &[], &stats(0, 0, true));
+    xmllint_valid(&path);
+}
+
+/// Service names nmap would print from its nmap-services table.
+fn services_table() -> HashMap<u16, String> {
+    let text = std::fs::read_to_string("/usr/share/nmap/nmap-services").unwrap_or_default();
+    let mut map = HashMap::new();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let mut fields = line.split_whitespace();
+        let (Some(name), Some(spec)) = (fields.next(), fields.next()) else {
+            continue;
+        };
+        if let Some(port) = spec.strip_suffix("/tcp").and_then(|p| p.parse().ok()) {
+            map.entry(port).or_insert_with(|| name.to_owned());
+        }
+    }
+    map
+}
+
+#[test]
+fn ndiff_finds_no_difference_with_nmap_on_localhost() {
+    if !have_tools(&["nmap", "xmllint", "ndiff"]) {
+        return;
+    }
+    // Bind many ports, keep a few listening and close the rest, so nmap sees
+    // open ports and more closed ones than it lists (an <extraports> group).
+    let mut listeners: Vec<TcpListener> = (0..32)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind"))
+        .collect();
+    let mut ports: Vec<u16> = listeners
+        .iter()
+        .map(|l| l.local_addr().expect("addr").port())
+        .collect();
+    let closed_ports: Vec<u16> = ports.split_off(3);
+    listeners.truncate(3);
+    let open_ports = ports;
+    let mut all: Vec<u16> = open_ports.iter().chain(&closed_ports).copied().collect();
+    all.sort_unstable();
+    let port_list = all.iter().map(u16::to_string).collect::<Vec<_>>().join(",");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let nmap_xml = dir.path().join("nmap.xml");
+    let out = Command::new("nmap")
+        .args(["-sT", "-Pn", "-n", "-p", &port_list, "-oX"])
+        .arg(&nmap_xml)
+        .arg("127.0.0.1")
+        .output()
+        .expect("run nmap");
+    assert!(
+        out.status.success(),
+        "nmap failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let nmap_text = std::fs::read_to_string(&nmap_xml).expect("read nmap.xml");
+    for p in &open_ports {
+        assert!(
+            nmap_text.contains(&format!("portid=\"{p}\"><state state=\"open\"")),
+            "nmap did not see listener {p} open:\n{nmap_text}"
+        );
+    }
+    drop(listeners);
+
+    // The same facts, as the scanner would hand them to the sink.
+    let table = services_table();
+    let mut host = up_host(None);
+    host.ports.shown = open_ports
+        .iter()
+        .map(|&p| {
+            let mut r = PortResult::new(p, Protocol::Tcp, PortState::Open, Reason::SynAck);
+            r.service = table.get(&p).map(|n| ServiceInfo::from_table(n.clone()));
+            r
+        })
+        .collect();
+    host.ports.shown.sort_by_key(|p| p.port);
+    let closed = u32::try_from(closed_ports.len()).expect("count");
+    host.ports.extra = vec![ExtraPorts {
+        state: PortState::Closed,
+        count: closed,
+        reasons: vec![(Reason::ConnRefused, closed)],
+    }];
+    let args = format!("prtip -sT -Pn -n -p {port_list} 127.0.0.1");
+    let run = run_info(
+        &args,
+        port_list.clone(),
+        u32::try_from(all.len()).expect("count"),
+    );
+    let ours = dir.path().join("prtip.xml");
+    write_xml(&ours, &run, &[host], &stats(1, 0, false));
+    xmllint_valid(&ours);
+
+    let out = Command::new("ndiff")
+        .arg(&nmap_xml)
+        .arg(&ours)
+        .output()
+        .expect("run ndiff");
+    let report = String::from_utf8_lossy(&out.stdout);
+    // ndiff exits 0 when hosts and ports agree, 1 when they differ, 2 on a
+    // parse error; only the banner line (scanner version, args) may differ.
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "ndiff reports differences:\n{report}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !report
+            .lines()
+            .any(|l| l.contains("/tcp") || l.contains("Not shown")),
+        "ndiff reports port differences:\n{report}"
+    );
+}
