@@ -19,9 +19,9 @@ const R: Ordering = Ordering::Relaxed;
 /// # Cost and accuracy
 ///
 /// Each operation updates plain (non-atomic) thread-local counters; a thread folds them into
-/// global atomics once it has done [`FLUSH_OPS`] operations or moved [`FLUSH_BYTES`] bytes
-/// (allocated + freed + header bytes) since its last fold, when it exits, and when it calls
-/// [`flush`](crate::flush). So at any moment every byte counter of the report lags the exact
+/// global atomics before [`FLUSH_OPS`] operations or [`FLUSH_BYTES`] moved bytes (allocated +
+/// freed + header bytes) are pending, when it exits, and when it calls [`flush`](crate::flush);
+/// operations made during thread teardown, after its exit fold, are folded one by one. So at any moment every byte counter of the report lags the exact
 /// value by less than `FLUSH_BYTES` per thread that is alive and has allocated, and every
 /// count by less than `FLUSH_OPS` per such thread. The peak is taken over the folded global
 /// value, hence `|reported peak - true peak| < N * FLUSH_BYTES` where `N` is the largest
@@ -190,60 +190,53 @@ impl LocalRow {
 struct Local {
     current: Cell<u8>,
     state: Cell<u8>,
-    ops: Cell<u32>,
-    turnover: Cell<usize>,
+    /// What is left of the batch: starts at `FLUSH_BYTES` and loses the bytes each operation
+    /// moves plus `OP_COST`, so it runs out before either `FLUSH_BYTES` bytes or `FLUSH_OPS`
+    /// operations are pending. Kept at 0 outside `REGISTERED` so that one test on the hot path
+    /// also sends the first operation (registration) and teardown operations to the slow path.
+    credit: Cell<isize>,
     header_live: Cell<i64>,
-    dirty: Cell<u16>,
     rows: [LocalRow; ROWS],
 }
+
+const OP_COST: isize = (FLUSH_BYTES / FLUSH_OPS as usize) as isize;
 
 impl Local {
     const fn new() -> Self {
         Self {
             current: Cell::new(0),
             state: Cell::new(UNREGISTERED),
-            ops: Cell::new(0),
-            turnover: Cell::new(0),
+            credit: Cell::new(0),
             header_live: Cell::new(0),
-            dirty: Cell::new(0),
             rows: [const { LocalRow::new() }; ROWS],
         }
     }
 
     #[inline(always)]
-    fn row(&self, tag: u8) -> (&LocalRow, usize) {
-        let i = usize::from(tag);
+    fn row(&self, tag: u8) -> &LocalRow {
         // A tag is only ever written by this allocator; the fallback keeps a corrupted byte
         // from indexing out of bounds.
-        let i = if i < ROWS { i } else { 0 };
-        (&self.rows[i], i)
-    }
-
-    #[inline(always)]
-    fn mark(&self, i: usize) {
-        self.dirty.set(self.dirty.get() | (1u16 << i));
+        self.rows.get(usize::from(tag)).unwrap_or(&self.rows[0])
     }
 
     #[inline(always)]
     fn alloc(&self, size: usize, header: usize) -> u8 {
         let tag = self.current.get();
-        let (r, i) = self.row(tag);
+        let r = self.row(tag);
         r.allocs.set(r.allocs.get() + 1);
         r.bytes.set(r.bytes.get() + size as u64);
         r.live.set(r.live.get() + size as i64);
         self.header_live.set(self.header_live.get() + header as i64);
-        self.mark(i);
         self.after_op(size + header);
         tag
     }
 
     #[inline(always)]
     fn free(&self, tag: u8, size: usize, header: usize) {
-        let (r, i) = self.row(tag);
+        let r = self.row(tag);
         r.frees.set(r.frees.get() + 1);
         r.live.set(r.live.get() - size as i64);
         self.header_live.set(self.header_live.get() - header as i64);
-        self.mark(i);
         self.after_op(size + header);
     }
 
@@ -252,69 +245,54 @@ impl Local {
         // Counted like dhat does: a realloc is an allocation event of the current phase worth
         // `new_size` bytes, and the block moves from the phase that owned it to this one.
         let tag = self.current.get();
-        let (old, oi) = self.row(old_tag);
+        let old = self.row(old_tag);
         old.live.set(old.live.get() - old_size as i64);
-        self.mark(oi);
-        let (r, i) = self.row(tag);
+        let r = self.row(tag);
         r.reallocs.set(r.reallocs.get() + 1);
         r.bytes.set(r.bytes.get() + new_size as u64);
         r.live.set(r.live.get() + new_size as i64);
-        self.mark(i);
         self.after_op(old_size + new_size);
         tag
     }
 
     #[inline(always)]
     fn after_op(&self, moved: usize) {
-        let ops = self.ops.get() + 1;
-        let turnover = self.turnover.get().saturating_add(moved);
-        self.ops.set(ops);
-        self.turnover.set(turnover);
-        if ops >= FLUSH_OPS || turnover >= FLUSH_BYTES || self.state.get() != REGISTERED {
-            self.slow_path(ops, turnover);
+        let credit = self
+            .credit
+            .get()
+            .wrapping_sub(moved as isize)
+            .wrapping_sub(OP_COST);
+        self.credit.set(credit);
+        if credit <= 0 {
+            self.slow_path();
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn slow_path(&self, ops: u32, turnover: usize) {
-        let over = ops >= FLUSH_OPS || turnover >= FLUSH_BYTES;
-        match self.state.get() {
-            UNREGISTERED => {
-                self.state.set(REGISTERING);
-                INSTALLED.store(true, R);
-                let alive = THREADS.fetch_add(1, R) + 1;
-                THREADS_MAX.fetch_max(alive, R);
-                // Registering the destructor allocates (glibc callocs a list node); that nested
-                // call sees REGISTERING and just counts.
-                let registered = EXIT_FLUSH.try_with(|_| ()).is_ok();
-                if registered {
-                    self.state.set(REGISTERED);
-                    if over {
-                        self.flush();
-                    }
-                } else {
-                    self.state.set(EXITING);
-                    THREADS.fetch_sub(1, R);
-                    self.flush();
-                }
+    fn slow_path(&self) {
+        if self.state.get() == UNREGISTERED {
+            self.state.set(REGISTERING);
+            INSTALLED.store(true, R);
+            let alive = THREADS.fetch_add(1, R) + 1;
+            THREADS_MAX.fetch_max(alive, R);
+            // Where std has no native TLS destructors, registering allocates through us; the
+            // nested call sees REGISTERING and only folds.
+            if EXIT_FLUSH.try_with(|_| ()).is_ok() {
+                self.state.set(REGISTERED);
+            } else {
+                self.state.set(EXITING);
+                THREADS.fetch_sub(1, R);
             }
-            REGISTERING | REGISTERED => {
-                if over {
-                    self.flush();
-                }
-            }
-            _ => self.flush(),
         }
+        self.flush();
     }
 
     fn flush(&self) {
-        let mut dirty = self.dirty.replace(0);
         let mut net = 0i64;
-        while dirty != 0 {
-            let i = dirty.trailing_zeros() as usize;
-            dirty &= dirty - 1;
-            let (r, g) = (&self.rows[i], &GLOBAL_ROWS[i]);
+        // Scanning all rows (rather than tracking which are dirty) keeps the hot path one store
+        // shorter; a fold happens at most every FLUSH_OPS operations.
+        for (r, g) in self.rows.iter().zip(&GLOBAL_ROWS) {
             let n = r.allocs.replace(0);
             if n != 0 {
                 g.allocs.fetch_add(n, R);
@@ -353,8 +331,12 @@ impl Local {
                 PEAK_GROSS.fetch_max(now, R);
             }
         }
-        self.ops.set(0);
-        self.turnover.set(0);
+        let full = if self.state.get() == REGISTERED {
+            FLUSH_BYTES as isize
+        } else {
+            0
+        };
+        self.credit.set(full);
     }
 }
 
@@ -369,8 +351,8 @@ struct ExitFlush;
 impl Drop for ExitFlush {
     fn drop(&mut self) {
         let _ = LOCAL.try_with(|l| {
-            l.flush();
             l.state.set(EXITING);
+            l.flush();
         });
         THREADS.fetch_sub(1, R);
     }

@@ -64,11 +64,12 @@ pub use dhat;
 /// report's `*_with_headers` figures include them exactly.
 pub const HEADER_BYTES: usize = 8;
 
-/// A thread folds its counters into the global totals once it has moved this many bytes
-/// (allocated + freed, headers included) since its last fold. See [`Totals::error_bound_bytes`].
+/// A thread folds its counters into the global totals before this many bytes moved
+/// (allocated + freed, headers included) are pending. See [`Totals::error_bound_bytes`].
 pub const FLUSH_BYTES: usize = 64 * 1024;
 
-/// A thread folds its counters into the global totals after this many operations.
+/// A thread folds its counters into the global totals before this many operations are pending
+/// (each operation also uses up `FLUSH_BYTES / FLUSH_OPS` bytes of the batch).
 pub const FLUSH_OPS: u32 = 256;
 
 /// Name of the row for allocations made outside any phase (startup, runtime internals,

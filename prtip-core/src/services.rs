@@ -96,15 +96,24 @@ fn parse_line(line: &str) -> std::result::Result<Option<Entry<'_>>, String> {
         Ok(p) if port.bytes().all(|b| b.is_ascii_digit()) => p,
         _ => return Err(format!("bad port number \"{port}\"")),
     };
-    let proto = match proto.to_ascii_lowercase().as_str() {
-        "tcp" => Proto::Tcp,
-        "udp" => Proto::Udp,
-        "sctp" => Proto::Sctp,
+    // Compared without allocating: this runs for each of ~27,000 lines.
+    let is = |name: &str| proto.eq_ignore_ascii_case(name);
+    let starts = |prefix: &str| {
+        proto
+            .get(..prefix.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+    };
+    let proto = if is("tcp") {
+        Proto::Tcp
+    } else if is("udp") {
+        Proto::Udp
+    } else if is("sctp") {
+        Proto::Sctp
+    } else if starts("ddp") || starts("divert") || proto.starts_with('#') {
         // Found in system services files; nmap ignores them without a word.
-        p if p.starts_with("ddp") || p.starts_with("divert") || p.starts_with('#') => {
-            return Ok(None)
-        }
-        _ => return Err(format!("unknown protocol \"{proto}\"")),
+        return Ok(None);
+    } else {
+        return Err(format!("unknown protocol \"{proto}\""));
     };
     let ratio = match tokens.next() {
         Some(t) => parse_ratio(t)?,

@@ -250,7 +250,7 @@ fn program(seed: usize) -> usize {
     let mut map: HashMap<String, Vec<u32>> = HashMap::new();
     let mut tree: BTreeMap<u32, String> = BTreeMap::new();
     let mut total = 0;
-    for i in 0..200_000u32 {
+    for i in 0..60_000u32 {
         let key = format!("10.{}.{}.{}", (i as usize + seed) % 7, i % 251, i % 13);
         map.entry(key).or_default().push(i);
         if i % 3 == 0 {
@@ -346,7 +346,7 @@ pub(crate) fn main() {
     }
 
     const OPS: usize = 1_000_000;
-    const ROUNDS: usize = 15;
+    const ROUNDS: usize = 21;
     println!(
         "micro: random alloc/free/realloc mix, direct calls; CPU ns per operation per thread, \
          {ROUNDS} interleaved rounds"
@@ -372,7 +372,7 @@ pub(crate) fn main() {
         print_rows(threads, "ns/op", &per_mode);
     }
 
-    const CHILD_ROUNDS: usize = 5;
+    const CHILD_ROUNDS: usize = 9;
     println!(
         "workload: hash maps / strings / sorting, allocator installed globally; CPU ms summed \
          over threads, best of 3 per process, {CHILD_ROUNDS} interleaved processes"

@@ -31,6 +31,11 @@ use tokio::task::JoinSet;
 /// Ports probed on discovery, as nmap's unprivileged ping does.
 pub const DISCOVERY_PORTS: [u16; 2] = [80, 443];
 
+/// Probe tasks spawned but not yet started. Local targets answer inside the
+/// `connect` call, so without this bound the spawning loop would run ahead of
+/// the workers and queue a whole window of idle tasks on the heap.
+const MAX_QUEUED_PROBES: usize = 64;
+
 /// How long a local shortage may persist before the scan gives up.
 const RESOURCE_RETRY_LIMIT: u32 = 500;
 const RESOURCE_BACKOFF: Duration = Duration::from_millis(10);
@@ -94,6 +99,7 @@ pub enum HostOutcome {
 pub struct ConnectScanner {
     cfg: ConnectConfig,
     sockets: Arc<Semaphore>,
+    queued: Arc<Semaphore>,
     pacer: Option<Pacer>,
     stop: StopFlag,
     probes: AtomicU64,
@@ -113,6 +119,7 @@ impl ConnectScanner {
         let pacer = Pacer::new(cfg.timing.max_rate, cfg.timing.scan_delay);
         Arc::new(ConnectScanner {
             sockets: Arc::new(Semaphore::new(parallelism)),
+            queued: Arc::new(Semaphore::new(MAX_QUEUED_PROBES)),
             pacer,
             stop,
             probes: AtomicU64::new(0),
@@ -241,12 +248,17 @@ impl ConnectScanner {
             if self.stop.is_stopped() {
                 return Ok(None);
             }
-            let permit = tokio::select! {
-                p = Arc::clone(&self.sockets).acquire_owned() => p,
+            let (permit, queued) = tokio::select! {
+                p = async {
+                    let q = Arc::clone(&self.queued).acquire_owned().await;
+                    let s = Arc::clone(&self.sockets).acquire_owned().await;
+                    (s, q)
+                } => p,
                 _ = self.stop.stopped() => return Ok(None),
             };
             let (me, h) = (Arc::clone(self), Arc::clone(host));
             set.spawn(memprof::in_phase(Phase::Sending, async move {
+                drop(queued);
                 let _permit = permit;
                 me.probe_port(&h, port).await
             }));

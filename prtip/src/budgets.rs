@@ -1,0 +1,87 @@
+//! Heap budgets, defined once. The dhat tests (`cargo test --features
+//! dhat-heap`, files `prtip/tests/heap_*.rs`) assert them, and README's
+//! budget table must equal [`markdown_table`] (checked by a unit test).
+
+/// The peak heap allowed for one scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// Short name, also the name of the test file (`heap_<name>.rs`).
+    pub name: &'static str,
+    /// What the scenario does, as a user would type or describe it.
+    pub scenario: &'static str,
+    /// Largest live heap allowed at any moment, in requested bytes (dhat's `max_bytes`).
+    pub max_heap_bytes: u64,
+    /// The memory plan's budget for the same work, where it names one.
+    pub plan_bytes: Option<u64>,
+}
+
+const KIB: u64 = 1024;
+const MIB: u64 = 1024 * KIB;
+
+/// Connect scan of 1,000 ports on 127.0.0.1, three of them open.
+pub const CONNECT_1K: Budget = Budget {
+    name: "connect_1k",
+    scenario: "`prtip -sT -n -p <1,000 ports> 127.0.0.1` (3 listeners)",
+    max_heap_bytes: 160 * KIB,
+    plan_bytes: Some(MIB),
+};
+
+/// Expanding a /8 (16,777,216 addresses) with an exclude, without scanning.
+pub const TARGETS_SLASH8: Budget = Budget {
+    name: "targets_slash8",
+    scenario: "expand `10.0.0.0/8 --exclude 10.1.0.0/16` (16,711,680 addresses)",
+    max_heap_bytes: 4 * KIB,
+    plan_bytes: None,
+};
+
+/// Every budget, in README order.
+pub const ALL: &[Budget] = &[CONNECT_1K, TARGETS_SLASH8];
+
+fn human(bytes: u64) -> String {
+    if bytes >= MIB && bytes % MIB == 0 {
+        format!("{} MiB", bytes / MIB)
+    } else if bytes >= KIB && bytes % KIB == 0 {
+        format!("{} KiB", bytes / KIB)
+    } else {
+        format!("{bytes} B")
+    }
+}
+
+/// The budget table as it appears in README.md.
+pub fn markdown_table() -> String {
+    let mut out =
+        String::from("| test | scenario | heap budget (peak) | memory plan |\n|---|---|---|---|\n");
+    for b in ALL {
+        out.push_str(&format!(
+            "| `heap_{}` | {} | {} | {} |\n",
+            b.name,
+            b.scenario,
+            human(b.max_heap_bytes),
+            b.plan_bytes.map_or("-".to_string(), human)
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readme_table_matches_the_budgets() {
+        let readme = include_str!("../../README.md");
+        let table = markdown_table();
+        assert!(
+            readme.contains(&table),
+            "README.md's budget table is out of date; replace it with:\n{table}"
+        );
+    }
+
+    #[test]
+    fn every_budget_has_a_test_file() {
+        for b in ALL {
+            let path = format!("{}/tests/heap_{}.rs", env!("CARGO_MANIFEST_DIR"), b.name);
+            assert!(std::path::Path::new(&path).is_file(), "missing {path}");
+        }
+    }
+}

@@ -1,0 +1,555 @@
+//! Helpers shared by the integration tests that run the real `prtip` binary:
+//! a command builder, bounded process runs, prerequisite checks that skip
+//! loudly (or fail under `CI=true`), tiny XML/ss parsers, and a
+//! network-namespace lab fixture.
+//!
+//! Network safety: the lab only ever uses 198.18.0.0/15 inside namespaces it
+//! created itself, and everything it creates is removed in `Drop`.
+
+// Each test file uses a different subset of these helpers.
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::net::{Ipv4Addr, TcpListener};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Longest time any single child process may run before it is killed.
+pub const CHILD_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// nmap's DTD, used to validate our XML.
+pub const NMAP_DTD: &str = "/usr/share/nmap/nmap.dtd";
+
+/// A `Command` for the binary under test.
+pub fn prtip() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_prtip"))
+}
+
+/// Path of the binary under test (for `ip netns exec ... <prtip>`).
+pub fn prtip_path() -> &'static str {
+    env!("CARGO_BIN_EXE_prtip")
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").as_deref() == Ok("true")
+}
+
+/// A prerequisite is missing: fail under CI, otherwise print a loud skip line.
+fn missing(what: &str) -> bool {
+    assert!(
+        !in_ci(),
+        "CI=true but a prerequisite is missing: {what} (a skip is a failure under CI)"
+    );
+    eprintln!("SKIPPED (needs {what})");
+    false
+}
+
+/// True when `tool` can be executed; otherwise skip loudly (panic under CI).
+pub fn require(tool: &str) -> bool {
+    let found = std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths).any(|dir| {
+            let p = dir.join(tool);
+            std::fs::metadata(&p).is_ok_and(|m| {
+                use std::os::unix::fs::PermissionsExt;
+                m.is_file() && m.permissions().mode() & 0o111 != 0
+            })
+        })
+    });
+    if found {
+        true
+    } else {
+        missing(tool)
+    }
+}
+
+/// True when `path` exists; otherwise skip loudly (panic under CI).
+pub fn require_file(path: &str) -> bool {
+    if std::path::Path::new(path).exists() {
+        true
+    } else {
+        missing(path)
+    }
+}
+
+/// True when running as root (needed for namespaces and firewall rules).
+pub fn require_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } == 0 {
+        true
+    } else {
+        missing("root")
+    }
+}
+
+/// Spawn `cmd` with captured output and wait at most `timeout`; on timeout the
+/// child is killed and the test panics.
+pub fn run_timeout(cmd: &mut Command, timeout: Duration) -> Output {
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot spawn {cmd:?}: {e}"));
+    wait_output(child, timeout, &format!("{cmd:?}"))
+}
+
+/// Run with the default timeout.
+pub fn run(cmd: &mut Command) -> Output {
+    run_timeout(cmd, CHILD_TIMEOUT)
+}
+
+/// Wait for a spawned child (stdout/stderr piped) with a bound; kill on timeout.
+pub fn wait_output(mut child: Child, timeout: Duration, what: &str) -> Output {
+    let out_reader = child.stdout.take().map(reader_thread);
+    let err_reader = child.stderr.take().map(reader_thread);
+    let status = wait_status(&mut child, timeout);
+    let stdout = out_reader.map_or_else(Vec::new, |h| h.join().unwrap_or_default());
+    let stderr = err_reader.map_or_else(Vec::new, |h| h.join().unwrap_or_default());
+    match status {
+        Some(status) => Output {
+            status,
+            stdout,
+            stderr,
+        },
+        None => panic!(
+            "{what} did not finish within {timeout:?} and was killed\nstdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&stdout),
+            String::from_utf8_lossy(&stderr)
+        ),
+    }
+}
+
+/// Poll `child` until it exits or `timeout` passes (then kill it and return None).
+pub fn wait_status(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match child.try_wait() {
+            Ok(Some(s)) => return Some(s),
+            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(10)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    }
+}
+
+fn reader_thread<R: Read + Send + 'static>(mut r: R) -> thread::JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = r.read_to_end(&mut buf);
+        buf
+    })
+}
+
+/// stdout and stderr as text, for assertion messages.
+pub fn describe(out: &Output) -> String {
+    format!(
+        "status: {}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// A fresh temporary directory.
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("prtip-test-")
+        .tempdir()
+        .expect("create a temporary directory")
+}
+
+/// `xmllint --noout [--dtdvalid nmap.dtd] file`; panics with the file on failure.
+pub fn xmllint(path: &std::path::Path, dtd: bool) {
+    let mut cmd = Command::new("xmllint");
+    cmd.arg("--noout");
+    if dtd {
+        cmd.args(["--dtdvalid", NMAP_DTD]);
+    }
+    let out = run(cmd.arg(path));
+    assert!(
+        out.status.success(),
+        "xmllint (dtd: {dtd}) rejects {}:\n{}\n--- file ---\n{}",
+        path.display(),
+        describe(&out),
+        std::fs::read_to_string(path).unwrap_or_default()
+    );
+}
+
+/// Ports opened by bound listeners (kept) and ports that were bound then
+/// released (most likely closed), all on 127.0.0.1.
+pub struct LoopbackPorts {
+    pub listeners: Vec<TcpListener>,
+    pub open: Vec<u16>,
+    pub closed: Vec<u16>,
+}
+
+impl LoopbackPorts {
+    pub fn new(n_open: usize, n_closed: usize) -> LoopbackPorts {
+        let bind = || TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
+        let listeners: Vec<TcpListener> = (0..n_open).map(|_| bind()).collect();
+        let open = listeners
+            .iter()
+            .map(|l| l.local_addr().expect("local addr").port())
+            .collect();
+        let closed = (0..n_closed)
+            .map(|_| bind().local_addr().expect("local addr").port())
+            .collect();
+        LoopbackPorts {
+            listeners,
+            open,
+            closed,
+        }
+    }
+
+    /// Every port, comma-separated, for `-p`.
+    pub fn spec(&self) -> String {
+        self.open
+            .iter()
+            .chain(&self.closed)
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// The expected (port, state) pairs.
+    pub fn expected(&self) -> BTreeMap<u16, String> {
+        self.open
+            .iter()
+            .map(|&p| (p, "open".to_string()))
+            .chain(self.closed.iter().map(|&p| (p, "closed".to_string())))
+            .collect()
+    }
+}
+
+/// One `<host>` of an nmap-format XML file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct XmlHost {
+    pub addr: String,
+    pub status: String,
+    pub status_reason: String,
+    /// port -> state
+    pub ports: BTreeMap<u16, String>,
+    /// port -> reason
+    pub reasons: BTreeMap<u16, String>,
+}
+
+/// Value of attribute `name` in the first tag of `s`.
+pub fn attr(s: &str, name: &str) -> Option<String> {
+    let end = s.find('>').unwrap_or(s.len());
+    let tag = &s[..end];
+    let needle = format!(" {name}=\"");
+    let start = tag.find(&needle)? + needle.len();
+    let len = tag[start..].find('"')?;
+    Some(tag[start..start + len].to_string())
+}
+
+/// The hosts of an nmap-format XML document (a tiny, purpose-built extraction:
+/// enough for files written by nmap and prtip).
+pub fn xml_hosts(xml: &str) -> Vec<XmlHost> {
+    let mut hosts = Vec::new();
+    let mut rest = xml;
+    while let Some(i) = rest.find("<host") {
+        let after = &rest[i + 5..];
+        // Skip <hostnames>, <hostname>, <hosthint>, <hosts .../>.
+        if !(after.starts_with(' ') || after.starts_with('>')) {
+            rest = after;
+            continue;
+        }
+        let end = after.find("</host>").unwrap_or(after.len());
+        let body = &after[..end];
+        rest = &after[end..];
+        let mut h = XmlHost::default();
+        if let Some(j) = body.find("<status ") {
+            h.status = attr(&body[j..], "state").unwrap_or_default();
+            h.status_reason = attr(&body[j..], "reason").unwrap_or_default();
+        }
+        if let Some(j) = body.find("<address ") {
+            h.addr = attr(&body[j..], "addr").unwrap_or_default();
+        }
+        let mut ports = body;
+        while let Some(j) = ports.find("<port ") {
+            let p = &ports[j..];
+            let id: u16 = attr(p, "portid")
+                .and_then(|v| v.parse().ok())
+                .expect("portid attribute");
+            let end = p.find("</port>").unwrap_or(p.len());
+            if let Some(k) = p[..end].find("<state ") {
+                let st = &p[k..];
+                h.ports.insert(id, attr(st, "state").unwrap_or_default());
+                h.reasons.insert(id, attr(st, "reason").unwrap_or_default());
+            }
+            ports = &p[end..];
+        }
+        hosts.push(h);
+    }
+    hosts
+}
+
+/// Read and parse an XML file, panicking with its path on error.
+pub fn xml_file_hosts(path: &std::path::Path) -> (String, Vec<XmlHost>) {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let hosts = xml_hosts(&text);
+    (text, hosts)
+}
+
+/// `<hosts up=".." down=".." total=".."/>` of runstats.
+pub fn xml_runstats_hosts(xml: &str) -> Option<(u64, u64, u64)> {
+    let i = xml.find("<hosts ")?;
+    let t = &xml[i..];
+    let n = |k| attr(t, k).and_then(|v| v.parse().ok());
+    Some((n("up")?, n("down")?, n("total")?))
+}
+
+/// `ndiff a b`: assert exit 0 and no line about a port.
+pub fn ndiff_no_port_differences(a: &std::path::Path, b: &std::path::Path) {
+    let out = run(Command::new("ndiff").arg(a).arg(b));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let port_lines: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            l.trim_start_matches(['+', '-', ' '])
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_digit())
+                && l.contains("/tcp")
+        })
+        .collect();
+    assert!(
+        out.status.code() == Some(0) && port_lines.is_empty(),
+        "ndiff {} {} reports differences {port_lines:?}\n{}",
+        a.display(),
+        b.display(),
+        describe(&out)
+    );
+}
+
+/// TCP ports with a listener that accepts connections to 127.0.0.1, per
+/// `ss -Htln` (wildcard and loopback IPv4 addresses, and dual-stack `[::]`/`*`).
+pub fn ss_loopback_listeners() -> BTreeSet<u16> {
+    let out = run(Command::new("ss").arg("-Htln"));
+    assert!(out.status.success(), "ss failed: {}", describe(&out));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let local = l.split_whitespace().nth(3)?;
+            let (addr, port) = local.rsplit_once(':')?;
+            let addr = addr.split('%').next().unwrap_or(addr);
+            let accepts_loopback = matches!(addr, "0.0.0.0" | "*" | "[::]" | "[::ffff:0.0.0.0]")
+                || addr.starts_with("127.")
+                || addr.starts_with("[::ffff:127.");
+            accepts_loopback.then(|| port.parse().ok()).flatten()
+        })
+        .collect()
+}
+
+static LAB_COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// Which end of the lab a command runs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Scanner,
+    Target,
+}
+
+/// Two network namespaces joined by a veth pair:
+///
+/// ```text
+///   scanner ns  [SCANNER_ADDR/30] veth ==== veth [TARGET_ADDR/30]  target ns
+///   routes: EXTRA_NET/24 and DEAD_NET/24 via TARGET_ADDR
+/// ```
+///
+/// The target owns the addresses of `EXTRA_NET` it is given with
+/// [`Lab::add_target_address`]; packets for any other address in those /24s
+/// are dropped silently by the target (it does not forward). Every name is
+/// unique per process and lab, so labs of parallel tests never collide, and
+/// the same 198.18.x addresses can be reused in every lab.
+#[derive(Debug)]
+pub struct Lab {
+    pub scanner_ns: String,
+    pub target_ns: String,
+    pub scanner_if: String,
+    pub target_if: String,
+    children: Mutex<Vec<Child>>,
+}
+
+impl Lab {
+    pub const SCANNER_ADDR: &'static str = "198.18.0.1";
+    pub const TARGET_ADDR: &'static str = "198.18.0.2";
+    /// Addresses the target can own (on its loopback device), routed via it.
+    pub const EXTRA_NET: &'static str = "198.18.1.0/24";
+    /// Routed via the target, owned by nobody: probes vanish without answer.
+    pub const DEAD_NET: &'static str = "198.18.2.0/24";
+
+    /// Create the lab; None (after a loud skip) without root or `ip`.
+    pub fn new() -> Option<Lab> {
+        if !require_root() || !require("ip") {
+            return None;
+        }
+        let n = LAB_COUNTER.fetch_add(1, Ordering::SeqCst);
+        let pid = std::process::id();
+        let lab = Lab {
+            scanner_ns: format!("prtip-t-{pid}-{n}-s"),
+            target_ns: format!("prtip-t-{pid}-{n}-t"),
+            // Interface names are limited to 15 bytes: "pt" + pid (<= 7) + "-" + n + side.
+            scanner_if: format!("pt{pid}-{n}s"),
+            target_if: format!("pt{pid}-{n}t"),
+            children: Mutex::new(Vec::new()),
+        };
+        assert!(lab.scanner_if.len() <= 15 && lab.target_if.len() <= 15);
+        let (s, t) = (lab.scanner_ns.clone(), lab.target_ns.clone());
+        let (si, ti) = (lab.scanner_if.clone(), lab.target_if.clone());
+        let scanner_cidr = format!("{}/30", Lab::SCANNER_ADDR);
+        let target_cidr = format!("{}/30", Lab::TARGET_ADDR);
+        let steps: Vec<Vec<&str>> = vec![
+            vec!["netns", "add", &s],
+            vec!["netns", "add", &t],
+            vec![
+                "link", "add", &si, "netns", &s, "type", "veth", "peer", "name", &ti, "netns", &t,
+            ],
+            vec!["-n", &s, "addr", "add", &scanner_cidr, "dev", &si],
+            vec!["-n", &t, "addr", "add", &target_cidr, "dev", &ti],
+            vec!["-n", &s, "link", "set", "lo", "up"],
+            vec!["-n", &t, "link", "set", "lo", "up"],
+            vec!["-n", &s, "link", "set", &si, "up"],
+            vec!["-n", &t, "link", "set", &ti, "up"],
+            vec![
+                "-n",
+                &s,
+                "route",
+                "add",
+                Lab::EXTRA_NET,
+                "via",
+                Lab::TARGET_ADDR,
+            ],
+            vec![
+                "-n",
+                &s,
+                "route",
+                "add",
+                Lab::DEAD_NET,
+                "via",
+                Lab::TARGET_ADDR,
+            ],
+        ];
+        // From here on Drop cleans up whatever was created.
+        for step in steps {
+            let out = run(Command::new("ip").args(&step));
+            if !out.status.success() {
+                let what = format!("network namespaces (ip {} failed)", step.join(" "));
+                eprintln!("{}", describe(&out));
+                drop(lab);
+                missing(&what);
+                return None;
+            }
+        }
+        // Make sure the target does not forward (silent drop of DEAD_NET).
+        lab.ok(Side::Target, &["sysctl", "-qw", "net.ipv4.ip_forward=0"]);
+        Some(lab)
+    }
+
+    fn ns(&self, side: Side) -> &str {
+        match side {
+            Side::Scanner => &self.scanner_ns,
+            Side::Target => &self.target_ns,
+        }
+    }
+
+    /// `ip netns exec <ns> <program>`; add arguments to the returned command.
+    pub fn cmd(&self, side: Side, program: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", self.ns(side), program]);
+        c
+    }
+
+    /// `prtip` inside the scanner namespace.
+    pub fn prtip(&self) -> Command {
+        self.cmd(Side::Scanner, prtip_path())
+    }
+
+    /// Run a command in a namespace and assert success.
+    pub fn ok(&self, side: Side, argv: &[&str]) -> Output {
+        let out = run(self.cmd(side, argv[0]).args(&argv[1..]));
+        assert!(
+            out.status.success(),
+            "{argv:?} in {} failed:\n{}",
+            self.ns(side),
+            describe(&out)
+        );
+        out
+    }
+
+    /// Give the target one more address (on its loopback device).
+    pub fn add_target_address(&self, addr: &str) {
+        let cidr = format!("{addr}/32");
+        self.ok(
+            Side::Target,
+            &["ip", "addr", "add", cidr.as_str(), "dev", "lo"],
+        );
+    }
+
+    /// Keep a child process; it is killed when the lab is dropped.
+    pub fn adopt(&self, child: Child) {
+        self.children.lock().unwrap_or_else(|e| e.into_inner()).push(child);
+    }
+
+    /// A TCP listener on `addr:port` in the target namespace, ready on return.
+    pub fn listen(&self, addr: &str, port: u16) {
+        let script = format!(
+            "import socket,time\n\
+             s=socket.socket(socket.AF_INET,socket.SOCK_STREAM)\n\
+             s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n\
+             s.bind(('{addr}',{port}))\n\
+             s.listen(128)\n\
+             time.sleep(120)\n"
+        );
+        let child = self
+            .cmd(Side::Target, "python3")
+            .args(["-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn python3 listener");
+        self.adopt(child);
+        let filter = format!("sport = :{port}");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let out = run(self.cmd(Side::Target, "ss").args(["-Htln", &filter]));
+            if !String::from_utf8_lossy(&out.stdout).trim().is_empty() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "listener on {addr}:{port} in {} never came up",
+                self.target_ns
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let children = std::mem::take(&mut *self.children.lock().unwrap_or_else(|e| e.into_inner()));
+        for mut c in children {
+            let _ = c.kill();
+            let _ = wait_status(&mut c, Duration::from_secs(5));
+        }
+        // Deleting a namespace also deletes the veth end inside it (and its peer).
+        for ns in [&self.scanner_ns, &self.target_ns] {
+            let _ = Command::new("ip")
+                .args(["netns", "del", ns])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
