@@ -4,7 +4,7 @@
 //!
 //! | features                 | [`mode()`]                          | allocator the binary installs     |
 //! |--------------------------|-------------------------------------|-----------------------------------|
-//! | `mem-report`             | [`Mode::Counting`] once installed   | [`CountingAlloc`]                 |
+//! | `mem-report`             | [`Mode::Counting`] once installed   | `CountingAlloc`                 |
 //! | `dhat-heap` (± the other)| [`Mode::Dhat`]                      | `dhat::Alloc` (re-exported `dhat`)|
 //! | none                     | [`Mode::Off`]                       | none (phases are zero-sized no-ops)|
 //!
@@ -58,7 +58,7 @@ pub use report::{human_bytes, peak_rss_bytes, PhaseRow, Report, Totals};
 #[cfg(feature = "dhat-heap")]
 pub use dhat;
 
-/// Bytes of header [`CountingAlloc`] puts in front of a block whose alignment is at most 8
+/// Bytes of header `CountingAlloc` puts in front of a block whose alignment is at most 8
 /// (alignment `A > 8` gets an `A`-byte header). Valgrind massif counts these as requested heap,
 /// so massif's `mem_heap_B` ≈ the report's requested bytes + `HEADER_BYTES` × live blocks; the
 /// report's `*_with_headers` figures include them exactly.
@@ -180,11 +180,11 @@ impl fmt::Display for Phase {
 /// What this build measures; lets `prtip --mem-report` explain an empty report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// [`CountingAlloc`] is compiled in and is the global allocator: [`report()`] works.
+    /// `CountingAlloc` is compiled in and is the global allocator: [`report()`] works.
     Counting,
     /// Built with `dhat-heap`: `dhat::Alloc` is the allocator; use `dhat::HeapStats`.
     Dhat,
-    /// No counters: built without `mem-report`, or [`CountingAlloc`] was compiled in but is
+    /// No counters: built without `mem-report`, or `CountingAlloc` was compiled in but is
     /// not the global allocator of this executable.
     Off,
 }
@@ -217,7 +217,7 @@ pub enum Unavailable {
     NotCompiled,
     /// Built with `dhat-heap`, which replaces the counting allocator.
     DhatBuild,
-    /// Compiled in, but [`CountingAlloc`] is not this executable's global allocator.
+    /// Compiled in, but `CountingAlloc` is not this executable's global allocator.
     NotInstalled,
 }
 
@@ -492,7 +492,7 @@ impl<F> Drop for InPhase<F> {
 /// Installs this build's heap profiler as the `#[global_allocator]`; call it once, at the top
 /// level of the binary's `main.rs` (or of a test file).
 ///
-/// With `mem-report` it installs [`CountingAlloc`]; with `dhat-heap` it installs `dhat::Alloc`
+/// With `mem-report` it installs `CountingAlloc`; with `dhat-heap` it installs `dhat::Alloc`
 /// (a `dhat::Profiler` must still be started to record); with neither it expands to nothing.
 #[cfg(all(feature = "mem-report", not(feature = "dhat-heap")))]
 #[macro_export]

@@ -5,7 +5,7 @@
 //! no result handling and no output beyond the totals, so its time is what
 //! the kernel needs per connect; a scanner is judged by its ratio to it.
 //!
-//! Usage: connect_yardstick [ADDR] [FIRST-LAST] [THREADS]
+//! Usage: `connect_yardstick [ADDR] [FIRST-LAST] [THREADS]`
 //! Only loopback addresses are accepted.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};

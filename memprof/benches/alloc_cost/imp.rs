@@ -330,6 +330,15 @@ pub(crate) fn main() {
             .and_then(|t| t.parse().ok())
             .unwrap_or(1);
         assert_eq!(which(), mode);
+        if std::env::var_os("MEMPROF_BENCH_RSS").is_some() {
+            // A large zeroed buffer that is never written: calloc hands out untouched pages.
+            let before = memprof::peak_rss_bytes().unwrap_or(0);
+            let v = vec![0u8; 64 << 20];
+            black_box(&v);
+            let after = memprof::peak_rss_bytes().unwrap_or(0);
+            println!("{}", after.saturating_sub(before));
+            std::process::exit(0);
+        }
         let d = (0..3)
             .map(|_| {
                 on_threads(threads, |t| {
@@ -392,6 +401,19 @@ pub(crate) fn main() {
             }
         }
         print_rows(threads, "ms", &per_mode);
+    }
+    println!("peak RSS growth from vec![0u8; 64 MiB] (alloc_zeroed), never written:");
+    for (mode, name) in NAMES.iter().enumerate() {
+        let child = std::process::Command::new(&exe)
+            .env("MEMPROF_BENCH_CHILD", mode.to_string())
+            .env("MEMPROF_BENCH_RSS", "1")
+            .output()
+            .expect("run bench child");
+        let grew: u64 = String::from_utf8_lossy(&child.stdout)
+            .trim()
+            .parse()
+            .unwrap_or(0);
+        println!("  {name:<24} {}", memprof::human_bytes(grew));
     }
     black_box((&G_ALLOCS, &G_FREES, &G_BYTES, &G_LIVE, &G_PEAK));
 }

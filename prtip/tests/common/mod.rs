@@ -10,7 +10,7 @@
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
+use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -44,7 +44,13 @@ fn missing(what: &str) -> bool {
         !in_ci(),
         "CI=true but a prerequisite is missing: {what} (a skip is a failure under CI)"
     );
-    eprintln!("SKIPPED (needs {what})");
+    // Written to the stderr handle, not with eprintln!, so that libtest's
+    // output capture does not hide the skip in a passing run.
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED (needs {what}): {}",
+        thread::current().name().unwrap_or("?")
+    );
     false
 }
 
@@ -497,7 +503,10 @@ impl Lab {
 
     /// Keep a child process; it is killed when the lab is dropped.
     pub fn adopt(&self, child: Child) {
-        self.children.lock().unwrap_or_else(|e| e.into_inner()).push(child);
+        self.children
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(child);
     }
 
     /// A TCP listener on `addr:port` in the target namespace, ready on return.
@@ -538,7 +547,8 @@ impl Lab {
 
 impl Drop for Lab {
     fn drop(&mut self) {
-        let children = std::mem::take(&mut *self.children.lock().unwrap_or_else(|e| e.into_inner()));
+        let children =
+            std::mem::take(&mut *self.children.lock().unwrap_or_else(|e| e.into_inner()));
         for mut c in children {
             let _ = c.kill();
             let _ = wait_status(&mut c, Duration::from_secs(5));

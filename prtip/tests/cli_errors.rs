@@ -1,0 +1,307 @@
+//! Bad command lines: each gives exactly one line on stderr starting with
+//! `prtip: `, a non-zero exit status (2 for usage errors) and never a panic.
+//! Also `--help` and `-V`.
+//!
+//! Network safety: every case here is rejected before any packet is sent;
+//! the only target that is syntactically valid is 127.0.0.1.
+
+mod common;
+
+use common::{describe, prtip, run};
+use std::io::Write;
+
+/// Run prtip with `args` and check the one-line error contract.
+fn check_error(args: &[&str], code: i32, needle: &str) {
+    let out = run(prtip().args(args));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let ctx = format!("prtip {args:?}\n{}", describe(&out));
+    assert!(!stderr.contains("panicked"), "panic: {ctx}");
+    assert_eq!(out.status.code(), Some(code), "exit status: {ctx}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "expected one stderr line: {ctx}");
+    assert!(lines[0].starts_with("prtip: "), "prefix: {ctx}");
+    assert!(
+        lines[0].contains(needle),
+        "stderr should mention {needle:?}: {ctx}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "nothing should be written to stdout: {ctx}"
+    );
+}
+
+const LO: &str = "127.0.0.1";
+
+#[test]
+fn usage_errors_are_one_line_with_status_2() {
+    #[rustfmt::skip]
+    let cases: &[(&[&str], &str)] = &[
+        // Unknown flags.
+        (&["--frobnicate", LO], "--frobnicate"),
+        (&["-sQ", LO], "unknown scan type -sQ"),
+        (&["-sT", "-oX"], "-oX"),
+        (&["-T"], "-T"),
+        // nmap flags that are not implemented.
+        (&["-sU", LO], "-sU (UDP scan) is not supported yet"),
+        (&["-A", LO], "-A (aggressive mode) is not supported yet"),
+        (&["--script=x", LO], "--script (NSE scripts) is not supported yet"),
+        (&["--script", "x", LO], "not supported yet"),
+        (&["-PS22", LO], "-PS (TCP SYN ping) is not supported yet"),
+        (&["-6", LO], "not supported yet"),
+        (&["-sS", LO], "not supported yet"),
+        (&["-sV", LO], "not supported yet"),
+        (&["-O", LO], "not supported yet"),
+        (&["-sT", "-p", "[1-1024]", LO], "not supported yet"),
+        // Targets.
+        (&["-sT", "10.0.0.300"], "10.0.0.300"),
+        (&["-sT", "10.0.0.0/33"], "/33"),
+        (&["-sT", "10.0.0.0/"], "10.0.0.0/"),
+        (&["-sT", "/24"], "/24"),
+        (&["-sT", "1.2.3.4-2"], "1.2.3.4-2"),
+        (&["-sT", "1.2.3"], "1.2.3"),
+        (&["-sT", "--", "-sU"], "-sU"),
+        (&["-sT", "--exclude", "10.0.0.300", LO], "10.0.0.300"),
+        // Ports.
+        (&["-sT", "-p", "70000", LO], "70000"),
+        (&["-sT", "-p", "99999999999999999999", LO], "out of range"),
+        (&["-sT", "-p", "90-80", LO], "90-80"),
+        (&["-sT", "-p", "U:53", LO], "UDP"),
+        (&["-sT", "-p", "", LO], "no ports"),
+        (&["-sT", "-p", "80,,81", LO], "port specification"),
+        (&["-sT", "-p", "T:", LO], "T:"),
+        (&["-sT", "-p", "nosuchservicename", LO], "nosuchservicename"),
+        (&["-sT", "-p", "80", "-F", LO], "-F"),
+        (&["-sT", "--top-ports", "0", LO], "--top-ports"),
+        (&["-sn", "-p", "80", LO], "-sn"),
+        // Timing.
+        (&["-sT", "-T9", LO], "-T9"),
+        (&["-sT", "-Tfast", LO], "-Tfast"),
+        (&["-sT", "--host-timeout", "5q", LO], "5q"),
+        (&["-sT", "--host-timeout", "-1", LO], "--host-timeout"),
+        (&["-sT", "--host-timeout", "nan", LO], "--host-timeout"),
+        (&["-sT", "--host-timeout", "99999999999999999999h", LO], "--host-timeout"),
+        (&["-sT", "--scan-delay", "abc", LO], "abc"),
+        (&["-sT", "--scan-delay", "1e30s", LO], "--scan-delay"),
+        (&["-sT", "--max-retries", "-1", LO], "--max-retries"),
+        (&["-sT", "--max-retries", "99999999999", LO], "--max-retries"),
+        (&["-sT", "--max-rate", "abc", LO], "--max-rate"),
+        (&["-sT", "--max-rate", "nan", LO], "--max-rate"),
+        (&["-sT", "--min-rate", "0", LO], "--min-rate"),
+        (&["-sT", "--min-rate", "10", "--max-rate", "5", LO], "--max-rate"),
+        // Files.
+        (&["-sT", "-iL", "/nonexistent"], "/nonexistent"),
+        (&["-sT", "-iL", "/"], "cannot read /"),
+        (&["-sT", "--excludefile", "/nonexistent", LO], "/nonexistent"),
+        (&["-sT", "-p", "1", "-oX", "/nonexistent/dir/x.xml", LO], "/nonexistent/dir/x.xml"),
+        (&["-sT", "-p", "1", "-oN", "/nonexistent/dir/x.nmap", LO], "/nonexistent/dir/x.nmap"),
+        (&["-sT", "-p", "1", "-oA", "/nonexistent/dir/x", LO], "/nonexistent/dir/x"),
+        // Source, interface, memory report.
+        (&["-sT", "-S", "notanip", LO], "notanip"),
+        (&["-sT", "-S", "1.2.3", LO], "1.2.3"),
+        (&["-sT", "-e", "", LO], "-e"),
+        (&["-sT", "-e", "an-interface-name-far-too-long", LO], "-e"),
+        (&["--mem-report=bogus", LO], "bogus"),
+        (&["--mem-report=json:", LO], "--mem-report"),
+        // No targets at all.
+        (&[], "no targets"),
+        (&["-sT"], "no targets"),
+        (&["-sT", "-p", "80"], "no targets"),
+    ];
+    for (args, needle) in cases {
+        check_error(args, 2, needle);
+    }
+}
+
+#[test]
+fn bad_line_in_target_file_names_file_and_line() {
+    let dir = common::tempdir();
+    let list = dir.path().join("targets.txt");
+    let mut f = std::fs::File::create(&list).expect("create list");
+    writeln!(f, "# a comment\n127.0.0.1\n\n10.0.0.300").expect("write list");
+    drop(f);
+    let needle = format!("{}:4", list.display());
+    check_error(
+        &["-sT", "-iL", list.to_str().expect("utf-8 path")],
+        2,
+        &needle,
+    );
+}
+
+#[test]
+fn bad_line_in_exclude_file_is_a_usage_error() {
+    let dir = common::tempdir();
+    let list = dir.path().join("exclude.txt");
+    std::fs::write(&list, "127.0.0.2\n127.0.0.300\n").expect("write list");
+    check_error(
+        &[
+            "-sT",
+            "--excludefile",
+            list.to_str().expect("utf-8 path"),
+            LO,
+        ],
+        2,
+        "127.0.0.300",
+    );
+}
+
+#[test]
+fn non_utf8_argument_is_one_line() {
+    use std::os::unix::ffi::OsStrExt;
+    let bad = std::ffi::OsStr::from_bytes(b"\xff\xfe");
+    let out = run(prtip().arg("-sT").arg(bad));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert_eq!(stderr.lines().count(), 1, "{}", describe(&out));
+    assert!(stderr.starts_with("prtip: "), "{}", describe(&out));
+    assert!(!stderr.contains("panicked"), "{}", describe(&out));
+}
+
+#[test]
+fn memory_report_file_error_is_a_scan_failure() {
+    // The scan runs (one closed loopback port), then the report cannot be written.
+    let out = run(prtip().args([
+        "-sT",
+        "-n",
+        "-Pn",
+        "-p",
+        "1",
+        "--mem-report=json:/nonexistent/dir/m.json",
+        LO,
+    ]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(!stderr.contains("panicked"), "{}", describe(&out));
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("prtip: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", describe(&out));
+    assert!(
+        errors[0].contains("/nonexistent/dir/m.json"),
+        "{}",
+        describe(&out)
+    );
+}
+
+#[test]
+fn help_prints_man_page_sections() {
+    for flag in ["--help", "-h"] {
+        let out = run(prtip().arg(flag));
+        assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+        assert!(out.stderr.is_empty(), "{}", describe(&out));
+        let text = String::from_utf8_lossy(&out.stdout);
+        for section in [
+            "NAME",
+            "SYNOPSIS",
+            "DESCRIPTION",
+            "TARGET SPECIFICATION",
+            "HOST DISCOVERY",
+            "SCAN TECHNIQUES",
+            "PORT SPECIFICATION",
+            "TIMING AND PERFORMANCE",
+            "OUTPUT",
+            "EXIT STATUS",
+            "EXAMPLES",
+        ] {
+            assert!(
+                text.lines().any(|l| l == section),
+                "{flag}: missing section {section}:\n{text}"
+            );
+        }
+        for option in ["-sT", "-Pn", "-p <ports>", "-oX", "-oA", "--mem-report"] {
+            assert!(text.contains(option), "{flag}: {option} undocumented");
+        }
+    }
+}
+
+#[test]
+fn help_wins_over_other_errors() {
+    // nmap-style: --help prints help even next to bad values.
+    let out = run(prtip().args(["--help", "-T9"]));
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("SYNOPSIS"));
+}
+
+#[test]
+fn version_prints_the_version() {
+    for flag in ["-V", "--version"] {
+        let out = run(prtip().arg(flag));
+        assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            text.trim(),
+            format!("prtip {}", env!("CARGO_PKG_VERSION")),
+            "{flag}"
+        );
+    }
+}
+
+/// `-oN /dev/full`: writing fails (ENOSPC) when the report begins.
+fn full_disk_run(extra: &[&str]) -> Option<std::process::Output> {
+    if !common::require_file("/dev/full") {
+        return None;
+    }
+    let mut args = vec!["-sT", "-n", "-Pn", "-p", "1", "-oN", "/dev/full"];
+    args.extend(extra);
+    args.push(LO);
+    Some(run(prtip().args(&args)))
+}
+
+#[test]
+fn full_disk_is_one_line_and_status_1() {
+    let Some(out) = full_disk_run(&[]) else {
+        return;
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(!stderr.contains("panicked"), "{}", describe(&out));
+    assert_eq!(stderr.lines().count(), 1, "{}", describe(&out));
+    assert!(stderr.starts_with("prtip: "), "{}", describe(&out));
+}
+
+#[test]
+#[ignore = "bug: a write error on an output file does not say which file (app.rs maps the sink's io::Error to a bare 'No space left on device')"]
+fn full_disk_error_names_the_file() {
+    let Some(out) = full_disk_run(&[]) else {
+        return;
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("/dev/full"), "{}", describe(&out));
+}
+
+#[test]
+#[ignore = "bug: when one sink fails in begin(), app.rs returns early and never calls end(), leaving -oX/-oJ files truncated"]
+fn failing_output_leaves_the_other_files_complete() {
+    let dir = common::tempdir();
+    let xml = dir.path().join("ok.xml");
+    let json = dir.path().join("ok.json");
+    let Some(out) = full_disk_run(&[
+        "-oX",
+        xml.to_str().expect("utf-8"),
+        "-oJ",
+        json.to_str().expect("utf-8"),
+    ]) else {
+        return;
+    };
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let text = std::fs::read_to_string(&xml).expect("read xml");
+    assert!(
+        text.trim_end().ends_with("</nmaprun>"),
+        "XML left unfinished:\n{text}"
+    );
+    let lines = std::fs::read_to_string(&json).expect("read json");
+    let last = lines.lines().last().unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(last)
+        .unwrap_or_else(|e| panic!("last JSON line {last:?} does not parse: {e}"));
+    assert_eq!(v["type"], "stats", "{lines}");
+}
+
+#[test]
+#[ignore = "bug: nmap accepts repeated flags (-n -n, -Pn -Pn, -sT -sT, --open --open); clap rejects them ('cannot be used multiple times'); fix with #[command(args_override_self = true)] in cli.rs"]
+fn repeated_flags_are_accepted_like_nmap() {
+    let out = run(prtip().args([
+        "-sT", "-sT", "-n", "-n", "-Pn", "-Pn", "--open", "--open", "--reason", "--reason", "-p",
+        "1", LO,
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+}

@@ -1,0 +1,117 @@
+//! Ctrl-C in the middle of a scan: exit status 130 and complete output files.
+//!
+//! Network safety: only 127.0.0.1 is scanned.
+
+mod common;
+
+use common::{describe, prtip, require, require_file, wait_output, xmllint, NMAP_DTD};
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+/// Start a scan slow enough to be interrupted (65535 ports at 2000/s ≈ 33 s).
+fn start_slow_scan(extra: &[&str]) -> Child {
+    prtip()
+        .args(["-sT", "-n", "-Pn", "-p", "1-65535", "--max-rate", "2000"])
+        .args(extra)
+        .arg("127.0.0.1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn prtip")
+}
+
+fn sigint(child: &Child) {
+    // SAFETY: kill(2) on the pid of our own, not yet reaped, child.
+    let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    assert_eq!(rc, 0, "kill(SIGINT) failed");
+}
+
+#[test]
+fn sigint_exits_130_with_complete_outputs() {
+    let dir = common::tempdir();
+    let xml = dir.path().join("x.xml");
+    let json = dir.path().join("x.json");
+    let gnmap = dir.path().join("x.gnmap");
+    let normal = dir.path().join("x.nmap");
+    let child = start_slow_scan(&[
+        "-oX",
+        xml.to_str().expect("utf-8"),
+        "-oJ",
+        json.to_str().expect("utf-8"),
+        "-oG",
+        gnmap.to_str().expect("utf-8"),
+        "-oN",
+        normal.to_str().expect("utf-8"),
+    ]);
+    std::thread::sleep(Duration::from_millis(1500));
+    sigint(&child);
+    let out = wait_output(child, Duration::from_secs(30), "interrupted prtip");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{}", describe(&out));
+    assert!(!stderr.contains("panicked"), "{}", describe(&out));
+    assert!(stderr.contains("interrupted"), "{}", describe(&out));
+
+    // XML: well-formed, valid, and closed.
+    let text = std::fs::read_to_string(&xml).expect("read xml");
+    assert!(text.trim_end().ends_with("</nmaprun>"), "{text}");
+    assert!(text.contains("<runstats>"), "{text}");
+    if require("xmllint") {
+        xmllint(&xml, false);
+        if require_file(NMAP_DTD) {
+            xmllint(&xml, true);
+        }
+    }
+
+    // JSON lines: each parses; the last is the stats line saying "interrupted".
+    let lines = std::fs::read_to_string(&json).expect("read json");
+    let values: Vec<serde_json::Value> = lines
+        .lines()
+        .map(|l| {
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}\n{lines}"))
+        })
+        .collect();
+    assert_eq!(
+        values.first().map(|v| v["type"].clone()),
+        Some("run".into()),
+        "{lines}"
+    );
+    let last = values.last().expect("at least one JSON line");
+    assert_eq!(last["type"], "stats", "{lines}");
+    assert_eq!(last["interrupted"], true, "{lines}");
+
+    // Grepable and normal output end with their summary line.
+    let g = std::fs::read_to_string(&gnmap).expect("read gnmap");
+    assert!(
+        g.lines()
+            .last()
+            .unwrap_or_default()
+            .starts_with("# prtip done"),
+        "{g}"
+    );
+    let n = std::fs::read_to_string(&normal).expect("read normal");
+    assert!(n.contains("prtip done"), "{n}");
+}
+
+#[test]
+fn uninterrupted_stats_line_says_not_interrupted() {
+    // Control for the test above: the same sinks without Ctrl-C.
+    let dir = common::tempdir();
+    let json = dir.path().join("x.json");
+    let out = common::run(prtip().args([
+        "-sT",
+        "-n",
+        "-Pn",
+        "-p",
+        "1-100",
+        "-oJ",
+        json.to_str().expect("utf-8"),
+        "127.0.0.1",
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let lines = std::fs::read_to_string(&json).expect("read json");
+    let last: serde_json::Value =
+        serde_json::from_str(lines.lines().last().expect("a line")).expect("JSON");
+    assert_eq!(last["type"], "stats");
+    assert_eq!(last["interrupted"], false);
+}
