@@ -66,11 +66,11 @@ pub const HEADER_BYTES: usize = 8;
 
 /// A thread folds its counters into the global totals before this many bytes moved
 /// (allocated + freed, headers included) are pending. See [`Totals::error_bound_bytes`].
-pub const FLUSH_BYTES: usize = 64 * 1024;
+pub const FLUSH_BYTES: usize = 8 * 1024;
 
 /// A thread folds its counters into the global totals before this many operations are pending
 /// (each operation also uses up `FLUSH_BYTES / FLUSH_OPS` bytes of the batch).
-pub const FLUSH_OPS: u32 = 256;
+pub const FLUSH_OPS: u32 = 64;
 
 /// Name of the row for allocations made outside any phase (startup, runtime internals,
 /// threads that never entered a phase).

@@ -62,8 +62,8 @@ pub fn run(argv: Vec<OsString>) -> ExitCode {
         .map(|a| a.to_string_lossy().into_owned())
         .collect::<Vec<_>>()
         .join(" ");
-    if settings.mem_report.is_some() {
-        if let Err(e) = crate::memreport::check_available() {
+    if let Some(kind) = &settings.mem_report {
+        if let Err(e) = crate::memreport::check_available(kind) {
             return fail(EXIT_USAGE, e);
         }
     }
@@ -209,9 +209,17 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
     };
     {
         let _output = memprof::phase(Phase::Output);
-        sinks
-            .begin(&info)
-            .map_err(|e| Failure::Scan(e.to_string()))?;
+        if let Err(e) = sinks.begin(&info) {
+            // Finish the outputs that did start, so none is left cut short.
+            let _ = sinks.end(&RunStats {
+                end: SystemTime::now(),
+                elapsed: Duration::ZERO,
+                hosts_up: 0,
+                hosts_down: 0,
+                interrupted: true,
+            });
+            return Err(Failure::Scan(e.to_string()));
+        }
     }
 
     let stop = StopFlag::new();

@@ -16,7 +16,8 @@ use std::path::PathBuf;
     name = "prtip",
     disable_help_flag = true,
     disable_version_flag = true,
-    disable_help_subcommand = true
+    disable_help_subcommand = true,
+    args_override_self = true
 )]
 pub struct Args {
     #[arg(long = "sS")]
@@ -33,7 +34,10 @@ pub struct Args {
     pub os_detection: bool,
     #[arg(short = 'n')]
     pub no_dns: bool,
-    #[arg(short = 'p', allow_hyphen_values = true)]
+    /// Kept as a list only to refuse a second `-p` like nmap does.
+    #[arg(short = 'p', allow_hyphen_values = true, action = ArgAction::Append)]
+    pub port_specs: Vec<String>,
+    #[arg(skip)]
     pub ports: Option<String>,
     #[arg(short = 'F')]
     pub fast: bool,
@@ -259,7 +263,14 @@ fn is_count_with_level(s: &str, letter: char) -> bool {
 /// Parse a full command line (program name first).
 pub fn parse(raw: impl IntoIterator<Item = OsString>) -> Result<Args, UsageError> {
     let argv = normalize(raw)?;
-    Args::try_parse_from(argv).map_err(|e| UsageError(one_line(&e)))
+    let mut args = Args::try_parse_from(argv).map_err(|e| UsageError(one_line(&e)))?;
+    if args.port_specs.len() > 1 {
+        return Err(UsageError(
+            "only one -p option is allowed; separate ports with commas".to_string(),
+        ));
+    }
+    args.ports = args.port_specs.pop();
+    Ok(args)
 }
 
 /// clap's error without its usage block, and with nmap's option spelling.
@@ -453,6 +464,14 @@ mod tests {
         let e = err("-oX");
         assert!(e.contains("-oX"), "{e}");
         assert!(!e.contains("--oX"), "{e}");
+    }
+
+    #[test]
+    fn repeated_flags_are_accepted_but_not_repeated_ports() {
+        let a = ok("-n -n -Pn -Pn -sT -sT --open --open -v -v x");
+        assert!(a.no_dns && a.no_ping && a.connect_scan && a.open_only);
+        assert_eq!(a.verbose, 2);
+        assert!(err("-p 22 -p 80 x").contains("only one -p"));
     }
 
     #[test]

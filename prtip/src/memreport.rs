@@ -5,7 +5,12 @@ use std::io::{self, Write};
 
 /// Fails up front when this build cannot count, so a long scan is not run
 /// only to discover that its report is unavailable.
-pub fn check_available() -> Result<(), String> {
+/// A JSON file target is created now for the same reason.
+pub fn check_available(kind: &MemReport) -> Result<(), String> {
+    if let MemReport::Json(Some(path)) = kind {
+        std::fs::File::create(path)
+            .map_err(|e| format!("cannot write memory report {}: {e}", path.display()))?;
+    }
     match memprof::mode() {
         memprof::Mode::Counting => Ok(()),
         memprof::Mode::Dhat => Err(format!(

@@ -140,11 +140,38 @@ fn is_stdout(path: &Path) -> bool {
     path.as_os_str() == "-"
 }
 
+/// A file writer whose errors name the file, so "disk full" tells which output failed.
+struct NamedWriter<W> {
+    inner: W,
+    path: PathBuf,
+}
+
+impl<W: Write> NamedWriter<W> {
+    fn name_error(&self, e: io::Error) -> io::Error {
+        io::Error::new(
+            e.kind(),
+            format!("cannot write {}: {e}", self.path.display()),
+        )
+    }
+}
+
+impl<W: Write> Write for NamedWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf).map_err(|e| self.name_error(e))
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush().map_err(|e| self.name_error(e))
+    }
+}
+
 fn writer(path: &Path) -> io::Result<Box<dyn Write + Send>> {
     if is_stdout(path) {
         Ok(Box::new(io::stdout()))
     } else {
-        Ok(Box::new(create_file(path)?))
+        Ok(Box::new(NamedWriter {
+            inner: create_file(path)?,
+            path: path.to_path_buf(),
+        }))
     }
 }
 
