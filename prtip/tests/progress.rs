@@ -1,0 +1,41 @@
+//! The progress bar: drawn on stderr when it is a terminal, absent otherwise.
+
+mod common;
+
+use common::{describe, prtip, prtip_path, require, run};
+
+#[test]
+fn no_progress_output_when_stderr_is_not_a_terminal() {
+    let out = run(prtip().args([
+        "-sT",
+        "-n",
+        "-p",
+        "1-300",
+        "--max-rate",
+        "1000",
+        "127.0.0.1",
+    ]));
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(
+        out.stderr.is_empty(),
+        "stderr must stay empty: {}",
+        describe(&out)
+    );
+}
+
+#[test]
+fn progress_bar_is_drawn_on_a_terminal() {
+    // `script` (util-linux) runs the command on a pseudo-terminal.
+    if !require("script") {
+        return;
+    }
+    let cmd = format!("{} -sT -n -p 1-400 --max-rate 1000 127.0.0.1", prtip_path());
+    let out = run(std::process::Command::new("script").args(["-qec", &cmd, "/dev/null"]));
+    assert!(out.status.success(), "{}", describe(&out));
+    let tty = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        tty.contains("probes") && tty.contains("ETA"),
+        "no progress bar on the terminal: {tty}"
+    );
+    assert!(tty.contains("prtip done"), "{tty}");
+}
