@@ -1,7 +1,10 @@
 //! prtip-core: everything a scan needs that does no I/O.
 pub mod config;
+pub mod cookie;
 pub mod error;
+pub mod permutation;
 pub mod ports;
 pub mod result;
 pub mod services;
 pub mod target;
+pub mod wire;

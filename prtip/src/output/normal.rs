@@ -11,7 +11,7 @@ use prtip_core::result::{HostResult, HostStatus, PortResult, ResultSink, RunInfo
 
 use super::not_begun;
 use super::text::{
-    done_summary, name_ip, port_reason, screen_safe, service_name, sigdigits, HOME, NAME, VERSION,
+    done_summary, name_ip, port_reason, screen_safe, service_name, sigdigits, NAME, VERSION,
 };
 use super::time::{ctime, start_stamp};
 
@@ -52,7 +52,7 @@ impl<W: Write> ResultSink for NormalSink<W> {
         match self.flavor {
             NormalFlavor::Stdout => writeln!(
                 self.out,
-                "Starting {NAME} {VERSION} ( {HOME} ) at {}",
+                "Starting {NAME} {VERSION} at {}",
                 start_stamp(run.start)
             )?,
             NormalFlavor::File => writeln!(
@@ -358,7 +358,7 @@ prtip done: 1 IP address (1 host up) scanned in 0.05 seconds
 ";
         let (first, rest) = out.split_once('\n').expect("header line");
         assert!(
-            first.starts_with("Starting prtip 0.1.0 ( https://github.com/prtip ) at 2026-11-2"),
+            first.starts_with("Starting prtip 0.1.0 at 2026-11-2"),
             "{first}"
         );
         assert_eq!(rest, expected);

@@ -7,8 +7,6 @@ use prtip_core::result::{HostResult, PortResult, PortState, RunInfo, RunStats};
 /// Our name and version where nmap writes "Nmap 7.93".
 pub(crate) const NAME: &str = "prtip";
 pub(crate) const VERSION: &str = env!("CARGO_PKG_VERSION");
-/// Shown in the "Starting prtip ..." line, where nmap shows its home page.
-pub(crate) const HOME: &str = "https://github.com/prtip";
 
 /// Makes text from the network or the command line safe for a terminal or a
 /// line-oriented file: control characters (C0, DEL, C1) become `\xNN`, as nmap

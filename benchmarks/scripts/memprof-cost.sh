@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# What does the counting allocator cost? Times the same connect scan of all
+# 65,535 ports of 127.0.0.1 with the default build (feature mem-report: the
+# counting allocator is installed) and with --no-default-features (plain
+# system allocator), interleaved run by run, and prints the medians and the
+# ratio (goal: counting build at most 3% slower).
+#
+# Usage: benchmarks/scripts/memprof-cost.sh [RUNS]   (default 9)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+runs=${1:-9}
+cargo build --release --locked -q -p prtip
+CARGO_TARGET_DIR=target/no-mem-report cargo build --release --locked -q -p prtip --no-default-features
+counting=target/release/prtip
+plain=target/no-mem-report/release/prtip
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+args=(-sT -n -Pn -p- 127.0.0.1)
+for i in $(seq 1 "$runs"); do
+    for b in counting plain; do
+        bin=$counting; [ $b = plain ] && bin=$plain
+        s=$(date +%s.%N); "$bin" "${args[@]}" >/dev/null; e=$(date +%s.%N)
+        awk -v s="$s" -v e="$e" 'BEGIN { printf "%.4f\n", e - s }' >>"$tmp/$b"
+    done
+    printf 'run %d/%d: counting %s s, plain %s s\n' "$i" "$runs" "$(tail -1 "$tmp/counting")" "$(tail -1 "$tmp/plain")"
+done
+median() { sort -n "$1" | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+c=$(median "$tmp/counting"); p=$(median "$tmp/plain")
+echo "median: counting $c s, plain $p s"
+awk -v c="$c" -v p="$p" 'BEGIN { printf "counting / plain = %.3f (goal <= 1.03); probes per second: counting %.0f, plain %.0f\n", c / p, 65535 / c, 65535 / p }'
