@@ -138,7 +138,7 @@ impl Permutation {
     }
 }
 
-impl<'a> IntoIterator for &'a Permutation {
+impl IntoIterator for &Permutation {
     type Item = u64;
     type IntoIter = Iter;
     fn into_iter(self) -> Iter {
@@ -177,7 +177,7 @@ impl Iterator for Iter {
         let x = self.perm.get(self.pos)?;
         // Saturate rather than wrap so a shard near u64::MAX ends instead of
         // starting over.
-        self.pos = self.pos.checked_add(self.step).unwrap_or(u64::MAX);
+        self.pos = self.pos.saturating_add(self.step);
         Some(x)
     }
 

@@ -13,7 +13,7 @@
 //! Usage (inside the lab's scanning namespace, see `benchmarks/LAB.md`):
 //!
 //! `syn_yardstick --iface prtip-s0 --src 198.18.0.1 [--dst-mac MAC] --prefix 198.18.4.0/22 --ports 1-1000`
-//! `[--wait-ms 500] [--threads 2] [--batch 128] [--sport 40000] [--qdisc-bypass] [--no-prebuild]`
+//! `[--wait-ms 500] [--threads 2] [--batch 128] [--sport 40000] [--qdisc-bypass] [--no-prebuild] [--rx-blocking]`
 //!
 //! Without `--dst-mac` the MAC of `--gateway` (default `198.18.0.2`) is read
 //! from the namespace's neighbour table (`/proc/net/arp`). Destinations and
@@ -61,13 +61,14 @@ struct Args {
     sport: u16,
     qdisc_bypass: bool,
     prebuild: bool,
+    rx_blocking: bool,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: syn_yardstick --iface IF --src ADDR [--dst-mac MAC | --gateway ADDR] \
          --prefix NET/LEN --ports LIST [--wait-ms MS] [--threads N] [--batch N] \
-         [--sport PORT] [--qdisc-bypass] [--no-prebuild]"
+         [--sport PORT] [--qdisc-bypass] [--no-prebuild] [--rx-blocking]"
     );
     std::process::exit(2)
 }
@@ -135,6 +136,7 @@ fn parse_args() -> Args {
     let mut sport = 40000u16;
     let mut qdisc_bypass = false;
     let mut no_prebuild = false;
+    let mut rx_blocking = false;
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut val = || it.next().unwrap_or_else(|| usage());
@@ -155,6 +157,7 @@ fn parse_args() -> Args {
             "--sport" => sport = val().parse().unwrap_or_else(|_| fail("bad --sport")),
             "--qdisc-bypass" => qdisc_bypass = true,
             "--no-prebuild" => no_prebuild = true,
+            "--rx-blocking" => rx_blocking = true,
             "-h" | "--help" => usage(),
             _ => usage(),
         }
@@ -191,6 +194,7 @@ fn parse_args() -> Args {
         sport,
         qdisc_bypass,
         prebuild: !no_prebuild && probes <= PREBUILD_LIMIT,
+        rx_blocking,
     }
 }
 
@@ -582,10 +586,12 @@ impl RecvCounts {
 
 struct Receiver {
     fd: Fd,
+    /// Block in `recvmmsg` (woken per reply) instead of drain-and-sleep.
+    blocking: bool,
 }
 
 impl Receiver {
-    fn open(iface: &str, sport: u16) -> io::Result<Self> {
+    fn open(iface: &str, sport: u16, blocking: bool) -> io::Result<Self> {
         let idx = ifindex(iface)?;
         let fd = packet_socket()?;
         attach_filter(&fd, sport, sport + SPORT_SPAN - 1)?;
@@ -611,7 +617,14 @@ impl Receiver {
         );
         // Binding with a protocol starts delivery; the filter is already in place.
         bind_ll(&fd, &sockaddr_ll(idx))?;
-        Ok(Self { fd })
+        if blocking {
+            let tv = libc::timeval {
+                tv_sec: 0,
+                tv_usec: 20_000,
+            };
+            setsockopt(&fd, libc::SOL_SOCKET, libc::SO_RCVTIMEO, &tv, "SO_RCVTIMEO")?;
+        }
+        Ok(Self { fd, blocking })
     }
 
     fn run(
@@ -763,7 +776,8 @@ fn main() {
         sport: args.sport,
     };
     let probes = plan.probes();
-    let rx = Receiver::open(&args.iface, args.sport).unwrap_or_else(|e| fail(&e.to_string()));
+    let rx = Receiver::open(&args.iface, args.sport, args.rx_blocking)
+        .unwrap_or_else(|e| fail(&e.to_string()));
     let tx_dropped0 = iface_counter(&args.iface, "tx_dropped");
     let rx_dropped0 = iface_counter(&args.iface, "rx_dropped");
 
@@ -833,7 +847,7 @@ fn main() {
         .saturating_sub(go_ns.load(Ordering::Relaxed)) as f64
         / 1e9;
     println!(
-        "probes={probes} threads={} batch={} prebuilt={} qdisc_bypass={} send_seconds={send_secs:.3} \
+        "probes={probes} threads={} batch={} prebuilt={} qdisc_bypass={} rx_blocking={} send_seconds={send_secs:.3} \
          pps={:.0} syn_ack={syn_ack} rst={rst} answered={:.4} last_reply_seconds={last_reply:.3} \
          bad_ack={} other={} rx_socket_drops={rx_drops} iface_tx_dropped={} iface_rx_dropped={} \
          sendmmsg_calls={} send_retries={}",
@@ -841,6 +855,7 @@ fn main() {
         args.batch,
         args.prebuild,
         args.qdisc_bypass,
+        args.rx_blocking,
         probes as f64 / send_secs,
         answered as f64 / probes as f64,
         counts.bad_ack.load(Ordering::Relaxed),
