@@ -9,8 +9,8 @@ use prtip_core::cookie::SynCookie;
 use prtip_core::wire::{
     build_icmp_echo, build_icmp_timestamp, build_rst, build_syn, build_tcp, build_tcp_ack,
     build_tcp_syn, parse_reply, strip_ethernet, write_ethernet, EthernetHeader, IcmpEchoReply,
-    IcmpTimestampReply, IcmpUnreachable, Ipv4Fields, Reply, TcpFields, TcpFlags, TcpReply,
-    ETHERNET_HEADER_LEN, ICMP_ECHO_LEN, ICMP_TIMESTAMP_LEN, IPPROTO_TCP, SYN_LEN,
+    IcmpTimestampReply, IcmpUnreachable, Ipv4Fields, Reply, SynTemplate, TcpFields, TcpFlags,
+    TcpReply, ETHERNET_HEADER_LEN, ICMP_ECHO_LEN, ICMP_TIMESTAMP_LEN, IPPROTO_TCP, SYN_LEN,
     TCP_NO_OPTIONS_LEN,
 };
 
@@ -318,6 +318,61 @@ fn generic_builder_checksums_hold_for_many_inputs() {
         let n = build_icmp_echo(&mut buf, &ipf, tcp.sport, tcp.dport).expect("fits");
         assert_checksums_ok(&buf[..n]);
     }
+}
+
+#[test]
+fn syn_template_matches_build_syn() {
+    let t = SynTemplate::new(US, 64);
+    let mut buf = [0xeeu8; 48];
+    assert_eq!(
+        t.write(&mut buf, THEM, 61000, 80, 0x1234_5678, 0xabcd),
+        SYN_LEN
+    );
+    assert_eq!(buf[..SYN_LEN], SCAPY_SYN);
+    assert_eq!(buf[SYN_LEN..], [0xee; 4]);
+    assert_eq!(t.write(&mut buf[..SYN_LEN - 1], THEM, 1, 2, 3, 4), 0);
+
+    let mut x = 0x0123_4567_89ab_cdefu64;
+    let mut a = [0u8; SYN_LEN];
+    let mut b = [0u8; SYN_LEN];
+    let mut cases: Vec<(u32, u32, u16, u16, u32, u16, u8)> = vec![
+        (0, 0, 0, 0, 0, 0, 0),
+        (
+            u32::MAX,
+            u32::MAX,
+            u16::MAX,
+            u16::MAX,
+            u32::MAX,
+            u16::MAX,
+            u8::MAX,
+        ),
+    ];
+    for _ in 0..20_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let y = x.rotate_left(29).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        cases.push((
+            x as u32,
+            (x >> 32) as u32,
+            y as u16,
+            (y >> 16) as u16,
+            (y >> 32) as u32,
+            (x >> 7) as u16,
+            (y >> 3) as u8,
+        ));
+    }
+    for (src, dst, sport, dport, seq, id, ttl) in cases {
+        let (src, dst) = (Ipv4Addr::from(src), Ipv4Addr::from(dst));
+        let t = SynTemplate::new(src, ttl);
+        assert_eq!(t.write(&mut a, dst, sport, dport, seq, id), SYN_LEN);
+        assert_eq!(
+            build_syn(&mut b, src, dst, sport, dport, seq, id, ttl),
+            SYN_LEN
+        );
+        assert_eq!(a, b, "{src} {dst} {sport} {dport} {seq:#x} {id} {ttl}");
+    }
+    assert_checksums_ok(&a);
 }
 
 // ---------------------------------------------------------------- parsers

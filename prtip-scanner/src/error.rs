@@ -13,6 +13,10 @@ pub enum ScanError {
     Interface { iface: String, source: io::Error },
     #[error("out of local resources after repeated retries: {0}")]
     Resources(io::Error),
+    #[error("sending packets failed: {0}")]
+    Send(io::Error),
+    #[error("receiving packets failed: {0}")]
+    Receive(io::Error),
     #[error("writing results failed: {0}")]
     Output(io::Error),
 }

@@ -3,8 +3,10 @@
 pub mod cancel;
 pub mod connect;
 pub mod error;
+pub mod net;
 pub mod pacer;
 pub mod rlimit;
 pub mod rtt;
+pub mod syn;
 
 pub use error::ScanError;

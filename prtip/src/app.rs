@@ -4,7 +4,7 @@ use crate::cli::{self, UsageError, HELP};
 use crate::output::open_outputs;
 use crate::progress::Progress;
 use crate::resolve;
-use crate::settings::{load_port_db, PortDb, Settings};
+use crate::settings::{load_port_db, PortDb, ScanKind, Settings};
 use memprof::Phase;
 use prtip_core::result::{HostStatus, Protocol, ResultSink, RunInfo, RunStats, ServiceInfo};
 use prtip_core::target::{ExcludeSet, Resolver, TargetList};
@@ -197,7 +197,10 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
     let info = RunInfo {
         args: command_line,
         start: SystemTime::now(),
-        scan_type: "connect",
+        scan_type: match settings.scan {
+            ScanKind::Connect => "connect",
+            ScanKind::Syn => "syn",
+        },
         protocol: Protocol::Tcp,
         num_services: u32::try_from(ports_per_host).unwrap_or(u32::MAX),
         services,
@@ -223,14 +226,6 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
     }
 
     let stop = StopFlag::new();
-    let scanner = ConnectScanner::new(
-        ConnectConfig {
-            timing: settings.timing,
-            socket: settings.socket.clone(),
-            parallelism,
-        },
-        stop.clone(),
-    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -243,69 +238,92 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
         total_hosts.saturating_mul(ports_per_host.max(1) as u64),
     );
     let (mut up, mut down) = (0u64, 0u64);
-    let result = runtime.block_on(async {
-        let watcher = tokio::spawn(watch_ctrl_c(stop.clone()));
-        let ticker = progress.spawn_ticker(Arc::clone(&scanner));
-        let jobs = targets.iter(&excludes, &resolver).filter_map(|t| match t {
-            Ok(t) => Some(HostJob {
-                addr: IpAddr::V4(t.addr),
-                hostname: t.hostname,
-            }),
-            Err(e) => {
-                eprintln!("prtip: warning: {e}");
-                None
-            }
-        });
-        let r = scanner
-            .run(
-                jobs,
-                ports,
-                plan,
-                hostgroup_size(parallelism, ports_per_host),
-                |outcome| {
-                    match outcome {
-                        HostOutcome::Done(mut host) => {
-                            if host.status == HostStatus::Up {
-                                up += 1;
-                            } else {
-                                down += 1;
-                            }
-                            if host.hostname.is_none()
-                                && !settings.no_dns
-                                && host.status == HostStatus::Up
-                            {
-                                host.hostname = resolve::reverse(host.addr);
-                            }
-                            for p in &mut host.ports.shown {
-                                if p.service.is_none() {
-                                    p.service =
-                                        names.name(p.port, p.protocol).map(ServiceInfo::from_table);
-                                }
-                            }
-                            if settings.open_only && !settings.ping_only && !has_open_port(&host) {
-                                // nmap's --open leaves out hosts without an open port.
-                                return Ok(());
-                            }
-                            let _output = memprof::phase(Phase::Output);
-                            progress.suspend(|| sinks.host(&host))
-                        }
-                        HostOutcome::TimedOut(job) => {
-                            up += 1;
-                            progress.suspend(|| {
-                                eprintln!("prtip: skipping host {} due to host timeout", job.addr);
-                            });
-                            Ok(())
-                        }
+    let mut deliver = |outcome: HostOutcome| -> std::io::Result<()> {
+        match outcome {
+            HostOutcome::Done(mut host) => {
+                if host.status == HostStatus::Up {
+                    up += 1;
+                } else {
+                    down += 1;
+                }
+                if host.hostname.is_none() && !settings.no_dns && host.status == HostStatus::Up {
+                    host.hostname = resolve::reverse(host.addr);
+                }
+                for p in &mut host.ports.shown {
+                    if p.service.is_none() {
+                        p.service = names.name(p.port, p.protocol).map(ServiceInfo::from_table);
                     }
-                },
-            )
-            .await;
-        watcher.abort();
-        if let Some(t) = ticker {
-            t.abort();
+                }
+                if settings.open_only && !settings.ping_only && !has_open_port(&host) {
+                    // nmap's --open leaves out hosts without an open port.
+                    return Ok(());
+                }
+                let _output = memprof::phase(Phase::Output);
+                progress.suspend(|| sinks.host(&host))
+            }
+            HostOutcome::TimedOut(job) => {
+                up += 1;
+                progress.suspend(|| {
+                    eprintln!("prtip: skipping host {} due to host timeout", job.addr);
+                });
+                Ok(())
+            }
         }
-        r
+    };
+    let jobs = targets.iter(&excludes, &resolver).filter_map(|t| match t {
+        Ok(t) => Some(HostJob {
+            addr: IpAddr::V4(t.addr),
+            hostname: t.hostname,
+        }),
+        Err(e) => {
+            eprintln!("prtip: warning: {e}");
+            None
+        }
     });
+    let result: Result<(), String> = match settings.scan {
+        ScanKind::Connect => {
+            let scanner = ConnectScanner::new(
+                ConnectConfig {
+                    timing: settings.timing,
+                    socket: settings.socket.clone(),
+                    parallelism,
+                },
+                stop.clone(),
+            );
+            let counter = Arc::clone(&scanner);
+            let _ticker = progress.ticker(Arc::new(move || counter.probes_sent()));
+            runtime.block_on(async {
+                let watcher = tokio::spawn(watch_ctrl_c(stop.clone()));
+                let r = scanner
+                    .run(
+                        jobs,
+                        ports,
+                        plan,
+                        hostgroup_size(parallelism, ports_per_host),
+                        &mut deliver,
+                    )
+                    .await;
+                watcher.abort();
+                r.map_err(|e| e.to_string())
+            })
+        }
+        ScanKind::Syn => {
+            let mut jobs = jobs.peekable();
+            let first = jobs.peek().map(|j| j.addr);
+            let syn = crate::raw::syn_scanner(settings, first, &ports.0, stop.clone())
+                .map_err(Failure::Scan)?;
+            let syn = Arc::new(syn);
+            let counter = Arc::clone(&syn);
+            let _ticker = progress.ticker(Arc::new(move || counter.probes_sent()));
+            runtime.block_on(async {
+                let watcher = tokio::spawn(watch_ctrl_c(stop.clone()));
+                // The SYN engine runs its own threads; the runtime only watches Ctrl-C.
+                let r = tokio::task::block_in_place(|| syn.run(jobs, plan, &mut deliver));
+                watcher.abort();
+                r.map(drop).map_err(|e| e.to_string())
+            })
+        }
+    };
     progress.finish();
     let teardown = memprof::phase(Phase::Teardown);
     // Shut the runtime down before exit so no task or socket outlives the scan.
@@ -326,7 +344,7 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
         drop(sinks);
         closed
     };
-    result.map_err(|e| Failure::Scan(e.to_string()))?;
+    result.map_err(Failure::Scan)?;
     closed.map_err(|e| Failure::Scan(e.to_string()))?;
     if let Some(report) = &settings.mem_report {
         crate::memreport::print(report).map_err(|e| Failure::Scan(e.to_string()))?;

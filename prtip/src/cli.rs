@@ -94,6 +94,12 @@ pub struct Args {
         default_missing_value = "table"
     )]
     pub mem_report: Option<String>,
+    /// Seed of the SYN scan's probe order (masscan's `--seed`).
+    #[arg(long = "seed", allow_hyphen_values = true)]
+    pub seed: Option<String>,
+    /// `--shard i/n`: scan only the i-th of n slices (masscan's `--shard`).
+    #[arg(long = "shard")]
+    pub shard: Option<String>,
     #[arg(short = 'h', long = "help")]
     pub help: bool,
     #[arg(short = 'V', long = "version")]
@@ -320,7 +326,7 @@ HOST DISCOVERY
 
 SCAN TECHNIQUES
     -sT                   TCP connect scan (the default without raw-socket privileges).
-    -sS                   TCP SYN scan (not supported yet).
+    -sS                   TCP SYN scan (the default with raw-socket privileges).
     -sV                   Service and version detection (not supported yet).
     -O                    OS detection (not supported yet).
 
@@ -333,6 +339,8 @@ PORT SPECIFICATION
     without that file prtip uses a built-in list of its own.
 
 TIMING AND PERFORMANCE
+    --seed <n>            Fix the SYN scan's random probe order (reproducible runs).
+    --shard <i/n>         Scan only slice i of n (split one scan across n machines).
     -T<0-5>               Timing template: paranoid, sneaky, polite, normal,
                           aggressive, insane (default: normal).
     --min-rate <n>        Keep at least n probes per second in flight.

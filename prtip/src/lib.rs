@@ -8,5 +8,6 @@ pub mod mapped;
 pub mod memreport;
 pub mod output;
 pub mod progress;
+pub mod raw;
 pub mod resolve;
 pub mod settings;

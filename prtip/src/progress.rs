@@ -3,10 +3,10 @@
 //! timer, so the probe path never touches it.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use prtip_scanner::connect::ConnectScanner;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::Duration;
-use tokio::task::JoinHandle;
 
 const TICK: Duration = Duration::from_millis(100);
 
@@ -32,19 +32,25 @@ impl Progress {
         Progress { bar }
     }
 
-    /// Refresh the bar from the scanner's counter until aborted.
-    pub fn spawn_ticker(&self, scanner: Arc<ConnectScanner>) -> Option<JoinHandle<()>> {
+    /// Refresh the bar from `sent` (the engine's probe counter) on a thread
+    /// of its own until the returned ticker is dropped.
+    pub fn ticker(&self, sent: Arc<dyn Fn() -> u64 + Send + Sync>) -> Option<Ticker> {
         let bar = self.bar.clone()?;
-        Some(tokio::spawn(async move {
-            let mut interval = tokio::time::interval(TICK);
-            loop {
-                interval.tick().await;
-                let sent = scanner.probes_sent();
-                let len = bar.length().unwrap_or(sent).max(sent);
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let handle = std::thread::spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                let n = sent();
+                let len = bar.length().unwrap_or(n).max(n);
                 bar.set_length(len);
-                bar.set_position(sent);
+                bar.set_position(n);
+                std::thread::sleep(TICK);
             }
-        }))
+        });
+        Some(Ticker {
+            stop,
+            handle: Some(handle),
+        })
     }
 
     /// Run `f` (which prints) with the bar hidden, so lines do not interleave.
@@ -59,6 +65,22 @@ impl Progress {
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
+        }
+    }
+}
+
+/// Stops the progress thread when dropped.
+#[derive(Debug)]
+pub struct Ticker {
+    stop: Arc<AtomicBool>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
         }
     }
 }

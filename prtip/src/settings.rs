@@ -111,6 +111,11 @@ pub fn load_port_db(
 /// Validated settings of one run.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    pub scan: ScanKind,
+    /// `--seed`: probe order of the SYN scan.
+    pub seed: Option<u64>,
+    /// `--shard i/n` as (i - 1, n).
+    pub shard: Option<(u64, u64)>,
     /// A notice to print before scanning (e.g. which scan type was chosen).
     pub notice: Option<String>,
     pub ping_only: bool,
@@ -159,18 +164,7 @@ pub fn find_data_file(datadir: Option<&Path>, name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// True when the effective capability set holds CAP_NET_RAW.
-pub fn has_cap_net_raw() -> bool {
-    const CAP_NET_RAW: u32 = 13;
-    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
-        return false;
-    };
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("CapEff:"))
-        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
-        .is_some_and(|caps| caps & (1 << CAP_NET_RAW) != 0)
-}
+pub use prtip_scanner::net::route::has_cap_net_raw;
 
 fn parse_rate(flag: &str, v: &str) -> Result<f64, UsageError> {
     match v.trim().parse::<f64>() {
@@ -283,13 +277,52 @@ fn mem_report_from(v: Option<&str>) -> Result<Option<MemReport>, UsageError> {
     })
 }
 
+/// The scan engine to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanKind {
+    /// `-sT`: the kernel's TCP handshake, no privileges needed.
+    Connect,
+    /// `-sS`: raw SYN probes (needs CAP_NET_RAW).
+    Syn,
+}
+
+/// The one-line refusal when raw sockets are needed but not allowed.
+pub const NEED_CAP_NET_RAW: &str = "-sS needs the CAP_NET_RAW capability (raw sockets): run as root, or grant it with `setcap cap_net_raw,cap_net_admin+eip prtip`, or use -sT (TCP connect scan)";
+
+fn parse_shard(v: &str) -> Result<(u64, u64), UsageError> {
+    let bad = || {
+        usage(format!(
+            "invalid --shard \"{v}\": expected i/n with 1 <= i <= n"
+        ))
+    };
+    let (i, n) = v.split_once('/').ok_or_else(bad)?;
+    let (i, n) = (
+        i.trim().parse::<u64>().map_err(|_| bad())?,
+        n.trim().parse::<u64>().map_err(|_| bad())?,
+    );
+    if i == 0 || n == 0 || i > n {
+        return Err(bad());
+    }
+    // Shards are numbered from 1 on the command line (masscan's convention).
+    Ok((i - 1, n))
+}
+
 impl Settings {
-    /// Check every option; the first problem found is returned.
+    /// Check every option; the first problem found is returned. Whether raw
+    /// sockets are allowed is read from this process's capabilities.
     pub fn from_args(args: &Args) -> Result<Settings, UsageError> {
-        if args.syn_scan {
+        Self::from_args_with(args, has_cap_net_raw())
+    }
+
+    /// As [`Settings::from_args`], with the privilege given.
+    pub fn from_args_with(args: &Args, privileged: bool) -> Result<Settings, UsageError> {
+        if args.syn_scan && args.connect_scan {
             return Err(usage(
-                "-sS (SYN scan) is not supported yet; use -sT (TCP connect scan)",
+                "choose one TCP scan type: -sS (SYN) or -sT (connect)",
             ));
+        }
+        if args.syn_scan && !privileged {
+            return Err(usage(NEED_CAP_NET_RAW));
         }
         if args.version_scan {
             return Err(usage("-sV (version detection) is not supported yet"));
@@ -302,24 +335,40 @@ impl Settings {
                 "-sn means no port scan; it cannot be combined with -p, -F or --top-ports",
             ));
         }
-        if args.ping_only && args.connect_scan {
-            return Err(usage("-sn (no port scan) cannot be combined with -sT"));
+        if args.ping_only && (args.connect_scan || args.syn_scan) {
+            return Err(usage(
+                "-sn (no port scan) cannot be combined with -sS or -sT",
+            ));
         }
         if args.targets.is_empty() && args.input_list.is_none() {
             return Err(usage(
                 "no targets were specified (see prtip --help for the target syntax)",
             ));
         }
-        let notice = if args.connect_scan || args.ping_only {
-            None
-        } else if has_cap_net_raw() {
-            Some("SYN scan (-sS) is not available yet; using a TCP connect scan (-sT)".to_string())
+        let (scan, notice) = if args.connect_scan {
+            (ScanKind::Connect, None)
+        } else if args.syn_scan || privileged {
+            (ScanKind::Syn, None)
+        } else if args.ping_only {
+            (ScanKind::Connect, None)
         } else {
-            Some(
-                "no raw-socket privilege (CAP_NET_RAW), so using a TCP connect scan (-sT)"
-                    .to_string(),
+            (
+                ScanKind::Connect,
+                Some(
+                    "no raw-socket privilege (CAP_NET_RAW), so using a TCP connect scan (-sT)"
+                        .to_string(),
+                ),
             )
         };
+        let seed = match &args.seed {
+            Some(v) => Some(v.trim().parse::<u64>().map_err(|_| {
+                usage(format!(
+                    "invalid --seed \"{v}\": expected a non-negative integer"
+                ))
+            })?),
+            None => None,
+        };
+        let shard = args.shard.as_deref().map(parse_shard).transpose()?;
         let source = match &args.source {
             Some(s) => Some(s.trim().parse::<IpAddr>().map_err(|_| {
                 usage(format!(
@@ -336,6 +385,9 @@ impl Settings {
         let services_file = find_data_file(args.datadir.as_deref(), "nmap-services");
         let ports = port_choice(args)?;
         Ok(Settings {
+            scan,
+            seed,
+            shard,
             notice,
             ping_only: args.ping_only,
             no_ping: args.no_ping,
@@ -367,13 +419,17 @@ mod tests {
     use crate::cli::parse;
     use std::ffi::OsString;
 
-    fn settings(s: &str) -> Result<Settings, String> {
+    fn settings_as(s: &str, privileged: bool) -> Result<Settings, String> {
         let argv: Vec<OsString> = std::iter::once("prtip")
             .chain(s.split_whitespace())
             .map(OsString::from)
             .collect();
         let args = parse(argv).map_err(|e| e.0)?;
-        Settings::from_args(&args).map_err(|e| e.0)
+        Settings::from_args_with(&args, privileged).map_err(|e| e.0)
+    }
+
+    fn settings(s: &str) -> Result<Settings, String> {
+        settings_as(s, false)
     }
 
     fn ports(s: &Settings) -> PortList {
@@ -415,6 +471,50 @@ mod tests {
     }
 
     #[test]
+    fn scan_type_follows_privilege_like_nmap() {
+        let s = settings_as("-p 80 x", true).expect("valid");
+        assert_eq!(s.scan, ScanKind::Syn);
+        assert!(s.notice.is_none());
+        let s = settings_as("-p 80 x", false).expect("valid");
+        assert_eq!(s.scan, ScanKind::Connect);
+        assert!(s.notice.expect("notice").contains("CAP_NET_RAW"));
+        assert_eq!(
+            settings_as("-sT -p 80 x", true).expect("valid").scan,
+            ScanKind::Connect
+        );
+        let e = settings_as("-sS -p 80 x", false).expect_err("needs privilege");
+        assert!(
+            e.contains("CAP_NET_RAW") && e.contains("setcap") && e.contains("-sT"),
+            "{e}"
+        );
+        assert!(settings_as("-sS -sT x", true).is_err());
+        assert_eq!(
+            settings_as("-sn x", true).expect("valid").scan,
+            ScanKind::Syn
+        );
+        assert_eq!(
+            settings_as("-sn x", false).expect("valid").scan,
+            ScanKind::Connect
+        );
+    }
+
+    #[test]
+    fn seed_and_shard() {
+        let s = settings_as("--seed 42 --shard 2/3 x", true).expect("valid");
+        assert_eq!(s.seed, Some(42));
+        assert_eq!(s.shard, Some((1, 3)));
+        for bad in [
+            "--shard 0/3 x",
+            "--shard 4/3 x",
+            "--shard 1 x",
+            "--seed -1 x",
+            "--seed x x",
+        ] {
+            assert!(settings_as(bad, true).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn no_scan_type_gives_a_notice() {
         let s = settings("-p 80 127.0.0.1").expect("valid");
         assert!(s.notice.is_some());
@@ -434,7 +534,7 @@ mod tests {
             ("-S 1.2.3 x", "1.2.3"),
             ("-p 80 -F x", "-F"),
             ("-sn -p 80 x", "-sn"),
-            ("-sS x", "-sS"),
+            ("-sS x", "CAP_NET_RAW"),
             ("-sV x", "not supported yet"),
             ("-O x", "not supported yet"),
             ("--mem-report=xml x", "xml"),

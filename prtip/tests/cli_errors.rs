@@ -48,7 +48,7 @@ fn usage_errors_are_one_line_with_status_2() {
         (&["--script", "x", LO], "not supported yet"),
         (&["-PS22", LO], "-PS (TCP SYN ping) is not supported yet"),
         (&["-6", LO], "not supported yet"),
-        (&["-sS", LO], "not supported yet"),
+        (&["-sS", "-sT", LO], "choose one TCP scan type"),
         (&["-sV", LO], "not supported yet"),
         (&["-O", LO], "not supported yet"),
         (&["-sT", "-p", "[1-1024]", LO], "not supported yet"),
@@ -245,6 +245,42 @@ fn full_disk_run(extra: &[&str]) -> Option<std::process::Output> {
     args.extend(extra);
     args.push(LO);
     Some(run(prtip().args(&args)))
+}
+
+/// `-sS` without CAP_NET_RAW: one line naming the capability and the ways out.
+/// setpriv (util-linux) drops the capability from a root process.
+#[test]
+fn syn_scan_without_cap_net_raw_names_the_capability() {
+    if !common::require_root() || !common::require("setpriv") {
+        return;
+    }
+    let out = run(std::process::Command::new("setpriv")
+        .args(["--bounding-set=-net_raw", "--inh-caps=-net_raw"])
+        .arg(common::prtip_path())
+        .args(["-sS", "-p", "80", LO]));
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", describe(&out));
+    for needle in ["CAP_NET_RAW", "root", "setcap cap_net_raw", "-sT"] {
+        assert!(lines[0].contains(needle), "missing {needle}: {}", lines[0]);
+    }
+    // Without a scan type the same process falls back to a connect scan, with a notice.
+    let out = run(std::process::Command::new("setpriv")
+        .args(["--bounding-set=-net_raw", "--inh-caps=-net_raw"])
+        .arg(common::prtip_path())
+        .args(["-n", "-p", "1", "-oX", "-", LO]));
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("connect scan"),
+        "{}",
+        describe(&out)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(r#"type="connect""#),
+        "{}",
+        describe(&out)
+    );
 }
 
 #[test]

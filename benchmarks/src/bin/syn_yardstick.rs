@@ -176,7 +176,7 @@ fn parse_args() -> Args {
     if !(1..=64).contains(&threads) || !(1..=1024).contains(&batch) {
         fail("--threads must be 1..64 and --batch 1..1024");
     }
-    if sport < 1024 || sport > u16::MAX - SPORT_SPAN {
+    if !(1024..=u16::MAX - SPORT_SPAN).contains(&sport) {
         fail("--sport must be 1024..65279");
     }
     let probes = (1u64 << (32 - prefix_len)) * ports.len() as u64;

@@ -16,13 +16,16 @@
 //! for AF_PACKET, write the Ethernet header with [`write_ethernet`] and pass
 //! `&mut buf[ETHERNET_HEADER_LEN..]` to the builder. Parsers take an IPv4
 //! packet; [`strip_ethernet`] turns an AF_PACKET frame into one.
+//!
+//! For the SYN engine's hot loop, [`SynTemplate`] writes the same bytes as
+//! [`build_syn`] from a precomputed packet and partial checksums.
 
 mod build;
 mod parse;
 
 pub use build::{
     build_icmp_echo, build_icmp_timestamp, build_rst, build_syn, build_tcp, build_tcp_ack,
-    build_tcp_syn, write_ethernet, Ipv4Fields, TcpFields, DEFAULT_TTL, ICMP_ECHO_LEN,
+    build_tcp_syn, write_ethernet, Ipv4Fields, SynTemplate, TcpFields, DEFAULT_TTL, ICMP_ECHO_LEN,
     ICMP_TIMESTAMP_LEN, NMAP_MSS, NMAP_WINDOW, SYN_LEN, TCP_NO_OPTIONS_LEN,
 };
 pub use parse::{

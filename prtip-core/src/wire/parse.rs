@@ -143,7 +143,9 @@ pub struct IcmpTimestampReply {
 
 /// Returns the IPv4 packet inside an Ethernet II frame, or `None` when the
 /// frame is shorter than an Ethernet header or its EtherType is not IPv4
-/// (0x0800; VLAN-tagged frames included — the kernel strips tags it handles).
+/// (0x0800). VLAN-tagged frames (0x8100) are refused too: on Linux the
+/// kernel strips the tag into packet metadata before AF_PACKET sees the
+/// frame, so a tag still in the bytes means a trunk we were not asked to scan.
 pub fn strip_ethernet(frame: &[u8]) -> Option<&[u8]> {
     let eth = EthernetPacket::new(frame)?;
     if eth.get_ethertype().0 != ETHERTYPE_IPV4 {

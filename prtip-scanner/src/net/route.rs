@@ -1,0 +1,114 @@
+//! Which source address and interface the kernel would use for a target,
+//! which source ports are safe, and whether we may open raw sockets.
+
+use std::ffi::CStr;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+
+/// The source address the routing table picks for `dst`. A UDP `connect`
+/// only consults the routing table; it sends nothing.
+pub fn source_for(dst: Ipv4Addr) -> io::Result<Ipv4Addr> {
+    let sock = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))?;
+    sock.connect(SocketAddr::new(IpAddr::V4(dst), 9))?;
+    match sock.local_addr()?.ip() {
+        IpAddr::V4(a) => Ok(a),
+        IpAddr::V6(_) => Err(io::Error::other("no IPv4 route")),
+    }
+}
+
+/// Name of the interface that holds `addr`.
+pub fn interface_of(addr: Ipv4Addr) -> io::Result<String> {
+    let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs fills `head` with a list we free below.
+    if unsafe { libc::getifaddrs(&mut head) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut found = None;
+    let mut cur = head;
+    while !cur.is_null() {
+        // SAFETY: `cur` is a node of the list returned by getifaddrs.
+        let ifa = unsafe { &*cur };
+        if !ifa.ifa_addr.is_null() {
+            // SAFETY: ifa_addr is non-null and points to a sockaddr of its family.
+            let family = i32::from(unsafe { (*ifa.ifa_addr).sa_family });
+            if family == libc::AF_INET {
+                // SAFETY: family AF_INET means the sockaddr is a sockaddr_in.
+                let sin = unsafe { &*ifa.ifa_addr.cast::<libc::sockaddr_in>() };
+                if Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr)) == addr {
+                    // SAFETY: ifa_name is a NUL-terminated string owned by the list.
+                    let name = unsafe { CStr::from_ptr(ifa.ifa_name) };
+                    found = Some(name.to_string_lossy().into_owned());
+                    break;
+                }
+            }
+        }
+        cur = ifa.ifa_next;
+    }
+    // SAFETY: `head` came from getifaddrs and is freed once.
+    unsafe { libc::freeifaddrs(head) };
+    found.ok_or_else(|| io::Error::other(format!("no interface holds {addr}")))
+}
+
+/// The kernel's ephemeral port range (`ip_local_port_range`).
+pub fn ephemeral_range() -> (u16, u16) {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| {
+            let mut it = s.split_whitespace().map(|v| v.parse::<u16>().ok());
+            Some((it.next()??, it.next()??))
+        })
+        .unwrap_or((32768, 60999))
+}
+
+/// A window of `want` source ports outside the ephemeral range, so the
+/// kernel never hands one of them to a local socket during the scan.
+pub fn source_port_window(ephemeral: (u16, u16), want: u16) -> (u16, u16) {
+    let (lo, hi) = ephemeral;
+    let above = 65535u32.saturating_sub(u32::from(hi));
+    let below = u32::from(lo).saturating_sub(1024);
+    if above >= u32::from(want) {
+        (hi + 1, want)
+    } else if below >= u32::from(want) {
+        (lo - want, want)
+    } else if above >= below {
+        (hi.saturating_add(1), above.max(1) as u16)
+    } else {
+        (1024, below.max(1) as u16)
+    }
+}
+
+/// True when the effective capability set holds CAP_NET_RAW.
+pub fn has_cap_net_raw() -> bool {
+    const CAP_NET_RAW: u32 = 13;
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return false;
+    };
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        .is_some_and(|caps| caps & (1 << CAP_NET_RAW) != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_route() {
+        let src = source_for(Ipv4Addr::new(127, 0, 0, 1)).expect("route");
+        assert!(src.is_loopback());
+        assert_eq!(interface_of(Ipv4Addr::LOCALHOST).expect("lo"), "lo");
+    }
+
+    #[test]
+    fn port_window_avoids_the_ephemeral_range() {
+        assert_eq!(source_port_window((32768, 60999), 4096), (61000, 4096));
+        // Range reaching the top: go below it.
+        assert_eq!(source_port_window((20000, 65535), 4096), (15904, 4096));
+        // Little room either way: take the larger side.
+        let (base, n) = source_port_window((2000, 65000), 4096);
+        assert!(u32::from(base) + u32::from(n) <= 2000 || base > 65000);
+        assert!(n > 0);
+    }
+}

@@ -1,0 +1,625 @@
+//! Stateless TCP SYN scan (`-sS`).
+//!
+//! A sender walks a seeded random permutation of (host, port) probes of one
+//! window of hosts at a time; a receiver thread classifies replies. The TCP
+//! sequence number is a keyed hash of the 4-tuple (prtip_core::cookie), so a
+//! reply is validated by its acknowledgment number alone: no per-probe state
+//! but a 4-bit outcome per probe of the current window (see [`window`]).
+//!
+//! Retransmission works in rounds over the window: a round resends every
+//! probe that has no outcome yet. Like nmap, a further round is allowed only
+//! when the previous retransmission round produced new answers, capped by
+//! `--max-retries`.
+//!
+//! Memory bound: per window `hosts × ports / 2` bytes of outcomes plus about
+//! 24 bytes per host; windows hold at most [`window::MAX_WINDOW_PROBES`]
+//! probes and [`window::MAX_WINDOW_HOSTS`] hosts, whatever the target count.
+
+pub mod window;
+
+use crate::cancel::StopFlag;
+use crate::connect::{HostJob, HostOutcome, ScanPlan};
+use crate::error::ScanError;
+use crate::net::PacketIo;
+use prtip_core::config::Timing;
+use prtip_core::cookie::SynCookie;
+use prtip_core::permutation::Permutation;
+use prtip_core::ports::PortList;
+use prtip_core::result::{
+    HostResult, HostStatus, PortResult, PortState, PortTable, PortTableBuilder, Protocol, Reason,
+};
+use prtip_core::wire::{
+    build_icmp_echo, build_icmp_timestamp, build_tcp_ack, build_tcp_syn, parse_reply, Ipv4Fields,
+    Reply, SynTemplate, TcpFlags, IPPROTO_TCP,
+};
+use std::io;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+use window::{window_hosts, HostReason, Outcome, PortIndex, Window};
+
+/// Probes handed to the kernel per system call.
+const BATCH: usize = 64;
+/// Largest packet a probe needs (the ICMP timestamp request).
+const MAX_PROBE: usize = 48;
+/// How long the receiver blocks before it looks at the stop flags again.
+const RECV_POLL: Duration = Duration::from_millis(20);
+/// Discovery probe rounds (nmap retries host discovery once by default).
+const DISCOVERY_ROUNDS: u32 = 2;
+/// Ports nmap's default raw discovery probes: SYN to 443, ACK to 80.
+const DISCOVERY_SYN_PORT: u16 = 443;
+const DISCOVERY_ACK_PORT: u16 = 80;
+
+/// Settings of a SYN scan.
+#[derive(Debug, Clone)]
+pub struct SynConfig {
+    pub timing: Timing,
+    /// Our address as targets see it.
+    pub source: Ipv4Addr,
+    /// Source ports used: `sport_base .. sport_base + sport_range`.
+    pub sport_base: u16,
+    pub sport_range: u16,
+    /// Secret of the scan's cookies.
+    pub key: [u8; 16],
+    /// Seed of the probe order (`--seed`).
+    pub seed: u64,
+    /// `--shard i/n`: this machine sends probes at positions i, i+n, ... of each round.
+    pub shard: Option<(u64, u64)>,
+    pub ttl: u8,
+}
+
+/// Counters of a finished (or stopped) scan.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SynStats {
+    pub sent: u64,
+    pub received: u64,
+    pub matched: u64,
+}
+
+/// A SYN scan over one packet interface.
+pub struct SynScanner {
+    io: Arc<dyn PacketIo>,
+    cfg: SynConfig,
+    cookie: SynCookie,
+    stop: StopFlag,
+    sent: AtomicU64,
+    received: AtomicU64,
+    matched: AtomicU64,
+    current: RwLock<Option<Arc<Window>>>,
+    ports: PortIndex,
+}
+
+impl std::fmt::Debug for SynScanner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SynScanner")
+            .field("cfg", &self.cfg)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Spaces probes to honour `--max-rate` and `--scan-delay` in a sending thread.
+#[derive(Debug)]
+struct RateGate {
+    interval: Option<Duration>,
+    start: Instant,
+    sent: u64,
+}
+
+impl RateGate {
+    fn new(timing: &Timing) -> Self {
+        let from_rate = timing
+            .max_rate
+            .filter(|r| r.is_finite() && *r > 0.0)
+            .map(|r| Duration::from_secs_f64(1.0 / r));
+        let interval = match (from_rate, timing.scan_delay.is_zero()) {
+            (Some(r), true) => Some(r),
+            (Some(r), false) => Some(r.max(timing.scan_delay)),
+            (None, false) => Some(timing.scan_delay),
+            (None, true) => None,
+        };
+        RateGate {
+            interval,
+            start: Instant::now(),
+            sent: 0,
+        }
+    }
+
+    /// How many probes may go now (at most `want`), sleeping until at least one may.
+    fn allow(&mut self, want: usize) -> usize {
+        let Some(iv) = self.interval else {
+            return want;
+        };
+        loop {
+            let due = (self.start.elapsed().as_secs_f64() / iv.as_secs_f64()) as u64 + 1;
+            let room = due.saturating_sub(self.sent);
+            if room > 0 {
+                let n = room.min(want as u64) as usize;
+                self.sent += n as u64;
+                return n;
+            }
+            let next = self.start + iv.mul_f64((self.sent) as f64);
+            std::thread::sleep(
+                next.saturating_duration_since(Instant::now())
+                    .max(Duration::from_micros(50)),
+            );
+        }
+    }
+}
+
+/// Probes collected for one `sendmmsg`.
+struct Batch {
+    bufs: [[u8; MAX_PROBE]; BATCH],
+    lens: [usize; BATCH],
+    dsts: [Ipv4Addr; BATCH],
+    n: usize,
+}
+
+impl Batch {
+    fn new() -> Self {
+        Batch {
+            bufs: [[0; MAX_PROBE]; BATCH],
+            lens: [0; BATCH],
+            dsts: [Ipv4Addr::UNSPECIFIED; BATCH],
+            n: 0,
+        }
+    }
+
+    fn slot(&mut self) -> &mut [u8; MAX_PROBE] {
+        &mut self.bufs[self.n]
+    }
+
+    fn commit(&mut self, len: usize, dst: Ipv4Addr) {
+        if len > 0 {
+            self.lens[self.n] = len;
+            self.dsts[self.n] = dst;
+            self.n += 1;
+        }
+    }
+
+    fn full(&self) -> bool {
+        self.n == BATCH
+    }
+}
+
+impl SynScanner {
+    pub fn new(io: Arc<dyn PacketIo>, cfg: SynConfig, ports: &PortList, stop: StopFlag) -> Self {
+        SynScanner {
+            io,
+            cookie: SynCookie::new(cfg.key),
+            cfg,
+            stop,
+            sent: AtomicU64::new(0),
+            received: AtomicU64::new(0),
+            matched: AtomicU64::new(0),
+            current: RwLock::new(None),
+            ports: PortIndex::new(ports),
+        }
+    }
+
+    /// Probes sent so far (for progress display).
+    pub fn probes_sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    fn sport(&self, dst: Ipv4Addr, dport: u16) -> u16 {
+        self.cookie
+            .source_port(dst, dport, self.cfg.sport_base, self.cfg.sport_range)
+    }
+
+    fn our_port(&self, port: u16) -> bool {
+        let base = u32::from(self.cfg.sport_base);
+        (base..base + u32::from(self.cfg.sport_range)).contains(&u32::from(port))
+    }
+
+    /// Hand a batch to the kernel, waiting out a full queue, honouring the rate.
+    fn flush(&self, batch: &mut Batch, gate: &mut RateGate) -> Result<(), ScanError> {
+        let mut done = 0;
+        let mut idle_spins = 0u32;
+        while done < batch.n {
+            if self.stop.is_stopped() {
+                break;
+            }
+            let allowed = gate.allow(batch.n - done);
+            let mut pkts: [&[u8]; BATCH] = [&[]; BATCH];
+            for (slot, i) in pkts.iter_mut().zip(done..done + allowed) {
+                *slot = &batch.bufs[i][..batch.lens[i]];
+            }
+            let sent = self
+                .io
+                .send_batch(&pkts[..allowed], &batch.dsts[done..done + allowed])
+                .map_err(ScanError::Send)?;
+            if sent == 0 {
+                // Queue full: give the NIC (or the target's kernel) a moment.
+                idle_spins += 1;
+                if idle_spins > 200_000 {
+                    return Err(ScanError::Send(io::Error::other(
+                        "the network interface accepted no packet for a long time",
+                    )));
+                }
+                std::thread::sleep(Duration::from_micros(50));
+            } else {
+                idle_spins = 0;
+            }
+            // Rate slots not used by a short send are lost, which only slows us down.
+            done += sent;
+            self.sent.fetch_add(sent as u64, Ordering::Relaxed);
+        }
+        batch.n = 0;
+        Ok(())
+    }
+
+    fn write_syn(
+        &self,
+        tpl: &SynTemplate,
+        batch: &mut Batch,
+        dst: Ipv4Addr,
+        dport: u16,
+        ip_id: u16,
+    ) {
+        let sport = self.sport(dst, dport);
+        let seq = self.cookie.seq(self.cfg.source, dst, sport, dport);
+        let len = tpl.write(batch.slot(), dst, sport, dport, seq, ip_id);
+        batch.commit(len, dst);
+    }
+
+    /// Handle one received datagram.
+    fn handle(&self, packet: &[u8]) {
+        self.received.fetch_add(1, Ordering::Relaxed);
+        let Some(reply) = parse_reply(packet) else {
+            return;
+        };
+        if !self.cookie.validate(&reply) {
+            return;
+        }
+        let guard = self.current.read().unwrap_or_else(|e| e.into_inner());
+        let Some(win) = guard.as_ref() else { return };
+        match reply {
+            Reply::Tcp(t) => {
+                if t.dst != self.cfg.source || !self.our_port(t.dport) {
+                    return;
+                }
+                let Some(h) = win.host_index(t.src) else {
+                    return;
+                };
+                self.matched.fetch_add(1, Ordering::Relaxed);
+                let flags = t.flags;
+                if !flags.contains(TcpFlags::ACK) {
+                    // A bare RST answers our ACK discovery probe: the host is up.
+                    win.mark_alive(h, t.ttl, HostReason::Reset);
+                    return;
+                }
+                let outcome = if t.is_syn_ack() {
+                    Outcome::Open
+                } else if t.is_rst() {
+                    Outcome::Closed
+                } else {
+                    return;
+                };
+                match self.ports.index(t.sport) {
+                    Some(p) => {
+                        win.record(win.probe_index(h, p), outcome, t.ttl);
+                    }
+                    // The discovery SYN to 443 when 443 is not scanned.
+                    None => win.mark_alive(
+                        h,
+                        t.ttl,
+                        if outcome == Outcome::Open {
+                            HostReason::SynAck
+                        } else {
+                            HostReason::Reset
+                        },
+                    ),
+                }
+            }
+            Reply::IcmpUnreachable(u) => {
+                if u.orig_src != self.cfg.source {
+                    return;
+                }
+                let Some(h) = win.host_index(u.orig_dst) else {
+                    return;
+                };
+                self.matched.fetch_add(1, Ordering::Relaxed);
+                if u.orig_proto != IPPROTO_TCP {
+                    return;
+                }
+                let (Some(p), Some(outcome)) = (
+                    self.ports.index(u.orig_dport),
+                    Outcome::from_icmp_code(u.code),
+                ) else {
+                    return;
+                };
+                win.record(win.probe_index(h, p), outcome, u.ttl);
+            }
+            Reply::IcmpEchoReply(e) => {
+                if let Some(h) = win.host_index(e.src) {
+                    self.matched.fetch_add(1, Ordering::Relaxed);
+                    win.mark_alive(h, e.ttl, HostReason::EchoReply);
+                }
+            }
+            Reply::IcmpTimestampReply(t) => {
+                if let Some(h) = win.host_index(t.src) {
+                    self.matched.fetch_add(1, Ordering::Relaxed);
+                    win.mark_alive(h, t.ttl, HostReason::TimestampReply);
+                }
+            }
+        }
+    }
+
+    fn receive_until(&self, done: &AtomicBool, error: &Mutex<Option<io::Error>>) {
+        let mut buf = [0u8; 2048];
+        while !done.load(Ordering::Relaxed) {
+            match self.io.recv(&mut buf, RECV_POLL) {
+                Ok(Some(n)) => self.handle(&buf[..n]),
+                Ok(None) => {}
+                Err(e) => {
+                    *error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Wait up to `limit` for `target` answers, returning early when reached
+    /// or when the scan is stopped.
+    fn wait_for(&self, limit: Duration, mut reached: impl FnMut() -> bool) {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline && !reached() && !self.stop.is_stopped() {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    fn round_wait(&self) -> Duration {
+        let t = &self.cfg.timing;
+        t.initial_rtt_timeout
+            .clamp(t.min_rtt_timeout, t.max_rtt_timeout.max(t.min_rtt_timeout))
+    }
+
+    /// nmap's default raw discovery: ICMP echo, SYN to 443, ACK to 80, ICMP timestamp.
+    fn discover(&self, win: &Window, skip: &[bool]) -> Result<(), ScanError> {
+        let mut gate = RateGate::new(&self.cfg.timing);
+        let mut batch = Batch::new();
+        let src = self.cfg.source;
+        for _round in 0..DISCOVERY_ROUNDS {
+            for (h, &dst) in win.hosts.iter().enumerate() {
+                if skip[h] || win.is_alive(h as u32) {
+                    continue;
+                }
+                if self.stop.is_stopped() {
+                    return Ok(());
+                }
+                let ip = Ipv4Fields {
+                    src,
+                    dst,
+                    ip_id: (h as u16).wrapping_mul(31),
+                    ttl: self.cfg.ttl,
+                };
+                let (id, seq) = self.cookie.icmp_id_seq(src, dst);
+                let len = build_icmp_echo(batch.slot(), &ip, id, seq).unwrap_or(0);
+                batch.commit(len, dst);
+                let sport = self.sport(dst, DISCOVERY_SYN_PORT);
+                let c = self.cookie.seq(src, dst, sport, DISCOVERY_SYN_PORT);
+                let len =
+                    build_tcp_syn(batch.slot(), &ip, sport, DISCOVERY_SYN_PORT, c).unwrap_or(0);
+                batch.commit(len, dst);
+                let sport = self.sport(dst, DISCOVERY_ACK_PORT);
+                let c = self.cookie.seq(src, dst, sport, DISCOVERY_ACK_PORT);
+                let len =
+                    build_tcp_ack(batch.slot(), &ip, sport, DISCOVERY_ACK_PORT, c, c).unwrap_or(0);
+                batch.commit(len, dst);
+                let len = build_icmp_timestamp(batch.slot(), &ip, id, seq).unwrap_or(0);
+                batch.commit(len, dst);
+                if batch.n + 4 > BATCH {
+                    self.flush(&mut batch, &mut gate)?;
+                }
+            }
+            self.flush(&mut batch, &mut gate)?;
+            let want = skip.iter().filter(|s| !**s).count() as u64;
+            self.wait_for(self.round_wait(), || {
+                (0..win.host_count() as u32)
+                    .filter(|&h| !skip[h as usize])
+                    .all(|h| win.is_alive(h))
+                    || want == 0
+            });
+            if (0..win.host_count() as u32)
+                .filter(|&h| !skip[h as usize])
+                .all(|h| win.is_alive(h))
+            {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Port probing rounds over the hosts of `win` marked in `scan`.
+    fn probe_ports(&self, win: &Window, scan: &[bool]) -> Result<(), ScanError> {
+        let tpl = SynTemplate::new(self.cfg.source, self.cfg.ttl);
+        let mut gate = RateGate::new(&self.cfg.timing);
+        let mut batch = Batch::new();
+        let hosts_to_scan = scan.iter().filter(|s| **s).count() as u64;
+        let expected = hosts_to_scan * u64::from(self.ports.len());
+        let mut useful_round = 0u32;
+        let mut round = 0u32;
+        loop {
+            let before = win.answered();
+            let perm = Permutation::new(win.probe_count(), self.cfg.seed ^ u64::from(round));
+            let order: Box<dyn Iterator<Item = u64>> = match self.cfg.shard {
+                Some((i, n)) => match perm.shard(i, n) {
+                    Some(it) => Box::new(it),
+                    None => Box::new(std::iter::empty()),
+                },
+                None => Box::new(perm.iter()),
+            };
+            for (k, probe) in order.enumerate() {
+                if k % 4096 == 0 && self.stop.is_stopped() {
+                    return Ok(());
+                }
+                let (h, p) = win.split(probe);
+                if !scan[h as usize] || win.outcome(probe).is_some() {
+                    continue;
+                }
+                let Some(dport) = self.ports.port(p) else {
+                    continue;
+                };
+                let dst = win.hosts[h as usize];
+                self.write_syn(&tpl, &mut batch, dst, dport, probe as u16);
+                if batch.full() {
+                    self.flush(&mut batch, &mut gate)?;
+                }
+            }
+            self.flush(&mut batch, &mut gate)?;
+            self.wait_for(self.round_wait(), || win.answered() >= expected);
+            let gained = win.answered() > before;
+            if round > 0 && gained {
+                useful_round = round;
+            }
+            let allowed = self.cfg.timing.max_retries.min(useful_round + 1);
+            if win.answered() >= expected || round >= allowed || self.stop.is_stopped() {
+                return Ok(());
+            }
+            round += 1;
+        }
+    }
+
+    fn host_results(
+        &self,
+        win: &Window,
+        jobs: Vec<HostJob>,
+        plan: &ScanPlan,
+        local: &[bool],
+        start: SystemTime,
+        on_host: &mut dyn FnMut(HostOutcome) -> io::Result<()>,
+    ) -> Result<(), ScanError> {
+        for (h, job) in jobs.into_iter().enumerate() {
+            let hi = h as u32;
+            let (status, reason) = if !plan.discovery {
+                (HostStatus::Up, Reason::UserSet)
+            } else if local[h] {
+                (HostStatus::Up, Reason::Localhost)
+            } else {
+                match win.host_reason(hi) {
+                    Some(r) => (HostStatus::Up, r.reason()),
+                    None => (HostStatus::Down, Reason::NoResponse),
+                }
+            };
+            let mut ports = PortTable::default();
+            if status == HostStatus::Up && plan.port_scan {
+                let mut table = PortTableBuilder::new(plan.max_per_state, plan.open_only);
+                let ttl = win.ttl(hi);
+                for p in 0..self.ports.len() {
+                    let Some(port) = self.ports.port(p) else {
+                        continue;
+                    };
+                    let result = match win.outcome(win.probe_index(hi, p)) {
+                        Some(o) => {
+                            let (state, reason) = o.state_reason();
+                            let mut r = PortResult::new(port, Protocol::Tcp, state, reason);
+                            r.reason_ttl = ttl;
+                            r
+                        }
+                        None => PortResult::new(
+                            port,
+                            Protocol::Tcp,
+                            PortState::Filtered,
+                            Reason::NoResponse,
+                        ),
+                    };
+                    table.add(result);
+                }
+                ports = table.finish();
+            }
+            on_host(HostOutcome::Done(HostResult {
+                addr: job.addr,
+                hostname: job.hostname,
+                status,
+                reason,
+                latency: None,
+                start,
+                end: SystemTime::now(),
+                ports,
+            }))
+            .map_err(ScanError::Output)?;
+        }
+        Ok(())
+    }
+
+    /// Scan `jobs` window by window; finished hosts go to `on_host` in target order.
+    pub fn run<I>(
+        &self,
+        jobs: I,
+        plan: ScanPlan,
+        on_host: &mut dyn FnMut(HostOutcome) -> io::Result<()>,
+    ) -> Result<SynStats, ScanError>
+    where
+        I: Iterator<Item = HostJob>,
+    {
+        let done = AtomicBool::new(false);
+        let recv_error = Mutex::new(None);
+        let per_window = window_hosts(self.ports.len() as usize);
+        let mut jobs = jobs.peekable();
+        let result = std::thread::scope(|s| {
+            s.spawn(|| {
+                let _receiving = memprof::phase(memprof::Phase::Receiving);
+                self.receive_until(&done, &recv_error);
+            });
+            let r = self.windows(&mut jobs, per_window, &plan, on_host);
+            done.store(true, Ordering::Relaxed);
+            r
+        });
+        if let Some(e) = recv_error.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            return Err(ScanError::Receive(e));
+        }
+        result?;
+        Ok(SynStats {
+            sent: self.sent.load(Ordering::Relaxed),
+            received: self.received.load(Ordering::Relaxed),
+            matched: self.matched.load(Ordering::Relaxed),
+        })
+    }
+
+    fn windows(
+        &self,
+        jobs: &mut std::iter::Peekable<impl Iterator<Item = HostJob>>,
+        per_window: usize,
+        plan: &ScanPlan,
+        on_host: &mut dyn FnMut(HostOutcome) -> io::Result<()>,
+    ) -> Result<(), ScanError> {
+        while jobs.peek().is_some() && !self.stop.is_stopped() {
+            let _sending = memprof::phase(memprof::Phase::Sending);
+            let start = SystemTime::now();
+            let batch: Vec<HostJob> = jobs
+                .by_ref()
+                .filter(|j| j.addr.is_ipv4())
+                .take(per_window)
+                .collect();
+            let addrs: Vec<Ipv4Addr> = batch
+                .iter()
+                .map(|j| match j.addr {
+                    IpAddr::V4(a) => a,
+                    IpAddr::V6(_) => Ipv4Addr::UNSPECIFIED,
+                })
+                .collect();
+            let local: Vec<bool> = addrs.iter().map(|a| a.is_loopback()).collect();
+            let win = Arc::new(Window::new(addrs, self.ports.len()));
+            *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&win));
+            if plan.discovery {
+                self.discover(&win, &local)?;
+            }
+            let scan: Vec<bool> = (0..win.host_count() as usize)
+                .map(|h| !plan.discovery || local[h] || win.is_alive(h as u32))
+                .collect();
+            if plan.port_scan {
+                self.probe_ports(&win, &scan)?;
+            }
+            if self.stop.is_stopped() {
+                // Unfinished hosts are not reported, like the connect scan.
+                break;
+            }
+            drop(_sending);
+            let _output = memprof::phase(memprof::Phase::Output);
+            self.host_results(&win, batch, plan, &local, start, on_host)?;
+            *self.current.write().unwrap_or_else(|e| e.into_inner()) = None;
+        }
+        Ok(())
+    }
+}

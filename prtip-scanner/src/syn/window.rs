@@ -1,0 +1,383 @@
+//! The state of one window of hosts in flight: 4 bits per probe, nothing else.
+//!
+//! A window covers `hosts × ports` probes. Each probe's outcome is a nibble
+//! in a shared array (0 = no answer yet), written by the receiver with a
+//! compare-and-swap and read by the sender to skip answered probes on
+//! retransmission. This is the only per-probe memory of the stateless scan:
+//! `hosts × ports / 2` bytes, bounded by [`MAX_WINDOW_PROBES`].
+
+use prtip_core::ports::PortList;
+use prtip_core::result::{PortState, Reason};
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+
+/// Most probes in one window: 2^21 probes is a 1 MiB outcome map.
+pub const MAX_WINDOW_PROBES: u64 = 1 << 21;
+/// Most hosts in one window (bounds the per-host arrays).
+pub const MAX_WINDOW_HOSTS: usize = 4096;
+
+/// Hosts per window for `ports` ports per host.
+pub fn window_hosts(ports: usize) -> usize {
+    let per = (MAX_WINDOW_PROBES / ports.max(1) as u64).max(1);
+    usize::try_from(per)
+        .unwrap_or(usize::MAX)
+        .min(MAX_WINDOW_HOSTS)
+}
+
+/// Outcome codes stored per probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Outcome {
+    Open = 1,
+    Closed = 2,
+    NetUnreach = 3,
+    HostUnreach = 4,
+    ProtoUnreach = 5,
+    PortUnreach = 6,
+    NetProhibited = 7,
+    HostProhibited = 8,
+    AdminProhibited = 9,
+}
+
+impl Outcome {
+    fn from_code(c: u8) -> Option<Outcome> {
+        Some(match c {
+            1 => Outcome::Open,
+            2 => Outcome::Closed,
+            3 => Outcome::NetUnreach,
+            4 => Outcome::HostUnreach,
+            5 => Outcome::ProtoUnreach,
+            6 => Outcome::PortUnreach,
+            7 => Outcome::NetProhibited,
+            8 => Outcome::HostProhibited,
+            9 => Outcome::AdminProhibited,
+            _ => return None,
+        })
+    }
+
+    /// The ICMP destination-unreachable codes nmap treats as "filtered".
+    pub fn from_icmp_code(code: u8) -> Option<Outcome> {
+        Some(match code {
+            0 => Outcome::NetUnreach,
+            1 => Outcome::HostUnreach,
+            2 => Outcome::ProtoUnreach,
+            3 => Outcome::PortUnreach,
+            9 => Outcome::NetProhibited,
+            10 => Outcome::HostProhibited,
+            13 => Outcome::AdminProhibited,
+            _ => return None,
+        })
+    }
+
+    /// State and reason as nmap reports them for a SYN scan.
+    pub fn state_reason(self) -> (PortState, Reason) {
+        match self {
+            Outcome::Open => (PortState::Open, Reason::SynAck),
+            Outcome::Closed => (PortState::Closed, Reason::Reset),
+            Outcome::NetUnreach => (PortState::Filtered, Reason::NetUnreach),
+            Outcome::HostUnreach => (PortState::Filtered, Reason::HostUnreach),
+            Outcome::ProtoUnreach => (PortState::Filtered, Reason::ProtoUnreach),
+            Outcome::PortUnreach => (PortState::Filtered, Reason::PortUnreach),
+            Outcome::NetProhibited => (PortState::Filtered, Reason::NetProhibited),
+            Outcome::HostProhibited => (PortState::Filtered, Reason::HostProhibited),
+            Outcome::AdminProhibited => (PortState::Filtered, Reason::AdminProhibited),
+        }
+    }
+}
+
+/// Position of a port in the scan's port list, and back, without expanding it.
+#[derive(Debug, Clone)]
+pub struct PortIndex {
+    /// (first port, last port, index of the first port)
+    ranges: Vec<(u16, u16, u32)>,
+    len: u32,
+}
+
+impl PortIndex {
+    pub fn new(ports: &PortList) -> Self {
+        let mut ranges = Vec::with_capacity(ports.ranges().len());
+        let mut at = 0u32;
+        for &(lo, hi) in ports.ranges() {
+            ranges.push((lo, hi, at));
+            at += u32::from(hi - lo) + 1;
+        }
+        PortIndex { ranges, len: at }
+    }
+
+    pub fn len(&self) -> u32 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The `i`-th port.
+    pub fn port(&self, i: u32) -> Option<u16> {
+        let r = self.ranges.partition_point(|&(_, _, start)| start <= i);
+        let &(lo, hi, start) = self.ranges.get(r.checked_sub(1)?)?;
+        let p = u32::from(lo) + (i - start);
+        (p <= u32::from(hi)).then_some(p as u16)
+    }
+
+    /// Index of `port`, if scanned.
+    pub fn index(&self, port: u16) -> Option<u32> {
+        let r = self.ranges.partition_point(|&(lo, _, _)| lo <= port);
+        let &(lo, hi, start) = self.ranges.get(r.checked_sub(1)?)?;
+        (port <= hi).then(|| start + u32::from(port - lo))
+    }
+}
+
+/// One window of hosts being scanned.
+#[derive(Debug)]
+pub struct Window {
+    /// Hosts in target order.
+    pub hosts: Vec<Ipv4Addr>,
+    /// (address, position in `hosts`), sorted by address, for reply lookup.
+    lookup: Vec<(u32, u32)>,
+    nports: u64,
+    outcomes: Vec<AtomicU64>,
+    /// TTL of the last reply per host (nmap's reason_ttl).
+    ttl: Vec<AtomicU8>,
+    /// Hosts that answered anything (discovery or port replies).
+    alive: Vec<AtomicU64>,
+    /// Why each host is up: the first reply's kind ([`HostReason`] code).
+    reason: Vec<AtomicU8>,
+    /// Probes with an outcome.
+    answered: AtomicU64,
+}
+
+/// Why a host counts as up, recorded by the receiver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum HostReason {
+    SynAck = 1,
+    Reset = 2,
+    EchoReply = 3,
+    TimestampReply = 4,
+    Unreachable = 5,
+}
+
+impl HostReason {
+    fn from_code(c: u8) -> Option<HostReason> {
+        Some(match c {
+            1 => HostReason::SynAck,
+            2 => HostReason::Reset,
+            3 => HostReason::EchoReply,
+            4 => HostReason::TimestampReply,
+            5 => HostReason::Unreachable,
+            _ => return None,
+        })
+    }
+
+    /// nmap's reason name for the host's status.
+    pub fn reason(self) -> Reason {
+        match self {
+            HostReason::SynAck => Reason::SynAck,
+            HostReason::Reset => Reason::Reset,
+            HostReason::EchoReply => Reason::EchoReply,
+            HostReason::TimestampReply => Reason::TimestampReply,
+            HostReason::Unreachable => Reason::PortUnreach,
+        }
+    }
+}
+
+impl Window {
+    pub fn new(hosts: Vec<Ipv4Addr>, nports: u32) -> Self {
+        let mut lookup: Vec<(u32, u32)> = hosts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (u32::from(*a), i as u32))
+            .collect();
+        lookup.sort_unstable();
+        let nprobes = hosts.len() as u64 * u64::from(nports);
+        let words = nprobes.div_ceil(16) as usize;
+        let nhosts = hosts.len();
+        Window {
+            lookup,
+            nports: u64::from(nports),
+            outcomes: (0..words).map(|_| AtomicU64::new(0)).collect(),
+            ttl: (0..nhosts).map(|_| AtomicU8::new(0)).collect(),
+            alive: (0..nhosts.div_ceil(64))
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+            reason: (0..nhosts).map(|_| AtomicU8::new(0)).collect(),
+            answered: AtomicU64::new(0),
+            hosts,
+        }
+    }
+
+    pub fn host_count(&self) -> u64 {
+        self.hosts.len() as u64
+    }
+
+    pub fn probe_count(&self) -> u64 {
+        self.host_count() * self.nports
+    }
+
+    /// Position of `addr` in this window (the first, if listed twice).
+    pub fn host_index(&self, addr: Ipv4Addr) -> Option<u32> {
+        let key = u32::from(addr);
+        let at = self.lookup.partition_point(|&(a, _)| a < key);
+        self.lookup
+            .get(at)
+            .filter(|&&(a, _)| a == key)
+            .map(|&(_, i)| i)
+    }
+
+    /// Probe index layout: consecutive indices are different hosts.
+    pub fn probe_index(&self, host: u32, port: u32) -> u64 {
+        u64::from(port) * self.host_count() + u64::from(host)
+    }
+
+    pub fn split(&self, probe: u64) -> (u32, u32) {
+        let h = self.host_count().max(1);
+        ((probe % h) as u32, (probe / h) as u32)
+    }
+
+    /// Outcome recorded for a probe, if any.
+    pub fn outcome(&self, probe: u64) -> Option<Outcome> {
+        let word = self.outcomes.get((probe / 16) as usize)?;
+        let shift = (probe % 16) * 4;
+        Outcome::from_code(((word.load(Ordering::Relaxed) >> shift) & 0xf) as u8)
+    }
+
+    /// Record the first outcome of a probe. False if it already had one.
+    pub fn record(&self, probe: u64, outcome: Outcome, ttl: u8) -> bool {
+        let Some(word) = self.outcomes.get((probe / 16) as usize) else {
+            return false;
+        };
+        let shift = (probe % 16) * 4;
+        let nibble = (outcome as u64) << shift;
+        let mut cur = word.load(Ordering::Relaxed);
+        loop {
+            if (cur >> shift) & 0xf != 0 {
+                return false;
+            }
+            match word.compare_exchange_weak(
+                cur,
+                cur | nibble,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(now) => cur = now,
+            }
+        }
+        self.answered.fetch_add(1, Ordering::Relaxed);
+        let (host, _) = self.split(probe);
+        let why = if outcome == Outcome::Open {
+            HostReason::SynAck
+        } else if outcome == Outcome::Closed {
+            HostReason::Reset
+        } else {
+            HostReason::Unreachable
+        };
+        self.mark_alive(host, ttl, why);
+        true
+    }
+
+    /// Note that `host` answered something.
+    pub fn mark_alive(&self, host: u32, ttl: u8, why: HostReason) {
+        if let Some(t) = self.ttl.get(host as usize) {
+            t.store(ttl, Ordering::Relaxed);
+        }
+        if let Some(r) = self.reason.get(host as usize) {
+            let _ = r.compare_exchange(0, why as u8, Ordering::Relaxed, Ordering::Relaxed);
+        }
+        if let Some(w) = self.alive.get(host as usize / 64) {
+            w.fetch_or(1 << (host % 64), Ordering::Relaxed);
+        }
+    }
+
+    pub fn is_alive(&self, host: u32) -> bool {
+        self.alive
+            .get(host as usize / 64)
+            .is_some_and(|w| w.load(Ordering::Relaxed) & (1 << (host % 64)) != 0)
+    }
+
+    pub fn ttl(&self, host: u32) -> u8 {
+        self.ttl
+            .get(host as usize)
+            .map_or(0, |t| t.load(Ordering::Relaxed))
+    }
+
+    /// Why `host` is up, if it answered.
+    pub fn host_reason(&self, host: u32) -> Option<HostReason> {
+        HostReason::from_code(self.reason.get(host as usize)?.load(Ordering::Relaxed))
+    }
+
+    /// Number of probes that have an outcome.
+    pub fn answered(&self) -> u64 {
+        self.answered.load(Ordering::Relaxed)
+    }
+
+    /// Number of hosts that answered anything.
+    pub fn alive_count(&self) -> u64 {
+        self.alive
+            .iter()
+            .map(|w| u64::from(w.load(Ordering::Relaxed).count_ones()))
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_index_round_trips() {
+        let ports = PortList::from_ranges([(22, 22), (80, 81), (1000, 1999)]);
+        let idx = PortIndex::new(&ports);
+        assert_eq!(idx.len(), 1003);
+        for (i, p) in ports.iter().enumerate() {
+            assert_eq!(idx.port(i as u32), Some(p));
+            assert_eq!(idx.index(p), Some(i as u32));
+        }
+        assert_eq!(idx.port(1003), None);
+        assert_eq!(idx.index(23), None);
+        assert_eq!(idx.index(2000), None);
+        assert_eq!(idx.index(1), None);
+    }
+
+    #[test]
+    fn outcomes_are_first_writer_wins() {
+        let w = Window::new(
+            vec![Ipv4Addr::new(10, 0, 0, 2), Ipv4Addr::new(10, 0, 0, 1)],
+            40,
+        );
+        assert_eq!(w.probe_count(), 80);
+        assert_eq!(w.host_index(Ipv4Addr::new(10, 0, 0, 1)), Some(1));
+        assert_eq!(w.host_index(Ipv4Addr::new(10, 0, 0, 3)), None);
+        let p = w.probe_index(1, 39);
+        assert_eq!(w.split(p), (1, 39));
+        assert!(w.record(p, Outcome::Open, 64));
+        assert!(!w.record(p, Outcome::Closed, 64));
+        assert_eq!(w.outcome(p), Some(Outcome::Open));
+        assert_eq!(w.outcome(p - 1), None);
+        assert!(w.is_alive(1) && !w.is_alive(0));
+        assert_eq!(w.host_reason(1), Some(HostReason::SynAck));
+        assert_eq!(w.alive_count(), 1);
+        assert_eq!(w.ttl(1), 64);
+        assert_eq!(w.answered(), 1);
+    }
+
+    #[test]
+    fn window_size_bounds_memory() {
+        assert_eq!(window_hosts(1000), 2097);
+        assert_eq!(window_hosts(65535), 32);
+        assert_eq!(window_hosts(10), MAX_WINDOW_HOSTS);
+        assert_eq!(window_hosts(0), MAX_WINDOW_HOSTS);
+    }
+
+    #[test]
+    fn icmp_codes_follow_nmap() {
+        for code in [0u8, 1, 2, 3, 9, 10, 13] {
+            let o = Outcome::from_icmp_code(code).expect("filtered code");
+            assert_eq!(o.state_reason().0, PortState::Filtered);
+        }
+        for code in [4u8, 5, 6, 7, 8, 11, 12, 14, 15] {
+            assert_eq!(Outcome::from_icmp_code(code), None, "code {code}");
+        }
+    }
+}
