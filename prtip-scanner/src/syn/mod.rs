@@ -20,7 +20,7 @@ pub mod window;
 use crate::cancel::StopFlag;
 use crate::connect::{HostJob, HostOutcome, ScanPlan};
 use crate::error::ScanError;
-use crate::net::PacketIo;
+use crate::net::{PacketIo, RECV_SLOT};
 use prtip_core::config::Timing;
 use prtip_core::cookie::SynCookie;
 use prtip_core::permutation::Permutation;
@@ -43,6 +43,8 @@ use window::{window_hosts, HostReason, Outcome, PortIndex, Window};
 const BATCH: usize = 64;
 /// Largest packet a probe needs (the ICMP timestamp request).
 const MAX_PROBE: usize = 48;
+/// Datagrams taken from the kernel per call.
+const RECV_BATCH: usize = 64;
 /// How long the receiver blocks before it looks at the stop flags again.
 const RECV_POLL: Duration = Duration::from_millis(20);
 /// Discovery probe rounds (nmap retries host discovery once by default).
@@ -347,11 +349,16 @@ impl SynScanner {
     }
 
     fn receive_until(&self, done: &AtomicBool, error: &Mutex<Option<io::Error>>) {
-        let mut buf = [0u8; 2048];
+        // On this thread's stack, not the heap: 16 KiB.
+        let mut bufs = [[0u8; RECV_SLOT]; RECV_BATCH];
+        let mut lens = [0usize; RECV_BATCH];
         while !done.load(Ordering::Relaxed) {
-            match self.io.recv(&mut buf, RECV_POLL) {
-                Ok(Some(n)) => self.handle(&buf[..n]),
-                Ok(None) => {}
+            match self.io.recv_many(&mut bufs, &mut lens, RECV_POLL) {
+                Ok(n) => {
+                    for i in 0..n {
+                        self.handle(&bufs[i][..lens[i]]);
+                    }
+                }
                 Err(e) => {
                     *error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
                     return;
@@ -431,43 +438,91 @@ impl SynScanner {
         Ok(())
     }
 
+    /// Sender threads: the kernel does the work of sending (and, on a veth
+    /// or loopback, of the target's reply) in the sender's context, so one
+    /// thread per core; one is enough when a rate limit is the bottleneck.
+    fn sender_threads(&self) -> u64 {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+        let slow = self.cfg.timing.max_rate.is_some_and(|r| r < 20_000.0)
+            || !self.cfg.timing.scan_delay.is_zero();
+        if slow {
+            1
+        } else {
+            cores.clamp(1, 4)
+        }
+    }
+
+    /// Send one round's probes that still lack an outcome: slice `part` of
+    /// `parts` of the round's permuted order.
+    fn send_round(
+        &self,
+        win: &Window,
+        scan: &[bool],
+        round: u32,
+        part: u64,
+        parts: u64,
+    ) -> Result<(), ScanError> {
+        let tpl = SynTemplate::new(self.cfg.source, self.cfg.ttl);
+        let mut timing = self.cfg.timing;
+        timing.max_rate = timing.max_rate.map(|r| r / parts as f64);
+        let mut gate = RateGate::new(&timing);
+        let mut batch = Batch::new();
+        let perm = Permutation::new(win.probe_count(), self.cfg.seed ^ u64::from(round));
+        // This thread's slice of this machine's shard: positions
+        // shard + n * (part + parts * k).
+        let (shard, n) = self.cfg.shard.unwrap_or((0, 1));
+        let Some(order) = perm.shard(shard + n * part, n * parts) else {
+            return Ok(());
+        };
+        for (k, probe) in order.enumerate() {
+            if k % 4096 == 0 && self.stop.is_stopped() {
+                return Ok(());
+            }
+            let (h, p) = win.split(probe);
+            if !scan[h as usize] || win.outcome(probe).is_some() {
+                continue;
+            }
+            let Some(dport) = self.ports.port(p) else {
+                continue;
+            };
+            let dst = win.hosts[h as usize];
+            self.write_syn(&tpl, &mut batch, dst, dport, probe as u16);
+            if batch.full() {
+                self.flush(&mut batch, &mut gate)?;
+            }
+        }
+        self.flush(&mut batch, &mut gate)
+    }
+
     /// Port probing rounds over the hosts of `win` marked in `scan`.
     fn probe_ports(&self, win: &Window, scan: &[bool]) -> Result<(), ScanError> {
-        let tpl = SynTemplate::new(self.cfg.source, self.cfg.ttl);
-        let mut gate = RateGate::new(&self.cfg.timing);
-        let mut batch = Batch::new();
         let hosts_to_scan = scan.iter().filter(|s| **s).count() as u64;
         let expected = hosts_to_scan * u64::from(self.ports.len());
+        let parts = self.sender_threads();
         let mut useful_round = 0u32;
         let mut round = 0u32;
         loop {
             let before = win.answered();
-            let perm = Permutation::new(win.probe_count(), self.cfg.seed ^ u64::from(round));
-            let order: Box<dyn Iterator<Item = u64>> = match self.cfg.shard {
-                Some((i, n)) => match perm.shard(i, n) {
-                    Some(it) => Box::new(it),
-                    None => Box::new(std::iter::empty()),
-                },
-                None => Box::new(perm.iter()),
-            };
-            for (k, probe) in order.enumerate() {
-                if k % 4096 == 0 && self.stop.is_stopped() {
-                    return Ok(());
-                }
-                let (h, p) = win.split(probe);
-                if !scan[h as usize] || win.outcome(probe).is_some() {
-                    continue;
-                }
-                let Some(dport) = self.ports.port(p) else {
-                    continue;
-                };
-                let dst = win.hosts[h as usize];
-                self.write_syn(&tpl, &mut batch, dst, dport, probe as u16);
-                if batch.full() {
-                    self.flush(&mut batch, &mut gate)?;
-                }
-            }
-            self.flush(&mut batch, &mut gate)?;
+            std::thread::scope(|s| {
+                let workers: Vec<_> = (0..parts)
+                    .map(|part| {
+                        s.spawn(move || {
+                            let _sending = memprof::phase(memprof::Phase::Sending);
+                            self.send_round(win, scan, round, part, parts)
+                        })
+                    })
+                    .collect();
+                workers
+                    .into_iter()
+                    .map(|w| {
+                        w.join().unwrap_or_else(|_| {
+                            Err(ScanError::Send(io::Error::other(
+                                "a sender thread panicked",
+                            )))
+                        })
+                    })
+                    .collect::<Result<Vec<()>, ScanError>>()
+            })?;
             self.wait_for(self.round_wait(), || win.answered() >= expected);
             let gained = win.answered() > before;
             if round > 0 && gained {

@@ -563,3 +563,305 @@ impl Drop for Lab {
         }
     }
 }
+
+/// Per host address: state -> number of ports, counting both the listed
+/// `<port>` elements and the collapsed `<extraports count="..">` of an
+/// nmap-format XML document. Hosts without ports map to an empty table.
+pub fn xml_state_counts(xml: &str) -> BTreeMap<String, BTreeMap<String, u64>> {
+    let mut out = BTreeMap::new();
+    let mut rest = xml;
+    while let Some(i) = rest.find("<host") {
+        let after = &rest[i + 5..];
+        if !(after.starts_with(' ') || after.starts_with('>')) {
+            rest = after;
+            continue;
+        }
+        let end = after.find("</host>").unwrap_or(after.len());
+        let body = &after[..end];
+        rest = &after[end..];
+        let addr = body
+            .find("<address ")
+            .and_then(|j| attr(&body[j..], "addr"))
+            .unwrap_or_default();
+        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+        let mut ports = body;
+        while let Some(j) = ports.find("<state ") {
+            let st = &ports[j..];
+            // `<state>` of a `<port>`, not the host's `<status>`.
+            if let Some(s) = attr(st, "state") {
+                *counts.entry(s).or_default() += 1;
+            }
+            ports = &st[7..];
+        }
+        let mut extra = body;
+        while let Some(j) = extra.find("<extraports ") {
+            let e = &extra[j..];
+            let state = attr(e, "state").unwrap_or_default();
+            let n: u64 = attr(e, "count").and_then(|c| c.parse().ok()).unwrap_or(0);
+            *counts.entry(state).or_default() += n;
+            extra = &e[12..];
+        }
+        out.insert(addr, counts);
+    }
+    out
+}
+
+/// Per host address (hosts reported up only): the open ports of an XML document.
+pub fn xml_open_ports(xml: &str) -> BTreeMap<String, BTreeSet<u16>> {
+    xml_hosts(xml)
+        .into_iter()
+        .filter(|h| h.status == "up")
+        .map(|h| {
+            let open = h
+                .ports
+                .iter()
+                .filter(|(_, s)| s.as_str() == "open")
+                .map(|(p, _)| *p)
+                .collect();
+            (h.addr, open)
+        })
+        .collect()
+}
+
+/// Every address of an IPv4 CIDR block (small blocks only), in order.
+pub fn cidr_addresses(cidr: &str) -> Vec<Ipv4Addr> {
+    let (addr, len) = cidr.split_once('/').expect("a/len");
+    let base = u32::from(addr.parse::<Ipv4Addr>().expect("IPv4 address"));
+    let len: u32 = len.parse().expect("prefix length");
+    assert!((16..=32).contains(&len), "{cidr}: too large for a test");
+    let n = 1u32 << (32 - len);
+    (0..n).map(|i| Ipv4Addr::from(base + i)).collect()
+}
+
+/// `scripts/lab` of this repository.
+pub const LAB_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/lab");
+
+static SCRIPT_LAB_COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A lab built by `scripts/lab` (see benchmarks/LAB.md) under a `LAB_NAME`
+/// unique to this process and call, so tests can run labs in parallel:
+///
+/// ```text
+///   <name>-scan  [198.18.0.1/30] <name>-s0 ==== <name>-t0 [198.18.0.2/30]  <name>-target
+///   route <prefix> via 198.18.0.2                local <prefix> dev lo (every address answers)
+///                                                python listener on `ports` (0.0.0.0)
+/// ```
+///
+/// Nothing else is routed in the scan namespace (no default route); see
+/// [`ScriptLab::route_dead`]. `scripts/lab down` runs on drop, also when the
+/// test fails, and kills the children adopted by the lab first.
+#[derive(Debug)]
+pub struct ScriptLab {
+    pub name: String,
+    pub scan_ns: String,
+    pub target_ns: String,
+    pub scan_if: String,
+    pub target_if: String,
+    pub prefix: String,
+    pub ports: Vec<u16>,
+    children: Mutex<Vec<Child>>,
+}
+
+impl ScriptLab {
+    /// The scanner's address on the lab link.
+    pub const SCAN_ADDR: &'static str = "198.18.0.1";
+    /// The target's address on the lab link (the gateway to the prefix).
+    pub const TARGET_ADDR: &'static str = "198.18.0.2";
+
+    /// `scripts/lab up --prefix <prefix> --ports <ports> --loss <loss>`;
+    /// None (after a loud skip) without root, `ip` or `python3`.
+    pub fn up(prefix: &str, ports: &[u16], loss: u32) -> Option<ScriptLab> {
+        if !require_root() || !require("ip") || !require("python3") {
+            return None;
+        }
+        let n = SCRIPT_LAB_COUNTER.fetch_add(1, Ordering::SeqCst);
+        // At most 12 characters: "ps" + pid (<= 7 digits) + "-" + n (< 100).
+        let name = format!("ps{}-{n}", std::process::id());
+        assert!(name.len() <= 12, "lab name {name} too long");
+        let lab = ScriptLab {
+            scan_ns: format!("{name}-scan"),
+            target_ns: format!("{name}-target"),
+            scan_if: format!("{name}-s0"),
+            target_if: format!("{name}-t0"),
+            prefix: prefix.to_string(),
+            ports: ports.to_vec(),
+            name,
+            children: Mutex::new(Vec::new()),
+        };
+        let csv = ports
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let loss = loss.to_string();
+        // From here on Drop runs `scripts/lab down`, whatever happens.
+        let out = run_timeout(
+            Command::new(LAB_SCRIPT)
+                .env("LAB_NAME", &lab.name)
+                .args(["up", "--prefix", prefix, "--ports", &csv, "--loss", &loss]),
+            Duration::from_secs(90),
+        );
+        if !out.status.success() {
+            eprintln!("{}", describe(&out));
+            drop(lab);
+            missing("network namespaces (scripts/lab up failed)");
+            return None;
+        }
+        Some(lab)
+    }
+
+    fn ns(&self, side: Side) -> &str {
+        match side {
+            Side::Scanner => &self.scan_ns,
+            Side::Target => &self.target_ns,
+        }
+    }
+
+    /// `ip netns exec <ns> <program>`; add arguments to the returned command.
+    pub fn cmd(&self, side: Side, program: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", self.ns(side), program]);
+        c
+    }
+
+    /// `prtip` inside the scan namespace.
+    pub fn prtip(&self) -> Command {
+        self.cmd(Side::Scanner, prtip_path())
+    }
+
+    /// Run a command in a namespace and assert success.
+    pub fn ok(&self, side: Side, argv: &[&str]) -> Output {
+        let out = run(self.cmd(side, argv[0]).args(&argv[1..]));
+        assert!(
+            out.status.success(),
+            "{argv:?} in {} failed:\n{}",
+            self.ns(side),
+            describe(&out)
+        );
+        out
+    }
+
+    /// Route `cidr` (inside 198.18.0.0/15, outside the lab prefix) from the
+    /// scan namespace to the target, which owns none of it and does not
+    /// forward: probes to it vanish without an answer (a "down" host).
+    pub fn route_dead(&self, cidr: &str) {
+        assert!(cidr.starts_with("198.18.") || cidr.starts_with("198.19."));
+        self.ok(Side::Target, &["sysctl", "-qw", "net.ipv4.ip_forward=0"]);
+        self.ok(
+            Side::Scanner,
+            &["ip", "route", "add", cidr, "via", Self::TARGET_ADDR],
+        );
+    }
+
+    /// Keep a child process; it is killed when the lab is dropped.
+    pub fn adopt(&self, child: Child) {
+        self.children
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(child);
+    }
+
+    /// Path of the scan namespace's handle, for `setns(2)`.
+    pub fn scan_netns_path(&self) -> String {
+        format!("/run/netns/{}", self.scan_ns)
+    }
+}
+
+impl Drop for ScriptLab {
+    fn drop(&mut self) {
+        let children =
+            std::mem::take(&mut *self.children.lock().unwrap_or_else(|e| e.into_inner()));
+        for mut c in children {
+            let _ = c.kill();
+            let _ = wait_status(&mut c, Duration::from_secs(5));
+        }
+        let down = Command::new(LAB_SCRIPT)
+            .env("LAB_NAME", &self.name)
+            .arg("down")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn();
+        if let Ok(mut child) = down {
+            if wait_status(&mut child, Duration::from_secs(60)).is_none() {
+                eprintln!("scripts/lab down for {} timed out", self.name);
+            }
+        }
+    }
+}
+
+/// A `tcpdump` capture running in a namespace, printing one line per packet
+/// to a file; [`Capture::stop`] ends it (SIGINT, by pid) and returns the lines.
+#[derive(Debug)]
+pub struct Capture {
+    child: Option<Child>,
+    out: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Capture {
+    /// `tcpdump -i <iface> -n -l <filter>` inside `side` of `lab`; returns once
+    /// tcpdump reports that it listens (bounded wait).
+    pub fn start(lab: &ScriptLab, side: Side, iface: &str, filter: &str) -> Capture {
+        let dir = tempdir();
+        let out = dir.path().join("tcpdump.txt");
+        let err = dir.path().join("tcpdump.err");
+        let child = lab
+            .cmd(side, "tcpdump")
+            .args(["-i", iface, "-n", "-l", "-U", filter])
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&out).expect("create tcpdump output"))
+            .stderr(std::fs::File::create(&err).expect("create tcpdump stderr"))
+            .spawn()
+            .expect("spawn tcpdump");
+        let mut cap = Capture {
+            child: Some(child),
+            out,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = std::fs::read_to_string(&err).unwrap_or_default();
+            if text.contains("listening on") {
+                break;
+            }
+            let exited = cap
+                .child
+                .as_mut()
+                .is_some_and(|c| c.try_wait().ok().flatten().is_some());
+            assert!(
+                !exited && Instant::now() < deadline,
+                "tcpdump did not start: {text}"
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+        cap
+    }
+
+    /// Stop the capture and return its packet lines.
+    pub fn stop(mut self) -> Vec<String> {
+        if let Some(mut child) = self.child.take() {
+            // Give the last packets a moment to be printed, then SIGINT our child.
+            thread::sleep(Duration::from_millis(300));
+            if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+                // SAFETY: signalling a child we spawned and have not reaped yet.
+                unsafe { libc::kill(pid, libc::SIGINT) };
+            }
+            let _ = wait_status(&mut child, Duration::from_secs(5));
+        }
+        std::fs::read_to_string(&self.out)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = wait_status(&mut c, Duration::from_secs(5));
+        }
+    }
+}
