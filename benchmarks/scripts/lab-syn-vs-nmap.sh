@@ -38,7 +38,10 @@ echo "lab $LAB_NAME: prefix $prefix ($hosts hosts), listeners $LAB_PORTS; scanni
 have_prtip=0
 if [ -n "${PRTIP:-}" ]; then
     first=${prefix%/*}
-    if scripts/lab exec "$PRTIP" -sS -n -Pn -p "${LAB_PORTS%%,*}" "$first" 2>&1 | grep -q 'open'; then
+    # Captured first: `| grep -q` would close the pipe early and, under
+    # pipefail, turn prtip's broken-pipe exit into a false "does not work".
+    probe_out=$(scripts/lab exec "$PRTIP" -sS -n -Pn -p "${LAB_PORTS%%,*}" "$first" 2>&1 || true)
+    if grep -q 'open' <<<"$probe_out"; then
         have_prtip=1
     else
         echo "PRTIP=$PRTIP: -sS does not work yet (probe scan of $first failed); skipping prtip"

@@ -203,7 +203,9 @@ pub struct PortResult {
     pub reason: Reason,
     /// TTL of the packet that decided the state (0 for connect scans, as nmap).
     pub reason_ttl: u8,
-    pub service: Option<ServiceInfo>,
+    /// Boxed: most ports have no service record beyond a name, and a
+    /// `PortResult` is buffered per port while tables are built.
+    pub service: Option<Box<ServiceInfo>>,
 }
 
 impl PortResult {

@@ -251,7 +251,9 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
                 }
                 for p in &mut host.ports.shown {
                     if p.service.is_none() {
-                        p.service = names.name(p.port, p.protocol).map(ServiceInfo::from_table);
+                        p.service = names
+                            .name(p.port, p.protocol)
+                            .map(|n| Box::new(ServiceInfo::from_table(n)));
                     }
                 }
                 if settings.open_only && !settings.ping_only && !has_open_port(&host) {

@@ -34,8 +34,34 @@ pub const TARGETS_SLASH8: Budget = Budget {
     plan_bytes: None,
 };
 
+/// SYN scan of 1,000 ports on 127.0.0.1, three of them open (root).
+pub const SYN_1K: Budget = Budget {
+    name: "syn_1k",
+    scenario: "`prtip -sS -n -p <1,000 ports> 127.0.0.1` (3 listeners)",
+    max_heap_bytes: 256 * KIB,
+    plan_bytes: Some(256 * KIB),
+};
+
+/// SYN scan of a /22 x 1,000 ports across the namespace lab (root).
+pub const SYN_LAB22: Budget = Budget {
+    name: "syn_lab22",
+    scenario: "`prtip -sS -n -Pn -p 1-1000 198.18.4.0/22` in the lab (1,024 hosts x 3 listeners)",
+    max_heap_bytes: 2 * MIB,
+    plan_bytes: Some(2 * MIB),
+};
+
+/// SYN scan of a /16 with few ports across the namespace lab (root): the
+/// same budget as the /22, because memory must not grow with the target count.
+pub const SYN_LAB16: Budget = Budget {
+    name: "syn_lab16",
+    scenario:
+        "`prtip -sS -n -Pn -p 22,80,443,1000 198.19.0.0/16` in the lab (65,536 hosts x 3 listeners)",
+    max_heap_bytes: SYN_LAB22.max_heap_bytes,
+    plan_bytes: SYN_LAB22.plan_bytes,
+};
+
 /// Every budget, in README order.
-pub const ALL: &[Budget] = &[CONNECT_1K, TARGETS_SLASH8];
+pub const ALL: &[Budget] = &[CONNECT_1K, TARGETS_SLASH8, SYN_1K, SYN_LAB22, SYN_LAB16];
 
 fn human(bytes: u64) -> String {
     if bytes >= MIB && bytes % MIB == 0 {

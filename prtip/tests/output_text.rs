@@ -123,7 +123,11 @@ fn compare(open_count: usize, closed_count: usize, reason: bool) {
         end: SystemTime::now(),
         ports: PortTable::default(),
     };
-    let svc = |p: u16| table.get(&p).map(|n| ServiceInfo::from_table(n.clone()));
+    let svc = |p: u16| {
+        table
+            .get(&p)
+            .map(|n| Box::new(ServiceInfo::from_table(n.clone())))
+    };
     let mut shown: Vec<PortResult> = open
         .iter()
         .map(|&p| {

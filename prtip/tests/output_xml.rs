@@ -109,7 +109,7 @@ fn rich_hosts() -> Vec<HostResult> {
     let mut h = up_host(Some("localhost"));
     let mut ssh = PortResult::new(22, Protocol::Tcp, PortState::Open, Reason::SynAck);
     ssh.reason_ttl = 64;
-    ssh.service = Some(ServiceInfo {
+    ssh.service = Some(Box::new(ServiceInfo {
         product: Some("OpenSSH".into()),
         version: Some("9.2p1 Debian 2".into()),
         extrainfo: Some("protocol 2.0".into()),
@@ -121,9 +121,9 @@ fn rich_hosts() -> Vec<HostResult> {
         method: ServiceMethod::Probed,
         conf: 10,
         ..ServiceInfo::from_table("ssh")
-    });
+    }));
     let mut evil = PortResult::new(666, Protocol::Tcp, PortState::Open, Reason::SynAck);
-    evil.service = Some(ServiceInfo {
+    evil.service = Some(Box::new(ServiceInfo {
         product: Some("<script>alert('x')</script> & \"quotes\"".into()),
         version: Some("1.0\0\x01\x08\x0b\x0c\x1b[2J\u{7f}\u{fffe}\u{ffff}".into()),
         extrainfo: Some("--> <!-- ]]> <![CDATA[ -".into()),
@@ -134,13 +134,13 @@ fn rich_hosts() -> Vec<HostResult> {
         method: ServiceMethod::Probed,
         conf: 200,
         ..ServiceInfo::from_table("ht<tp>")
-    });
+    }));
     let mut weird_tunnel =
         PortResult::new(990, Protocol::Tcp, PortState::Filtered, Reason::NoResponse);
-    weird_tunnel.service = Some(ServiceInfo {
+    weird_tunnel.service = Some(Box::new(ServiceInfo {
         tunnel: Some("dtls".into()),
         ..ServiceInfo::from_table("ftps")
-    });
+    }));
     let closed = PortResult::new(23, Protocol::Tcp, PortState::Closed, Reason::ConnRefused);
     h.ports.shown = vec![ssh, closed, evil, weird_tunnel];
     h.ports.extra = vec![
@@ -267,7 +267,9 @@ fn ndiff_finds_no_difference_with_nmap_on_localhost() {
         .iter()
         .map(|&p| {
             let mut r = PortResult::new(p, Protocol::Tcp, PortState::Open, Reason::SynAck);
-            r.service = table.get(&p).map(|n| ServiceInfo::from_table(n.clone()));
+            r.service = table
+                .get(&p)
+                .map(|n| Box::new(ServiceInfo::from_table(n.clone())));
             r
         })
         .collect();

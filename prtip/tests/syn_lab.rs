@@ -210,7 +210,16 @@ fn five_percent_loss_still_finds_every_open_port() {
         let xml = dir.path().join(format!("loss-{run}.xml"));
         prtip_in(
             &lab,
-            &["-sS", "-n", "-Pn", "-p", PORTS, "-oX", path_str(&xml), PREFIX],
+            &[
+                "-sS",
+                "-n",
+                "-Pn",
+                "-p",
+                PORTS,
+                "-oX",
+                path_str(&xml),
+                PREFIX,
+            ],
         );
         let text = read(&xml);
         assert_eq!(
@@ -243,7 +252,12 @@ fn excluded_address_receives_no_packet() {
     let control = "198.18.4.8";
     // Every packet to or from the excluded address (SYNs, discovery probes,
     // anything), and for comparison the SYNs of a neighbour.
-    let cap_x = Capture::start(&lab, Side::Target, &lab.target_if, &format!("host {excluded}"));
+    let cap_x = Capture::start(
+        &lab,
+        Side::Target,
+        &lab.target_if,
+        &format!("host {excluded}"),
+    );
     let cap_c = Capture::start(
         &lab,
         Side::Target,

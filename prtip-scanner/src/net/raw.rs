@@ -280,7 +280,11 @@ impl PacketIo for RawIo {
         if sent < 0 {
             let e = io::Error::last_os_error();
             return match e.raw_os_error() {
-                Some(libc::ENOBUFS | libc::EAGAIN) => Ok(0),
+                Some(libc::ENOBUFS | libc::EAGAIN | libc::EINTR) => Ok(0),
+                // This one destination cannot be reached from here (no route,
+                // or a local firewall): its probe is lost like a dropped
+                // packet, and the rest of the batch goes on.
+                Some(libc::ENETUNREACH | libc::EHOSTUNREACH | libc::EACCES | libc::EPERM) => Ok(1),
                 _ => Err(e),
             };
         }

@@ -170,7 +170,7 @@ fn port_json(port: &PortResult) -> PortJson<'_> {
         state: port.state.as_str(),
         reason: port.reason.as_str(),
         reason_ttl: port.reason_ttl,
-        service: port.service.as_ref().map(service_json),
+        service: port.service.as_deref().map(service_json),
     }
 }
 

@@ -84,7 +84,7 @@ pub(crate) fn two_open_host() -> HostResult {
         Some(262),
     );
     let mut web = open(18080);
-    web.service = Some(ServiceInfo::from_table("http"));
+    web.service = Some(Box::new(ServiceInfo::from_table("http")));
     h.ports.shown = vec![open(18022), web];
     h.ports.extra = vec![extra(PortState::Closed, &[(Reason::ConnRefused, 99)])];
     h
@@ -99,18 +99,18 @@ pub(crate) fn version_host() -> HostResult {
         Some(225),
     );
     let mut wrapped = open(18022);
-    wrapped.service = Some(ServiceInfo {
+    wrapped.service = Some(Box::new(ServiceInfo {
         conf: 8,
         ..probed("tcpwrapped")
-    });
+    }));
     let mut web = open(18080);
-    web.service = Some(ServiceInfo {
+    web.service = Some(Box::new(ServiceInfo {
         product: Some("SimpleHTTPServer".into()),
         version: Some("0.6".into()),
         extrainfo: Some("Python 3.11.7".into()),
         cpe: vec!["cpe:/a:python:simplehttpserver:0.6".into()],
         ..probed("http")
-    });
+    }));
     let closed = PortResult::new(18081, Protocol::Tcp, PortState::Closed, Reason::ConnRefused);
     h.ports.shown = vec![wrapped, web, closed];
     h
@@ -138,7 +138,7 @@ pub(crate) fn mixed_host() -> HostResult {
 pub(crate) fn multi_reason_host() -> HostResult {
     let mut h = host([127, 0, 0, 1], None, Reason::UserSet, None);
     let mut ssh = open(22);
-    ssh.service = Some(ServiceInfo::from_table("ssh"));
+    ssh.service = Some(Box::new(ServiceInfo::from_table("ssh")));
     h.ports.shown = vec![ssh];
     h.ports.extra = vec![extra(
         PortState::Filtered,
@@ -151,7 +151,7 @@ pub(crate) fn multi_reason_host() -> HostResult {
 pub(crate) fn ssl_host() -> HostResult {
     let mut h = host([127, 0, 0, 1], None, Reason::UserSet, Some(50));
     let mut https = open(443);
-    https.service = Some(ServiceInfo {
+    https.service = Some(Box::new(ServiceInfo {
         product: Some("nginx".into()),
         version: Some("1.22.1".into()),
         ostype: Some("Linux".into()),
@@ -161,12 +161,12 @@ pub(crate) fn ssl_host() -> HostResult {
             "cpe:/o:linux:linux_kernel".into(),
         ],
         ..probed("https")
-    });
+    }));
     let mut guessed = open(8443);
-    guessed.service = Some(ServiceInfo {
+    guessed.service = Some(Box::new(ServiceInfo {
         tunnel: Some("ssl".into()),
         ..ServiceInfo::from_table("http")
-    });
+    }));
     h.ports.shown = vec![https, guessed];
     h
 }
@@ -192,14 +192,14 @@ pub(crate) fn hostile_host() -> HostResult {
         Some(10),
     );
     let mut p = open(666);
-    p.service = Some(ServiceInfo {
+    p.service = Some(Box::new(ServiceInfo {
         product: Some(evil.into()),
         version: Some("1.0\0\r\nprtip scan report for forged".into()),
         extrainfo: Some("--> <!-- ]]>".into()),
         hostname: Some("a\u{7}b".into()),
         cpe: vec!["cpe:/a:evil:<x>".into()],
         ..probed("ht/tp\t")
-    });
+    }));
     h.ports.shown = vec![p];
     h
 }

@@ -852,6 +852,7 @@ impl Capture {
         std::fs::read_to_string(&self.out)
             .unwrap_or_default()
             .lines()
+            .filter(|l| !l.trim().is_empty())
             .map(str::to_string)
             .collect()
     }
@@ -864,4 +865,70 @@ impl Drop for Capture {
             let _ = wait_status(&mut c, Duration::from_secs(5));
         }
     }
+}
+
+/// The calling thread inside another network namespace (`setns(2)`) until
+/// dropped; threads it spawns meanwhile start in that namespace too.
+#[derive(Debug)]
+pub struct NetnsGuard {
+    original: std::fs::File,
+}
+
+impl NetnsGuard {
+    /// Enter the namespace whose handle is `path` (e.g. `/run/netns/<name>`).
+    pub fn enter(path: &str) -> NetnsGuard {
+        use std::os::fd::AsRawFd;
+        let original =
+            std::fs::File::open("/proc/thread-self/ns/net").expect("open own netns handle");
+        let target = std::fs::File::open(path).unwrap_or_else(|e| panic!("open {path}: {e}"));
+        // SAFETY: a valid namespace descriptor; affects only the calling thread.
+        let rc = unsafe { libc::setns(target.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(rc, 0, "setns({path}): {}", std::io::Error::last_os_error());
+        NetnsGuard { original }
+    }
+}
+
+impl Drop for NetnsGuard {
+    fn drop(&mut self) {
+        use std::os::fd::AsRawFd;
+        // SAFETY: as in `enter`, with the handle of the thread's first namespace.
+        let rc = unsafe { libc::setns(self.original.as_raw_fd(), libc::CLONE_NEWNET) };
+        if rc != 0 {
+            eprintln!(
+                "setns back to the original namespace failed: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+    }
+}
+
+/// Host lines of prtip's `-oJ` output: address -> (status, open ports,
+/// number of ports accounted for, listed plus extraports).
+pub fn json_hosts(text: &str) -> BTreeMap<String, (String, BTreeSet<u16>, u64)> {
+    text.lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l)
+                .unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}"))
+        })
+        .filter(|v| v["type"] == "host")
+        .map(|h| {
+            let listed = h["ports"].as_array().cloned().unwrap_or_default();
+            let open = listed
+                .iter()
+                .filter(|p| p["state"] == "open")
+                .filter_map(|p| p["port"].as_u64().and_then(|n| u16::try_from(n).ok()))
+                .collect();
+            let extra: u64 = h["extraports"].as_array().map_or(0, |a| {
+                a.iter().map(|e| e["count"].as_u64().unwrap_or(0)).sum()
+            });
+            (
+                h["addr"].as_str().unwrap_or_default().to_string(),
+                (
+                    h["status"].as_str().unwrap_or_default().to_string(),
+                    open,
+                    listed.len() as u64 + extra,
+                ),
+            )
+        })
+        .collect()
 }
