@@ -31,10 +31,9 @@ const R: Ordering = Ordering::Relaxed;
 ///
 /// # Header
 ///
-/// Every block carries a header of `max(HEADER_BYTES, align)` bytes in front of it (8 bytes for
-/// the usual `align <= 8`); its last byte is the phase tag. The header is not counted in the
-/// "requested bytes" figures but is in the `*_with_headers` ones, which is what Valgrind massif
-/// sees as `mem_heap_B`.
+/// Every block carries one tag byte after it: the phase that made it. The tag is not counted
+/// in the "requested bytes" figures but is in the `*_with_headers` ones, which is what Valgrind
+/// massif sees as `mem_heap_B`.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct CountingAlloc {
     _private: (),
@@ -49,53 +48,43 @@ impl CountingAlloc {
 }
 
 #[inline(always)]
-fn header_for(layout: Layout) -> usize {
-    // A header of at least `align` bytes keeps the user pointer aligned: the system block is
-    // aligned to `align`, and so is `base + header` when `header` is a multiple of `align`.
-    if layout.align() > HEADER_BYTES {
-        layout.align()
-    } else {
-        HEADER_BYTES
-    }
-}
-
-#[inline(always)]
-fn outer_layout(size: usize, align: usize, header: usize) -> Option<Layout> {
-    let total = size.checked_add(header)?;
+fn outer_layout(size: usize, align: usize) -> Option<Layout> {
+    let total = size.checked_add(TAG)?;
     Layout::from_size_align(total, align).ok()
 }
 
-// SAFETY: every block handed out is `header` bytes into a block obtained from `System` with
-// the same alignment and `size + header` bytes, so it is valid and aligned for `layout`;
-// `dealloc`/`realloc` recompute the same header from the caller's layout (the `GlobalAlloc`
-// contract makes it the layout the block was allocated with) and hand `System` back exactly
-// the pointer and layout it gave us.
+/// Bytes of the per-block tag, kept after the block (see [`HEADER_BYTES`]).
+const TAG: usize = HEADER_BYTES;
+
+// SAFETY: every block handed out is the start of a block obtained from `System` with the same
+// alignment and `size + TAG` bytes, so it is valid and aligned for `layout`; the tag byte sits
+// at offset `size`, past the caller's bytes. `dealloc`/`realloc` find it from the caller's
+// layout (the `GlobalAlloc` contract makes it the layout the block was allocated with) and hand
+// `System` back exactly the pointer and layout it gave us.
+//
+// The tag trails the block rather than leading it so the pointer the program holds is the
+// pointer malloc returned: Valgrind's leak checker then sees start pointers, not interior ones,
+// and does not report live blocks as "possibly lost".
 unsafe impl GlobalAlloc for CountingAlloc {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let header = header_for(layout);
-        let Some(outer) = outer_layout(layout.size(), layout.align(), header) else {
+        let Some(outer) = outer_layout(layout.size(), layout.align()) else {
             return std::ptr::null_mut();
         };
-        // SAFETY: `outer` has a non-zero size (it includes the header).
+        // SAFETY: `outer` has a non-zero size (it includes the tag).
         let base = unsafe { System.alloc(outer) };
         if base.is_null() {
             return base;
         }
-        let tag = on_alloc(layout.size(), header);
-        // SAFETY: `base` points to at least `header + size` bytes, so `base + header` is in
-        // bounds and the byte before it belongs to the header.
-        unsafe {
-            let user = base.add(header);
-            user.sub(1).write(tag);
-            user
-        }
+        let tag = on_alloc(layout.size(), TAG);
+        // SAFETY: `base` points to `size + TAG` bytes; offset `size` is the tag byte.
+        unsafe { base.add(layout.size()).write(tag) };
+        base
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let header = header_for(layout);
-        let Some(outer) = outer_layout(layout.size(), layout.align(), header) else {
+        let Some(outer) = outer_layout(layout.size(), layout.align()) else {
             return std::ptr::null_mut();
         };
         // SAFETY: as in `alloc`; `System.alloc_zeroed` keeps calloc's fresh-page shortcut,
@@ -104,53 +93,45 @@ unsafe impl GlobalAlloc for CountingAlloc {
         if base.is_null() {
             return base;
         }
-        let tag = on_alloc(layout.size(), header);
+        let tag = on_alloc(layout.size(), TAG);
         // SAFETY: as in `alloc`.
-        unsafe {
-            let user = base.add(header);
-            user.sub(1).write(tag);
-            user
-        }
+        unsafe { base.add(layout.size()).write(tag) };
+        base
     }
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        let header = header_for(layout);
-        // SAFETY: `ptr` came from `alloc`/`realloc` above with this layout, so the tag byte and
-        // the system block start are `1` and `header` bytes before it.
-        let (tag, base) = unsafe { (ptr.sub(1).read(), ptr.sub(header)) };
-        // SAFETY: `size + header` fitted in a `Layout` when the block was made.
+        // SAFETY: `ptr` came from `alloc`/`realloc` above with this layout, so the tag byte is
+        // at offset `size`.
+        let tag = unsafe { ptr.add(layout.size()).read() };
+        // SAFETY: `size + TAG` fitted in a `Layout` when the block was made.
         let outer =
-            unsafe { Layout::from_size_align_unchecked(layout.size() + header, layout.align()) };
-        // SAFETY: `base`/`outer` are exactly what `System` returned / was asked for.
-        unsafe { System.dealloc(base, outer) };
-        on_free(tag, layout.size(), header);
+            unsafe { Layout::from_size_align_unchecked(layout.size() + TAG, layout.align()) };
+        // SAFETY: `ptr`/`outer` are exactly what `System` returned / was asked for.
+        unsafe { System.dealloc(ptr, outer) };
+        on_free(tag, layout.size(), TAG);
     }
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let header = header_for(layout);
-        if outer_layout(new_size, layout.align(), header).is_none() {
+        if outer_layout(new_size, layout.align()).is_none() {
             return std::ptr::null_mut();
         }
         // SAFETY: as in `dealloc`.
-        let (old_tag, base) = unsafe { (ptr.sub(1).read(), ptr.sub(header)) };
+        let old_tag = unsafe { ptr.add(layout.size()).read() };
         // SAFETY: as in `dealloc`.
         let outer =
-            unsafe { Layout::from_size_align_unchecked(layout.size() + header, layout.align()) };
-        // SAFETY: `base`/`outer` describe the live system block; the new size was checked to
+            unsafe { Layout::from_size_align_unchecked(layout.size() + TAG, layout.align()) };
+        // SAFETY: `ptr`/`outer` describe the live system block; the new size was checked to
         // form a valid layout. Delegating keeps the system's in-place growth (no copy).
-        let new_base = unsafe { System.realloc(base, outer, new_size + header) };
+        let new_base = unsafe { System.realloc(ptr, outer, new_size + TAG) };
         if new_base.is_null() {
             return new_base;
         }
         let tag = on_realloc(old_tag, layout.size(), new_size);
-        // SAFETY: the new block holds `header + new_size` bytes; the header moved with it.
-        unsafe {
-            let user = new_base.add(header);
-            user.sub(1).write(tag);
-            user
-        }
+        // SAFETY: the new block holds `new_size + TAG` bytes; the tag goes at offset `new_size`.
+        unsafe { new_base.add(new_size).write(tag) };
+        new_base
     }
 }
 

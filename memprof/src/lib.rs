@@ -58,11 +58,11 @@ pub use report::{human_bytes, peak_rss_bytes, PhaseRow, Report, Totals};
 #[cfg(feature = "dhat-heap")]
 pub use dhat;
 
-/// Bytes of header `CountingAlloc` puts in front of a block whose alignment is at most 8
-/// (alignment `A > 8` gets an `A`-byte header). Valgrind massif counts these as requested heap,
-/// so massif's `mem_heap_B` ≈ the report's requested bytes + `HEADER_BYTES` × live blocks; the
-/// report's `*_with_headers` figures include them exactly.
-pub const HEADER_BYTES: usize = 8;
+/// Bytes `CountingAlloc` adds to every block: one tag byte after the caller's bytes, naming the
+/// phase that made it (whatever the alignment). Valgrind massif counts it as requested heap, so
+/// massif's `mem_heap_B` = the report's requested bytes + `HEADER_BYTES` × live blocks; the
+/// report's `*_with_headers` figures include it exactly.
+pub const HEADER_BYTES: usize = 1;
 
 /// A thread folds its counters into the global totals before this many bytes moved
 /// (allocated + freed, headers included) are pending. See [`Totals::error_bound_bytes`].

@@ -6,7 +6,7 @@ use std::io;
 use serde::{Deserialize, Serialize};
 
 /// What one phase did (or, for the [`UNTRACKED`](crate::UNTRACKED) row, what happened outside
-/// every phase). Byte figures are requested bytes, without memprof's headers.
+/// every phase). Byte figures are requested bytes, without memprof's per-block tag bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PhaseRow {
     /// [`Phase::name`](crate::Phase::name) or [`UNTRACKED`](crate::UNTRACKED).
@@ -46,9 +46,9 @@ pub struct Totals {
     pub peak_live_bytes: u64,
     /// Live requested bytes now.
     pub live_bytes: u64,
-    /// Peak including memprof's per-block headers: what massif reports as `mem_heap_B`.
+    /// Peak including memprof's per-block tag bytes: what massif reports as `mem_heap_B`.
     pub peak_live_bytes_with_headers: u64,
-    /// Live bytes now including memprof's per-block headers.
+    /// Live bytes now including memprof's per-block tag bytes.
     pub live_bytes_with_headers: u64,
     /// Most threads alive at once that had allocated.
     pub threads_max: u64,
@@ -147,7 +147,7 @@ impl Report {
         }
         writeln!(
             out,
-            "peak heap {} requested ({} with memprof's {}-byte block headers, massif's view); \
+            "peak heap {} requested ({} with memprof's {}-byte block tags, massif's view); \
              live now {}; peak RSS {}",
             human_bytes(t.peak_live_bytes),
             human_bytes(t.peak_live_bytes_with_headers),

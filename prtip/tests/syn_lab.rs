@@ -238,6 +238,21 @@ fn five_percent_loss_still_finds_every_open_port() {
             "run {run}: {unanswered} probes never answered despite retries"
         );
     }
+    // The loss rule did drop packets (so the retries above were exercised).
+    if require("nft") {
+        let out = lab.ok(Side::Target, &["nft", "list", "table", "inet", "prtip_lab"]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        let dropped: u64 = text
+            .split("counter packets ")
+            .nth(1)
+            .and_then(|t| t.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        assert!(
+            dropped > 100,
+            "the 5% loss rule dropped {dropped} packets:\n{text}"
+        );
+    }
 }
 
 #[test]
