@@ -65,38 +65,39 @@ const TAG: usize = HEADER_BYTES;
 // The tag trails the block rather than leading it so the pointer the program holds is the
 // pointer malloc returned: Valgrind's leak checker then sees start pointers, not interior ones,
 // and does not report live blocks as "possibly lost".
+/// Allocate `layout.size() + TAG` bytes with `system` and write the current phase's tag after
+/// the caller's bytes.
+///
+/// # Safety
+/// `layout` must have a non-zero size, and `system` must return null or a block valid for
+/// the layout it is given.
+#[inline(always)]
+unsafe fn tagged_alloc(layout: Layout, system: impl FnOnce(Layout) -> *mut u8) -> *mut u8 {
+    let Some(outer) = outer_layout(layout.size(), layout.align()) else {
+        return std::ptr::null_mut();
+    };
+    let base = system(outer);
+    if base.is_null() {
+        return base;
+    }
+    let tag = on_alloc(layout.size(), TAG);
+    // SAFETY: `base` points to `size + TAG` bytes; offset `size` is the tag byte.
+    unsafe { base.add(layout.size()).write(tag) };
+    base
+}
+
 unsafe impl GlobalAlloc for CountingAlloc {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let Some(outer) = outer_layout(layout.size(), layout.align()) else {
-            return std::ptr::null_mut();
-        };
-        // SAFETY: `outer` has a non-zero size (it includes the tag).
-        let base = unsafe { System.alloc(outer) };
-        if base.is_null() {
-            return base;
-        }
-        let tag = on_alloc(layout.size(), TAG);
-        // SAFETY: `base` points to `size + TAG` bytes; offset `size` is the tag byte.
-        unsafe { base.add(layout.size()).write(tag) };
-        base
+        // SAFETY: forwarded contract: `layout` has a non-zero size.
+        unsafe { tagged_alloc(layout, |outer| System.alloc(outer)) }
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let Some(outer) = outer_layout(layout.size(), layout.align()) else {
-            return std::ptr::null_mut();
-        };
         // SAFETY: as in `alloc`; `System.alloc_zeroed` keeps calloc's fresh-page shortcut,
         // which a generic alloc + memset would lose (and would inflate RSS).
-        let base = unsafe { System.alloc_zeroed(outer) };
-        if base.is_null() {
-            return base;
-        }
-        let tag = on_alloc(layout.size(), TAG);
-        // SAFETY: as in `alloc`.
-        unsafe { base.add(layout.size()).write(tag) };
-        base
+        unsafe { tagged_alloc(layout, |outer| System.alloc_zeroed(outer)) }
     }
 
     #[inline]
