@@ -39,7 +39,7 @@ pub const SYN_1K: Budget = Budget {
     name: "syn_1k",
     scenario: "`prtip -sS -n -p <1,000 ports> 127.0.0.1` (3 listeners)",
     max_heap_bytes: 256 * KIB,
-    plan_bytes: Some(256 * KIB),
+    plan_bytes: Some(MIB),
 };
 
 /// SYN scan of a /22 x 1,000 ports across the namespace lab (root).
@@ -47,7 +47,7 @@ pub const SYN_LAB22: Budget = Budget {
     name: "syn_lab22",
     scenario: "`prtip -sS -n -Pn -p 1-1000 198.18.4.0/22` in the lab (1,024 hosts x 3 listeners)",
     max_heap_bytes: 2 * MIB,
-    plan_bytes: Some(2 * MIB),
+    plan_bytes: Some(100 * MIB),
 };
 
 /// SYN scan of a /16 with few ports across the namespace lab (root): the

@@ -369,6 +369,13 @@ impl Settings {
             None => None,
         };
         let shard = args.shard.as_deref().map(parse_shard).transpose()?;
+        if shard.is_some_and(|(_, n)| n > 1) && seed.is_none() {
+            // Each machine would otherwise draw its own random order, and the
+            // slices would overlap instead of splitting the work.
+            return Err(usage(
+                "--shard needs --seed: give every machine the same seed so the slices split one probe order",
+            ));
+        }
         let source = match &args.source {
             Some(s) => Some(s.trim().parse::<IpAddr>().map_err(|_| {
                 usage(format!(

@@ -319,8 +319,6 @@ fn excluded_address_receives_no_packet() {
 }
 
 #[test]
-#[ignore = "bug: one target without a route fails the whole -sS scan (sendmmsg ENETUNREACH \
-            is fatal in prtip-scanner/src/syn/mod.rs flush); nmap skips that host"]
 fn unroutable_target_is_skipped_not_fatal() {
     let Some(lab) = ScriptLab::up(PREFIX, &LISTEN, 0) else {
         return;

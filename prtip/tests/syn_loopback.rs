@@ -336,8 +336,6 @@ fn shards_partition_the_probes_without_retries() {
 }
 
 #[test]
-#[ignore = "bug: with retries (the default) a --shard resends probes of other shards and \
-            never retries its own; see prtip-scanner/src/syn/mod.rs probe_ports"]
 fn shards_partition_the_probes_with_default_retries() {
     if !require_root() {
         return;

@@ -454,32 +454,39 @@ impl SynScanner {
 
     /// Send one round's probes that still lack an outcome: slice `part` of
     /// `parts` of the round's permuted order.
+    /// Returns how many of the slice's probes are to scanned hosts, answered or not.
     fn send_round(
         &self,
         win: &Window,
         scan: &[bool],
-        round: u32,
         part: u64,
         parts: u64,
-    ) -> Result<(), ScanError> {
+    ) -> Result<u64, ScanError> {
         let tpl = SynTemplate::new(self.cfg.source, self.cfg.ttl);
         let mut timing = self.cfg.timing;
         timing.max_rate = timing.max_rate.map(|r| r / parts as f64);
         let mut gate = RateGate::new(&timing);
         let mut batch = Batch::new();
-        let perm = Permutation::new(win.probe_count(), self.cfg.seed ^ u64::from(round));
+        // Every round walks the same order: with --shard, a round must cover
+        // exactly this machine's positions, and those depend on the order.
+        let perm = Permutation::new(win.probe_count(), self.cfg.seed);
         // This thread's slice of this machine's shard: positions
         // shard + n * (part + parts * k).
         let (shard, n) = self.cfg.shard.unwrap_or((0, 1));
         let Some(order) = perm.shard(shard + n * part, n * parts) else {
-            return Ok(());
+            return Ok(0);
         };
+        let mut mine = 0u64;
         for (k, probe) in order.enumerate() {
             if k % 4096 == 0 && self.stop.is_stopped() {
-                return Ok(());
+                return Ok(mine);
             }
             let (h, p) = win.split(probe);
-            if !scan[h as usize] || win.outcome(probe).is_some() {
+            if !scan[h as usize] {
+                continue;
+            }
+            mine += 1;
+            if win.outcome(probe).is_some() {
                 continue;
             }
             let Some(dport) = self.ports.port(p) else {
@@ -491,24 +498,25 @@ impl SynScanner {
                 self.flush(&mut batch, &mut gate)?;
             }
         }
-        self.flush(&mut batch, &mut gate)
+        self.flush(&mut batch, &mut gate)?;
+        Ok(mine)
     }
 
     /// Port probing rounds over the hosts of `win` marked in `scan`.
     fn probe_ports(&self, win: &Window, scan: &[bool]) -> Result<(), ScanError> {
-        let hosts_to_scan = scan.iter().filter(|s| **s).count() as u64;
-        let expected = hosts_to_scan * u64::from(self.ports.len());
         let parts = self.sender_threads();
+        // Probes this machine owns (all of them unless --shard); known after round 0.
+        let mut expected = u64::MAX;
         let mut useful_round = 0u32;
         let mut round = 0u32;
         loop {
             let before = win.answered();
-            std::thread::scope(|s| {
+            let owned = std::thread::scope(|s| {
                 let workers: Vec<_> = (0..parts)
                     .map(|part| {
                         s.spawn(move || {
                             let _sending = memprof::phase(memprof::Phase::Sending);
-                            self.send_round(win, scan, round, part, parts)
+                            self.send_round(win, scan, part, parts)
                         })
                     })
                     .collect();
@@ -521,8 +529,11 @@ impl SynScanner {
                             )))
                         })
                     })
-                    .collect::<Result<Vec<()>, ScanError>>()
+                    .sum::<Result<u64, ScanError>>()
             })?;
+            if round == 0 {
+                expected = owned;
+            }
             self.wait_for(self.round_wait(), || win.answered() >= expected);
             let gained = win.answered() > before;
             if round > 0 && gained {

@@ -932,3 +932,75 @@ pub fn json_hosts(text: &str) -> BTreeMap<String, (String, BTreeSet<u16>, u64)> 
         })
         .collect()
 }
+
+/// A SYN scan of a lab prefix, run in-process inside the lab's scanning
+/// namespace under dhat: checks that every address answered with exactly the
+/// lab's listeners open and `ports_per_host` ports counted, then asserts the
+/// peak heap against `budget`. Skips (or fails under CI) without root.
+#[cfg(feature = "dhat-heap")]
+pub fn syn_lab_heap_scenario(
+    budget: &prtip::budgets::Budget,
+    prefix: &str,
+    ports: &str,
+    ports_per_host: u64,
+    hosts: usize,
+) {
+    use memprof::dhat;
+    const LISTEN: [u16; 3] = [22, 80, 443];
+    let Some(lab) = ScriptLab::up(prefix, &LISTEN, 0) else {
+        return;
+    };
+    let dir = tempdir();
+    let json = dir.path().join("scan.json");
+    let argv = [
+        "prtip",
+        "-sS",
+        "-n",
+        "-Pn",
+        "-p",
+        ports,
+        "-oJ",
+        json.to_str().expect("utf8 path"),
+        prefix,
+    ]
+    .map(std::ffi::OsString::from)
+    .to_vec();
+
+    let netns = NetnsGuard::enter(&lab.scan_netns_path());
+    let started = Instant::now();
+    let profiler = dhat::Profiler::builder().testing().build();
+    let code = prtip::app::run(argv);
+    let stats = dhat::HeapStats::get();
+    drop(profiler);
+    let elapsed = started.elapsed();
+    drop(netns);
+
+    assert_eq!(code, std::process::ExitCode::SUCCESS);
+    let found = json_hosts(&std::fs::read_to_string(&json).expect("json output"));
+    assert_eq!(found.len(), hosts, "one line per address of {prefix}");
+    let want: BTreeSet<u16> = LISTEN.into_iter().collect();
+    let wrong: Vec<_> = found
+        .iter()
+        .filter(|(_, (status, open, total))| {
+            status != "up" || *open != want || *total != ports_per_host
+        })
+        .take(10)
+        .collect();
+    assert!(wrong.is_empty(), "hosts without every listener: {wrong:?}");
+    eprintln!(
+        "heap_{}: peak {} bytes in {} blocks (budget {}), {} allocations, {:.1} s",
+        budget.name,
+        stats.max_bytes,
+        stats.max_blocks,
+        budget.max_heap_bytes,
+        stats.total_blocks,
+        elapsed.as_secs_f64()
+    );
+    assert!(
+        stats.max_bytes as u64 <= budget.max_heap_bytes,
+        "peak heap {} B exceeds the budget of {} B",
+        stats.max_bytes,
+        budget.max_heap_bytes
+    );
+    drop(lab);
+}
