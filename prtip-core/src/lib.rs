@@ -5,6 +5,7 @@ pub mod error;
 pub mod permutation;
 pub mod ports;
 pub mod result;
+pub mod service_db;
 pub mod services;
 pub mod target;
 pub mod wire;

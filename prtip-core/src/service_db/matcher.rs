@@ -1,0 +1,359 @@
+//! Matching a response against a probe's rules.
+//!
+//! Cost order per rule: literal prefilter (a few byte compares), then the
+//! compiled-regex cache, then compiling. Compiled regexes live in a small LRU
+//! so that memory is bounded by its capacity, not by the file.
+
+use std::sync::Arc;
+
+use memchr::memmem;
+use regex::bytes::{Regex, RegexBuilder};
+
+use super::backtrack;
+use super::parse::{fields, Field, Probe, Rule, ServiceDb, DOTALL, FOLD, PREFIX_FOLD, SOFT};
+use super::pattern::{self, Pattern};
+use super::template::{render, render_cpe};
+use crate::result::Protocol;
+
+/// Which engine runs a pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// `regex::bytes::Regex` (finite automata; linear time).
+    Regex,
+    /// The built-in backtracker, for lookaround, backreferences, atomic
+    /// groups and possessive quantifiers (bounded by a step budget).
+    Backtrack,
+}
+
+/// Limits for one compiled `regex`; past them the backtracker takes over, so
+/// one huge counted repetition cannot claim megabytes of the cache.
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+const REGEX_DFA_LIMIT: usize = 256 << 10;
+
+/// A compiled pattern, either engine.
+#[derive(Debug)]
+pub(crate) enum Compiled {
+    Regex(Regex),
+    Backtrack(Pattern),
+}
+
+impl Compiled {
+    /// Parses and compiles a pattern with the engine it needs.
+    pub(crate) fn new(src: &str, fold: bool, dotall: bool) -> Result<Compiled, String> {
+        let pat = pattern::parse(src.as_bytes(), fold, dotall)?;
+        if let Some(syntax) = pat.to_regex_syntax() {
+            if let Ok(re) = RegexBuilder::new(&syntax)
+                .size_limit(REGEX_SIZE_LIMIT)
+                .dfa_size_limit(REGEX_DFA_LIMIT)
+                .build()
+            {
+                return Ok(Compiled::Regex(re));
+            }
+        }
+        Ok(Compiled::Backtrack(pat))
+    }
+
+    pub(crate) fn engine(&self) -> Engine {
+        match self {
+            Compiled::Regex(_) => Engine::Regex,
+            Compiled::Backtrack(_) => Engine::Backtrack,
+        }
+    }
+
+    /// Capture spans of the leftmost match, index 0 the whole match.
+    pub(crate) fn captures(&self, hay: &[u8]) -> Option<backtrack::Spans> {
+        match self {
+            Compiled::Regex(re) => {
+                let mut locs = re.capture_locations();
+                re.captures_read(&mut locs, hay)?;
+                Some((0..locs.len()).map(|i| locs.get(i)).collect())
+            }
+            Compiled::Backtrack(p) => backtrack::find(p, hay),
+        }
+    }
+}
+
+/// Compiles `pattern` (with nmap's `i` / `s` flags) without caching it, and
+/// says which engine it needs. For validating a whole file.
+pub fn compile_check(pattern: &str, case_insensitive: bool, dot_all: bool) -> Result<Engine, String> {
+    Compiled::new(pattern, case_insensitive, dot_all).map(|c| c.engine())
+}
+
+/// Counters of the compiled-regex cache since the database was parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CacheStats {
+    /// Rules skipped by the literal prefilter: no regex was needed.
+    pub prefilter_rejects: u64,
+    /// Regex runs served from the cache.
+    pub hits: u64,
+    /// Patterns compiled (first use, or again after eviction).
+    pub compiles: u64,
+    /// Compiled patterns dropped to stay within capacity.
+    pub evictions: u64,
+    /// Compiled patterns held now.
+    pub held: usize,
+}
+
+/// The bounded LRU of compiled patterns, keyed by rule index. A linear scan
+/// over a few dozen entries costs less than one regex run.
+#[derive(Debug)]
+pub(crate) struct Cache {
+    capacity: usize,
+    tick: u64,
+    entries: Vec<(u32, u64, Arc<Compiled>)>,
+    /// One bit per rule whose pattern failed to compile, so it is not retried.
+    broken: Vec<u64>,
+    stats: CacheStats,
+}
+
+impl Cache {
+    pub(crate) fn new(capacity: usize) -> Cache {
+        Cache {
+            capacity: capacity.max(1),
+            tick: 0,
+            entries: Vec::new(),
+            broken: Vec::new(),
+            stats: CacheStats::default(),
+        }
+    }
+
+    fn get(&mut self, rule: u32) -> Option<Arc<Compiled>> {
+        self.tick += 1;
+        let tick = self.tick;
+        let e = self.entries.iter_mut().find(|e| e.0 == rule)?;
+        e.1 = tick;
+        self.stats.hits += 1;
+        Some(Arc::clone(&e.2))
+    }
+
+    fn insert(&mut self, rule: u32, c: Arc<Compiled>) {
+        self.stats.compiles += 1;
+        if self.entries.len() >= self.capacity {
+            if let Some(oldest) = (0..self.entries.len()).min_by_key(|&i| self.entries[i].1) {
+                self.entries.swap_remove(oldest);
+                self.stats.evictions += 1;
+            }
+        }
+        self.entries.push((rule, self.tick, c));
+    }
+
+    fn is_broken(&self, rule: u32) -> bool {
+        self.broken
+            .get(rule as usize / 64)
+            .is_some_and(|w| w & (1 << (rule % 64)) != 0)
+    }
+
+    fn mark_broken(&mut self, rule: u32) {
+        let word = rule as usize / 64;
+        if self.broken.len() <= word {
+            self.broken.resize(word + 1, 0);
+        }
+        self.broken[word] |= 1 << (rule % 64);
+    }
+}
+
+/// What a response was identified as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Match<'a> {
+    /// Service name, e.g. `ssh`.
+    pub service: &'a str,
+    /// Only a `softmatch` matched: the service is known, the version is not.
+    pub soft: bool,
+    /// `p/`: product name.
+    pub product: Option<String>,
+    /// `v/`: version.
+    pub version: Option<String>,
+    /// `i/`: extra information.
+    pub info: Option<String>,
+    /// `h/`: host name.
+    pub hostname: Option<String>,
+    /// `o/`: operating system.
+    pub ostype: Option<String>,
+    /// `d/`: device type.
+    pub devicetype: Option<String>,
+    /// `cpe:/.../` entries, rendered.
+    pub cpe: Vec<String>,
+    /// Name of the probe whose rule matched (a fallback's name when it
+    /// came from a fallback).
+    pub probe: &'a str,
+    /// 1-based line of the rule in the file.
+    pub line: u32,
+}
+
+impl<'a> ServiceDb<'a> {
+    /// Sets how many compiled patterns are kept (at least 1); shrinking
+    /// drops the least recently used ones.
+    pub fn set_cache_capacity(&self, capacity: usize) {
+        let mut cache = self.lock();
+        cache.capacity = capacity.max(1);
+        while cache.entries.len() > cache.capacity {
+            if let Some(oldest) = (0..cache.entries.len()).min_by_key(|&i| cache.entries[i].1) {
+                cache.entries.swap_remove(oldest);
+                cache.stats.evictions += 1;
+            }
+        }
+    }
+
+    /// Counters of the compiled-pattern cache.
+    pub fn cache_stats(&self) -> CacheStats {
+        let cache = self.lock();
+        CacheStats {
+            held: cache.entries.len(),
+            ..cache.stats
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Cache> {
+        // A panic elsewhere cannot leave the cache inconsistent: recover it.
+        self.cache.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Identifies `response`, the answer to `probe`: its rules in file order,
+    /// then its fallbacks' rules, then (for TCP) the NULL probe's, as nmap
+    /// does. A `match` ends the search. After a `softmatch` only rules for
+    /// that service are tried; if none matches, the softmatch is returned.
+    pub fn match_response(&self, probe: &Probe<'a>, response: &[u8]) -> Option<Match<'a>> {
+        self.match_response_after(probe, response, None)
+    }
+
+    /// Like [`match_response`](Self::match_response), for a port where an
+    /// earlier probe already softmatched `softmatched`: only that service's
+    /// rules are tried.
+    pub fn match_response_after(
+        &self,
+        probe: &Probe<'a>,
+        response: &[u8],
+        softmatched: Option<&str>,
+    ) -> Option<Match<'a>> {
+        let mut soft: Option<Match<'a>> = None;
+        let mut lists: Vec<&Probe<'a>> = vec![probe];
+        lists.extend(probe.fallback.iter().filter_map(|&i| self.probes.get(usize::from(i))));
+        if probe.protocol == Protocol::Tcp && probe.name != "NULL" {
+            if let Some(null) = self.probe(Protocol::Tcp, "NULL") {
+                if !lists.iter().any(|p| std::ptr::eq(*p, null)) {
+                    lists.push(null);
+                }
+            }
+        }
+        for owner in lists {
+            let range = owner.rules.start..owner.rules.end;
+            for idx in range {
+                let Some(rule) = self.rules.get(idx as usize) else {
+                    break;
+                };
+                let narrowed = soft.as_ref().map(|m| m.service).or(softmatched);
+                if let Some(svc) = narrowed {
+                    if rule.flags & SOFT != 0
+                        || self.slice(rule.svc, usize::from(rule.svc_len)) != svc
+                    {
+                        continue;
+                    }
+                }
+                let Some(spans) = self.try_rule(idx, rule, response) else {
+                    continue;
+                };
+                let m = self.build(rule, owner.name, response, &spans);
+                if !m.soft {
+                    return Some(m);
+                }
+                soft = Some(m);
+            }
+        }
+        soft
+    }
+
+    fn prefilter_passes(&self, rule: &Rule, response: &[u8]) -> bool {
+        let lit = rule.lit as usize;
+        let plen = usize::from(rule.prefix_len);
+        let prefix = self.arena.get(lit..lit + plen).unwrap_or_default();
+        let inner = self
+            .arena
+            .get(lit + plen..lit + plen + usize::from(rule.inner_len))
+            .unwrap_or_default();
+        let head = response.get(..prefix.len());
+        let prefix_ok = match head {
+            None => false,
+            Some(h) if rule.flags & PREFIX_FOLD != 0 => h.eq_ignore_ascii_case(prefix),
+            Some(h) => h == prefix,
+        };
+        prefix_ok && (inner.is_empty() || memmem::find(response, inner).is_some())
+    }
+
+    fn try_rule(&self, idx: u32, rule: &Rule, response: &[u8]) -> Option<backtrack::Spans> {
+        if !self.prefilter_passes(rule, response) {
+            self.lock().stats.prefilter_rejects += 1;
+            return None;
+        }
+        let cached = {
+            let mut cache = self.lock();
+            if cache.is_broken(idx) {
+                return None;
+            }
+            cache.get(idx)
+        };
+        let compiled = match cached {
+            Some(c) => c,
+            None => {
+                let src = self.slice(rule.pat, usize::from(rule.pat_len));
+                match Compiled::new(src, rule.flags & FOLD != 0, rule.flags & DOTALL != 0) {
+                    Ok(c) => {
+                        let c = Arc::new(c);
+                        self.lock().insert(idx, Arc::clone(&c));
+                        c
+                    }
+                    Err(_) => {
+                        self.lock().mark_broken(idx);
+                        return None;
+                    }
+                }
+            }
+        };
+        compiled.captures(response)
+    }
+
+    fn build(
+        &self,
+        rule: &Rule,
+        probe: &'a str,
+        response: &[u8],
+        spans: &backtrack::Spans,
+    ) -> Match<'a> {
+        let caps: Vec<Option<&[u8]>> = spans
+            .iter()
+            .map(|s| s.and_then(|(a, b)| response.get(a..b)))
+            .collect();
+        let mut m = Match {
+            service: self.slice(rule.svc, usize::from(rule.svc_len)),
+            soft: rule.flags & SOFT != 0,
+            product: None,
+            version: None,
+            info: None,
+            hostname: None,
+            ostype: None,
+            devicetype: None,
+            cpe: Vec::new(),
+            probe,
+            line: rule.line,
+        };
+        let tail = self.slice(rule.tail, usize::from(rule.tail_len));
+        // Validated at parse time, so an error cannot occur here.
+        for field in fields(tail).unwrap_or_default() {
+            match field {
+                Field::Cpe(body) => m.cpe.push(render_cpe(body, &caps)),
+                Field::Text(kind, t) => {
+                    let value = Some(render(t, &caps)).filter(|v| !v.is_empty());
+                    let slot = match kind {
+                        b'p' => &mut m.product,
+                        b'v' => &mut m.version,
+                        b'i' => &mut m.info,
+                        b'h' => &mut m.hostname,
+                        b'o' => &mut m.ostype,
+                        _ => &mut m.devicetype,
+                    };
+                    *slot = value;
+                }
+            }
+        }
+        m
+    }
+}
