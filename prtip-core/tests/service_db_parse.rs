@@ -32,7 +32,10 @@ fn every_directive_with_odd_delimiters() {
     assert_eq!(db.exclude(), Some("T:9100-9107"));
 
     let null = db.probe(Protocol::Tcp, "NULL").unwrap();
-    assert_eq!((null.totalwaitms, null.tcpwrappedms, null.line), (Some(6000), Some(3000), 4));
+    assert_eq!(
+        (null.totalwaitms, null.tcpwrappedms, null.line),
+        (Some(6000), Some(3000), 4)
+    );
     assert!(null.payload.is_empty() && !null.no_payload);
 
     let odd = db.probe(Protocol::Udp, "Odd").unwrap();
@@ -44,14 +47,21 @@ fn every_directive_with_odd_delimiters() {
     assert!(odd.sslports.as_ref().unwrap().contains(443));
 
     let later = db.probe(Protocol::Tcp, "Later").unwrap();
-    let names: Vec<&str> = later.fallback().iter().map(|&i| db.probes()[usize::from(i)].name).collect();
+    let names: Vec<&str> = later
+        .fallback()
+        .iter()
+        .map(|&i| db.probes()[usize::from(i)].name)
+        .collect();
     assert_eq!(names, ["Odd", "NULL"]);
 
     let rules: Vec<_> = db.probe_rules(null).collect();
     assert_eq!(rules.len(), 4);
     assert!(rules[1].soft && rules[1].case_insensitive && !rules[1].dot_all);
     assert_eq!(rules[2].pattern, r"^220 FooFTP (\d+)\r\n");
-    assert_eq!(rules[2].version_info, "p=FooFTP= v%$1% o|Unix| cpe:|a:foo:ftp:$1|a");
+    assert_eq!(
+        rules[2].version_info,
+        "p=FooFTP= v%$1% o|Unix| cpe:|a:foo:ftp:$1|a"
+    );
     assert!(rules[3].dot_all && rules[3].line == 10);
 }
 
@@ -60,7 +70,9 @@ fn matching_order_softmatch_and_fields() {
     let db = ServiceDb::parse(DB, "crafted");
     let null = db.probe(Protocol::Tcp, "NULL").unwrap();
 
-    let m = db.match_response(null, b"SSH-2.0-OpenSSH_9.2p1\r\n").unwrap();
+    let m = db
+        .match_response(null, b"SSH-2.0-OpenSSH_9.2p1\r\n")
+        .unwrap();
     assert_eq!(m.service, "ssh");
     assert_eq!(m.version.as_deref(), Some("9.2p1"));
     assert_eq!(m.info.as_deref(), Some("protocol 2.0"));
@@ -70,7 +82,10 @@ fn matching_order_softmatch_and_fields() {
     // The softmatch comes first; the ftp match after it still applies.
     let m = db.match_response(null, b"220 FooFTP 42\r\n").unwrap();
     assert_eq!((m.service, m.soft), ("ftp", false));
-    assert_eq!((m.product.as_deref(), m.version.as_deref()), (Some("FooFTP"), Some("42")));
+    assert_eq!(
+        (m.product.as_deref(), m.version.as_deref()),
+        (Some("FooFTP"), Some("42"))
+    );
     assert_eq!(m.ostype.as_deref(), Some("Unix"));
     assert_eq!(m.cpe, ["cpe:/a:foo:ftp:42"]);
 
@@ -84,13 +99,21 @@ fn matching_order_softmatch_and_fields() {
         .match_response_after(null, b"\x00\xff\x00ok\n", Some("ftp"))
         .is_none());
     let m = db.match_response(null, b"\x00\xff\x00ok").unwrap();
-    assert_eq!((m.hostname.as_deref(), m.devicetype.as_deref()), (Some("host"), Some("switch")));
+    assert_eq!(
+        (m.hostname.as_deref(), m.devicetype.as_deref()),
+        (Some("host"), Some("switch"))
+    );
 
     // Fallbacks: Later has no rules of its own; Odd's lookahead rule matches.
     let later = db.probe(Protocol::Tcp, "Later").unwrap();
     assert_eq!(db.match_response(later, b"cdx").unwrap().service, "odd");
     assert_eq!(db.match_response(later, b"cdy"), None);
-    assert_eq!(db.match_response(later, b"SSH-1.99-OpenSSH_x\n").unwrap().probe, "NULL");
+    assert_eq!(
+        db.match_response(later, b"SSH-1.99-OpenSSH_x\n")
+            .unwrap()
+            .probe,
+        "NULL"
+    );
 }
 
 #[test]
@@ -120,7 +143,11 @@ match ok m/^ok/
     let db = ServiceDb::parse(text, "bad-probes");
     let got: Vec<String> = db.warnings().iter().map(ToString::to_string).collect();
     let lines: Vec<usize> = db.warnings().iter().map(|w| w.line).collect();
-    assert_eq!(lines, [1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17, 19, 16], "{got:#?}");
+    assert_eq!(
+        lines,
+        [1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17, 19, 16],
+        "{got:#?}"
+    );
     assert!(got.iter().all(|w| w.starts_with("bad-probes:")), "{got:#?}");
     assert!(got[0].contains("before any Probe"), "{got:#?}");
     assert!(got[4].contains("bad pattern"), "{got:#?}");

@@ -247,10 +247,18 @@ fn rep<'h>(
                 (p != pos || count < min) && rep(node, min, max, greedy, count + 1, p, st, k)
             })
     };
+    // Perl's priority: greedy tries another iteration first, lazy stops first.
+    let stop_ok = count >= min;
     if greedy {
-        more(st, k) || (count >= min && k(pos, st))
+        if more(st, k) {
+            return true;
+        }
+        stop_ok && k(pos, st)
     } else {
-        (count >= min && k(pos, st)) || more(st, k)
+        if stop_ok && k(pos, st) {
+            return true;
+        }
+        more(st, k)
     }
 }
 

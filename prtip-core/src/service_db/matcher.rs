@@ -75,7 +75,11 @@ impl Compiled {
 
 /// Compiles `pattern` (with nmap's `i` / `s` flags) without caching it, and
 /// says which engine it needs. For validating a whole file.
-pub fn compile_check(pattern: &str, case_insensitive: bool, dot_all: bool) -> Result<Engine, String> {
+pub fn compile_check(
+    pattern: &str,
+    case_insensitive: bool,
+    dot_all: bool,
+) -> Result<Engine, String> {
     Compiled::new(pattern, case_insensitive, dot_all).map(|c| c.engine())
 }
 
@@ -227,7 +231,12 @@ impl<'a> ServiceDb<'a> {
     ) -> Option<Match<'a>> {
         let mut soft: Option<Match<'a>> = None;
         let mut lists: Vec<&Probe<'a>> = vec![probe];
-        lists.extend(probe.fallback.iter().filter_map(|&i| self.probes.get(usize::from(i))));
+        lists.extend(
+            probe
+                .fallback
+                .iter()
+                .filter_map(|&i| self.probes.get(usize::from(i))),
+        );
         if probe.protocol == Protocol::Tcp && probe.name != "NULL" {
             if let Some(null) = self.probe(Protocol::Tcp, "NULL") {
                 if !lists.iter().any(|p| std::ptr::eq(*p, null)) {
@@ -263,13 +272,14 @@ impl<'a> ServiceDb<'a> {
     }
 
     fn prefilter_passes(&self, rule: &Rule, response: &[u8]) -> bool {
-        let lit = rule.lit as usize;
-        let plen = usize::from(rule.prefix_len);
-        let prefix = self.arena.get(lit..lit + plen).unwrap_or_default();
-        let inner = self
-            .arena
-            .get(lit + plen..lit + plen + usize::from(rule.inner_len))
-            .unwrap_or_default();
+        let lit = |at: u32, len: u8| {
+            let at = at as usize;
+            self.arena
+                .get(at..at + usize::from(len))
+                .unwrap_or_default()
+        };
+        let prefix = lit(rule.prefix, rule.prefix_len);
+        let inner = lit(rule.inner, rule.inner_len);
         let head = response.get(..prefix.len());
         let prefix_ok = match head {
             None => false,

@@ -4,7 +4,7 @@
 //! Memory is the design constraint (see DESIGN.md, "Service DB"):
 //!
 //! - [`ServiceDb`] borrows the file's text (the binary memory-maps it); a rule
-//!   is 28 bytes of offsets, so the whole nmap 7.93 file costs a few hundred
+//!   is 32 bytes of offsets, so the whole nmap 7.93 file costs a few hundred
 //!   kilobytes of heap.
 //! - Each rule carries literal bytes every match must contain (a leading
 //!   prefix for anchored patterns, and the longest mandatory literal run);

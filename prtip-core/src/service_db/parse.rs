@@ -57,15 +57,18 @@ pub(crate) const FOLD: u8 = 2;
 pub(crate) const DOTALL: u8 = 4;
 pub(crate) const PREFIX_FOLD: u8 = 8;
 
-/// One `match` or `softmatch` line: 28 bytes of offsets into the text.
+/// One `match` or `softmatch` line: 32 bytes of offsets into the text and
+/// the literal arena.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Rule {
     pub(crate) line: u32,
     pub(crate) svc: u32,
     pub(crate) pat: u32,
     pub(crate) tail: u32,
-    /// Start of this rule's literals in the arena: prefix, then inner.
-    pub(crate) lit: u32,
+    /// Start of this rule's leading literal in the arena.
+    pub(crate) prefix: u32,
+    /// Start of this rule's inner literal in the arena.
+    pub(crate) inner: u32,
     pub(crate) pat_len: u16,
     pub(crate) tail_len: u16,
     pub(crate) svc_len: u8,
@@ -481,6 +484,21 @@ impl<'a, 'f> Parser<'a, 'f> {
         Ok(())
     }
 
+    /// Stores a literal, reusing a copy among recently stored bytes: rules
+    /// for one service sit together and share prefixes, which halves the
+    /// arena for nmap's file at a bounded search cost.
+    fn intern(&mut self, lit: &[u8]) -> u32 {
+        const WINDOW: usize = 8 << 10;
+        let arena = &mut self.db.arena;
+        let from = arena.len().saturating_sub(WINDOW);
+        if let Some(at) = memchr::memmem::find(&arena[from..], lit) {
+            return (from + at) as u32;
+        }
+        let at = arena.len() as u32;
+        arena.extend_from_slice(lit);
+        at
+    }
+
     fn current(&mut self) -> &mut Probe<'a> {
         // `directive` has checked that a probe exists.
         let last = self.db.probes.len() - 1;
@@ -499,10 +517,18 @@ impl<'a, 'f> Parser<'a, 'f> {
                 ))
             }
         };
-        let name = words.next().filter(|n| !n.is_empty()).ok_or("Probe without name")?;
+        let name = words
+            .next()
+            .filter(|n| !n.is_empty())
+            .ok_or("Probe without name")?;
         let spec = words.next().unwrap_or_default().trim_start();
-        let body = spec.strip_prefix('q').ok_or("probe string must start with q")?;
-        let delim = body.chars().next().ok_or("probe string without delimiter")?;
+        let body = spec
+            .strip_prefix('q')
+            .ok_or("probe string must start with q")?;
+        let delim = body
+            .chars()
+            .next()
+            .ok_or("probe string without delimiter")?;
         let inner = &body[delim.len_utf8()..];
         let end = probe_string_end(inner, delim).ok_or("unterminated probe string")?;
         let payload = unescape_payload(&inner[..end])?;
@@ -543,9 +569,7 @@ impl<'a, 'f> Parser<'a, 'f> {
         let body = spec.strip_prefix('m').ok_or("pattern must start with m")?;
         let delim = body.chars().next().ok_or("pattern without delimiter")?;
         let pat_off = 1 + delim.len_utf8();
-        let end = spec[pat_off..]
-            .find(delim)
-            .ok_or("unterminated pattern")?;
+        let end = spec[pat_off..].find(delim).ok_or("unterminated pattern")?;
         let pattern = &spec[pat_off..pat_off + end];
         let after = &spec[pat_off + end + delim.len_utf8()..];
         let flag_len = after
@@ -571,16 +595,16 @@ impl<'a, 'f> Parser<'a, 'f> {
         let svc_len = u8::try_from(svc.len()).map_err(|_| too_long(255, "service name"))?;
         let pat_len = u16::try_from(pattern.len()).map_err(|_| too_long(65535, "pattern"))?;
         let tail_len = u16::try_from(tail.len()).map_err(|_| too_long(65535, "version info"))?;
-        let lit = self.db.arena.len() as u32;
-        self.db.arena.extend_from_slice(&lits.prefix);
-        self.db.arena.extend_from_slice(&lits.inner);
+        let prefix = self.intern(&lits.prefix);
+        let inner = self.intern(&lits.inner);
         let offset = |s: &str| (s.as_ptr() as usize - self.text.as_ptr() as usize) as u32;
         self.db.rules.push(Rule {
             line: line_no,
             svc: at as u32,
             pat: (spec_at + pat_off) as u32,
             tail: offset(tail),
-            lit,
+            prefix,
+            inner,
             pat_len,
             tail_len,
             svc_len,

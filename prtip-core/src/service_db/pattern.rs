@@ -363,7 +363,12 @@ impl Parser<'_> {
                         negate,
                     }));
                 }
-                Some(b'<') if self.s.get(self.i + 1).is_some_and(|&b| b == b'=' || b == b'!') => {
+                Some(b'<')
+                    if self
+                        .s
+                        .get(self.i + 1)
+                        .is_some_and(|&b| b == b'=' || b == b'!') =>
+                {
                     let negate = self.s[self.i + 1] == b'!';
                     self.i += 2;
                     let node = self.alt(&mut inner_flags)?;
@@ -814,7 +819,11 @@ fn emit_set(set: &ByteSet, out: &mut String) {
     if s.len() == 0 {
         // An empty class never matches; "[^\x00-\xFF]" without negation.
         out.truncate(out.len() - if negated { 2 } else { 1 });
-        out.push_str(if negated { r"[\x00-\xFF]" } else { r"[^\x00-\xFF]" });
+        out.push_str(if negated {
+            r"[\x00-\xFF]"
+        } else {
+            r"[^\x00-\xFF]"
+        });
         return;
     }
     let mut b = 0u16;
@@ -936,7 +945,7 @@ pub(crate) struct Literals {
 }
 
 /// Upper bound on stored literal length; longer ones reject no better.
-pub(crate) const MAX_LITERAL: usize = 24;
+pub(crate) const MAX_LITERAL: usize = 16;
 
 impl Pattern {
     pub(crate) fn literals(&self) -> Literals {

@@ -76,7 +76,11 @@ fn helper(t: &[u8], captures: &[Option<&[u8]>], out: &mut Vec<u8>) -> Option<usi
     let name = &t[..open];
     let (args, len) = split_args(&t[open + 1..])?;
     let consumed = open + 1 + len;
-    let n: usize = std::str::from_utf8(args.first()?).ok()?.trim().parse().ok()?;
+    let n: usize = std::str::from_utf8(args.first()?)
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
     let cap = capture(captures, n);
     match (name, args.len()) {
         (b"P", 1) => out.extend(cap.iter().filter(|b| (0x20..0x7f).contains(*b))),
@@ -142,7 +146,7 @@ fn split_args(t: &[u8]) -> Option<(Vec<Vec<u8>>, usize)> {
             }
             _ => {}
         }
-        if !(b == b',' && !quoted) {
+        if b != b',' || quoted {
             cur.push(b);
         }
         i += 1;
