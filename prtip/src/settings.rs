@@ -360,6 +360,11 @@ impl Settings {
                 ),
             )
         };
+        if scan == ScanKind::Syn && args.host_timeout.is_some() {
+            return Err(usage(
+                "--host-timeout is not supported with -sS yet (use -sT, or leave it out)",
+            ));
+        }
         let seed = match &args.seed {
             Some(v) => Some(v.trim().parse::<u64>().map_err(|_| {
                 usage(format!(
@@ -503,6 +508,13 @@ mod tests {
             settings_as("-sn x", false).expect("valid").scan,
             ScanKind::Connect
         );
+    }
+
+    #[test]
+    fn host_timeout_is_refused_for_syn_scans() {
+        let e = settings_as("-sS --host-timeout 5s x", true).expect_err("refused");
+        assert!(e.contains("--host-timeout") && e.contains("not supported"), "{e}");
+        assert!(settings_as("-sT --host-timeout 5s x", true).is_ok());
     }
 
     #[test]
