@@ -196,7 +196,9 @@ impl Fingerprint {
                 .chars()
                 .find(|c| matches!(c, '%' | '(' | ')' | '=') || c.is_whitespace())
             {
-                return Err(error(format!("{name}.{attr}: '{bad}' in value \"{value}\"")));
+                return Err(error(format!(
+                    "{name}.{attr}: '{bad}' in value \"{value}\""
+                )));
             }
             let dup = self.attrs[first_attr..]
                 .iter()

@@ -4,8 +4,8 @@
 use std::cmp::Ordering;
 
 use super::expr::value_matches;
-use super::fingerprint::{Fingerprint, SubjectTest};
-use super::reader::{MatchPoints, OsClass, OsDbReader, OsDbWarning, Reference, TestPoints};
+use super::fingerprint::Fingerprint;
+use super::reader::{MatchPoints, OsClass, OsDbReader, OsDbWarning, Reference};
 
 /// Points won out of points possible, as nmap counts them: the weights of
 /// attributes present in both fingerprints, and of those that matched.
@@ -66,18 +66,11 @@ pub struct OsMatch<'a> {
     pub cpes: Vec<&'a str>,
 }
 
-/// The subject's value for `attr`, with nmap's implicit response attribute:
-/// a test that defines `R` but does not state it is `R=Y` when it has other
-/// results and `R=N` when it has none.
-fn subject_value<'f>(def: &TestPoints<'_>, test: &SubjectTest<'f>, attr: &str) -> Option<&'f str> {
-    test.get(attr).or_else(|| {
-        (attr == "R" && def.weight("R").is_some()).then_some(if test.is_empty() { "N" } else { "Y" })
-    })
-}
-
 /// Scores `reference` against `subject` with the weights of `points`.
 /// Tests and attributes missing from either side, or absent from
-/// `MatchPoints`, do not count.
+/// `MatchPoints`, do not count. In particular a reference that leaves `R`
+/// unstated (nmap's file never states it for `U1` and `IE`) is not compared
+/// on `R`: nmap 7.93's printed accuracies agree only with that reading.
 pub fn score(points: &MatchPoints<'_>, reference: &Reference<'_>, subject: &Fingerprint) -> Score {
     let mut total = Score::default();
     for test in reference.tests() {
@@ -85,31 +78,13 @@ pub fn score(points: &MatchPoints<'_>, reference: &Reference<'_>, subject: &Fing
         else {
             continue;
         };
-        let (mut states_r, mut has_results) = (false, false);
         for (attr, expr) in test.attrs() {
-            let Some(weight) = def.weight(attr) else {
-                continue;
-            };
-            if attr == "R" {
-                states_r = true;
-            } else {
-                has_results = true;
-            }
-            let Some(value) = subject_value(def, &observed, attr) else {
+            let (Some(weight), Some(value)) = (def.weight(attr), observed.get(attr)) else {
                 continue;
             };
             total.possible += weight;
             if value_matches(expr, value) {
                 total.matched += weight;
-            }
-        }
-        // References leave R=Y implicit (and write R=N for a missing response).
-        if !states_r {
-            if let (Some(weight), Some(value)) = (def.weight("R"), subject_value(def, &observed, "R")) {
-                total.possible += weight;
-                if value == if has_results { "Y" } else { "N" } {
-                    total.matched += weight;
-                }
             }
         }
     }
@@ -119,7 +94,12 @@ pub fn score(points: &MatchPoints<'_>, reference: &Reference<'_>, subject: &Fing
 /// Offers a scored reference to `kept` (best first, at most `n`). Like nmap:
 /// one entry per OS name (the better score stays), ties keep file order, and
 /// a newcomer must beat the last entry of a full list.
-fn offer<'a>(kept: &mut Vec<(Score, Reference<'a>)>, n: usize, score: Score, reference: Reference<'a>) {
+fn offer<'a>(
+    kept: &mut Vec<(Score, Reference<'a>)>,
+    n: usize,
+    score: Score,
+    reference: Reference<'a>,
+) {
     if let Some(i) = kept.iter().position(|(_, r)| r.name() == reference.name()) {
         if kept[i].0.cmp_accuracy(score) != Ordering::Less {
             return;

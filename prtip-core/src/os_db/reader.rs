@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use super::expr::check_expr;
+use super::expr::{check_expr, split_ascii, split_once_ascii};
 
 /// Label used in warnings when the caller does not name the file.
 pub const DEFAULT_FILE_NAME: &str = "nmap-os-db";
@@ -128,10 +128,9 @@ impl<'a> RefTest<'a> {
     /// `(attribute, expression)` pairs in file order.
     pub fn attrs(&self) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
         let attrs = self.attrs;
-        attrs
-            .split('%')
+        split_ascii(attrs, b'%')
             .filter(move |_| !attrs.is_empty())
-            .filter_map(|pair| pair.split_once('='))
+            .filter_map(|pair| split_once_ascii(pair, b'='))
     }
 
     /// The expression given for `attr`, if any.
@@ -222,14 +221,26 @@ fn classify(line: &str) -> Kind<'_> {
     if line == "MatchPoints" {
         return Kind::MatchPoints;
     }
-    let (word, rest) = line
-        .split_once(|c: char| c.is_ascii_whitespace())
-        .map_or((line, ""), |(w, r)| (w, r.trim()));
-    match word {
-        "Fingerprint" => Kind::Fingerprint(rest),
-        "Class" => Kind::Class(rest),
-        "CPE" => Kind::Cpe(rest),
-        _ => Kind::Test(line),
+    // Prefix tests rather than splitting off the first word: most lines are
+    // test lines without any whitespace, and scanning them all was measurable.
+    let keyword = |word: &str| {
+        let rest = line.strip_prefix(word)?;
+        if rest.is_empty() {
+            Some(rest)
+        } else if rest.starts_with(|c: char| c.is_ascii_whitespace()) {
+            Some(rest.trim())
+        } else {
+            None
+        }
+    };
+    if let Some(rest) = keyword("Fingerprint") {
+        Kind::Fingerprint(rest)
+    } else if let Some(rest) = keyword("Class") {
+        Kind::Class(rest)
+    } else if let Some(rest) = keyword("CPE") {
+        Kind::Cpe(rest)
+    } else {
+        Kind::Test(line)
     }
 }
 
@@ -272,7 +283,7 @@ fn check_cpe(rest: &str) -> Result<(), String> {
 /// `NAME(attrs)` -> (`NAME`, `attrs`).
 fn split_test_line(line: &str) -> Result<(&str, &str), String> {
     let line = line.trim_end();
-    let Some((name, rest)) = line.split_once('(') else {
+    let Some((name, rest)) = split_once_ascii(line, b'(') else {
         return Err(format!("\"{line}\": expected a test line NAME(...)"));
     };
     if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric()) {
@@ -281,7 +292,7 @@ fn split_test_line(line: &str) -> Result<(&str, &str), String> {
     let Some(attrs) = rest.strip_suffix(')') else {
         return Err(format!("{name}: missing ')' at the end of the line"));
     };
-    if attrs.contains(['(', ')']) {
+    if attrs.bytes().any(|b| b == b'(' || b == b')') {
         return Err(format!("{name}: unbalanced parentheses"));
     }
     Ok((name, attrs))
@@ -298,10 +309,14 @@ fn check_test(points: &MatchPoints<'_>, line: &str, seen_tests: &mut u64) -> Res
     }
     *seen_tests |= bit;
     let def = &points.tests[index];
+    // nmap writes "no response" as R=N even for tests that have no R
+    // attribute (SEQ, OPS, WIN); such a line carries no comparable result.
+    if attrs == "R=N" && def.index("R").is_none() {
+        return Ok(());
+    }
     let mut seen_attrs = 0u64;
-    for pair in attrs.split('%').filter(|_| !attrs.is_empty()) {
-        let (attr, expr) = pair
-            .split_once('=')
+    for pair in split_ascii(attrs, b'%').filter(|_| !attrs.is_empty()) {
+        let (attr, expr) = split_once_ascii(pair, b'=')
             .ok_or_else(|| format!("{name}: \"{pair}\" is not attribute=value"))?;
         let index = def
             .index(attr)
@@ -316,7 +331,10 @@ fn check_test(points: &MatchPoints<'_>, line: &str, seen_tests: &mut u64) -> Res
     Ok(())
 }
 
-fn parse_points_line<'a>(tests: &[TestPoints<'a>], line: &'a str) -> Result<TestPoints<'a>, String> {
+fn parse_points_line<'a>(
+    tests: &[TestPoints<'a>],
+    line: &'a str,
+) -> Result<TestPoints<'a>, String> {
     let (name, attrs) = split_test_line(line)?;
     if tests.iter().any(|t| t.name == name) {
         return Err(format!("MatchPoints: test {name} given twice"));
@@ -328,9 +346,8 @@ fn parse_points_line<'a>(tests: &[TestPoints<'a>], line: &'a str) -> Result<Test
         name,
         attrs: Vec::new(),
     };
-    for pair in attrs.split('%').filter(|_| !attrs.is_empty()) {
-        let (attr, weight) = pair
-            .split_once('=')
+    for pair in split_ascii(attrs, b'%').filter(|_| !attrs.is_empty()) {
+        let (attr, weight) = split_once_ascii(pair, b'=')
             .ok_or_else(|| format!("MatchPoints {name}: \"{pair}\" is not attribute=weight"))?;
         if attr.is_empty() || !attr.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(format!("MatchPoints {name}: bad attribute name \"{attr}\""));
@@ -342,7 +359,9 @@ fn parse_points_line<'a>(tests: &[TestPoints<'a>], line: &'a str) -> Result<Test
             return Err(format!("MatchPoints {name}.{attr} given twice"));
         }
         if points.attrs.len() == MAX_ATTRS_PER_TEST {
-            return Err(format!("MatchPoints {name}: more than {MAX_ATTRS_PER_TEST} attributes"));
+            return Err(format!(
+                "MatchPoints {name}: more than {MAX_ATTRS_PER_TEST} attributes"
+            ));
         }
         points.attrs.push((attr, weight));
     }
@@ -417,7 +436,7 @@ impl<'a> OsDbReader<'a> {
     /// offset of the next one.
     fn line_at(&self, pos: usize) -> Option<(&'a str, usize)> {
         let rest = self.text.get(pos..).filter(|r| !r.is_empty())?;
-        let (line, next) = match rest.find('\n') {
+        let (line, next) = match rest.bytes().position(|b| b == b'\n') {
             Some(i) => (&rest[..i], pos + i + 1),
             None => (rest, self.text.len()),
         };

@@ -23,7 +23,10 @@ fn subject(text: &str) -> Fingerprint {
 
 /// Line number (1-based) of the first line of `text` containing `needle`.
 fn line_of(text: &str, needle: &str) -> usize {
-    text.lines().position(|l| l.contains(needle)).expect("needle") + 1
+    text.lines()
+        .position(|l| l.contains(needle))
+        .expect("needle")
+        + 1
 }
 
 #[test]
@@ -94,20 +97,72 @@ T1(R=Y%DF=N)
 #[test]
 fn malformed_entries_are_skipped_with_file_and_line() {
     let bad_entries = [
-        ("Fingerprint Bad test name\nT-1(R=Y)\n", "T-1(R=Y)", "expected a test line"),
-        ("Fingerprint Unknown test\nT9(R=Y)\n", "T9(R=Y)", "T9 is not in MatchPoints"),
-        ("Fingerprint Unknown attr\nT1(R=Y%XX=1)\n", "XX=1", "T1.XX is not in MatchPoints"),
-        ("Fingerprint Dup attr\nT1(DF=Y%DF=N)\n", "DF=N", "T1.DF given twice"),
-        ("Fingerprint Dup test\nT1(DF=Y)\nT1(DF=N)\n", "T1(DF=N)", "T1 given twice"),
+        (
+            "Fingerprint Bad test name\nT-1(R=Y)\n",
+            "T-1(R=Y)",
+            "expected a test line",
+        ),
+        (
+            "Fingerprint Unknown test\nT9(R=Y)\n",
+            "T9(R=Y)",
+            "T9 is not in MatchPoints",
+        ),
+        (
+            "Fingerprint Unknown attr\nT1(R=Y%XX=1)\n",
+            "XX=1",
+            "T1.XX is not in MatchPoints",
+        ),
+        (
+            "Fingerprint Dup attr\nT1(DF=Y%DF=N)\n",
+            "DF=N",
+            "T1.DF given twice",
+        ),
+        (
+            "Fingerprint Dup test\nT1(DF=Y)\nT1(DF=N)\n",
+            "T1(DF=N)",
+            "T1 given twice",
+        ),
         ("Fingerprint No paren\nT1(DF=Y\n", "T1(DF=Y", "missing ')'"),
-        ("Fingerprint No equals\nT1(DF)\n", "T1(DF)", "not attribute=value"),
-        ("Fingerprint Bad range\nT1(T=45-3B)\n", "45-3B", "range is empty"),
-        ("Fingerprint Bad bound\nT1(W=>Z)\n", "W=>Z", "comparison needs a hex number"),
-        ("Fingerprint Bad char\nT1(W=1 2)\n", "W=1 2", "unexpected character"),
-        ("Fingerprint Short class\nClass A | B | C\nT1(DF=Y)\n", "Class A", "expected vendor"),
-        ("Fingerprint Empty family\nClass A || 1 | x\nT1(DF=Y)\n", "Class A ||", "must not be empty"),
-        ("Fingerprint Bad CPE\nCPE linux\nT1(DF=Y)\n", "CPE linux", "expected cpe:/"),
-        ("Fingerprint No tests\nClass A | B | C | D\n", "Fingerprint No tests", "no test lines"),
+        (
+            "Fingerprint No equals\nT1(DF)\n",
+            "T1(DF)",
+            "not attribute=value",
+        ),
+        (
+            "Fingerprint Bad range\nT1(T=45-3B)\n",
+            "45-3B",
+            "range is empty",
+        ),
+        (
+            "Fingerprint Bad bound\nT1(W=>Z)\n",
+            "W=>Z",
+            "comparison needs a hex number",
+        ),
+        (
+            "Fingerprint Bad char\nT1(W=1 2)\n",
+            "W=1 2",
+            "unexpected character",
+        ),
+        (
+            "Fingerprint Short class\nClass A | B | C\nT1(DF=Y)\n",
+            "Class A",
+            "expected vendor",
+        ),
+        (
+            "Fingerprint Empty family\nClass A || 1 | x\nT1(DF=Y)\n",
+            "Class A ||",
+            "must not be empty",
+        ),
+        (
+            "Fingerprint Bad CPE\nCPE linux\nT1(DF=Y)\n",
+            "CPE linux",
+            "expected cpe:/",
+        ),
+        (
+            "Fingerprint No tests\nClass A | B | C | D\n",
+            "Fingerprint No tests",
+            "no test lines",
+        ),
         ("Fingerprint\nT1(DF=Y)\n", "Fingerprint\n", "without a name"),
     ];
     for (entry, needle, reason) in bad_entries {
@@ -120,10 +175,11 @@ fn malformed_entries_are_skipped_with_file_and_line() {
         assert_eq!(reader.entries_skipped(), 1, "{entry}");
         let warnings = reader.into_warnings();
         assert_eq!(warnings.len(), 1, "{entry}: {warnings:?}");
-        let needle_line = text
+        let entry_at = text.find(entry).expect("entry in text");
+        let needle_line = text[entry_at..]
             .find(needle)
-            .map(|at| text[..at].matches('\n').count() + 1)
-            .expect("needle in text");
+            .map(|at| text[..entry_at + at].matches('\n').count() + 1)
+            .expect("needle in entry");
         let shown = warnings[0].to_string();
         assert!(
             shown.starts_with(&format!("db.txt:{needle_line}: ")),
@@ -152,12 +208,26 @@ T1(DF=Y)
     assert_eq!(names, ["Fine"]);
     let shown: Vec<_> = reader.warnings().iter().map(ToString::to_string).collect();
     assert_eq!(shown.len(), 4, "{shown:?}");
-    assert!(shown[0].starts_with("nmap-os-db:1: line outside"), "{shown:?}");
-    assert!(shown[1].starts_with("nmap-os-db:2: Fingerprint before"), "{shown:?}");
-    assert!(shown[2].starts_with("nmap-os-db:5: MatchPoints T1.DF: weight"), "{shown:?}");
-    assert!(shown[3].starts_with("nmap-os-db:7: second MatchPoints"), "{shown:?}");
+    assert!(
+        shown[0].starts_with("nmap-os-db:1: line outside"),
+        "{shown:?}"
+    );
+    assert!(
+        shown[1].starts_with("nmap-os-db:2: Fingerprint before"),
+        "{shown:?}"
+    );
+    assert!(
+        shown[2].starts_with("nmap-os-db:5: MatchPoints T1.DF: weight"),
+        "{shown:?}"
+    );
+    assert!(
+        shown[3].starts_with("nmap-os-db:7: second MatchPoints"),
+        "{shown:?}"
+    );
     assert_eq!(
-        reader.match_points().and_then(|p| p.test("T1")?.weight("DF")),
+        reader
+            .match_points()
+            .and_then(|p| p.test("T1")?.weight("DF")),
         Some(5)
     );
 }
@@ -188,41 +258,103 @@ Fingerprint Half
 Class B | B || x
 SEQ(SP=6-A%GCD=1%TI=Z)
 ");
-    let points_text = text.clone();
-    let mut reader = OsDbReader::new(&points_text);
+    let mut reader = OsDbReader::new(&text);
     let exact = reader.next().expect("Exact");
     let half = reader.next().expect("Half");
     let points = reader.match_points().expect("MatchPoints").clone();
 
     let s = subject("SEQ(SP=3%GCD=2000000%TI=Z)\nT1(R=Y%DF=Y%T=40%W=FF%Q=)\nT2(R=N)\nT9(X=1)");
-    // SEQ 10+20+30, T1 R(implicit Y)40 + DF10 + T10 + W10 + Q10, T2 R40.
-    assert_eq!(score(&points, &exact, &s), Score { matched: 180, possible: 180 });
-    // SP mismatches (10 of 60 lost).
-    assert_eq!(score(&points, &half, &s), Score { matched: 50, possible: 60 });
+    // SEQ 10+20+30, T1 DF10 + T10 + W10 + Q10 (R unstated: not compared), T2 R40.
+    assert_eq!(
+        score(&points, &exact, &s),
+        Score {
+            matched: 140,
+            possible: 140
+        }
+    );
+    // SP (10) and GCD (20) miss, TI (30) matches.
+    assert_eq!(
+        score(&points, &half, &s),
+        Score {
+            matched: 30,
+            possible: 60
+        }
+    );
 
     // A response where the reference expects none costs R's weight, and the
     // reference's other T2 attributes are not comparable.
     let s = subject("T2(R=Y%DF=Y%W=0)");
-    assert_eq!(score(&points, &exact, &s), Score { matched: 0, possible: 40 });
-    // Subject tests without R imply it.
-    let s = subject("T1(DF=N)\nT2()");
-    assert_eq!(score(&points, &exact, &s), Score { matched: 40 + 40, possible: 40 + 10 + 40 });
+    assert_eq!(
+        score(&points, &exact, &s),
+        Score {
+            matched: 0,
+            possible: 40
+        }
+    );
     // Attributes missing on either side are not counted.
     let s = subject("T1(DF=Y%W=100%ZZ=1)");
-    assert_eq!(score(&points, &exact, &s), Score { matched: 50, possible: 60 });
+    assert_eq!(
+        score(&points, &exact, &s),
+        Score {
+            matched: 10,
+            possible: 20
+        }
+    );
     assert_eq!(score(&points, &half, &s), Score::default());
 }
 
 #[test]
 fn percent_rounds_down_like_nmap() {
-    assert_eq!(Score { matched: 57, possible: 100 }.percent(), 56, "0.57 * 100 < 57 in f64");
-    assert_eq!(Score { matched: 199, possible: 200 }.percent(), 99);
-    assert_eq!(Score { matched: 2, possible: 3 }.percent(), 66);
-    assert_eq!(Score { matched: 5, possible: 5 }.percent(), 100);
-    assert_eq!(Score { matched: 0, possible: 0 }.percent(), 0);
-    assert!(Score { matched: 1, possible: 2 }
-        .cmp_accuracy(Score { matched: 2, possible: 4 })
-        .is_eq());
+    assert_eq!(
+        Score {
+            matched: 57,
+            possible: 100
+        }
+        .percent(),
+        56,
+        "0.57 * 100 < 57 in f64"
+    );
+    assert_eq!(
+        Score {
+            matched: 199,
+            possible: 200
+        }
+        .percent(),
+        99
+    );
+    assert_eq!(
+        Score {
+            matched: 2,
+            possible: 3
+        }
+        .percent(),
+        66
+    );
+    assert_eq!(
+        Score {
+            matched: 5,
+            possible: 5
+        }
+        .percent(),
+        100
+    );
+    assert_eq!(
+        Score {
+            matched: 0,
+            possible: 0
+        }
+        .percent(),
+        0
+    );
+    assert!(Score {
+        matched: 1,
+        possible: 2
+    }
+    .cmp_accuracy(Score {
+        matched: 2,
+        possible: 4
+    })
+    .is_eq());
 }
 
 #[test]
@@ -252,12 +384,22 @@ SEQ(SP=1)
     // "Unrelated" shares nothing with the subject and is no candidate.
     assert_eq!(
         ranked,
-        [("P1", 100), ("P2", 100), ("Dup", 100), ("Mid", 83), ("Low", 66)]
+        [
+            ("P1", 100),
+            ("P2", 100),
+            ("Dup", 100),
+            ("Mid", 50),
+            ("Low", 0)
+        ]
     );
 
     let (top2, _) = best_matches(&text, &s, 2);
     let names: Vec<_> = top2.iter().map(|m| m.name).collect();
-    assert_eq!(names, ["P1", "P2"], "a tie with the last does not displace it");
+    assert_eq!(
+        names,
+        ["P1", "P2"],
+        "a tie with the last does not displace it"
+    );
     assert!(best_matches(&text, &s, 0).0.is_empty());
 }
 
@@ -272,10 +414,19 @@ T1(DF=Y)
     let (matches, _) = best_matches(&text, &subject("T1(DF=Y)"), 3);
     assert_eq!(matches.len(), 1);
     let m = &matches[0];
-    assert_eq!(m.score, Score { matched: 50, possible: 50 });
+    assert_eq!(
+        m.score,
+        Score {
+            matched: 10,
+            possible: 10
+        }
+    );
     assert_eq!(m.line, line_of(&text, "Fingerprint Gamma"));
     assert_eq!(m.classes[0].family, "GammaOS");
-    assert_eq!(m.classes[0].to_string(), "Gamma | GammaOS | 2.X | general purpose");
+    assert_eq!(
+        m.classes[0].to_string(),
+        "Gamma | GammaOS | 2.X | general purpose"
+    );
     assert_eq!(m.cpes, ["cpe:/o:gamma:gammaos:2"]);
 }
 
