@@ -513,7 +513,10 @@ mod tests {
     #[test]
     fn host_timeout_is_refused_for_syn_scans() {
         let e = settings_as("-sS --host-timeout 5s x", true).expect_err("refused");
-        assert!(e.contains("--host-timeout") && e.contains("not supported"), "{e}");
+        assert!(
+            e.contains("--host-timeout") && e.contains("not supported"),
+            "{e}"
+        );
         assert!(settings_as("-sT --host-timeout 5s x", true).is_ok());
     }
 
