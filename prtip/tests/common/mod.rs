@@ -987,6 +987,17 @@ pub fn syn_lab_heap_scenario(
         .take(10)
         .collect();
     assert!(wrong.is_empty(), "hosts without every listener: {wrong:?}");
+    assert_within_budget(budget, &stats, elapsed);
+    drop(lab);
+}
+
+/// Print a heap test's figures and assert its peak against `budget`.
+#[cfg(feature = "dhat-heap")]
+pub fn assert_within_budget(
+    budget: &prtip::budgets::Budget,
+    stats: &memprof::dhat::HeapStats,
+    elapsed: Duration,
+) {
     eprintln!(
         "heap_{}: peak {} bytes in {} blocks (budget {}), {} allocations, {:.1} s",
         budget.name,
@@ -1002,5 +1013,72 @@ pub fn syn_lab_heap_scenario(
         stats.max_bytes,
         budget.max_heap_bytes
     );
-    drop(lab);
+}
+
+/// A real scan (`scan_flag`: `-sT` or `-sS`) of 1,000 ports of 127.0.0.1,
+/// three of them held open by listeners of this test, run in-process under
+/// dhat: checks every listener is reported open and 1,000 ports counted,
+/// then asserts the peak heap against `budget`.
+#[cfg(feature = "dhat-heap")]
+pub fn loopback_heap_scenario(budget: &prtip::budgets::Budget, scan_flag: &str) {
+    use memprof::dhat;
+    let listeners: Vec<TcpListener> = (0..3)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind"))
+        .collect();
+    let mut open: Vec<u16> = listeners
+        .iter()
+        .map(|l| l.local_addr().expect("addr").port())
+        .collect();
+    open.sort_unstable();
+    // 997 low ports plus the three listeners (ephemeral, so never 2024 or
+    // below 998): 1,000 ports.
+    assert!(open.iter().all(|&p| p > 997));
+    let spec = format!("1-997,{},{},{}", open[0], open[1], open[2]);
+    let dir = tempdir();
+    let json = dir.path().join("scan.json");
+    let argv = [
+        "prtip",
+        scan_flag,
+        "-n",
+        "-p",
+        &spec,
+        "-oJ",
+        json.to_str().expect("utf8 path"),
+        "127.0.0.1",
+    ]
+    .map(std::ffi::OsString::from)
+    .to_vec();
+
+    let started = Instant::now();
+    let profiler = dhat::Profiler::builder().testing().build();
+    let code = prtip::app::run(argv);
+    let stats = dhat::HeapStats::get();
+    drop(profiler);
+    let elapsed = started.elapsed();
+
+    assert_eq!(code, std::process::ExitCode::SUCCESS);
+    let text = std::fs::read_to_string(&json).expect("json output");
+    let host = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json line"))
+        .find(|v| v["type"] == "host")
+        .expect("host line");
+    assert_eq!(host["status"], "up", "{host}");
+    let mut found: Vec<u16> = host["ports"]
+        .as_array()
+        .expect("ports")
+        .iter()
+        .filter(|p| p["state"] == "open")
+        .map(|p| p["port"].as_u64().expect("port") as u16)
+        .filter(|p| open.contains(p))
+        .collect();
+    found.sort_unstable();
+    assert_eq!(found, open, "every listener must be reported open");
+    let scanned: u64 = host["ports"].as_array().map_or(0, |a| a.len() as u64)
+        + host["extraports"].as_array().map_or(0, |a| {
+            a.iter().map(|e| e["count"].as_u64().unwrap_or(0)).sum()
+        });
+    assert_eq!(scanned, 1000);
+    assert_within_budget(budget, &stats, elapsed);
+    drop(listeners);
 }
