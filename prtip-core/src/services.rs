@@ -339,8 +339,9 @@ pub struct ServiceNames {
 impl ServiceNames {
     /// Reads the names of `ports` for `proto` from nmap-services `content`.
     ///
-    /// Entries named `unknown` are not stored: nmap treats them as absent and
-    /// prints "unknown" for any port without a name, which is the caller's job.
+    /// Entries named `unknown` are kept: nmap reports them as a service named
+    /// "unknown" (XML `<service name="unknown" method="table">`), while a port
+    /// missing from the table gets no service element at all.
     pub fn load(
         content: &str,
         file: &str,
@@ -381,7 +382,7 @@ impl ServiceNames {
     }
 
     fn push(&mut self, port: u16, name: &str) {
-        if name == "unknown" || name.is_empty() {
+        if name.is_empty() {
             return;
         }
         let (Ok(offset), Ok(len)) = (u32::try_from(self.arena.len()), u8::try_from(name.len()))
@@ -401,7 +402,7 @@ impl ServiceNames {
     }
 
     /// The name of `port`/`proto`, or `None` when the table has none (nmap
-    /// then prints "unknown").
+    /// then prints "unknown" in normal output and no service in XML).
     pub fn name(&self, port: u16, proto: Protocol) -> Option<&str> {
         if self.proto != Some(proto) {
             return None;
@@ -656,14 +657,15 @@ alias\t11/tcp\tmail\t# /etc/services style alias: no frequency
         let wanted = PortList::from_ranges([(1, 1), (22, 24), (80, 80)]);
         let loaded = ServiceNames::load(SAMPLE, "s", Protocol::Tcp, &wanted);
         let n = loaded.value;
-        assert_eq!(n.len(), 3, "{n:?}");
+        assert_eq!(n.len(), 4, "{n:?}");
         assert_eq!(n.name(1, Protocol::Tcp), Some("tcpmux"));
         assert_eq!(n.name(22, Protocol::Tcp), Some("ssh"));
         assert_eq!(n.name(80, Protocol::Tcp), Some("http"));
-        assert_eq!(n.name(24, Protocol::Tcp), None, "unknown is not stored");
+        // nmap reports table entries named "unknown" as such (XML included).
+        assert_eq!(n.name(24, Protocol::Tcp), Some("unknown"));
         assert_eq!(n.name(21, Protocol::Tcp), None, "not scanned");
         assert_eq!(n.name(1, Protocol::Udp), None);
-        assert_eq!(n.arena, "tcpmuxsshhttp");
+        assert_eq!(n.arena, "tcpmuxsshunknownhttp");
     }
 
     #[test]

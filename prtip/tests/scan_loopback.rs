@@ -389,3 +389,38 @@ fn ephemeral_range_reports_only_real_listeners() {
     let missed: Vec<u16> = stable.difference(&reported_open).copied().collect();
     assert!(missed.is_empty(), "listeners not reported open: {missed:?}");
 }
+
+/// nmap-services lists some ports under the name "unknown"; nmap reports those
+/// as a service named "unknown", and ports missing from the table with no
+/// service at all. 43027/tcp is such an "unknown" entry in nmap 7.93's table.
+#[test]
+fn unknown_entries_of_nmap_services_are_reported_like_nmap() {
+    if !require("nmap") || !require_file("/usr/share/nmap/nmap-services") {
+        return;
+    }
+    let table = std::fs::read_to_string("/usr/share/nmap/nmap-services").expect("nmap-services");
+    let Some(port) = table.lines().find_map(|l| {
+        let mut f = l.split_whitespace();
+        (f.next() == Some("unknown"))
+            .then(|| f.next()?.strip_suffix("/tcp")?.parse::<u16>().ok())?
+    }) else {
+        panic!("no unknown/tcp entry in nmap-services");
+    };
+    let _g = lock();
+    let dir = common::tempdir();
+    let ours = dir.path().join("prtip.xml");
+    let theirs = dir.path().join("nmap.xml");
+    // The port is closed or open, whatever: only the service column matters.
+    let spec = format!("{port},{}", port.wrapping_add(1).max(1));
+    let out = run(prtip()
+        .args(["-sT", "-n", "-Pn", "-p", &spec, "-oX"])
+        .arg(&ours)
+        .arg("127.0.0.1"));
+    assert!(out.status.success(), "{}", describe(&out));
+    let out = run(Command::new("nmap")
+        .args(["-sT", "-n", "-Pn", "-p", &spec, "-oX"])
+        .arg(&theirs)
+        .arg("127.0.0.1"));
+    assert!(out.status.success(), "{}", describe(&out));
+    ndiff_no_port_differences(&theirs, &ours);
+}
