@@ -29,6 +29,7 @@ fn config(timing: Timing) -> SynConfig {
     SynConfig {
         timing,
         source: SRC,
+        source_per_target: false,
         sport_base: 61000,
         sport_range: 4096,
         key: [7; 16],

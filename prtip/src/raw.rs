@@ -32,8 +32,9 @@ fn random_bytes<const N: usize>() -> Result<[u8; N], String> {
     Ok(buf)
 }
 
-/// The SYN engine for this run. The route to the first target picks the
-/// source address and interface unless `-S` / `-e` say otherwise.
+/// The SYN engine for this run. Each target's source address comes from the
+/// routing table unless `-S` fixes one; `-e` binds sending and receiving to
+/// one interface (and then the route to the first target picks the source).
 pub fn syn_scanner(
     settings: &Settings,
     first_target: Option<IpAddr>,
@@ -53,14 +54,12 @@ pub fn syn_scanner(
         }
         None => route::source_for(target).map_err(|e| format!("no route to {target}: {e}"))?,
     };
-    let iface = match &settings.socket.interface {
-        Some(i) => i.clone(),
-        None => route::interface_of(source).map_err(|e| {
-            format!("cannot find the interface for source address {source} ({e}); name it with -e")
-        })?,
-    };
-    let io = RawIo::open(&iface, settings.socket.interface.is_some())
-        .map_err(|e| format!("cannot open raw sockets on {iface}: {e}"))?;
+    let io = RawIo::open(settings.socket.interface.as_deref()).map_err(|e| {
+        match &settings.socket.interface {
+            Some(i) => format!("cannot open raw sockets on {i}: {e}"),
+            None => format!("cannot open raw sockets: {e}"),
+        }
+    })?;
     let (sport_base, sport_range) =
         route::source_port_window(route::ephemeral_range(), DEFAULT_SOURCE_PORT_RANGE);
     let seed = match settings.seed {
@@ -70,6 +69,7 @@ pub fn syn_scanner(
     let cfg = SynConfig {
         timing: settings.timing,
         source,
+        source_per_target: settings.socket.source.is_none() && settings.socket.interface.is_none(),
         sport_base,
         sport_range,
         key: random_bytes::<16>()?,

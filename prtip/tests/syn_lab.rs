@@ -353,3 +353,50 @@ fn unroutable_target_is_skipped_not_fatal() {
         );
     }
 }
+
+/// Targets behind different interfaces in one scan: the loopback address of
+/// the scanning namespace (source 127.0.0.1 on lo) and a lab address (source
+/// 198.18.0.1 on the veth). Each gets the source address its route names.
+#[test]
+fn targets_behind_different_interfaces_share_one_scan() {
+    let Some(lab) = ScriptLab::up(PREFIX, &LISTEN, 0) else {
+        return;
+    };
+    let dir = common::tempdir();
+    let xml = dir.path().join("mixed.xml");
+    // Nothing listens on the scanning namespace's loopback: every port there is closed.
+    let out = run_timeout(
+        lab.prtip().args([
+            "-sS",
+            "-n",
+            "-p",
+            "22,80,81",
+            "-oX",
+            path_str(&xml),
+            "127.0.0.1",
+            "198.18.4.3",
+        ]),
+        SCAN_TIMEOUT,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let text = read(&xml);
+    let open = xml_open_ports(&text);
+    assert_eq!(
+        open.get("198.18.4.3"),
+        Some(&BTreeSet::from([22, 80])),
+        "{text}"
+    );
+    assert!(
+        open.get("127.0.0.1").is_some_and(BTreeSet::is_empty),
+        "{text}"
+    );
+    let counts = xml_state_counts(&text);
+    assert_eq!(
+        counts
+            .get("127.0.0.1")
+            .and_then(|c| c.get("closed"))
+            .copied(),
+        Some(3),
+        "every loopback port answered (closed): {text}"
+    );
+}

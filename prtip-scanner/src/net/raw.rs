@@ -126,11 +126,14 @@ fn attach_tcp_icmp_filter(fd: &OwnedFd) -> io::Result<()> {
 }
 
 impl RawIo {
-    /// Open the sockets for `interface`. Needs CAP_NET_RAW.
-    pub fn open(interface: &str, bind_send_to_interface: bool) -> io::Result<RawIo> {
+    /// Open the sockets. Needs CAP_NET_RAW. With `interface`, sending is
+    /// bound to it (`-e`) and only its packets are received; without, the
+    /// kernel routes every probe and replies are taken from all interfaces,
+    /// so targets behind different interfaces can share one scan.
+    pub fn open(interface: Option<&str>) -> io::Result<RawIo> {
         let send = socket(libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_RAW)?;
         let _ = setsockopt_int(&send, libc::SOL_SOCKET, libc::SO_SNDBUF, SNDBUF_BYTES);
-        if bind_send_to_interface {
+        if let Some(interface) = interface {
             let name = interface.as_bytes();
             // SAFETY: `name` is valid for its length, which is passed.
             check(unsafe {
@@ -157,7 +160,10 @@ impl RawIo {
         let mut sll: libc::sockaddr_ll = unsafe { zeroed() };
         sll.sll_family = libc::AF_PACKET as u16;
         sll.sll_protocol = ETH_P_IP.to_be();
-        sll.sll_ifindex = ifindex(interface)?;
+        sll.sll_ifindex = match interface {
+            Some(i) => ifindex(i)?,
+            None => 0,
+        };
         // SAFETY: `sll` is a valid sockaddr_ll of the size passed.
         check(unsafe {
             libc::bind(

@@ -57,8 +57,11 @@ const DISCOVERY_ACK_PORT: u16 = 80;
 #[derive(Debug, Clone)]
 pub struct SynConfig {
     pub timing: Timing,
-    /// Our address as targets see it.
+    /// Our address as targets see it (`-S`, or the route to the first target).
     pub source: Ipv4Addr,
+    /// Look the source address up in the routing table for every target
+    /// (false with `-S` or `-e`, where one address serves all targets).
+    pub source_per_target: bool,
     /// Source ports used: `sport_base .. sport_base + sport_range`.
     pub sport_base: u16,
     pub sport_range: u16,
@@ -251,16 +254,18 @@ impl SynScanner {
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn write_syn(
         &self,
         tpl: &SynTemplate,
+        src: Ipv4Addr,
         batch: &mut Batch,
         dst: Ipv4Addr,
         dport: u16,
         ip_id: u16,
     ) {
         let sport = self.sport(dst, dport);
-        let seq = self.cookie.seq(self.cfg.source, dst, sport, dport);
+        let seq = self.cookie.seq(src, dst, sport, dport);
         let len = tpl.write(batch.slot(), dst, sport, dport, seq, ip_id);
         batch.commit(len, dst);
     }
@@ -278,7 +283,9 @@ impl SynScanner {
         let Some(win) = guard.as_ref() else { return };
         match reply {
             Reply::Tcp(t) => {
-                if t.dst != self.cfg.source || !self.our_port(t.dport) {
+                // The cookie already proved the reply answers our probe from
+                // `t.dst`; any of the scan's source addresses may be it.
+                if !self.our_port(t.dport) {
                     return;
                 }
                 let Some(h) = win.host_index(t.src) else {
@@ -315,9 +322,6 @@ impl SynScanner {
                 }
             }
             Reply::IcmpUnreachable(u) => {
-                if u.orig_src != self.cfg.source {
-                    return;
-                }
                 let Some(h) = win.host_index(u.orig_dst) else {
                     return;
                 };
@@ -386,9 +390,9 @@ impl SynScanner {
     fn discover(&self, win: &Window, skip: &[bool]) -> Result<(), ScanError> {
         let mut gate = RateGate::new(&self.cfg.timing);
         let mut batch = Batch::new();
-        let src = self.cfg.source;
         for _round in 0..DISCOVERY_ROUNDS {
             for (h, &dst) in win.hosts.iter().enumerate() {
+                let src = win.source(h as u32);
                 if skip[h] || win.is_alive(h as u32) {
                     continue;
                 }
@@ -462,7 +466,8 @@ impl SynScanner {
         part: u64,
         parts: u64,
     ) -> Result<u64, ScanError> {
-        let tpl = SynTemplate::new(self.cfg.source, self.cfg.ttl);
+        // One template per source address; a scan rarely has more than one or two.
+        let mut templates: Vec<(Ipv4Addr, SynTemplate)> = Vec::new();
         let mut timing = self.cfg.timing;
         timing.max_rate = timing.max_rate.map(|r| r / parts as f64);
         let mut gate = RateGate::new(&timing);
@@ -493,7 +498,15 @@ impl SynScanner {
                 continue;
             };
             let dst = win.hosts[h as usize];
-            self.write_syn(&tpl, &mut batch, dst, dport, probe as u16);
+            let src = win.source(h);
+            let at = match templates.iter().position(|(a, _)| *a == src) {
+                Some(i) => i,
+                None => {
+                    templates.push((src, SynTemplate::new(src, self.cfg.ttl)));
+                    templates.len() - 1
+                }
+            };
+            self.write_syn(&templates[at].1, src, &mut batch, dst, dport, probe as u16);
             if batch.full() {
                 self.flush(&mut batch, &mut gate)?;
             }
@@ -666,7 +679,17 @@ impl SynScanner {
                 })
                 .collect();
             let local: Vec<bool> = addrs.iter().map(|a| a.is_loopback()).collect();
-            let win = Arc::new(Window::new(addrs, self.ports.len()));
+            let sources: Vec<Ipv4Addr> = if self.cfg.source_per_target {
+                addrs
+                    .iter()
+                    .map(|&a| crate::net::route::source_for(a).unwrap_or(self.cfg.source))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let win = Arc::new(
+                Window::new(addrs, self.ports.len()).with_sources(sources, self.cfg.source),
+            );
             *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&win));
             if plan.discovery {
                 self.discover(&win, &local)?;

@@ -145,6 +145,10 @@ pub struct Window {
     reason: Vec<AtomicU8>,
     /// Probes with an outcome.
     answered: AtomicU64,
+    /// Source address per host, when targets route through different ones;
+    /// empty when `default_source` serves every host.
+    sources: Vec<Ipv4Addr>,
+    default_source: Ipv4Addr,
 }
 
 /// Why a host counts as up, recorded by the receiver.
@@ -203,8 +207,26 @@ impl Window {
                 .collect(),
             reason: (0..nhosts).map(|_| AtomicU8::new(0)).collect(),
             answered: AtomicU64::new(0),
+            sources: Vec::new(),
+            default_source: Ipv4Addr::UNSPECIFIED,
             hosts,
         }
+    }
+
+    /// Set the source address of each host (`sources`, in host order, or
+    /// empty when `default` serves all of them).
+    pub fn with_sources(mut self, sources: Vec<Ipv4Addr>, default: Ipv4Addr) -> Self {
+        self.sources = sources;
+        self.default_source = default;
+        self
+    }
+
+    /// Our address towards host `host`.
+    pub fn source(&self, host: u32) -> Ipv4Addr {
+        self.sources
+            .get(host as usize)
+            .copied()
+            .unwrap_or(self.default_source)
     }
 
     pub fn host_count(&self) -> u64 {
