@@ -7,6 +7,18 @@ use std::sync::Mutex;
 use std::time::Duration;
 use tokio::time::Instant;
 
+/// The gap between two probes implied by `--max-rate` (probes/s) and
+/// `--scan-delay`, whichever is stricter; `None` when neither limits anything.
+/// Shared by the async connect pacer and the SYN sender's rate gate.
+pub fn probe_interval(max_rate: Option<f64>, scan_delay: Duration) -> Option<Duration> {
+    let from_rate = max_rate
+        .filter(|r| r.is_finite() && *r > 0.0)
+        .map(|r| Duration::from_secs_f64(1.0 / r))
+        .unwrap_or(Duration::ZERO);
+    let interval = from_rate.max(scan_delay);
+    (!interval.is_zero()).then_some(interval)
+}
+
 /// Spaces probes at least `interval` apart across all tasks.
 #[derive(Debug)]
 pub struct Pacer {
@@ -18,12 +30,7 @@ impl Pacer {
     /// A pacer for the stricter of a maximum rate (probes/s) and a fixed delay.
     /// Returns `None` when neither limits anything.
     pub fn new(max_rate: Option<f64>, scan_delay: Duration) -> Option<Self> {
-        let from_rate = max_rate
-            .filter(|r| r.is_finite() && *r > 0.0)
-            .map(|r| Duration::from_secs_f64(1.0 / r))
-            .unwrap_or(Duration::ZERO);
-        let interval = from_rate.max(scan_delay);
-        (!interval.is_zero()).then(|| Pacer {
+        probe_interval(max_rate, scan_delay).map(|interval| Pacer {
             interval,
             next: Mutex::new(None),
         })

@@ -113,18 +113,8 @@ struct RateGate {
 
 impl RateGate {
     fn new(timing: &Timing) -> Self {
-        let from_rate = timing
-            .max_rate
-            .filter(|r| r.is_finite() && *r > 0.0)
-            .map(|r| Duration::from_secs_f64(1.0 / r));
-        let interval = match (from_rate, timing.scan_delay.is_zero()) {
-            (Some(r), true) => Some(r),
-            (Some(r), false) => Some(r.max(timing.scan_delay)),
-            (None, false) => Some(timing.scan_delay),
-            (None, true) => None,
-        };
         RateGate {
-            interval,
+            interval: crate::pacer::probe_interval(timing.max_rate, timing.scan_delay),
             start: Instant::now(),
             sent: 0,
         }
