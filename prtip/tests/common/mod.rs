@@ -358,6 +358,24 @@ pub fn ss_loopback_listeners() -> BTreeSet<u16> {
 
 static LAB_COUNTER: AtomicU32 = AtomicU32::new(0);
 
+/// `ip netns exec <ns> <program>`: shared by both lab fixtures.
+fn netns_cmd(ns: &str, program: &str) -> Command {
+    let mut c = Command::new("ip");
+    c.args(["netns", "exec", ns, program]);
+    c
+}
+
+/// Run `argv` in namespace `ns` and assert success.
+fn netns_ok(ns: &str, argv: &[&str]) -> Output {
+    let out = run(netns_cmd(ns, argv[0]).args(&argv[1..]));
+    assert!(
+        out.status.success(),
+        "{argv:?} in {ns} failed:\n{}",
+        describe(&out)
+    );
+    out
+}
+
 /// Which end of the lab a command runs in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Side {
@@ -461,18 +479,9 @@ impl Lab {
         Some(lab)
     }
 
-    fn ns(&self, side: Side) -> &str {
-        match side {
-            Side::Scanner => &self.scanner_ns,
-            Side::Target => &self.target_ns,
-        }
-    }
-
     /// `ip netns exec <ns> <program>`; add arguments to the returned command.
     pub fn cmd(&self, side: Side, program: &str) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", self.ns(side), program]);
-        c
+        netns_cmd(self.ns(side), program)
     }
 
     /// `prtip` inside the scanner namespace.
@@ -482,14 +491,14 @@ impl Lab {
 
     /// Run a command in a namespace and assert success.
     pub fn ok(&self, side: Side, argv: &[&str]) -> Output {
-        let out = run(self.cmd(side, argv[0]).args(&argv[1..]));
-        assert!(
-            out.status.success(),
-            "{argv:?} in {} failed:\n{}",
-            self.ns(side),
-            describe(&out)
-        );
-        out
+        netns_ok(self.ns(side), argv)
+    }
+
+    fn ns(&self, side: Side) -> &str {
+        match side {
+            Side::Scanner => &self.scanner_ns,
+            Side::Target => &self.target_ns,
+        }
     }
 
     /// Give the target one more address (on its loopback device).
@@ -710,18 +719,9 @@ impl ScriptLab {
         Some(lab)
     }
 
-    fn ns(&self, side: Side) -> &str {
-        match side {
-            Side::Scanner => &self.scan_ns,
-            Side::Target => &self.target_ns,
-        }
-    }
-
     /// `ip netns exec <ns> <program>`; add arguments to the returned command.
     pub fn cmd(&self, side: Side, program: &str) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", self.ns(side), program]);
-        c
+        netns_cmd(self.ns(side), program)
     }
 
     /// `prtip` inside the scan namespace.
@@ -731,14 +731,14 @@ impl ScriptLab {
 
     /// Run a command in a namespace and assert success.
     pub fn ok(&self, side: Side, argv: &[&str]) -> Output {
-        let out = run(self.cmd(side, argv[0]).args(&argv[1..]));
-        assert!(
-            out.status.success(),
-            "{argv:?} in {} failed:\n{}",
-            self.ns(side),
-            describe(&out)
-        );
-        out
+        netns_ok(self.ns(side), argv)
+    }
+
+    fn ns(&self, side: Side) -> &str {
+        match side {
+            Side::Scanner => &self.scan_ns,
+            Side::Target => &self.target_ns,
+        }
     }
 
     /// Route `cidr` (inside 198.18.0.0/15, outside the lab prefix) from the
