@@ -3,6 +3,7 @@ pub mod config;
 pub mod cookie;
 pub mod error;
 pub mod os_db;
+pub mod os_fp;
 pub mod permutation;
 pub mod ports;
 pub mod result;

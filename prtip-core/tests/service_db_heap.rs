@@ -95,5 +95,8 @@ fn parsed_installed_db_costs_well_under_a_megabyte() {
         db.cache_stats().held,
         db.cache_stats()
     );
-    assert!(live < 8_000_000, "live {live}");
+    // Measured 325,690 B retained / 448,603 B peak (it was 1.48 MB / 2.68 MB
+    // with the regex crate's lazy DFAs in every cached entry).
+    assert!(live < 600_000, "live {live}");
+    assert!(peak < 1_000_000, "peak {peak}");
 }

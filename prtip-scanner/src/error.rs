@@ -17,6 +17,8 @@ pub enum ScanError {
     Send(io::Error),
     #[error("receiving packets failed: {0}")]
     Receive(io::Error),
+    #[error("cannot set up TLS for version detection: {0}")]
+    Tls(String),
     #[error("writing results failed: {0}")]
     Output(io::Error),
 }

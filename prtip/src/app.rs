@@ -1,18 +1,23 @@
 //! The run of one command line: validate, expand targets, scan, stream results.
 
 use crate::cli::{self, UsageError, HELP};
+use crate::mapped::MappedFile;
 use crate::output::open_outputs;
 use crate::progress::Progress;
 use crate::resolve;
 use crate::settings::{load_port_db, PortDb, ScanKind, Settings};
 use memprof::Phase;
-use prtip_core::result::{HostStatus, Protocol, ResultSink, RunInfo, RunStats, ServiceInfo};
+use prtip_core::result::{
+    HostStatus, PortState, Protocol, ResultSink, RunInfo, RunStats, ServiceInfo,
+};
+use prtip_core::service_db::{ServiceDb, BUILTIN_NAME, BUILTIN_PROBES};
 use prtip_core::target::{ExcludeSet, Resolver, TargetList};
 use prtip_scanner::cancel::StopFlag;
 use prtip_scanner::connect::{
     hostgroup_size, ConnectConfig, ConnectScanner, HostJob, HostOutcome, PortSource, ScanPlan,
 };
 use prtip_scanner::rlimit;
+use prtip_scanner::service::{VersionConfig, VersionScanner};
 use std::ffi::OsString;
 use std::io::{IsTerminal, Read};
 use std::net::IpAddr;
@@ -174,6 +179,19 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
     for w in &warnings {
         eprintln!("prtip: warning: {w}");
     }
+    let probe_source = match &settings.version {
+        Some(_) => Some(ProbeSource::open(settings.probes_file.as_deref())?),
+        None => None,
+    };
+    let probe_db = match &probe_source {
+        Some(src) => Some(src.parse()?),
+        None => None,
+    };
+    if let Some(db) = &probe_db {
+        for w in db.warnings() {
+            eprintln!("prtip: warning: {w}");
+        }
+    }
     drop(loading);
     let output = memprof::phase(Phase::Output);
     let mut sinks = open_outputs(&settings.outputs).map_err(usage)?;
@@ -208,7 +226,7 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
         debug: settings.debug,
         reason: settings.reason,
         port_scan: plan.port_scan,
-        version_scan: false,
+        version_scan: settings.version.is_some(),
     };
     {
         let _output = memprof::phase(Phase::Output);
@@ -231,6 +249,23 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
         .build()
         .map_err(|e| Failure::Scan(format!("cannot start the async runtime: {e}")))?;
 
+    let versions = match (&probe_db, settings.version) {
+        (Some(db), Some(v)) => Some(
+            VersionScanner::new(
+                db,
+                VersionConfig {
+                    intensity: v.intensity,
+                    all_ports: v.all_ports,
+                    trace: v.trace,
+                    ..VersionConfig::default()
+                },
+                stop.clone(),
+            )
+            .map_err(|e| Failure::Scan(e.to_string()))?,
+        ),
+        _ => None,
+    };
+    let handle = runtime.handle().clone();
     let started = Instant::now();
     let total_hosts = targets.count().unwrap_or(0);
     let progress = Progress::new(
@@ -248,6 +283,9 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
                 }
                 if host.hostname.is_none() && !settings.no_dns && host.status == HostStatus::Up {
                     host.hostname = resolve::reverse(host.addr);
+                }
+                if let Some(scanner) = &versions {
+                    detect_versions(scanner, &handle, &mut host, &names);
                 }
                 for p in &mut host.ports.shown {
                     if p.service.is_none() {
@@ -356,6 +394,74 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
     } else {
         Outcome::Finished
     })
+}
+
+/// Runs `-sV` on the host's open ports and records what was found. Called
+/// from the synchronous result callback, so it blocks this thread (not the
+/// runtime's workers) until the host is done.
+fn detect_versions(
+    scanner: &VersionScanner<'_, '_>,
+    handle: &tokio::runtime::Handle,
+    host: &mut prtip_core::result::HostResult,
+    names: &prtip_core::services::ServiceNames,
+) {
+    if host.status != HostStatus::Up {
+        return;
+    }
+    let open: Vec<u16> = host
+        .ports
+        .shown
+        .iter()
+        .filter(|p| p.state == PortState::Open && p.protocol == Protocol::Tcp)
+        .map(|p| p.port)
+        .collect();
+    if open.is_empty() {
+        return;
+    }
+    let _phase = memprof::phase(Phase::ServiceDetection);
+    let hostname = host.hostname.clone();
+    let verdicts = tokio::task::block_in_place(|| {
+        handle.block_on(memprof::in_phase(
+            Phase::ServiceDetection,
+            scanner.identify_ports(host.addr, hostname.as_deref(), &open),
+        ))
+    });
+    for (port, verdict) in open.iter().zip(verdicts) {
+        if let Some(p) = host.ports.shown.iter_mut().find(|p| p.port == *port) {
+            let table = names.name(p.port, p.protocol);
+            p.service = verdict.service_info(table).map(Box::new);
+        }
+    }
+}
+
+/// Where the probe database comes from: nmap's file, memory-mapped, or the
+/// built-in one.
+enum ProbeSource {
+    File(MappedFile, String),
+    Builtin,
+}
+
+impl ProbeSource {
+    fn open(path: Option<&Path>) -> Result<ProbeSource, Failure> {
+        match path {
+            Some(p) => MappedFile::open(p)
+                .map(|m| ProbeSource::File(m, p.display().to_string()))
+                .map_err(|e| usage(format!("cannot read {}: {e}", p.display()))),
+            None => Ok(ProbeSource::Builtin),
+        }
+    }
+
+    fn parse(&self) -> Result<ServiceDb<'_>, Failure> {
+        match self {
+            ProbeSource::File(m, name) => {
+                let text = m
+                    .text()
+                    .map_err(|e| usage(format!("cannot read {name}: {e}")))?;
+                Ok(ServiceDb::parse(text, name))
+            }
+            ProbeSource::Builtin => Ok(ServiceDb::parse(BUILTIN_PROBES, BUILTIN_NAME)),
+        }
+    }
 }
 
 fn has_open_port(host: &prtip_core::result::HostResult) -> bool {

@@ -26,6 +26,16 @@ pub struct Args {
     pub connect_scan: bool,
     #[arg(long = "sV")]
     pub version_scan: bool,
+    #[arg(long = "version-intensity", allow_hyphen_values = true)]
+    pub version_intensity: Option<String>,
+    #[arg(long = "version-light")]
+    pub version_light: bool,
+    #[arg(long = "version-all")]
+    pub version_all: bool,
+    #[arg(long = "version-trace")]
+    pub version_trace: bool,
+    #[arg(long = "allports")]
+    pub all_ports: bool,
     #[arg(long = "sn")]
     pub ping_only: bool,
     #[arg(long = "Pn")]
@@ -156,10 +166,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("--resume", "resuming scans"),
     ("--append-output", "appending output"),
     ("--iflist", "interface listing"),
-    ("--version-intensity", "version intensity"),
-    ("--version-light", "version intensity"),
-    ("--version-all", "version intensity"),
-    ("--version-trace", "version tracing"),
     ("--osscan-limit", "OS detection limits"),
     ("--osscan-guess", "OS guessing"),
     ("--max-os-tries", "OS detection retries"),
@@ -187,7 +193,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("--top-ports-ratio", "port ratios"),
     ("--port-ratio", "port ratios"),
     ("--exclude-ports", "port exclusion"),
-    ("--allports", "version scanning of all ports"),
 ];
 
 /// A command-line problem, reported as one line with exit status 2.
@@ -327,7 +332,9 @@ HOST DISCOVERY
 SCAN TECHNIQUES
     -sT                   TCP connect scan (the default without raw-socket privileges).
     -sS                   TCP SYN scan (the default with raw-socket privileges).
-    -sV                   Service and version detection (not supported yet).
+    -sV                   Service and version detection with nmap-service-probes
+                          (from --datadir or /usr/share/nmap; a small built-in
+                          database when neither has it).
     -O                    OS detection (not supported yet).
 
 PORT SPECIFICATION
@@ -337,6 +344,14 @@ PORT SPECIFICATION
     --top-ports <n>       The n most common ports (default: 1000).
     Frequencies come from nmap-services in --datadir or /usr/share/nmap;
     without that file prtip uses a built-in list of its own.
+
+SERVICE/VERSION DETECTION
+    --version-intensity <0-9>  Try probes up to this rarity (default 7); probes
+                          that list the port are always tried.
+    --version-light       Same as --version-intensity 2.
+    --version-all         Same as --version-intensity 9.
+    --allports            Also probe ports the database's Exclude line skips.
+    --version-trace       Print every probe sent and how it was judged.
 
 TIMING AND PERFORMANCE
     --seed <n>            Fix the SYN scan's random probe order (reproducible runs).

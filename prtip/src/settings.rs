@@ -136,6 +136,72 @@ pub struct Settings {
     pub input_list: Option<PathBuf>,
     pub excludes: Vec<String>,
     pub exclude_file: Option<PathBuf>,
+    /// `-sV` and its options; `None` without `-sV`.
+    pub version: Option<VersionSettings>,
+    /// nmap-service-probes to read for `-sV`; the built-in database if none.
+    pub probes_file: Option<PathBuf>,
+}
+
+/// `-sV` options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VersionSettings {
+    /// 0..=9.
+    pub intensity: u8,
+    /// `--allports`.
+    pub all_ports: bool,
+    /// `--version-trace`.
+    pub trace: bool,
+}
+
+/// nmap's `--version-light` level.
+const VERSION_LIGHT: u8 = 2;
+/// nmap's default `--version-intensity`.
+const VERSION_DEFAULT: u8 = 7;
+
+fn version_from(args: &Args) -> Result<Option<VersionSettings>, UsageError> {
+    let chosen = [
+        args.version_intensity.is_some(),
+        args.version_light,
+        args.version_all,
+    ]
+    .iter()
+    .filter(|&&b| b)
+    .count();
+    if chosen > 1 {
+        return Err(usage(
+            "choose one of --version-intensity, --version-light and --version-all",
+        ));
+    }
+    let intensity = if let Some(v) = &args.version_intensity {
+        match v.trim().parse::<u8>() {
+            Ok(n) if n <= 9 => n,
+            _ => {
+                return Err(usage(format!(
+                    "invalid --version-intensity \"{v}\": expected a number from 0 to 9"
+                )))
+            }
+        }
+    } else if args.version_light {
+        VERSION_LIGHT
+    } else if args.version_all {
+        9
+    } else {
+        VERSION_DEFAULT
+    };
+    if !args.version_scan {
+        // nmap accepts these without -sV and ignores them; so do we.
+        return Ok(None);
+    }
+    if args.ping_only {
+        return Err(usage(
+            "-sV needs a port scan; it cannot be combined with -sn",
+        ));
+    }
+    Ok(Some(VersionSettings {
+        intensity,
+        all_ports: args.all_ports,
+        trace: args.version_trace,
+    }))
 }
 
 fn usage(msg: impl Into<String>) -> UsageError {
@@ -324,9 +390,7 @@ impl Settings {
         if args.syn_scan && !privileged {
             return Err(usage(NEED_CAP_NET_RAW));
         }
-        if args.version_scan {
-            return Err(usage("-sV (version detection) is not supported yet"));
-        }
+        let version = version_from(args)?;
         if args.os_detection {
             return Err(usage("-O (OS detection) is not supported yet"));
         }
@@ -421,6 +485,8 @@ impl Settings {
             input_list: args.input_list.clone(),
             excludes: args.exclude.clone(),
             exclude_file: args.exclude_file.clone(),
+            version,
+            probes_file: find_data_file(args.datadir.as_deref(), "nmap-service-probes"),
         })
     }
 }
@@ -557,7 +623,10 @@ mod tests {
             ("-p 80 -F x", "-F"),
             ("-sn -p 80 x", "-sn"),
             ("-sS x", "CAP_NET_RAW"),
-            ("-sV x", "not supported yet"),
+            ("-sV --version-intensity 10 x", "a number from 0 to 9"),
+            ("-sV --version-intensity -1 x", "a number from 0 to 9"),
+            ("-sV --version-light --version-all x", "choose one of"),
+            ("-sV -sn x", "-sV needs a port scan"),
             ("-O x", "not supported yet"),
             ("--mem-report=xml x", "xml"),
             ("-p 80", "no targets"),

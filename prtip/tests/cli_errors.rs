@@ -49,7 +49,8 @@ fn usage_errors_are_one_line_with_status_2() {
         (&["-PS22", LO], "-PS (TCP SYN ping) is not supported yet"),
         (&["-6", LO], "not supported yet"),
         (&["-sS", "-sT", LO], "choose one TCP scan type"),
-        (&["-sV", LO], "not supported yet"),
+        (&["-sV", "--version-intensity", "x", LO], "a number from 0 to 9"),
+        (&["-sV", "--version-all", "--version-light", LO], "choose one of"),
         (&["-O", LO], "not supported yet"),
         (&["-sT", "-p", "[1-1024]", LO], "not supported yet"),
         // Targets.

@@ -7,7 +7,8 @@
 use std::sync::Arc;
 
 use memchr::memmem;
-use regex::bytes::{Regex, RegexBuilder};
+use regex_automata::meta::{self, Regex};
+use regex_automata::util::syntax;
 
 use super::backtrack;
 use super::parse::{fields, Field, Probe, Rule, ServiceDb, DOTALL, FOLD, PREFIX_FOLD, SOFT};
@@ -18,17 +19,30 @@ use crate::result::Protocol;
 /// Which engine runs a pattern.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
-    /// `regex::bytes::Regex` (finite automata; linear time).
+    /// `regex-automata` (PikeVM / bounded backtracking over an NFA; linear time).
     Regex,
     /// The built-in backtracker, for lookaround, backreferences, atomic
     /// groups and possessive quantifiers (bounded by a step budget).
     Backtrack,
 }
 
-/// Limits for one compiled `regex`; past them the backtracker takes over, so
-/// one huge counted repetition cannot claim megabytes of the cache.
+/// Limit for one compiled NFA; past it the backtracker takes over, so one
+/// huge counted repetition cannot claim megabytes of the cache.
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
-const REGEX_DFA_LIMIT: usize = 256 << 10;
+
+/// The PikeVM alone: DFAs make long scans fast, but responses are at most a
+/// few KiB, and each cached pattern kept tens of KiB of DFA tables (23 KiB per
+/// entry with the regex crate's defaults); the bounded backtracker's scratch
+/// grows to 256 KiB per pattern on a 4 KiB response. The PikeVM's scratch is
+/// proportional to the pattern alone.
+fn regex_config() -> meta::Config {
+    meta::Config::new()
+        .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
+        .hybrid(false)
+        .dfa(false)
+        .onepass(false)
+        .backtrack(false)
+}
 
 /// A compiled pattern, either engine.
 #[derive(Debug)]
@@ -42,10 +56,10 @@ impl Compiled {
     pub(crate) fn new(src: &str, fold: bool, dotall: bool) -> Result<Compiled, String> {
         let pat = pattern::parse(src.as_bytes(), fold, dotall)?;
         if let Some(syntax) = pat.to_regex_syntax() {
-            if let Ok(re) = RegexBuilder::new(&syntax)
-                .size_limit(REGEX_SIZE_LIMIT)
-                .dfa_size_limit(REGEX_DFA_LIMIT)
-                .build()
+            if let Ok(re) = meta::Builder::new()
+                .configure(regex_config())
+                .syntax(syntax::Config::new().unicode(false).utf8(false))
+                .build(&syntax)
             {
                 return Ok(Compiled::Regex(re));
             }
@@ -64,9 +78,16 @@ impl Compiled {
     pub(crate) fn captures(&self, hay: &[u8]) -> Option<backtrack::Spans> {
         match self {
             Compiled::Regex(re) => {
-                let mut locs = re.capture_locations();
-                re.captures_read(&mut locs, hay)?;
-                Some((0..locs.len()).map(|i| locs.get(i)).collect())
+                let mut caps = re.create_captures();
+                re.search_captures(&regex_automata::Input::new(hay), &mut caps);
+                if !caps.is_match() {
+                    return None;
+                }
+                Some(
+                    (0..caps.group_len())
+                        .map(|i| caps.get_group(i).map(|s| (s.start, s.end)))
+                        .collect(),
+                )
             }
             Compiled::Backtrack(p) => backtrack::find(p, hay),
         }

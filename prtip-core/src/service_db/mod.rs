@@ -12,7 +12,7 @@
 //! - Patterns are compiled on first use into a least-recently-used cache of
 //!   [`DEFAULT_CACHE_CAPACITY`] entries ([`ServiceDb::set_cache_capacity`]).
 //!
-//! Patterns are PCRE run on bytes: the `regex` crate (in byte mode, after
+//! Patterns are PCRE run on bytes: `regex-automata` (NFA engines only, after
 //! translating PCRE's differences) where it can, a small backtracker for
 //! lookaround, backreferences and atomic/possessive constructs.
 
@@ -25,6 +25,13 @@ mod template;
 pub use matcher::{compile_check, CacheStats, Engine, Match};
 pub use parse::{Counts, PrefilterStats, Probe, RuleInfo, ServiceDb};
 pub use template::{render, FIELD_CAP};
+
+/// prtip's own small database in nmap's grammar, for `-sV` on a machine
+/// without nmap's file (see the file's header).
+pub const BUILTIN_PROBES: &str = include_str!("../../data/prtip-service-probes");
+
+/// The name [`BUILTIN_PROBES`] is reported under in warnings.
+pub const BUILTIN_NAME: &str = "prtip-service-probes (built in)";
 
 /// Compiled patterns kept by default. One HTTP response can pass the
 /// prefilter of a few dozen rules; more than that is rare.

@@ -786,7 +786,7 @@ pub(crate) fn fixed_width(node: &Node) -> Option<usize> {
 }
 
 impl Pattern {
-    /// Syntax for `regex::bytes::Regex`, or `None` when only the backtracker
+    /// Syntax for the automata engine (`regex-automata`), or `None` when only the backtracker
     /// can run this pattern (lookaround, backreferences, atomic and possessive
     /// groups, or a `$` that is not at the very end).
     pub(crate) fn to_regex_syntax(&self) -> Option<String> {

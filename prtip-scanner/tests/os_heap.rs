@@ -1,0 +1,156 @@
+//! Heap budget of `-O` on one host: probing (on the in-memory network),
+//! fingerprint computation and the match against the installed nmap-os-db
+//! (memory-mapped, as the binary does) must peak under 2 MB of live heap.
+//!
+//! A counting allocator of this test binary measures it; the binary holds a
+//! single test so that no other test's allocations are mixed in.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use prtip_scanner::net::fake::FakeNet;
+use prtip_scanner::os::{fingerprint, OsOptions};
+
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: defers to the system allocator; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: same contract as ours.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(live, Ordering::Relaxed);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+const BUDGET: usize = 2 << 20;
+const DB: &str = "/usr/share/nmap/nmap-os-db";
+
+/// The database, memory-mapped read-only (not heap).
+struct Mapped {
+    ptr: *mut libc::c_void,
+    len: usize,
+}
+
+impl Mapped {
+    fn open(path: &str) -> Option<Mapped> {
+        use std::os::fd::AsRawFd;
+        let file = std::fs::File::open(path).ok()?;
+        let len = usize::try_from(file.metadata().ok()?.len()).ok()?;
+        // SAFETY: a fresh read-only private mapping of an open file.
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_PRIVATE,
+                file.as_raw_fd(),
+                0,
+            )
+        };
+        (ptr != libc::MAP_FAILED).then_some(Mapped { ptr, len })
+    }
+
+    fn text(&self) -> Option<&str> {
+        // SAFETY: the mapping is `len` readable bytes alive as long as `self`.
+        let bytes = unsafe { std::slice::from_raw_parts(self.ptr.cast::<u8>(), self.len) };
+        std::str::from_utf8(bytes).ok()
+    }
+}
+
+impl Drop for Mapped {
+    fn drop(&mut self) {
+        // SAFETY: unmapping what `open` mapped.
+        unsafe { libc::munmap(self.ptr, self.len) };
+    }
+}
+
+/// Answers every TCP probe with a SYN/ACK or RST and nothing else: enough
+/// traffic to run the whole engine.
+fn responder(probe: &[u8]) -> Vec<Vec<u8>> {
+    if probe[9] != 6 {
+        return Vec::new();
+    }
+    let mut r = probe[..40].to_vec();
+    r[2..4].copy_from_slice(&40u16.to_be_bytes());
+    r.swap(12, 16);
+    r.swap(13, 17);
+    r.swap(14, 18);
+    r.swap(15, 19);
+    let (sport, dport) = ([r[20], r[21]], [r[22], r[23]]);
+    r[20..22].copy_from_slice(&dport);
+    r[22..24].copy_from_slice(&sport);
+    let seq = u32::from_be_bytes([r[24], r[25], r[26], r[27]]);
+    r[28..32].copy_from_slice(&seq.wrapping_add(1).to_be_bytes());
+    r[24..28].copy_from_slice(&0x1000u32.to_be_bytes());
+    r[32] = 0x50;
+    r[33] = if probe[33] & 0x02 != 0 { 0x12 } else { 0x14 };
+    vec![r]
+}
+
+#[test]
+fn os_detection_of_one_host_stays_under_two_megabytes() {
+    let Some(map) = Mapped::open(DB) else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true but {DB} is missing"
+        );
+        eprintln!("SKIPPED (needs {DB})");
+        return;
+    };
+    let Some(db) = map.text() else {
+        panic!("{DB} is not UTF-8");
+    };
+    let net = Arc::new(FakeNet::new(Box::new(responder)));
+    let opts = OsOptions {
+        seq_interval: Duration::from_millis(5),
+        probe_gap: Duration::from_millis(1),
+        initial_timeout: Duration::from_millis(30),
+        min_timeout: Duration::from_millis(10),
+        seed: Some(1),
+        ..OsOptions::default()
+    };
+
+    let base = LIVE.load(Ordering::Relaxed);
+    PEAK.store(base, Ordering::Relaxed);
+    let result = fingerprint(
+        &*net,
+        Ipv4Addr::new(198, 18, 200, 1),
+        Ipv4Addr::new(198, 18, 200, 2),
+        80,
+        81,
+        40125,
+        &opts,
+    )
+    .expect("probing");
+    let probing_peak = PEAK.load(Ordering::Relaxed) - base;
+    let (matches, warnings) = prtip_core::os_db::best_matches(db, &result.fingerprint, 10);
+    let peak = PEAK.load(Ordering::Relaxed) - base;
+
+    eprintln!(
+        "os_heap: probing peak {probing_peak} B (FakeNet's packet copies included), \
+         with the match {peak} B (budget {BUDGET} B); {} matches, {} warnings",
+        matches.len(),
+        warnings.len()
+    );
+    assert!(!matches.is_empty());
+    assert!(peak <= BUDGET, "peak heap {peak} B exceeds {BUDGET} B");
+}

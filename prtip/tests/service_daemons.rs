@@ -1,0 +1,162 @@
+//! -sV against real daemons (scripts/services starts them in a namespace of
+//! their own), compared with nmap -sV on the same ports in the same test.
+//!
+//! Service names must equal nmap's for every port; product and version for
+//! at least 95 % of them (nmap's own results vary in fields such as
+//! memcached's uptime, which is extra info and not compared).
+
+mod common;
+
+use common::{attr, prtip_path, require, require_file, require_root, run_timeout};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+const PORTS: &str = "21,22,25,80,443,3306,5432,6379,11211";
+const NETNS: &str = "prtip-svct";
+
+fn services_script() -> String {
+    format!("{}/../scripts/services", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Brings the daemons up for the test and down afterwards.
+struct Daemons;
+
+impl Daemons {
+    fn up() -> Daemons {
+        let out = run_timeout(
+            Command::new(services_script())
+                .args(["--netns", NETNS, "up"])
+                .env("PRTIP_SVC_VETH", "0"),
+            Duration::from_secs(600),
+        );
+        assert!(
+            out.status.success(),
+            "services up: {}",
+            common::describe(&out)
+        );
+        Daemons
+    }
+
+    fn exec(&self, argv: &[&str]) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", NETNS]).args(argv);
+        c
+    }
+}
+
+impl Drop for Daemons {
+    fn drop(&mut self) {
+        let _ = Command::new(services_script())
+            .args(["--netns", NETNS, "down"])
+            .output();
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Svc {
+    name: String,
+    tunnel: Option<String>,
+    product: Option<String>,
+    version: Option<String>,
+}
+
+/// port -> service element of an nmap-format XML file.
+fn services(xml: &str) -> BTreeMap<u16, Svc> {
+    let mut out = BTreeMap::new();
+    let mut rest = xml;
+    while let Some(i) = rest.find("<port ") {
+        let p = &rest[i..];
+        let end = p.find("</port>").unwrap_or(p.len());
+        let body = &p[..end];
+        let port: u16 = attr(p, "portid")
+            .and_then(|v| v.parse().ok())
+            .expect("portid");
+        if let Some(j) = body.find("<service ") {
+            let s = &body[j..];
+            out.insert(
+                port,
+                Svc {
+                    name: attr(s, "name").unwrap_or_default(),
+                    tunnel: attr(s, "tunnel"),
+                    product: attr(s, "product"),
+                    version: attr(s, "version"),
+                },
+            );
+        }
+        rest = &p[end..];
+    }
+    out
+}
+
+fn scan_xml(d: &Daemons, program: &str, dir: &Path, name: &str) -> String {
+    let path = dir.join(name);
+    let path_s = path.to_str().expect("utf-8 path");
+    let out = run_timeout(
+        &mut d.exec(&[
+            program,
+            "-sT",
+            "-sV",
+            "-n",
+            "-Pn",
+            "-p",
+            PORTS,
+            "127.0.0.1",
+            "-oX",
+            path_s,
+        ]),
+        Duration::from_secs(300),
+    );
+    assert!(
+        out.status.success(),
+        "{program}: {}",
+        common::describe(&out)
+    );
+    std::fs::read_to_string(&path).expect("xml written")
+}
+
+#[test]
+fn versions_equal_nmap_on_real_daemons() {
+    if !require_root() || !require("nmap") || !require_file("/usr/share/nmap/nmap-service-probes") {
+        return;
+    }
+    let daemons = Daemons::up();
+    let dir = common::tempdir();
+    let theirs = services(&scan_xml(&daemons, "nmap", dir.path(), "nmap.xml"));
+    let ours = services(&scan_xml(&daemons, prtip_path(), dir.path(), "prtip.xml"));
+    let ports: Vec<u16> = PORTS.split(',').map(|p| p.parse().unwrap()).collect();
+    let mut same_version = 0;
+    for port in &ports {
+        let (Some(t), Some(o)) = (theirs.get(port), ours.get(port)) else {
+            panic!(
+                "port {port}: nmap {:?}, prtip {:?}",
+                theirs.get(port),
+                ours.get(port)
+            );
+        };
+        println!("{port}: nmap {t:?}\n{port}: prtip {o:?}");
+        assert_eq!(
+            (&o.name, &o.tunnel),
+            (&t.name, &t.tunnel),
+            "port {port}: service differs"
+        );
+        assert!(
+            t.product.is_some(),
+            "port {port}: nmap did not identify it: {t:?}"
+        );
+        if (&o.product, &o.version) == (&t.product, &t.version) {
+            same_version += 1;
+        }
+    }
+    let share = same_version as f64 / ports.len() as f64;
+    println!(
+        "product and version equal on {same_version} of {} ports",
+        ports.len()
+    );
+    assert!(
+        share >= 0.95,
+        "only {same_version} of {} equal",
+        ports.len()
+    );
+}
