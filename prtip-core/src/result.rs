@@ -395,6 +395,52 @@ pub struct HostResult {
     pub start: SystemTime,
     pub end: SystemTime,
     pub ports: PortTable,
+    /// `-O`'s findings; `None` when OS detection was not run on this host.
+    pub os: Option<Box<OsReport>>,
+}
+
+/// What OS detection concluded for a host, already in the shape nmap
+/// reports it (the decisions about what to show are made once, not per
+/// output format).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OsReport {
+    /// Ports the probes used: (state, protocol, port), e.g. (`open`, Tcp, 80).
+    pub ports_used: Vec<(PortState, Protocol, u16)>,
+    /// The `<osmatch>` entries: every perfect match, or else the best guesses.
+    pub matches: Vec<OsGuess>,
+    /// Lines of the normal output before "Network Distance", in order
+    /// (warning, "Device type:", "Running:", "OS CPE:", "OS details:" or
+    /// "Aggressive OS guesses:", "No exact OS matches ...").
+    pub lines: Vec<String>,
+    /// The subject fingerprint in nmap's wrapped `OS:` form, when nmap would
+    /// print it ("TCP/IP fingerprint:" block, `<osfingerprint>`).
+    pub fingerprint: Option<String>,
+    /// Hops to the host (0 for this machine).
+    pub distance: Option<u8>,
+    /// The perfect matches' names joined by `|`, for grepable output.
+    pub grepable: Option<String>,
+}
+
+/// One reference fingerprint that matched.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OsGuess {
+    pub name: String,
+    /// Percent, rounded down as nmap prints it.
+    pub accuracy: u8,
+    /// Line of the entry in nmap-os-db.
+    pub line: usize,
+    pub classes: Vec<OsGuessClass>,
+}
+
+/// One `Class` line of a matching entry, with the entry's CPEs for it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OsGuessClass {
+    pub device_type: String,
+    pub vendor: String,
+    pub family: String,
+    pub generation: Option<String>,
+    pub accuracy: u8,
+    pub cpe: Vec<String>,
 }
 
 /// Facts about the whole run, known before the first host.
@@ -418,6 +464,8 @@ pub struct RunInfo {
     pub port_scan: bool,
     /// Version detection (-sV) was requested.
     pub version_scan: bool,
+    /// OS detection (-O) was requested.
+    pub os_scan: bool,
 }
 
 /// Totals at the end of the run.

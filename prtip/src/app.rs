@@ -2,6 +2,7 @@
 
 use crate::cli::{self, UsageError, HELP};
 use crate::mapped::MappedFile;
+use crate::osdetect::OsStage;
 use crate::output::open_outputs;
 use crate::progress::Progress;
 use crate::resolve;
@@ -227,6 +228,7 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
         reason: settings.reason,
         port_scan: plan.port_scan,
         version_scan: settings.version.is_some(),
+        os_scan: settings.os.is_some(),
     };
     {
         let _output = memprof::phase(Phase::Output);
@@ -266,6 +268,11 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
         _ => None,
     };
     let handle = runtime.handle().clone();
+    let os_stage = {
+        let _loading = memprof::phase(Phase::DatabaseLoad);
+        OsStage::open(settings).map_err(Failure::Scan)?
+    };
+    let scanned = Arc::clone(&ports);
     let started = Instant::now();
     let total_hosts = targets.count().unwrap_or(0);
     let progress = Progress::new(
@@ -286,6 +293,9 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
                 }
                 if let Some(scanner) = &versions {
                     detect_versions(scanner, &handle, &mut host, &names);
+                }
+                if let Some(os) = &os_stage {
+                    host.os = os.detect(&host, &scanned.0);
                 }
                 for p in &mut host.ports.shown {
                     if p.service.is_none() {

@@ -42,6 +42,12 @@ pub struct Args {
     pub no_ping: bool,
     #[arg(short = 'O')]
     pub os_detection: bool,
+    #[arg(long = "osscan-limit")]
+    pub osscan_limit: bool,
+    #[arg(long = "osscan-guess", alias = "fuzzy")]
+    pub osscan_guess: bool,
+    #[arg(long = "max-os-tries", allow_hyphen_values = true)]
+    pub max_os_tries: Option<String>,
     #[arg(short = 'n')]
     pub no_dns: bool,
     /// Kept as a list only to refuse a second `-p` like nmap does.
@@ -166,9 +172,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("--resume", "resuming scans"),
     ("--append-output", "appending output"),
     ("--iflist", "interface listing"),
-    ("--osscan-limit", "OS detection limits"),
-    ("--osscan-guess", "OS guessing"),
-    ("--max-os-tries", "OS detection retries"),
     ("--randomize-hosts", "host randomisation"),
     ("--min-hostgroup", "host group sizes"),
     ("--max-hostgroup", "host group sizes"),
@@ -335,7 +338,11 @@ SCAN TECHNIQUES
     -sV                   Service and version detection with nmap-service-probes
                           (from --datadir or /usr/share/nmap; a small built-in
                           database when neither has it).
-    -O                    OS detection (not supported yet).
+    -O                    OS detection with nmap-os-db (from --datadir or
+                          /usr/share/nmap); needs raw-socket privileges.
+    --osscan-limit        Only fingerprint hosts with an open and a closed TCP port.
+    --osscan-guess, --fuzzy  Always print the closest guesses.
+    --max-os-tries <n>    Rounds of OS probes at most (default 5).
 
 PORT SPECIFICATION
     -p <ports>            Ports to scan: -p22; -p1-65535; -p 22,80,8000-8100; -p- for all;

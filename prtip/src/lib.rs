@@ -6,6 +6,7 @@ pub mod budgets;
 pub mod cli;
 pub mod mapped;
 pub mod memreport;
+pub mod osdetect;
 pub mod output;
 pub mod progress;
 pub mod raw;

@@ -138,8 +138,60 @@ pub struct Settings {
     pub exclude_file: Option<PathBuf>,
     /// `-sV` and its options; `None` without `-sV`.
     pub version: Option<VersionSettings>,
+    /// `-O` and its options; `None` without `-O`.
+    pub os: Option<OsSettings>,
+    /// nmap-os-db to read for `-O` (required with `-O`).
+    pub os_db_file: Option<PathBuf>,
     /// nmap-service-probes to read for `-sV`; the built-in database if none.
     pub probes_file: Option<PathBuf>,
+}
+
+/// `-O` options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OsSettings {
+    /// `--osscan-limit`.
+    pub limit: bool,
+    /// `--osscan-guess` / `--fuzzy`.
+    pub guess: bool,
+    /// `--max-os-tries` (nmap's default 5).
+    pub max_tries: u32,
+    /// `-T5`: nmap distrusts fingerprints taken that fast.
+    pub insane_timing: bool,
+}
+
+/// `-O` without raw sockets: what is missing and what to do instead.
+pub const NEED_CAP_NET_RAW_OS: &str = "-O (OS detection) needs the CAP_NET_RAW capability (raw sockets): run as root, or grant it with `setcap cap_net_raw,cap_net_admin+eip prtip`; without it, -sV still reports the OS some services reveal";
+
+fn os_from(args: &Args, privileged: bool) -> Result<Option<OsSettings>, UsageError> {
+    let max_tries = match &args.max_os_tries {
+        None => 5,
+        Some(v) => match v.trim().parse::<u32>() {
+            Ok(n) if (1..=50).contains(&n) => n,
+            _ => {
+                return Err(usage(format!(
+                    "invalid --max-os-tries \"{v}\": expected a number from 1 to 50"
+                )))
+            }
+        },
+    };
+    if !args.os_detection {
+        return Ok(None);
+    }
+    if args.ping_only {
+        return Err(usage("-O needs a port scan; it cannot be combined with -sn"));
+    }
+    if !privileged {
+        return Err(usage(NEED_CAP_NET_RAW_OS));
+    }
+    Ok(Some(OsSettings {
+        limit: args.osscan_limit,
+        guess: args.osscan_guess,
+        max_tries,
+        insane_timing: matches!(
+            args.timing.as_deref().and_then(TimingTemplate::parse),
+            Some(TimingTemplate::Insane)
+        ),
+    }))
 }
 
 /// `-sV` options.
@@ -391,9 +443,13 @@ impl Settings {
             return Err(usage(NEED_CAP_NET_RAW));
         }
         let version = version_from(args)?;
-        if args.os_detection {
-            return Err(usage("-O (OS detection) is not supported yet"));
-        }
+        let os = os_from(args, privileged)?;
+        let os_db_file = match os {
+            Some(_) => Some(find_data_file(args.datadir.as_deref(), "nmap-os-db").ok_or_else(|| {
+                usage("-O needs nmap's OS fingerprint database (nmap-os-db): install nmap (`apt-get install nmap`) or point --datadir at a directory that has it")
+            })?),
+            None => None,
+        };
         if args.ping_only && (args.ports.is_some() || args.fast || args.top_ports.is_some()) {
             return Err(usage(
                 "-sn means no port scan; it cannot be combined with -p, -F or --top-ports",
@@ -486,6 +542,8 @@ impl Settings {
             excludes: args.exclude.clone(),
             exclude_file: args.exclude_file.clone(),
             version,
+            os_db_file,
+            os,
             probes_file: find_data_file(args.datadir.as_deref(), "nmap-service-probes"),
         })
     }
@@ -566,6 +624,8 @@ mod tests {
             "{e}"
         );
         assert!(settings_as("-sS -sT x", true).is_err());
+        let e = settings_as("-O -p 80 x", false).expect_err("needs privilege");
+        assert!(e.contains("CAP_NET_RAW") && e.contains("-O"), "{e}");
         assert_eq!(
             settings_as("-sn x", true).expect("valid").scan,
             ScanKind::Syn
@@ -627,7 +687,8 @@ mod tests {
             ("-sV --version-intensity -1 x", "a number from 0 to 9"),
             ("-sV --version-light --version-all x", "choose one of"),
             ("-sV -sn x", "-sV needs a port scan"),
-            ("-O x", "not supported yet"),
+            ("-O --max-os-tries x x", "a number from 1 to 50"),
+            ("-O x", "CAP_NET_RAW"),
             ("--mem-report=xml x", "xml"),
             ("-p 80", "no targets"),
             ("--top-ports 0 x", "--top-ports"),

@@ -51,7 +51,8 @@ fn usage_errors_are_one_line_with_status_2() {
         (&["-sS", "-sT", LO], "choose one TCP scan type"),
         (&["-sV", "--version-intensity", "x", LO], "a number from 0 to 9"),
         (&["-sV", "--version-all", "--version-light", LO], "choose one of"),
-        (&["-O", LO], "not supported yet"),
+        (&["-O", "--max-os-tries", "0", LO], "a number from 1 to 50"),
+        (&["-O", "-sn", LO], "-O needs a port scan"),
         (&["-sT", "-p", "[1-1024]", LO], "not supported yet"),
         // Targets.
         (&["-sT", "10.0.0.300"], "10.0.0.300"),

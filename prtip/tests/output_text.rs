@@ -122,6 +122,7 @@ fn compare(open_count: usize, closed_count: usize, reason: bool) {
         start: SystemTime::now(),
         end: SystemTime::now(),
         ports: PortTable::default(),
+        os: None,
     };
     let svc = |p: u16| {
         table
@@ -165,6 +166,7 @@ fn compare(open_count: usize, closed_count: usize, reason: bool) {
         reason,
         port_scan: true,
         version_scan: false,
+        os_scan: false,
     };
 
     let normal = render(NormalSink::new(Vec::new(), NormalFlavor::File), &run, &host);

@@ -77,6 +77,7 @@ fn run_info(args: &str, services: String, num: u32) -> RunInfo {
         reason: false,
         port_scan: true,
         version_scan: false,
+        os_scan: false,
     }
 }
 
@@ -100,6 +101,7 @@ fn up_host(name: Option<&str>) -> HostResult {
         start: SystemTime::now(),
         end: SystemTime::now(),
         ports: PortTable::default(),
+        os: None,
     }
 }
 

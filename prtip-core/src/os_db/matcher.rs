@@ -64,6 +64,9 @@ pub struct OsMatch<'a> {
     pub classes: Vec<OsClass<'a>>,
     /// `CPE` names.
     pub cpes: Vec<&'a str>,
+    /// Each class with the CPE lines that follow it in the entry (nmap
+    /// attaches a CPE to the class before it).
+    pub class_cpes: Vec<(OsClass<'a>, Vec<&'a str>)>,
 }
 
 /// Scores `reference` against `subject` with the weights of `points`.
@@ -164,6 +167,7 @@ pub fn best_matches_in<'a>(
             accuracy: score.percent(),
             classes: reference.classes().collect(),
             cpes: reference.cpes().collect(),
+            class_cpes: reference.class_cpes(),
         })
         .collect();
     (matches, reader.into_warnings())

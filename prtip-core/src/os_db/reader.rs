@@ -187,6 +187,28 @@ impl<'a> Reference<'a> {
         })
     }
 
+    /// `Class` lines with the CPE names listed after each (before the next
+    /// `Class`), in file order.
+    pub fn class_cpes(&self) -> Vec<(OsClass<'a>, Vec<&'a str>)> {
+        let mut out: Vec<(OsClass<'a>, Vec<&'a str>)> = Vec::new();
+        for line in self.body.lines() {
+            match classify(line) {
+                Kind::Class(rest) => {
+                    if let Ok(c) = parse_class(rest) {
+                        out.push((c, Vec::new()));
+                    }
+                }
+                Kind::Cpe(rest) => {
+                    if let (Some(last), Some(cpe)) = (out.last_mut(), rest.split_whitespace().next()) {
+                        last.1.push(cpe);
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
     /// Test lines in file order.
     pub fn tests(&self) -> impl Iterator<Item = RefTest<'a>> + 'a {
         self.body.lines().filter_map(|line| match classify(line) {

@@ -325,6 +325,7 @@ impl ConnectScanner {
                 start,
                 end: SystemTime::now(),
                 ports,
+                os: None,
             })
         }))
     }

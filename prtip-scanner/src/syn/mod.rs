@@ -606,6 +606,7 @@ impl SynScanner {
                 start,
                 end: SystemTime::now(),
                 ports,
+                os: None,
             }))
             .map_err(ScanError::Output)?;
         }

@@ -131,6 +131,9 @@ fn host_lines(run: &RunInfo, host: &HostResult) -> String {
             ));
         }
     }
+    if let Some(names) = host.os.as_deref().and_then(|os| os.grepable.as_deref()) {
+        out.push_str(&format!("\tOS: {}", field(names)));
+    }
     // nmap ends every port-scanned host with a newline, even one without ports.
     out.push('\n');
     out

@@ -32,7 +32,7 @@
 use std::io::{self, Write};
 
 use prtip_core::result::{
-    HostResult, HostStatus, PortResult, ResultSink, RunInfo, RunStats, ServiceInfo,
+    HostResult, HostStatus, OsReport, PortResult, ResultSink, RunInfo, RunStats, ServiceInfo,
 };
 use serde::Serialize;
 
@@ -78,6 +78,7 @@ struct RunLine<'a> {
     services: &'a str,
     port_scan: bool,
     version_scan: bool,
+    os_scan: bool,
     verbose: u8,
     debug: u8,
 }
@@ -95,6 +96,78 @@ struct HostLine<'a> {
     end: u64,
     ports: Vec<PortJson<'a>>,
     extraports: Vec<ExtraJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    os: Option<OsJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct OsJson<'a> {
+    ports_used: Vec<OsPortJson>,
+    matches: Vec<OsMatchJson<'a>>,
+    distance: Option<u8>,
+    fingerprint: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct OsPortJson {
+    state: &'static str,
+    protocol: &'static str,
+    port: u16,
+}
+
+#[derive(Serialize)]
+struct OsMatchJson<'a> {
+    name: &'a str,
+    accuracy: u8,
+    line: usize,
+    classes: Vec<OsClassJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct OsClassJson<'a> {
+    device_type: &'a str,
+    vendor: &'a str,
+    family: &'a str,
+    generation: Option<&'a str>,
+    accuracy: u8,
+    cpe: &'a [String],
+}
+
+fn os_json(os: &OsReport) -> OsJson<'_> {
+    OsJson {
+        ports_used: os
+            .ports_used
+            .iter()
+            .map(|&(state, proto, port)| OsPortJson {
+                state: state.as_str(),
+                protocol: proto.as_str(),
+                port,
+            })
+            .collect(),
+        matches: os
+            .matches
+            .iter()
+            .map(|m| OsMatchJson {
+                name: &m.name,
+                accuracy: m.accuracy,
+                line: m.line,
+                classes: m
+                    .classes
+                    .iter()
+                    .map(|c| OsClassJson {
+                        device_type: &c.device_type,
+                        vendor: &c.vendor,
+                        family: &c.family,
+                        generation: c.generation.as_deref(),
+                        accuracy: c.accuracy,
+                        cpe: &c.cpe,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        distance: os.distance,
+        fingerprint: os.fingerprint.as_deref(),
+    }
 }
 
 #[derive(Serialize)]
@@ -189,6 +262,7 @@ impl<W: Write> ResultSink for JsonSink<W> {
             services: &run.services,
             port_scan: run.port_scan,
             version_scan: run.version_scan,
+            os_scan: run.os_scan,
             verbose: run.verbose,
             debug: run.debug,
         })
@@ -228,6 +302,7 @@ impl<W: Write> ResultSink for JsonSink<W> {
                         .collect(),
                 })
                 .collect(),
+            os: host.os.as_deref().map(os_json),
         };
         self.line(&line)
     }

@@ -7,7 +7,9 @@
 
 use std::io::{self, Write};
 
-use prtip_core::result::{HostResult, HostStatus, PortResult, ResultSink, RunInfo, RunStats};
+use prtip_core::result::{
+    HostResult, HostStatus, OsReport, PortResult, ResultSink, RunInfo, RunStats,
+};
 
 use super::not_begun;
 use super::text::{
@@ -83,8 +85,16 @@ impl<W: Write> ResultSink for NormalSink<W> {
                 self.out,
                 "Note: Host seems down. If it is really up, but blocking our ping probes, try -Pn"
             )?;
-        } else if stats.hosts_up > 0 && run.version_scan {
-            writeln!(self.out, "Service detection performed.")?;
+        } else if stats.hosts_up > 0 {
+            let done = match (run.os_scan, run.version_scan) {
+                (true, true) => Some("OS and Service detection performed."),
+                (true, false) => Some("OS detection performed."),
+                (false, true) => Some("Service detection performed."),
+                (false, false) => None,
+            };
+            if let Some(line) = done {
+                writeln!(self.out, "{line}")?;
+            }
         }
         if stats.interrupted {
             if stdout {
@@ -149,11 +159,34 @@ fn host_block(run: &RunInfo, host: &HostResult) -> String {
         out.push('\n');
         if !table.shown.is_empty() {
             port_table(run, &table.shown, &mut out);
-            service_info_line(host, &mut out);
         }
+    }
+    if let Some(os) = &host.os {
+        os_section(os, &mut out);
+    }
+    if total > 0 && !table.shown.is_empty() {
+        service_info_line(host, &mut out);
     }
     out.push('\n');
     out
+}
+
+/// nmap's OS detection lines, the fingerprint when it would print one, and
+/// the distance.
+fn os_section(os: &OsReport, out: &mut String) {
+    for line in &os.lines {
+        out.push_str(&screen_safe(line));
+        out.push('\n');
+    }
+    if let Some(fp) = &os.fingerprint {
+        out.push_str("TCP/IP fingerprint:\n");
+        out.push_str(fp.trim_end());
+        out.push_str("\n\n");
+    }
+    if let Some(d) = os.distance {
+        let plural = if d == 1 { "" } else { "s" };
+        out.push_str(&format!("Network Distance: {d} hop{plural}\n"));
+    }
 }
 
 /// "Not shown: 995 closed tcp ports (reset), 3 filtered tcp ports (no-response)":

@@ -28,6 +28,7 @@ pub(crate) fn run_info() -> RunInfo {
         reason: false,
         port_scan: true,
         version_scan: false,
+        os_scan: false,
     }
 }
 
@@ -51,6 +52,7 @@ fn host(addr: [u8; 4], name: Option<&str>, reason: Reason, latency_us: Option<u6
         start: t0(),
         end: t0(),
         ports: PortTable::default(),
+        os: None,
     }
 }
 

@@ -18,7 +18,7 @@ use std::io::{self, Write};
 use std::net::IpAddr;
 
 use prtip_core::result::{
-    HostResult, HostStatus, PortResult, ResultSink, RunInfo, RunStats, ServiceInfo,
+    HostResult, HostStatus, OsReport, PortResult, ResultSink, RunInfo, RunStats, ServiceInfo,
 };
 
 use super::not_begun;
@@ -202,8 +202,58 @@ fn host_element(run: &RunInfo, host: &HostResult) -> String {
     if ports && host.ports.total() > 0 {
         ports_element(run, host, &mut s);
     }
+    if let Some(os) = host.os.as_deref().filter(|_| up) {
+        os_element(os, &mut s);
+    }
     s.push_str("</host>\n");
     s
+}
+
+/// `<os>` as nmap writes it, then `<distance>` (its sibling in the DTD).
+fn os_element(os: &OsReport, s: &mut String) {
+    s.push_str("<os>");
+    for (state, proto, port) in &os.ports_used {
+        let _ = writeln!(
+            s,
+            "<portused state=\"{}\" proto=\"{}\" portid=\"{port}\"/>",
+            state.as_str(),
+            proto.as_str()
+        );
+    }
+    for m in &os.matches {
+        let _ = writeln!(
+            s,
+            "<osmatch name=\"{}\" accuracy=\"{}\" line=\"{}\">",
+            escape(&m.name),
+            m.accuracy,
+            m.line
+        );
+        for c in &m.classes {
+            let _ = write!(
+                s,
+                "<osclass type=\"{}\" vendor=\"{}\" osfamily=\"{}\"",
+                escape(&c.device_type),
+                escape(&c.vendor),
+                escape(&c.family)
+            );
+            if let Some(g) = &c.generation {
+                let _ = write!(s, " osgen=\"{}\"", escape(g));
+            }
+            let _ = write!(s, " accuracy=\"{}\">", c.accuracy);
+            for cpe in &c.cpe {
+                let _ = write!(s, "<cpe>{}</cpe>", escape(cpe));
+            }
+            s.push_str("</osclass>\n");
+        }
+        s.push_str("</osmatch>\n");
+    }
+    if let Some(fp) = &os.fingerprint {
+        let _ = writeln!(s, "<osfingerprint fingerprint=\"{}\"/>", escape(fp));
+    }
+    s.push_str("</os>\n");
+    if let Some(d) = os.distance {
+        let _ = writeln!(s, "<distance value=\"{d}\"/>");
+    }
 }
 
 /// HostResult carries one name without saying where it came from; a name
