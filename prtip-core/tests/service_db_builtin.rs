@@ -109,6 +109,13 @@ const CASES: &[Case] = &[
         Some("PostgreSQL DB"),
         None,
     ),
+    (
+        "PostgresStartup",
+        b"R\0\0\0\x08\0\0\0\0E\0\0\0gSFATAL\0VFATAL\0C28000\0Mrole \"prtip-probe\" does not exist\0",
+        "postgresql",
+        Some("PostgreSQL DB"),
+        None,
+    ),
 ];
 
 #[test]

@@ -60,8 +60,46 @@ pub const SYN_LAB16: Budget = Budget {
     plan_bytes: SYN_LAB22.plan_bytes,
 };
 
+/// Service/version detection of three real daemons on 127.0.0.1 (OpenSSH,
+/// nginx http and https, in a namespace of their own), with nmap's complete
+/// nmap-service-probes (root).
+pub const VERSION_SCAN: Budget = Budget {
+    name: "version_scan",
+    scenario:
+        "`prtip -sV -n -Pn -p 22,80,443 127.0.0.1` (real ssh, http, https; nmap's full probe file)",
+    max_heap_bytes: 2 * MIB,
+    plan_bytes: Some(10 * MIB),
+};
+
+/// The same `-sV` scan with prtip's built-in probe database (nmap's data
+/// files hidden), as on a machine without nmap (root).
+pub const VERSION_BUILTIN: Budget = Budget {
+    name: "version_builtin",
+    scenario: "the same `-sV` scan with the built-in probes (nmap's data files hidden)",
+    max_heap_bytes: 384 * KIB,
+    plan_bytes: Some(10 * MIB),
+};
+
+/// OS detection of 127.0.0.1 with one open port, matching against nmap's
+/// complete nmap-os-db (streamed from the mapped file), in-process (root).
+pub const OS_DETECT: Budget = Budget {
+    name: "os_detect",
+    scenario: "`prtip -O -n -p <open port> 127.0.0.1` (nmap's full nmap-os-db)",
+    max_heap_bytes: 512 * KIB,
+    plan_bytes: Some(5 * MIB),
+};
+
 /// Every budget, in README order.
-pub const ALL: &[Budget] = &[CONNECT_1K, TARGETS_SLASH8, SYN_1K, SYN_LAB22, SYN_LAB16];
+pub const ALL: &[Budget] = &[
+    CONNECT_1K,
+    TARGETS_SLASH8,
+    SYN_1K,
+    SYN_LAB22,
+    SYN_LAB16,
+    VERSION_SCAN,
+    VERSION_BUILTIN,
+    OS_DETECT,
+];
 
 fn human(bytes: u64) -> String {
     if bytes >= MIB && bytes % MIB == 0 {

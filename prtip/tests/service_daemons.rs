@@ -159,4 +159,46 @@ fn versions_equal_nmap_on_real_daemons() {
         "only {same_version} of {} equal",
         ports.len()
     );
+
+    // The same scan with nmap's data hidden (a private mount namespace with an
+    // empty directory over it): the built-in database must still name every
+    // service as nmap did.
+    let builtin = services(&scan_builtin_xml(&daemons, dir.path()));
+    for port in &ports {
+        let (t, o) = (&theirs[port], builtin.get(port));
+        println!("{port}: built-in {o:?}");
+        let o = o.unwrap_or_else(|| panic!("port {port} missing with the built-in database"));
+        assert_eq!(
+            (&o.name, &o.tunnel),
+            (&t.name, &t.tunnel),
+            "port {port}: built-in database names it differently"
+        );
+        assert!(
+            o.product.is_some(),
+            "port {port}: no product from the built-in database"
+        );
+    }
+}
+
+fn scan_builtin_xml(d: &Daemons, dir: &Path) -> String {
+    let empty = dir.join("empty");
+    std::fs::create_dir_all(&empty).expect("mkdir");
+    let xml = dir.join("builtin.xml");
+    let script = format!(
+        "for d in /usr/share/nmap /usr/local/share/nmap; do [ -d $d ] && mount --bind '{}' $d; done; exec '{}' -sT -sV -n -Pn -p {PORTS} 127.0.0.1 -oX '{}'",
+        empty.display(),
+        prtip_path(),
+        xml.display()
+    );
+    let out = run_timeout(
+        d.exec(&["unshare", "-m", "sh", "-c", &script])
+            .env_remove("NMAPDIR"),
+        Duration::from_secs(300),
+    );
+    assert!(
+        out.status.success(),
+        "built-in scan: {}",
+        common::describe(&out)
+    );
+    std::fs::read_to_string(&xml).expect("xml written")
 }

@@ -21,6 +21,12 @@ use rustls::pki_types::ServerName;
 /// match any rule, and a hostile service cannot make it grow.
 pub const RESPONSE_CAP: usize = 4096;
 
+/// After a match, how long to keep listening for the rest of a response
+/// that arrived in pieces: a rule that matches the first piece may be a
+/// vaguer one than the rule the whole response matches (memcached's `stats`
+/// reply matched without its version when read in two parts).
+const LINGER: Duration = Duration::from_millis(30);
+
 /// Bytes asked of the socket per read; with [`RESPONSE_CAP`] this bounds a
 /// response at under 8 KiB.
 const READ_CHUNK: usize = 4096;
@@ -132,20 +138,30 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
         }
     }
     let mut chunk = [0u8; READ_CHUNK];
+    let mut matched = false;
     loop {
-        let n = match timeout_at(deadline, stream.read(&mut chunk)).await {
+        let until = if matched {
+            deadline.min(Instant::now() + LINGER)
+        } else {
+            deadline
+        };
+        let n = match timeout_at(until, stream.read(&mut chunk)).await {
+            Err(_) if matched => return Ending::Matched,
             Err(_) => return Ending::TimedOut,
+            Ok(Ok(0)) | Ok(Err(_)) if matched => return Ending::Matched,
             Ok(Ok(0)) | Ok(Err(_)) => return Ending::Closed,
             Ok(Ok(n)) => n,
         };
         let mut p = lock(progress);
         p.data.extend_from_slice(&chunk[..n]);
         p.last_activity = Some(Instant::now());
-        if recognised(&p.data) {
-            return Ending::Matched;
-        }
         if p.data.len() >= RESPONSE_CAP {
-            return Ending::Full;
+            return if matched || recognised(&p.data) {
+                Ending::Matched
+            } else {
+                Ending::Full
+            };
         }
+        matched = matched || recognised(&p.data);
     }
 }

@@ -1082,3 +1082,339 @@ pub fn loopback_heap_scenario(budget: &prtip::budgets::Budget, scan_flag: &str) 
     assert_within_budget(budget, &stats, elapsed);
     drop(listeners);
 }
+
+/// `scripts/services` of this repository.
+pub const SERVICES_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/services");
+
+/// Real daemons (ssh 22, nginx http 80 + https 443, and the others of
+/// `scripts/services`) in a network namespace of their own, without the veth
+/// (`PRTIP_SVC_VETH=0`): they are reachable only at 127.0.0.1 inside it.
+/// `scripts/services down` runs on drop, also when the test fails.
+#[derive(Debug)]
+pub struct ServicesNetns {
+    pub name: String,
+}
+
+impl ServicesNetns {
+    /// `scripts/services --netns <name> up`; None (after a loud skip, or a
+    /// failure under CI) without root or `ip`, or when the daemons do not
+    /// come up. `name`: at most 12 characters of `[a-z0-9_-]`.
+    pub fn up(name: &str) -> Option<ServicesNetns> {
+        if !require_root() || !require("ip") {
+            return None;
+        }
+        // From here on Drop runs `scripts/services down`, whatever happens.
+        let svc = ServicesNetns {
+            name: name.to_string(),
+        };
+        let out = run_timeout(
+            Command::new(SERVICES_SCRIPT)
+                .args(["--netns", name, "up"])
+                .env("PRTIP_SVC_VETH", "0"),
+            Duration::from_secs(600),
+        );
+        if !out.status.success() {
+            eprintln!("{}", describe(&out));
+            drop(svc);
+            missing("real daemons (scripts/services up failed)");
+            return None;
+        }
+        Some(svc)
+    }
+
+    /// Path of the namespace's handle, for `setns(2)` ([`NetnsGuard`]).
+    pub fn netns_path(&self) -> String {
+        format!("/run/netns/{}", self.name)
+    }
+}
+
+impl Drop for ServicesNetns {
+    fn drop(&mut self) {
+        let down = Command::new(SERVICES_SCRIPT)
+            .args(["--netns", &self.name, "down"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        if let Ok(mut child) = down {
+            if wait_status(&mut child, Duration::from_secs(120)).is_none() {
+                eprintln!("scripts/services down for {} timed out", self.name);
+            }
+        }
+    }
+}
+
+/// The directories where prtip looks for nmap's data files (`NMAPDIR`,
+/// /usr/local/share/nmap, /usr/share/nmap) hidden from the calling thread
+/// (and the threads it starts) until dropped: the thread moves to a mount
+/// namespace of its own (`unshare(2)`, every mount private, so nothing
+/// propagates back) where an empty directory is bind-mounted over each.
+/// prtip then falls back to its built-in databases.
+#[derive(Debug)]
+pub struct HiddenNmapData {
+    original: std::fs::File,
+    cwd: std::path::PathBuf,
+    _empty: tempfile::TempDir,
+}
+
+impl HiddenNmapData {
+    /// None (after a loud skip, or a failure under CI) when a mount
+    /// namespace cannot be made.
+    pub fn enter() -> Option<HiddenNmapData> {
+        use std::ffi::CString;
+        use std::os::unix::ffi::OsStrExt;
+        let cwd = std::env::current_dir().expect("current directory");
+        let original =
+            std::fs::File::open("/proc/thread-self/ns/mnt").expect("open own mount ns handle");
+        let empty = tempdir();
+        // SAFETY: no pointers; affects only the calling thread, which gets a
+        // file-system context (root, cwd) and mount namespace of its own.
+        if unsafe { libc::unshare(libc::CLONE_NEWNS) } != 0 {
+            let e = std::io::Error::last_os_error();
+            missing(&format!("a mount namespace (unshare: {e})"));
+            return None;
+        }
+        // From here on Drop returns to the original namespace.
+        let guard = HiddenNmapData {
+            original,
+            cwd,
+            _empty: empty,
+        };
+        let c = |p: &std::path::Path| CString::new(p.as_os_str().as_bytes()).expect("no NUL");
+        let root = c(std::path::Path::new("/"));
+        // SAFETY: valid NUL-terminated strings; null type and data are allowed
+        // for a propagation change.
+        let rc = unsafe {
+            libc::mount(
+                std::ptr::null(),
+                root.as_ptr(),
+                std::ptr::null(),
+                libc::MS_REC | libc::MS_PRIVATE,
+                std::ptr::null(),
+            )
+        };
+        assert_eq!(rc, 0, "make / private: {}", std::io::Error::last_os_error());
+        let mut dirs: Vec<std::path::PathBuf> = std::env::var_os("NMAPDIR")
+            .map(std::path::PathBuf::from)
+            .into_iter()
+            .collect();
+        dirs.push("/usr/local/share/nmap".into());
+        dirs.push("/usr/share/nmap".into());
+        let source = c(guard._empty.path());
+        for dir in dirs.iter().filter(|d| d.is_dir()) {
+            let target = c(dir);
+            // SAFETY: valid NUL-terminated paths; a bind mount in our own namespace.
+            let rc = unsafe {
+                libc::mount(
+                    source.as_ptr(),
+                    target.as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_BIND,
+                    std::ptr::null(),
+                )
+            };
+            assert_eq!(
+                rc,
+                0,
+                "bind-mount over {}: {}",
+                dir.display(),
+                std::io::Error::last_os_error()
+            );
+        }
+        for dir in &dirs {
+            for file in ["nmap-service-probes", "nmap-services"] {
+                assert!(!dir.join(file).exists(), "{file} still visible in {dir:?}");
+            }
+        }
+        Some(guard)
+    }
+}
+
+impl Drop for HiddenNmapData {
+    fn drop(&mut self) {
+        use std::os::fd::AsRawFd;
+        // SAFETY: a valid mount namespace descriptor; this thread's
+        // file-system context is its own since `unshare`.
+        let rc = unsafe { libc::setns(self.original.as_raw_fd(), libc::CLONE_NEWNS) };
+        if rc != 0 {
+            eprintln!(
+                "setns back to the original mount namespace failed: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+        // setns(CLONE_NEWNS) moves the thread to the namespace's root directory.
+        let _ = std::env::set_current_dir(&self.cwd);
+    }
+}
+
+/// The `<service>` of one `<port>` of an nmap-format XML document.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct XmlService {
+    pub name: String,
+    pub tunnel: Option<String>,
+    pub product: Option<String>,
+    pub version: Option<String>,
+    pub method: Option<String>,
+}
+
+/// port -> (state, service) of every `<port>` of an XML document.
+pub fn xml_port_services(xml: &str) -> BTreeMap<u16, (String, Option<XmlService>)> {
+    let mut out = BTreeMap::new();
+    let mut rest = xml;
+    while let Some(i) = rest.find("<port ") {
+        let p = &rest[i..];
+        let end = p.find("</port>").unwrap_or(p.len());
+        let body = &p[..end];
+        let port: u16 = attr(p, "portid")
+            .and_then(|v| v.parse().ok())
+            .expect("portid attribute");
+        let state = body
+            .find("<state ")
+            .and_then(|k| attr(&body[k..], "state"))
+            .unwrap_or_default();
+        let service = body.find("<service ").map(|k| {
+            let s = &body[k..];
+            XmlService {
+                name: attr(s, "name").unwrap_or_default(),
+                tunnel: attr(s, "tunnel"),
+                product: attr(s, "product"),
+                version: attr(s, "version"),
+                method: attr(s, "method"),
+            }
+        });
+        out.insert(port, (state, service));
+        rest = &p[end..];
+    }
+    out
+}
+
+/// `prtip [-sV] -n -Pn -p 22,80,443 -oX <xml> 127.0.0.1` run in-process
+/// under dhat inside the namespace at `netns_path` (entered with setns(2) on
+/// this thread, so every thread of the scan lives there): peak heap bytes,
+/// blocks at the peak, allocations, duration and the XML written.
+#[cfg(feature = "dhat-heap")]
+fn profiled_version_scan(
+    netns_path: &str,
+    version: bool,
+    xml: &std::path::Path,
+) -> (u64, usize, u64, Duration, String) {
+    use memprof::dhat;
+    let xml_s = xml.to_str().expect("utf-8 path");
+    let mut argv = vec!["prtip"];
+    if version {
+        argv.push("-sV");
+    }
+    argv.extend(["-n", "-Pn", "-p", "22,80,443", "-oX", xml_s, "127.0.0.1"]);
+    let args: Vec<std::ffi::OsString> = argv.iter().map(std::ffi::OsString::from).collect();
+
+    let netns = NetnsGuard::enter(netns_path);
+    let started = Instant::now();
+    let profiler = dhat::Profiler::builder().testing().build();
+    let code = prtip::app::run(args);
+    let stats = dhat::HeapStats::get();
+    drop(profiler);
+    let elapsed = started.elapsed();
+    drop(netns);
+
+    assert_eq!(code, std::process::ExitCode::SUCCESS, "{argv:?}");
+    let text = std::fs::read_to_string(xml).expect("XML output written");
+    (
+        stats.max_bytes as u64,
+        stats.max_blocks,
+        stats.total_blocks,
+        elapsed,
+        text,
+    )
+}
+
+/// The `-sV` heap scenario: real daemons (`scripts/services`) in network
+/// namespace `netns`; in-process, inside it, under dhat, first
+/// `prtip -n -Pn -p 22,80,443 127.0.0.1` (the baseline), then the same with
+/// `-sV`. Checks both results (22, 80 and 443 open; -sV: ssh/OpenSSH,
+/// http/nginx, ssl/http/nginx, all probed), prints both peaks and the
+/// difference, and asserts that `-sV` adds less than 4 MiB (the goal) and
+/// that its whole peak is within `budget`. With `builtin_db`, nmap's data
+/// directories are hidden from the scans ([`HiddenNmapData`]), so prtip uses
+/// its built-in databases. Skips (or fails under CI) without root.
+#[cfg(feature = "dhat-heap")]
+pub fn version_scan_heap_scenario(budget: &prtip::budgets::Budget, netns: &str, builtin_db: bool) {
+    const OVERHEAD_GOAL: u64 = 4 * 1024 * 1024;
+    let Some(daemons) = ServicesNetns::up(netns) else {
+        return;
+    };
+    let hidden = if builtin_db {
+        match HiddenNmapData::enter() {
+            Some(h) => Some(h),
+            None => return,
+        }
+    } else {
+        None
+    };
+    let ns = daemons.netns_path();
+    let dir = tempdir();
+
+    let (base, base_blocks, base_allocs, base_t, base_xml) =
+        profiled_version_scan(&ns, false, &dir.path().join("base.xml"));
+    let states: Vec<(u16, String)> = xml_port_services(&base_xml)
+        .into_iter()
+        .map(|(port, (state, _))| (port, state))
+        .collect();
+    let want: Vec<(u16, String)> = [22, 80, 443]
+        .into_iter()
+        .map(|p| (p, "open".to_string()))
+        .collect();
+    assert_eq!(states, want, "scan without -sV:\n{base_xml}");
+
+    let (peak, blocks, allocs, sv_t, sv_xml) =
+        profiled_version_scan(&ns, true, &dir.path().join("sv.xml"));
+    drop(hidden);
+    let found = xml_port_services(&sv_xml);
+    type Row<'a> = (u16, &'a str, &'a str, Option<&'a str>, Option<&'a str>);
+    let summary: Vec<(Row, Option<&str>)> = found
+        .iter()
+        .map(|(port, (state, svc))| {
+            let svc = svc.as_ref();
+            (
+                (
+                    *port,
+                    state.as_str(),
+                    svc.map_or("", |s| s.name.as_str()),
+                    svc.and_then(|s| s.tunnel.as_deref()),
+                    svc.and_then(|s| s.product.as_deref()),
+                ),
+                svc.and_then(|s| s.method.as_deref()),
+            )
+        })
+        .collect();
+    let probed = Some("probed");
+    assert_eq!(
+        summary,
+        vec![
+            ((22, "open", "ssh", None, Some("OpenSSH")), probed),
+            ((80, "open", "http", None, Some("nginx")), probed),
+            ((443, "open", "http", Some("ssl"), Some("nginx")), probed),
+        ],
+        "-sV scan:\n{sv_xml}"
+    );
+
+    let overhead = peak.saturating_sub(base);
+    eprintln!(
+        "heap_{}: without -sV: peak {base} bytes in {base_blocks} blocks, {base_allocs} \
+         allocations, {:.1} s; with -sV: peak {peak} bytes in {blocks} blocks, {allocs} \
+         allocations, {:.1} s; -sV adds {overhead} bytes (goal < {OVERHEAD_GOAL}); budget {}",
+        budget.name,
+        base_t.as_secs_f64(),
+        sv_t.as_secs_f64(),
+        budget.max_heap_bytes,
+    );
+    assert!(
+        overhead < OVERHEAD_GOAL,
+        "-sV adds {overhead} B to the scan's peak heap, more than the goal of {OVERHEAD_GOAL} B"
+    );
+    assert!(
+        peak <= budget.max_heap_bytes,
+        "peak heap {peak} B with -sV exceeds the budget of {} B",
+        budget.max_heap_bytes
+    );
+    drop(daemons);
+}
