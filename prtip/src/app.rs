@@ -4,12 +4,13 @@ use crate::cli::{self, UsageError, HELP};
 use crate::mapped::MappedFile;
 use crate::osdetect::OsStage;
 use crate::output::open_outputs;
+use crate::poststage::{self, Ordered};
 use crate::progress::Progress;
 use crate::resolve;
 use crate::settings::{load_port_db, PortDb, ScanKind, Settings};
 use memprof::Phase;
 use prtip_core::result::{
-    HostStatus, PortState, Protocol, ResultSink, RunInfo, RunStats, ServiceInfo,
+    HostResult, HostStatus, PortState, Protocol, ResultSink, RunInfo, RunStats, ServiceInfo,
 };
 use prtip_core::service_db::{ServiceDb, BUILTIN_NAME, BUILTIN_PROBES};
 use prtip_core::target::{ExcludeSet, Resolver, TargetList};
@@ -267,12 +268,40 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
         ),
         _ => None,
     };
-    let handle = runtime.handle().clone();
-    let os_stage = {
-        let _loading = memprof::phase(Phase::DatabaseLoad);
-        OsStage::open(settings).map_err(Failure::Scan)?
-    };
+    let post_needed = versions.is_some() || settings.os.is_some();
+    let mut workers = Vec::new();
+    if post_needed {
+        // Charged to the stage the workers exist for.
+        let _setup = memprof::phase(if versions.is_some() {
+            Phase::ServiceDetection
+        } else {
+            Phase::OsDetection
+        });
+        // A worker costs a runtime and, with -O, raw sockets: no more of
+        // them than there are hosts.
+        let hosts = usize::try_from(targets.count().unwrap_or(1)).unwrap_or(usize::MAX);
+        for _ in 0..poststage::WORKERS.min(hosts.max(1)) {
+            workers.push(PostWorker {
+                rt: tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| Failure::Scan(format!("cannot start the async runtime: {e}")))?,
+                os: OsStage::open(settings).map_err(Failure::Scan)?,
+            });
+        }
+    }
     let scanned = Arc::clone(&ports);
+    let process = |w: &mut PostWorker, host: &mut HostResult| {
+        if host.hostname.is_none() && !settings.no_dns && host.status == HostStatus::Up {
+            host.hostname = resolve::reverse(host.addr);
+        }
+        if let Some(scanner) = &versions {
+            detect_versions(scanner, &w.rt, host, &names);
+        }
+        if let Some(os) = &w.os {
+            host.os = os.detect(host, &scanned.0);
+        }
+    };
     let started = Instant::now();
     let total_hosts = targets.count().unwrap_or(0);
     let progress = Progress::new(
@@ -280,100 +309,117 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
         total_hosts.saturating_mul(ports_per_host.max(1) as u64),
     );
     let (mut up, mut down) = (0u64, 0u64);
-    let mut deliver = |outcome: HostOutcome| -> std::io::Result<()> {
-        match outcome {
-            HostOutcome::Done(mut host) => {
-                if host.status == HostStatus::Up {
-                    up += 1;
-                } else {
-                    down += 1;
-                }
-                if host.hostname.is_none() && !settings.no_dns && host.status == HostStatus::Up {
-                    host.hostname = resolve::reverse(host.addr);
-                }
-                if let Some(scanner) = &versions {
-                    detect_versions(scanner, &handle, &mut host, &names);
-                }
-                if let Some(os) = &os_stage {
-                    host.os = os.detect(&host, &scanned.0);
-                }
-                for p in &mut host.ports.shown {
-                    if p.service.is_none() {
-                        p.service = names
-                            .name(p.port, p.protocol)
-                            .map(|n| Box::new(ServiceInfo::from_table(n)));
+    let mut emit = |mut host: HostResult| -> std::io::Result<()> {
+        for p in &mut host.ports.shown {
+            if p.service.is_none() {
+                p.service = names
+                    .name(p.port, p.protocol)
+                    .map(|n| Box::new(ServiceInfo::from_table(n)));
+            }
+        }
+        if settings.open_only && !settings.ping_only && !has_open_port(&host) {
+            // nmap's --open leaves out hosts without an open port.
+            return Ok(());
+        }
+        let _output = memprof::phase(Phase::Output);
+        progress.suspend(|| sinks.host(&host))
+    };
+    let scoped = std::thread::scope(|scope| {
+        let mut post =
+            post_needed.then(|| Ordered::start(scope, std::mem::take(&mut workers), &process));
+        let mut deliver = |outcome: HostOutcome| -> std::io::Result<()> {
+            match outcome {
+                HostOutcome::Done(mut host) => {
+                    if host.status == HostStatus::Up {
+                        up += 1;
+                    } else {
+                        down += 1;
+                    }
+                    match &mut post {
+                        Some(post) => post.submit(host, &mut emit),
+                        None => {
+                            if host.hostname.is_none()
+                                && !settings.no_dns
+                                && host.status == HostStatus::Up
+                            {
+                                host.hostname = resolve::reverse(host.addr);
+                            }
+                            emit(host)
+                        }
                     }
                 }
-                if settings.open_only && !settings.ping_only && !has_open_port(&host) {
-                    // nmap's --open leaves out hosts without an open port.
-                    return Ok(());
+                HostOutcome::TimedOut(job) => {
+                    up += 1;
+                    progress.suspend(|| {
+                        eprintln!("prtip: skipping host {} due to host timeout", job.addr);
+                    });
+                    Ok(())
                 }
-                let _output = memprof::phase(Phase::Output);
-                progress.suspend(|| sinks.host(&host))
             }
-            HostOutcome::TimedOut(job) => {
-                up += 1;
-                progress.suspend(|| {
-                    eprintln!("prtip: skipping host {} due to host timeout", job.addr);
-                });
-                Ok(())
+        };
+        let jobs = targets.iter(&excludes, &resolver).filter_map(|t| match t {
+            Ok(t) => Some(HostJob {
+                addr: IpAddr::V4(t.addr),
+                hostname: t.hostname,
+            }),
+            Err(e) => {
+                eprintln!("prtip: warning: {e}");
+                None
             }
-        }
-    };
-    let jobs = targets.iter(&excludes, &resolver).filter_map(|t| match t {
-        Ok(t) => Some(HostJob {
-            addr: IpAddr::V4(t.addr),
-            hostname: t.hostname,
-        }),
-        Err(e) => {
-            eprintln!("prtip: warning: {e}");
-            None
-        }
+        });
+        let result: Result<(), String> = match settings.scan {
+            ScanKind::Connect => {
+                let scanner = ConnectScanner::new(
+                    ConnectConfig {
+                        timing: settings.timing,
+                        socket: settings.socket.clone(),
+                        parallelism,
+                    },
+                    stop.clone(),
+                );
+                let counter = Arc::clone(&scanner);
+                let _ticker = progress.ticker(Arc::new(move || counter.probes_sent()));
+                runtime.block_on(async {
+                    let watcher = tokio::spawn(watch_ctrl_c(stop.clone()));
+                    let r = scanner
+                        .run(
+                            jobs,
+                            ports,
+                            plan,
+                            hostgroup_size(parallelism, ports_per_host),
+                            &mut deliver,
+                        )
+                        .await;
+                    watcher.abort();
+                    r.map_err(|e| e.to_string())
+                })
+            }
+            ScanKind::Syn => {
+                let mut jobs = jobs.peekable();
+                let first = jobs.peek().map(|j| j.addr);
+                let syn = match crate::raw::syn_scanner(settings, first, &ports.0, stop.clone()) {
+                    Ok(s) => s,
+                    Err(e) => return Err(Failure::Scan(e)),
+                };
+                let syn = Arc::new(syn);
+                let counter = Arc::clone(&syn);
+                let _ticker = progress.ticker(Arc::new(move || counter.probes_sent()));
+                runtime.block_on(async {
+                    let watcher = tokio::spawn(watch_ctrl_c(stop.clone()));
+                    // The SYN engine runs its own threads; the runtime only watches Ctrl-C.
+                    let r = tokio::task::block_in_place(|| syn.run(jobs, plan, &mut deliver));
+                    watcher.abort();
+                    r.map(drop).map_err(|e| e.to_string())
+                })
+            }
+        };
+        let finished = match &mut post {
+            Some(post) => post.finish(&mut emit).map_err(|e| e.to_string()),
+            None => Ok(()),
+        };
+        Ok(result.and(finished))
     });
-    let result: Result<(), String> = match settings.scan {
-        ScanKind::Connect => {
-            let scanner = ConnectScanner::new(
-                ConnectConfig {
-                    timing: settings.timing,
-                    socket: settings.socket.clone(),
-                    parallelism,
-                },
-                stop.clone(),
-            );
-            let counter = Arc::clone(&scanner);
-            let _ticker = progress.ticker(Arc::new(move || counter.probes_sent()));
-            runtime.block_on(async {
-                let watcher = tokio::spawn(watch_ctrl_c(stop.clone()));
-                let r = scanner
-                    .run(
-                        jobs,
-                        ports,
-                        plan,
-                        hostgroup_size(parallelism, ports_per_host),
-                        &mut deliver,
-                    )
-                    .await;
-                watcher.abort();
-                r.map_err(|e| e.to_string())
-            })
-        }
-        ScanKind::Syn => {
-            let mut jobs = jobs.peekable();
-            let first = jobs.peek().map(|j| j.addr);
-            let syn = crate::raw::syn_scanner(settings, first, &ports.0, stop.clone())
-                .map_err(Failure::Scan)?;
-            let syn = Arc::new(syn);
-            let counter = Arc::clone(&syn);
-            let _ticker = progress.ticker(Arc::new(move || counter.probes_sent()));
-            runtime.block_on(async {
-                let watcher = tokio::spawn(watch_ctrl_c(stop.clone()));
-                // The SYN engine runs its own threads; the runtime only watches Ctrl-C.
-                let r = tokio::task::block_in_place(|| syn.run(jobs, plan, &mut deliver));
-                watcher.abort();
-                r.map(drop).map_err(|e| e.to_string())
-            })
-        }
-    };
+    let result = scoped?;
     progress.finish();
     let teardown = memprof::phase(Phase::Teardown);
     // Shut the runtime down before exit so no task or socket outlives the scan.
@@ -406,13 +452,18 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
     })
 }
 
-/// Runs `-sV` on the host's open ports and records what was found. Called
-/// from the synchronous result callback, so it blocks this thread (not the
-/// runtime's workers) until the host is done.
+/// State of one per-host worker thread (see `poststage`).
+struct PostWorker {
+    rt: tokio::runtime::Runtime,
+    os: Option<OsStage>,
+}
+
+/// Runs `-sV` on the host's open ports and records what was found, on the
+/// calling worker's own runtime.
 fn detect_versions(
     scanner: &VersionScanner<'_, '_>,
-    handle: &tokio::runtime::Handle,
-    host: &mut prtip_core::result::HostResult,
+    rt: &tokio::runtime::Runtime,
+    host: &mut HostResult,
     names: &prtip_core::services::ServiceNames,
 ) {
     if host.status != HostStatus::Up {
@@ -430,12 +481,10 @@ fn detect_versions(
     }
     let _phase = memprof::phase(Phase::ServiceDetection);
     let hostname = host.hostname.clone();
-    let verdicts = tokio::task::block_in_place(|| {
-        handle.block_on(memprof::in_phase(
-            Phase::ServiceDetection,
-            scanner.identify_ports(host.addr, hostname.as_deref(), &open),
-        ))
-    });
+    let verdicts = rt.block_on(memprof::in_phase(
+        Phase::ServiceDetection,
+        scanner.identify_ports(host.addr, hostname.as_deref(), &open),
+    ));
     for (port, verdict) in open.iter().zip(verdicts) {
         if let Some(p) = host.ports.shown.iter_mut().find(|p| p.port == *port) {
             let table = names.name(p.port, p.protocol);

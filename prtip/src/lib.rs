@@ -8,6 +8,7 @@ pub mod mapped;
 pub mod memreport;
 pub mod osdetect;
 pub mod output;
+pub mod poststage;
 pub mod progress;
 pub mod raw;
 pub mod resolve;

@@ -199,7 +199,9 @@ impl<'a> Reference<'a> {
                     }
                 }
                 Kind::Cpe(rest) => {
-                    if let (Some(last), Some(cpe)) = (out.last_mut(), rest.split_whitespace().next()) {
+                    if let (Some(last), Some(cpe)) =
+                        (out.last_mut(), rest.split_whitespace().next())
+                    {
                         last.1.push(cpe);
                     }
                 }
