@@ -178,7 +178,9 @@ fn os_from(args: &Args, privileged: bool) -> Result<Option<OsSettings>, UsageErr
         return Ok(None);
     }
     if args.ping_only {
-        return Err(usage("-O needs a port scan; it cannot be combined with -sn"));
+        return Err(usage(
+            "-O needs a port scan; it cannot be combined with -sn",
+        ));
     }
     if !privileged {
         return Err(usage(NEED_CAP_NET_RAW_OS));
