@@ -138,3 +138,20 @@ fn os_detection_of_this_machine_reports_distance_zero() {
         "{text}"
     );
 }
+
+#[test]
+fn osscan_limit_skips_hosts_without_a_known_closed_port() {
+    if !common::require_root() || !require_file("/usr/share/nmap/nmap-os-db") {
+        return;
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port().to_string();
+    // Only the open port is scanned, so no closed port is known.
+    let out =
+        common::run(common::prtip().args(["-O", "--osscan-limit", "-n", "-p", &port, "127.0.0.1"]));
+    assert!(out.status.success(), "{}", common::describe(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("Network Distance"), "{text}");
+    assert!(!text.contains("OS:SCAN("), "{text}");
+    assert!(text.contains(&format!("{port}/tcp open")), "{text}");
+}
