@@ -54,7 +54,9 @@ fn classify(e: &io::Error) -> Option<(PortState, Reason)> {
         libc::EHOSTUNREACH | libc::EHOSTDOWN => (PortState::Filtered, Reason::HostUnreach),
         libc::ENETUNREACH | libc::ENETDOWN => (PortState::Filtered, Reason::NetUnreach),
         libc::EACCES | libc::EPERM => (PortState::Filtered, Reason::AdminProhibited),
-        libc::ECONNRESET => (PortState::Closed, Reason::Reset),
+        // A reset can only end a connection the peer accepted (a refused SYN
+        // is ECONNREFUSED): the port is open, its service hung up at once.
+        libc::ECONNRESET => (PortState::Open, Reason::SynAck),
         _ => return None,
     })
 }
@@ -192,6 +194,10 @@ mod tests {
         assert_eq!(
             classify(&err(libc::ENETUNREACH)),
             Some((PortState::Filtered, Reason::NetUnreach))
+        );
+        assert_eq!(
+            classify(&err(libc::ECONNRESET)),
+            Some((PortState::Open, Reason::SynAck))
         );
         assert_eq!(classify(&err(libc::EMFILE)), None);
         assert!(is_resource_error(&err(libc::EMFILE)));
