@@ -280,13 +280,17 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
         // A worker costs a runtime and, with -O, raw sockets: no more of
         // them than there are hosts.
         let hosts = usize::try_from(targets.count().unwrap_or(1)).unwrap_or(usize::MAX);
-        for _ in 0..poststage::WORKERS.min(hosts.max(1)) {
+        let n = poststage::WORKERS.min(hosts.max(1));
+        let mut os_stages = OsStage::open_many(settings, n)
+            .map_err(Failure::Scan)?
+            .into_iter();
+        for _ in 0..n {
             workers.push(PostWorker {
                 rt: tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
                     .map_err(|e| Failure::Scan(format!("cannot start the async runtime: {e}")))?,
-                os: OsStage::open(settings).map_err(Failure::Scan)?,
+                os: os_stages.next(),
             });
         }
     }
