@@ -202,36 +202,56 @@ impl OsStage {
         let guess = self.opts.guess || reason.is_some();
         let talkative = self.verbose > 1 || self.debug > 0;
         let perfect = matches.iter().take_while(|m| m.score.is_perfect()).count();
-        if perfect > MAX_PERFECT_SHOWN && self.debug == 0 {
+        // nmap asks for the fingerprint (prints it whatever the verbosity)
+        // only when nothing matched well and the conditions were good;
+        // otherwise it shows it with -d or -vv.
+        let asks_for_fp = Self::decide(
+            &mut report,
+            &matches,
+            perfect,
+            guess,
+            reason.as_deref(),
+            self.debug,
+            talkative,
+        );
+        if asks_for_fp || talkative {
+            report.fingerprint = Some(wrapped());
+        }
+        report
+    }
+
+    /// Fills in what nmap prints for the matches; true when it would ask
+    /// for the fingerprint to be submitted.
+    fn decide(
+        report: &mut OsReport,
+        matches: &[OsMatch<'_>],
+        perfect: usize,
+        guess: bool,
+        reason: Option<&str>,
+        debug: u8,
+        talkative: bool,
+    ) -> bool {
+        if perfect > MAX_PERFECT_SHOWN && debug == 0 {
             report
                 .lines
                 .push("Too many fingerprints match this host to give specific OS details".into());
-            if talkative {
-                report.fingerprint = Some(wrapped());
-            }
-            return report;
+            return false;
         }
         if matches.is_empty() {
             match reason {
-                None => {
-                    report.lines.push("No OS matches for host (If you know what OS is running on it, see https://nmap.org/submit/ ).".into());
-                    report.fingerprint = Some(wrapped());
-                }
+                None => report.lines.push("No OS matches for host (If you know what OS is running on it, see https://nmap.org/submit/ ).".into()),
                 Some(r) => {
                     report
                         .lines
                         .push(format!("OS fingerprint not ideal because: {r}"));
                     report.lines.push("No OS matches for host".into());
-                    if talkative {
-                        report.fingerprint = Some(wrapped());
-                    }
                 }
             }
-            return report;
+            return reason.is_none();
         }
         report
             .lines
-            .extend(classification_lines(&matches, perfect, guess));
+            .extend(classification_lines(matches, perfect, guess));
         if perfect > 0 {
             let shown = &matches[..perfect];
             report.matches = shown.iter().map(guess_of).collect();
@@ -240,13 +260,10 @@ impl OsStage {
                 .lines
                 .push(format!("OS details: {}", names.join(", ")));
             report.grepable = Some(names.join("|"));
-            if talkative {
-                report.fingerprint = Some(wrapped());
-            }
-            return report;
+            return false;
         }
         if talkative {
-            if let Some(r) = &reason {
+            if let Some(r) = reason {
                 report
                     .lines
                     .push(format!("OS fingerprint not ideal because: {r}"));
@@ -268,21 +285,11 @@ impl OsStage {
                 .lines
                 .push(format!("Aggressive OS guesses: {}", list.join(", ")));
         }
-        match reason {
-            None => {
-                report.lines.push("No exact OS matches for host (If you know what OS is running on it, see https://nmap.org/submit/ ).".into());
-                report.fingerprint = Some(wrapped());
-            }
-            Some(_) => {
-                report
-                    .lines
-                    .push("No exact OS matches for host (test conditions non-ideal).".into());
-                if talkative {
-                    report.fingerprint = Some(wrapped());
-                }
-            }
-        }
-        report
+        report.lines.push(match reason {
+            None => "No exact OS matches for host (If you know what OS is running on it, see https://nmap.org/submit/ ).".into(),
+            Some(_) => "No exact OS matches for host (test conditions non-ideal).".into(),
+        });
+        reason.is_none()
     }
 
     /// nmap's reasons for not trusting a fingerprint enough to ask for it.
