@@ -7,13 +7,10 @@
 
 mod common;
 
-use std::time::Instant;
-
 memprof::install_global_allocator!();
 
 #[test]
 fn os_detection_stays_within_budget() {
-    use memprof::dhat;
     if !common::require_root() || !common::require_file("/usr/share/nmap/nmap-os-db") {
         return;
     }
@@ -33,12 +30,7 @@ fn os_detection_stays_within_budget() {
     ]
     .map(std::ffi::OsString::from)
     .to_vec();
-    let started = Instant::now();
-    let profiler = dhat::Profiler::builder().testing().build();
-    let code = prtip::app::run(argv);
-    let stats = dhat::HeapStats::get();
-    drop(profiler);
-    let elapsed = started.elapsed();
+    let (code, stats, elapsed) = common::profile_app(argv);
     assert_eq!(code, std::process::ExitCode::SUCCESS);
     let text = std::fs::read_to_string(&xml).expect("xml output");
     // The OS stage ran and matched: the report names the port it used and

@@ -767,6 +767,21 @@ impl ScriptLab {
     }
 }
 
+/// Runs a clean-up command from a `Drop`: output discarded, never a panic,
+/// and at most `limit` (reported when exceeded).
+fn run_teardown(cmd: &mut Command, limit: Duration, what: &str) {
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    if let Ok(mut child) = child {
+        if wait_status(&mut child, limit).is_none() {
+            eprintln!("{what} timed out");
+        }
+    }
+}
+
 impl Drop for ScriptLab {
     fn drop(&mut self) {
         let children =
@@ -775,18 +790,13 @@ impl Drop for ScriptLab {
             let _ = c.kill();
             let _ = wait_status(&mut c, Duration::from_secs(5));
         }
-        let down = Command::new(LAB_SCRIPT)
-            .env("LAB_NAME", &self.name)
-            .arg("down")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn();
-        if let Ok(mut child) = down {
-            if wait_status(&mut child, Duration::from_secs(60)).is_none() {
-                eprintln!("scripts/lab down for {} timed out", self.name);
-            }
-        }
+        run_teardown(
+            Command::new(LAB_SCRIPT)
+                .env("LAB_NAME", &self.name)
+                .arg("down"),
+            Duration::from_secs(60),
+            &format!("scripts/lab down for {}", self.name),
+        );
     }
 }
 
@@ -933,6 +943,20 @@ pub fn json_hosts(text: &str) -> BTreeMap<String, (String, BTreeSet<u16>, u64)> 
         .collect()
 }
 
+/// Runs `prtip` in-process (argv includes the program name) under dhat's
+/// testing profiler: exit code, heap statistics at the end, wall time.
+#[cfg(feature = "dhat-heap")]
+pub fn profile_app(
+    argv: Vec<std::ffi::OsString>,
+) -> (std::process::ExitCode, memprof::dhat::HeapStats, Duration) {
+    let started = Instant::now();
+    let profiler = memprof::dhat::Profiler::builder().testing().build();
+    let code = prtip::app::run(argv);
+    let stats = memprof::dhat::HeapStats::get();
+    drop(profiler);
+    (code, stats, started.elapsed())
+}
+
 /// A SYN scan of a lab prefix, run in-process inside the lab's scanning
 /// namespace under dhat: checks that every address answered with exactly the
 /// lab's listeners open and `ports_per_host` ports counted, then asserts the
@@ -945,7 +969,6 @@ pub fn syn_lab_heap_scenario(
     ports_per_host: u64,
     hosts: usize,
 ) {
-    use memprof::dhat;
     const LISTEN: [u16; 3] = [22, 80, 443];
     let Some(lab) = ScriptLab::up(prefix, &LISTEN, 0) else {
         return;
@@ -967,12 +990,7 @@ pub fn syn_lab_heap_scenario(
     .to_vec();
 
     let netns = NetnsGuard::enter(&lab.scan_netns_path());
-    let started = Instant::now();
-    let profiler = dhat::Profiler::builder().testing().build();
-    let code = prtip::app::run(argv);
-    let stats = dhat::HeapStats::get();
-    drop(profiler);
-    let elapsed = started.elapsed();
+    let (code, stats, elapsed) = profile_app(argv);
     drop(netns);
 
     assert_eq!(code, std::process::ExitCode::SUCCESS);
@@ -1021,7 +1039,6 @@ pub fn assert_within_budget(
 /// then asserts the peak heap against `budget`.
 #[cfg(feature = "dhat-heap")]
 pub fn loopback_heap_scenario(budget: &prtip::budgets::Budget, scan_flag: &str) {
-    use memprof::dhat;
     let listeners: Vec<TcpListener> = (0..3)
         .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind"))
         .collect();
@@ -1049,12 +1066,7 @@ pub fn loopback_heap_scenario(budget: &prtip::budgets::Budget, scan_flag: &str) 
     .map(std::ffi::OsString::from)
     .to_vec();
 
-    let started = Instant::now();
-    let profiler = dhat::Profiler::builder().testing().build();
-    let code = prtip::app::run(argv);
-    let stats = dhat::HeapStats::get();
-    drop(profiler);
-    let elapsed = started.elapsed();
+    let (code, stats, elapsed) = profile_app(argv);
 
     assert_eq!(code, std::process::ExitCode::SUCCESS);
     let text = std::fs::read_to_string(&json).expect("json output");
@@ -1130,17 +1142,11 @@ impl ServicesNetns {
 
 impl Drop for ServicesNetns {
     fn drop(&mut self) {
-        let down = Command::new(SERVICES_SCRIPT)
-            .args(["--netns", &self.name, "down"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
-        if let Ok(mut child) = down {
-            if wait_status(&mut child, Duration::from_secs(120)).is_none() {
-                eprintln!("scripts/services down for {} timed out", self.name);
-            }
-        }
+        run_teardown(
+            Command::new(SERVICES_SCRIPT).args(["--netns", &self.name, "down"]),
+            Duration::from_secs(120),
+            &format!("scripts/services down for {}", self.name),
+        );
     }
 }
 
@@ -1298,7 +1304,6 @@ fn profiled_version_scan(
     version: bool,
     xml: &std::path::Path,
 ) -> (u64, usize, u64, Duration, String) {
-    use memprof::dhat;
     let xml_s = xml.to_str().expect("utf-8 path");
     let mut argv = vec!["prtip"];
     if version {
@@ -1308,12 +1313,7 @@ fn profiled_version_scan(
     let args: Vec<std::ffi::OsString> = argv.iter().map(std::ffi::OsString::from).collect();
 
     let netns = NetnsGuard::enter(netns_path);
-    let started = Instant::now();
-    let profiler = dhat::Profiler::builder().testing().build();
-    let code = prtip::app::run(args);
-    let stats = dhat::HeapStats::get();
-    drop(profiler);
-    let elapsed = started.elapsed();
+    let (code, stats, elapsed) = profile_app(args);
     drop(netns);
 
     assert_eq!(code, std::process::ExitCode::SUCCESS, "{argv:?}");
