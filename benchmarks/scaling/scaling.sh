@@ -24,7 +24,7 @@
 # Scan types (few ports, so the heap is about hosts, not ports):
 #   syn      -sS -n -Pn -p 22,80,443
 #   connect  -sT -n -Pn -p 22,80,443
-#   version  -sV -n -Pn -p 80
+#   version  -sV -n -Pn -p 80           (real nginx, see below)
 #   os       -O  -n -Pn -p 80,81        (81 is closed in the lab)
 # Host counts (targets in nmap syntax, all inside the lab's local prefixes):
 #   100      198.18.64.1-100
@@ -35,6 +35,13 @@
 # -sV and -O run the per-host stage on 8 hosts at a time; their 10,000-host row
 # is skipped when 10 x the 1,000-host wall time exceeds SLOW_LIMIT seconds.
 #
+# The lab's listeners accept and reset, so they have no banner to detect. The
+# -sV rows therefore run against real daemons instead: scripts/services starts
+# them in a namespace of their own (SVC_NS, no veth), the same 198.18.64.0/18 is
+# made local on that namespace's lo, and prtip runs inside it, so every address
+# reaches the real nginx on port 80. Their check also requires every host's
+# port 80 to come out as http with product nginx.
+#
 # Writes scaling.csv and fit.md (python3 fit.py) next to this script, the
 # --mem-report JSON and /usr/bin/time -v output of every scan to memreport/;
 # the -oG files go to out/ and are deleted after counting unless KEEP=1.
@@ -43,6 +50,7 @@
 #   PRTIP=path        binary (default: cargo build --release --locked -p prtip,
 #                     then ${CARGO_TARGET_DIR:-target}/release/prtip)
 #   LAB_NAME=scale    the lab to create; must be down at the start; brought down at the end
+#   SVC_NS=scalesvc   the services namespace for the -sV rows; must be down at the start
 #   SLOW_LIMIT=480    seconds: skip a -sV/-O 10,000-host scan estimated to take longer
 #   BIG=0             skip the 100,000-host rows
 #   SCAN_TIMEOUT=900  hard limit per scan (timeout(1)); a timed-out scan is a FAIL row
@@ -59,6 +67,7 @@ for tool in python3 /usr/bin/time timeout; do
 done
 
 export LAB_NAME=${LAB_NAME:-scale}
+SVC_NS=${SVC_NS:-scalesvc}
 SLOW_LIMIT=${SLOW_LIMIT:-480}
 BIG=${BIG:-1}
 SCAN_TIMEOUT=${SCAN_TIMEOUT:-900}
@@ -68,6 +77,7 @@ REPEAT=${REPEAT:-2}
 LAB_PREFIX=198.18.64.0/18
 EXTRA_PREFIXES="198.19.0.0/16 198.18.128.0/17"
 PORTS=22,80,443
+want() { [[ " $ONLY " == *" $1 "* ]]; }
 out=$here/out
 rep=$here/memreport
 mkdir -p "$out" "$rep"
@@ -84,8 +94,15 @@ if scripts/lab status >/dev/null 2>&1; then
     echo "scaling: lab $LAB_NAME is already up (someone else's?); choose another LAB_NAME" >&2
     exit 2
 fi
+svc() { PRTIP_SVC_VETH=0 scripts/services --netns "$SVC_NS" "$@"; }
+if want version && svc status >/dev/null 2>&1; then
+    echo "scaling: services namespace $SVC_NS is already up; choose another SVC_NS" >&2
+    exit 2
+fi
+svc_up=0
 cleanup() {
     scripts/lab down >/dev/null 2>&1 || true
+    [ "$svc_up" = 0 ] || svc down >/dev/null 2>&1 || true
     [ "$KEEP" = 1 ] || rm -f "$out"/scale-*.gnmap
 }
 trap cleanup EXIT
@@ -139,8 +156,10 @@ scan() {
     local f=$out/$name r=$rep/$name
     echo "== $name: prtip $flags $targets"
     rm -f "$r.mem.json" "$r.time" "$r.stderr" "$f.gnmap"
+    local runner=(scripts/lab exec)
+    [ "$kind" = version ] && runner=(svc exec)
     # shellcheck disable=SC2086 # flags and targets are word lists on purpose
-    scripts/lab exec timeout "$SCAN_TIMEOUT" /usr/bin/time -v -o "$r.time" "$bin" $flags $targets \
+    "${runner[@]}" timeout "$SCAN_TIMEOUT" /usr/bin/time -v -o "$r.time" "$bin" $flags $targets \
         -oG "$f.gnmap" --mem-report="json:$r.mem.json" >/dev/null 2>"$r.stderr" || rc=$?
     [ -s "$r.stderr" ] || rm -f "$r.stderr"
     local load
@@ -152,13 +171,14 @@ kind, run, hosts, targets, flags, f, r, load, rc = sys.argv[1:]
 hosts, rc = int(hosts), int(rc)
 # open / closed ports per host in the lab: listeners on 22,80,443; -O also probes closed 81
 per_open, per_closed = {"syn": (3, 0), "connect": (3, 0), "version": (1, 0), "os": (1, 1)}[kind]
-reported = open_found = closed_found = 0
+reported = open_found = closed_found = nginx = 0
 try:
     for line in open(f + ".gnmap"):
         if line.startswith("Host: ") and "Ports:" in line:
             reported += 1
             open_found += line.count("/open/")
             closed_found += line.count("/closed/")
+            nginx += "80/open/tcp//http//nginx" in line
 except FileNotFoundError:
     pass
 try:
@@ -179,7 +199,9 @@ for part in tfield("Elapsed (wall clock) time (h:mm:ss or m:ss)").split(":"):
     secs = secs * 60 + float(part)
 eo, ec = hosts * per_open, hosts * per_closed
 complete = rc == 0 and mem is not None and reported == hosts
-if complete and open_found == eo and closed_found == ec:
+if complete and kind == "version" and nginx != hosts:
+    check = f"FAIL(nginx={nginx})"  # the real daemon must be named on every host
+elif complete and open_found == eo and closed_found == ec:
     check = "ok"
 elif complete and open_found + closed_found == eo + ec:
     # every port answered, but some listening ports reported closed (see README: ECONNRESET)
@@ -203,8 +225,6 @@ PY
     [ "$KEEP" = 1 ] || rm -f "$f.gnmap"
 }
 
-want() { [[ " $ONLY " == *" $1 "* ]]; }
-
 for run in $(seq 1 "$REPEAT"); do
     for kind in syn connect; do
         want "$kind" || continue
@@ -221,6 +241,11 @@ done
 skipped=()
 for kind in version os; do
     want "$kind" || continue
+    if [ "$kind" = version ]; then
+        svc up
+        svc_up=1
+        svc exec ip route replace local "$LAB_PREFIX" dev lo
+    fi
     scan "$kind" 100
     scan "$kind" 1000
     est=$((last_wall * 10))

@@ -56,6 +56,8 @@ pub(crate) const SOFT: u8 = 1;
 pub(crate) const FOLD: u8 = 2;
 pub(crate) const DOTALL: u8 = 4;
 pub(crate) const PREFIX_FOLD: u8 = 8;
+/// The inner literal is lower-case and compared case-insensitively.
+pub(crate) const INNER_FOLD: u8 = 16;
 
 /// One `match` or `softmatch` line: 32 bytes of offsets into the text and
 /// the literal arena.
@@ -590,6 +592,9 @@ impl<'a, 'f> Parser<'a, 'f> {
         let lits = pat.literals();
         if lits.prefix_fold {
             flags |= PREFIX_FOLD;
+        }
+        if lits.inner_fold {
+            flags |= INNER_FOLD;
         }
         let too_long = |n: usize, what: &str| format!("{what} longer than {n} bytes");
         let svc_len = u8::try_from(svc.len()).map_err(|_| too_long(255, "service name"))?;

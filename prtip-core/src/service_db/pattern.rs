@@ -965,7 +965,9 @@ fn emit(node: &Node, tail: bool, in_capture: bool, out: &mut String) -> bool {
 pub(crate) struct Literals {
     pub(crate) prefix: Vec<u8>,
     pub(crate) prefix_fold: bool,
+    /// Lower-cased when `inner_fold`: then it is looked for case-insensitively.
     pub(crate) inner: Vec<u8>,
+    pub(crate) inner_fold: bool,
 }
 
 /// Upper bound on stored literal length; longer ones reject no better.
@@ -988,23 +990,36 @@ impl Pattern {
                 }
             }
         }
+        // The longest run of known bytes besides those the prefix checks
+        // already: hundreds of HTTP rules share the prefix "HTTP/1.1 200 OK\r"
+        // and differ only after it. Case-insensitive letters count too (most
+        // HTTP rules carry `i`, so exact runs would break at every letter); a
+        // run with any of them is compared case-insensitively as a whole.
         let mut run: Vec<u8> = Vec::new();
+        let mut run_fold = false;
+        let mut covered = lits.prefix.len();
         for item in &items {
             match item {
-                Item::Byte(b, false) => {
+                Item::Byte(..) if covered > 0 => covered -= 1,
+                Item::Byte(b, fold) => {
                     run.push(*b);
+                    run_fold |= fold;
                     if run.len() > lits.inner.len() {
                         lits.inner.clone_from(&run);
+                        lits.inner_fold = run_fold;
                     }
                 }
                 Item::Anchor => {}
-                _ => run.clear(),
+                Item::Gap => {
+                    covered = 0;
+                    run.clear();
+                    run_fold = false;
+                }
             }
         }
         lits.inner.truncate(MAX_LITERAL);
-        // An inner literal no longer than the prefix adds nothing.
-        if lits.inner.len() <= lits.prefix.len() && !lits.prefix_fold {
-            lits.inner.clear();
+        if lits.inner_fold {
+            lits.inner.make_ascii_lowercase();
         }
         lits
     }
@@ -1082,6 +1097,27 @@ mod tests {
         assert_eq!(l.inner, b" .*\r\nServer: nginx"[3..].to_vec());
         let l = parse(b"^ssh-", true, false).unwrap().literals();
         assert_eq!((l.prefix.as_slice(), l.prefix_fold), (&b"ssh-"[..], true));
+        assert!(l.inner.is_empty());
+        let l = parse(
+            br"^HTTP/1\.0 200 OK\r\n.*<title>Web Admin</title>",
+            true,
+            true,
+        )
+        .unwrap()
+        .literals();
+        assert_eq!(
+            (l.prefix.as_slice(), l.prefix_fold),
+            (&b"http/1.0 200 ok\r"[..], true)
+        );
+        assert_eq!(
+            (l.inner.as_slice(), l.inner_fold),
+            (&b"<title>web admin"[..], true)
+        );
+        let l = parse(br"^X.*Server: Foo", false, false).unwrap().literals();
+        assert_eq!(
+            (l.inner.as_slice(), l.inner_fold),
+            (&b"Server: Foo"[..], false)
+        );
         let l = parse(b"^a?b", false, false).unwrap().literals();
         assert!(l.prefix.is_empty());
         let l = parse(b"^(?:ab|ac)", false, false).unwrap().literals();

@@ -178,7 +178,7 @@ fn advance<'a>(
             State::Done(e) => e,
             State::Idle => return Step::Wait(None),
             State::Running => {
-                if !later_hard_match(db, slots, walk, cfg) {
+                if later_hard_match(db, slots, walk, cfg).is_none() {
                     return Step::Wait(None);
                 }
                 let cut_at = quiet_since(slot).unwrap_or_else(Instant::now) + cfg.grace;
@@ -266,11 +266,16 @@ fn finish<'a>(walk: &mut Walk<'a>) -> Verdict<'a> {
     }
 }
 
-/// Whether a probe after the cursor that nmap would still send has already
-/// been answered with a hard match.
-fn later_hard_match(db: &ServiceDb<'_>, slots: &[Slot], walk: &Walk<'_>, cfg: PassConfig) -> bool {
+/// The first probe after the cursor that nmap would still send and that has
+/// already been answered with a hard match, if any.
+fn later_hard_match(
+    db: &ServiceDb<'_>,
+    slots: &[Slot],
+    walk: &Walk<'_>,
+    cfg: PassConfig,
+) -> Option<usize> {
     let soft = walk.soft.as_ref().map(|m| m.service);
-    slots.iter().skip(walk.cursor + 1).any(|s| {
+    let first = slots.iter().skip(walk.cursor + 1).position(|s| {
         if !matches!(s.state, State::Done(Ending::Matched))
             || !eligible(db, s.cand, soft, cfg.intensity)
         {
@@ -287,7 +292,8 @@ fn later_hard_match(db: &ServiceDb<'_>, slots: &[Slot], walk: &Walk<'_>, cfg: Pa
         let data = exchange::lock(p);
         db.match_response_after(probe, &data.data, soft)
             .is_some_and(|m| !m.soft)
-    })
+    });
+    first.map(|i| walk.cursor + 1 + i)
 }
 
 fn probe_name<'a>(db: &ServiceDb<'a>, c: Candidate) -> &'a str {
@@ -308,8 +314,12 @@ fn quiet_since(slot: &Slot) -> Option<Instant> {
 /// that has been quiet for `grace` no longer counts as busy: a service that
 /// sits on an unfinished request (PostgreSQL waits out a truncated startup
 /// packet) would otherwise hold the window for the probe's whole wait. The
-/// connections of one port stay under [`MAX_CONNECTIONS`]. Returns when a
-/// busy probe turns quiet, the next moment a launch may become possible.
+/// connections of one port stay under [`MAX_CONNECTIONS`]. Nothing after a
+/// probe that already has a hard match is started: whatever such a probe
+/// finds cannot count while that match stands (it stops standing only when an
+/// earlier probe's softmatch narrows the search to another service, and then
+/// the next call starts them). Returns when a busy probe turns quiet, the next
+/// moment a launch may become possible.
 fn launch<'f, 'a: 'f>(
     db: &'f ServiceDb<'a>,
     ep: &'f Endpoint,
@@ -319,6 +329,7 @@ fn launch<'f, 'a: 'f>(
     running: &mut Running<'f>,
 ) -> Option<Instant> {
     let soft = walk.soft.as_ref().map(|m| m.service);
+    let end = later_hard_match(db, slots, walk, cfg).unwrap_or(slots.len());
     let now = Instant::now();
     let mut busy = 0;
     let mut open = 0;
@@ -331,7 +342,7 @@ fn launch<'f, 'a: 'f>(
             turns_quiet = Some(turns_quiet.map_or(quiet_at, |t| t.min(quiet_at)));
         }
     }
-    for (idx, slot) in slots.iter_mut().enumerate().skip(walk.cursor) {
+    for (idx, slot) in slots.iter_mut().enumerate().take(end).skip(walk.cursor) {
         if busy >= cfg.window.max(1) || open >= MAX_CONNECTIONS {
             break;
         }
@@ -364,6 +375,7 @@ fn launch<'f, 'a: 'f>(
     // Only worth waking for if a quiet probe would free room for another.
     let more_to_start = slots
         .iter()
+        .take(end)
         .skip(walk.cursor)
         .any(|s| matches!(s.state, State::Idle) && eligible(db, s.cand, soft, cfg.intensity));
     (more_to_start && open < MAX_CONNECTIONS)
