@@ -1,57 +1,15 @@
 //! A full matching pass over the installed `nmap-os-db` holds a small,
 //! fixed amount of heap: it does not grow with the number of fingerprints.
-//! Counted per thread with a global allocator wrapper local to this test
-//! binary, so the harness's other threads do not disturb the numbers.
+//! Counted per thread by the `heapcount` allocator this test binary installs,
+//! so the harness's other threads do not disturb the numbers.
 //! Without nmap the test prints `SKIPPED (needs nmap)` (and fails when
 //! CI=true).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
+use heapcount::thread_usage;
 use prtip_core::os_db::{best_matches, Fingerprint, OsDbReader};
 
-struct Counting;
-
-thread_local! {
-    // Const-initialised and without a destructor: usable inside the allocator.
-    static LIVE: Cell<usize> = const { Cell::new(0) };
-    static PEAK: Cell<usize> = const { Cell::new(0) };
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-// SAFETY: forwards to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCS.try_with(|n| n.set(n.get() + 1));
-        let _ = LIVE.try_with(|live| {
-            let now = live.get() + layout.size();
-            live.set(now);
-            let _ = PEAK.try_with(|peak| peak.set(peak.get().max(now)));
-        });
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        let _ = LIVE.try_with(|live| live.set(live.get().saturating_sub(layout.size())));
-        // SAFETY: same contract as our caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Peak heap above the level at the start, and allocations, while running `f`
-/// on this thread.
-fn heap_of<T>(f: impl FnOnce() -> T) -> (T, usize, u64) {
-    let base = LIVE.with(Cell::get);
-    PEAK.with(|p| p.set(base));
-    let allocs = ALLOCS.with(Cell::get);
-    let out = f();
-    let peak = PEAK.with(Cell::get) - base;
-    (out, peak, ALLOCS.with(Cell::get) - allocs)
-}
+static GLOBAL: heapcount::Counting = heapcount::Counting;
 
 const DB_PATH: &str = "/usr/share/nmap/nmap-os-db";
 
@@ -97,10 +55,11 @@ fn full_pass_heap_is_small_and_independent_of_the_database_size() {
     let small_entries = OsDbReader::new(small).count();
     let all_entries = OsDbReader::new(&text).count();
 
-    let ((top_small, warnings), peak_small, allocs_small) =
-        heap_of(|| best_matches(small, &subject, 10));
+    let ((top_small, warnings), small_usage) = thread_usage(|| best_matches(small, &subject, 10));
+    let (peak_small, allocs_small) = (small_usage.peak, small_usage.allocs);
     assert!(warnings.is_empty());
-    let ((top, warnings), peak, allocs) = heap_of(|| best_matches(&text, &subject, 10));
+    let ((top, warnings), usage) = thread_usage(|| best_matches(&text, &subject, 10));
+    let (peak, allocs) = (usage.peak, usage.allocs);
     assert!(warnings.is_empty());
     assert_eq!(top.len(), 10);
     assert_eq!(top_small.len(), 10);
@@ -120,8 +79,8 @@ fn full_pass_heap_is_small_and_independent_of_the_database_size() {
         "{allocs} allocations for {all_entries} entries"
     );
 
-    let (_, peak_one, _) = heap_of(|| best_matches(&text, &subject, 1));
-    let (_, peak_hundred, _) = heap_of(|| best_matches(&text, &subject, 100));
+    let peak_one = thread_usage(|| best_matches(&text, &subject, 1)).1.peak;
+    let peak_hundred = thread_usage(|| best_matches(&text, &subject, 100)).1.peak;
     eprintln!("peak heap keeping 1: {peak_one} B; keeping 100: {peak_hundred} B");
     assert!(peak_one <= peak && peak <= peak_hundred);
 }

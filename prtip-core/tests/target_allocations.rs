@@ -1,44 +1,15 @@
 //! Iterating targets allocates nothing per address (except the hostname copy
-//! for the address a typed hostname resolved to). Counted per thread with a
-//! global allocator wrapper local to this test binary, so the test harness's
+//! for the address a typed hostname resolved to). Counted per thread by the
+//! `heapcount` allocator this test binary installs, so the test harness's
 //! other threads do not disturb the count.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::net::IpAddr;
 
+use heapcount::thread_usage;
 use prtip_core::target::{ExcludeSet, NoResolver, TargetList};
 
-struct Counting;
-
-thread_local! {
-    // Const-initialised and without a destructor: usable inside the allocator.
-    static ALLOCS: Cell<u64> = const { Cell::new(0) };
-}
-
-// SAFETY: forwards to the system allocator unchanged; only counts calls.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCS.try_with(|n| n.set(n.get() + 1));
-        // SAFETY: same contract as our caller's.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as our caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Allocations made by this thread while running `f`.
-fn allocations<T>(f: impl FnOnce() -> T) -> (T, u64) {
-    let before = ALLOCS.with(Cell::get);
-    let out = f();
-    (out, ALLOCS.with(Cell::get) - before)
-}
+static GLOBAL: heapcount::Counting = heapcount::Counting;
 
 #[test]
 fn slash_8_first_1000_without_per_address_allocation() {
@@ -54,13 +25,14 @@ fn slash_8_first_1000_without_per_address_allocation() {
         iter.next().is_some(),
         "warm up: the first expression is parsed here"
     );
-    let (last, allocs) = allocations(|| {
+    let (last, usage) = thread_usage(|| {
         let mut last = None;
         for t in iter.by_ref().take(999) {
             last = Some(t.expect("valid target").addr);
         }
         last
     });
+    let allocs = usage.allocs;
     // 10.0.0.4 first, then .5-.255 (251), 10.0.2.0-10.0.3.255 (512), 10.0.4.0-235 (236).
     assert_eq!(last, Some("10.0.4.235".parse().unwrap()));
     assert_eq!(allocs, 0, "allocations while iterating 999 addresses");
@@ -74,7 +46,8 @@ fn octet_ranges_and_hostname_blocks_allocate_per_expression_only() {
     list.push_arg("192.168.0-255.1-254");
     list.push_arg("localhost/22");
     let excludes = ExcludeSet::new();
-    let (n, allocs) = allocations(|| list.iter(&excludes, &resolver).count());
+    let (n, usage) = thread_usage(|| list.iter(&excludes, &resolver).count());
+    let allocs = usage.allocs;
     assert_eq!(n, 256 * 254 + 1024);
     // Iterator state, the octet set, the resolver's Vec, the hostname and its
     // one copy for 127.0.0.1: a handful, independent of the 66,048 addresses.

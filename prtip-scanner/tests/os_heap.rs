@@ -2,44 +2,20 @@
 //! fingerprint computation and the match against the installed nmap-os-db
 //! (memory-mapped, as the binary does) must peak under 2 MB of live heap.
 //!
-//! A counting allocator of this test binary measures it; the binary holds a
-//! single test so that no other test's allocations are mixed in.
+//! The `heapcount` allocator this test binary installs measures it over all
+//! threads of the process; the binary holds a single test so that no other
+//! test's allocations are mixed in.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::Ipv4Addr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use heapcount::process_usage;
 use prtip_scanner::net::fake::FakeNet;
 use prtip_scanner::os::{fingerprint, OsOptions};
 
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: defers to the system allocator; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: same contract as ours.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(live, Ordering::Relaxed);
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-}
-
 #[global_allocator]
-static ALLOC: Counting = Counting;
+static ALLOC: heapcount::Counting = heapcount::Counting;
 
 const BUDGET: usize = 2 << 20;
 const DB: &str = "/usr/share/nmap/nmap-os-db";
@@ -129,21 +105,23 @@ fn os_detection_of_one_host_stays_under_two_megabytes() {
         ..OsOptions::default()
     };
 
-    let base = LIVE.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
-    let result = fingerprint(
-        &*net,
-        Ipv4Addr::new(198, 18, 200, 1),
-        Ipv4Addr::new(198, 18, 200, 2),
-        80,
-        81,
-        40125,
-        &opts,
-    )
-    .expect("probing");
-    let probing_peak = PEAK.load(Ordering::Relaxed) - base;
-    let (matches, warnings) = prtip_core::os_db::best_matches(db, &result.fingerprint, 10);
-    let peak = PEAK.load(Ordering::Relaxed) - base;
+    let ((probing_peak, (matches, warnings)), usage) = process_usage(|| {
+        let (result, probing) = process_usage(|| {
+            fingerprint(
+                &*net,
+                Ipv4Addr::new(198, 18, 200, 1),
+                Ipv4Addr::new(198, 18, 200, 2),
+                80,
+                81,
+                40125,
+                &opts,
+            )
+        });
+        let result = result.expect("probing");
+        let matched = prtip_core::os_db::best_matches(db, &result.fingerprint, 10);
+        (probing.peak, matched)
+    });
+    let peak = usage.peak;
 
     eprintln!(
         "os_heap: probing peak {probing_peak} B (FakeNet's packet copies included), \
