@@ -4,12 +4,13 @@
 //! The machine-parsed fields are byte-compatible with nmap 7.93; only the
 //! `#` comment lines say "prtip" where nmap says "Nmap".
 
+use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use prtip_core::result::{HostResult, HostStatus, ResultSink, RunInfo, RunStats};
 
 use super::not_begun;
-use super::text::{done_summary, screen_safe, service_name, NAME, VERSION};
+use super::text::{done_summary, screen_safe, service_name, Spill, NAME, VERSION};
 use super::time::ctime;
 
 /// Writes `-oG` output; each host is written and flushed as it arrives.
@@ -44,9 +45,9 @@ impl<W: Write> ResultSink for GrepableSink<W> {
 
     fn host(&mut self, host: &HostResult) -> io::Result<()> {
         let run = self.run.as_ref().ok_or_else(not_begun)?;
-        let block = host_lines(run, host);
-        self.out.write_all(block.as_bytes())?;
-        self.out.flush()
+        let mut spill = Spill::new(&mut self.out);
+        host_lines(run, host, &mut spill);
+        spill.finish()
     }
 
     fn end(&mut self, stats: &RunStats) -> io::Result<()> {
@@ -74,52 +75,51 @@ fn field(s: &str) -> String {
     screen_safe(s).replace('/', "|")
 }
 
-fn host_lines(run: &RunInfo, host: &HostResult) -> String {
+fn host_lines(run: &RunInfo, host: &HostResult, out: &mut Spill<'_>) {
     // nmap prints the reverse-DNS name here, or nothing: "Host: 127.0.0.1 ()".
     let name = host.hostname.as_deref().map(field).unwrap_or_default();
     let prefix = format!("Host: {} ({})", host.addr, name);
     if host.status == HostStatus::Down {
-        return if run.verbose > 0 {
-            format!("{prefix}\tStatus: Down\n")
-        } else {
-            String::new()
-        };
+        if run.verbose > 0 {
+            out.push_str(&format!("{prefix}\tStatus: Down\n"));
+        }
+        return;
     }
-    let mut out = format!("{prefix}\tStatus: Up\n");
+    out.push_str(&format!("{prefix}\tStatus: Up\n"));
     if !run.port_scan {
-        return out;
+        return;
     }
     let table = &host.ports;
     if table.total() > 0 {
         out.push_str(&prefix);
         out.push_str("\tPorts: ");
-        let entries: Vec<String> = table
-            .shown
-            .iter()
-            .map(|port| {
-                // nmap leaves the service field empty when nothing at all is
-                // known, but writes "unknown" when the table says so.
-                let service = if port.service.is_some() {
-                    field(&service_name(run, port))
-                } else {
-                    String::new()
-                };
-                let version = port
-                    .service
-                    .as_ref()
-                    .map(|s| field(&s.version_line()))
-                    .unwrap_or_default();
-                format!(
-                    "{}/{}/{}//{}//{}/",
-                    port.port,
-                    port.state.as_str(),
-                    port.protocol.as_str(),
-                    service,
-                    version
-                )
-            })
-            .collect();
-        out.push_str(&entries.join(", "));
+        for (i, port) in table.shown.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            // nmap leaves the service field empty when nothing at all is
+            // known, but writes "unknown" when the table says so.
+            let service = if port.service.is_some() {
+                field(&service_name(run, port))
+            } else {
+                String::new()
+            };
+            let version = port
+                .service
+                .as_ref()
+                .map(|s| field(&s.version_line()))
+                .unwrap_or_default();
+            let _ = write!(
+                out,
+                "{}/{}/{}//{}//{}/",
+                port.port,
+                port.state.as_str(),
+                port.protocol.as_str(),
+                service,
+                version
+            );
+            out.spill_if_full();
+        }
         let groups: Vec<_> = table.extra.iter().filter(|g| g.count > 0).collect();
         // The format has room for one ignored state only; with several, nmap
         // writes none.
@@ -136,25 +136,25 @@ fn host_lines(run: &RunInfo, host: &HostResult) -> String {
     }
     // nmap ends every port-scanned host with a newline, even one without ports.
     out.push('\n');
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::testdata::*;
+    use super::super::text::collect;
     use super::*;
 
     #[test]
     fn matches_nmap_lines() {
         let run = run_info();
         // Real nmap: "Host: 127.0.0.1 (localhost)\tPorts: 18022/open/tcp/////, ..."
-        let out = host_lines(&run, &two_open_host());
+        let out = collect(|s| host_lines(&run, &two_open_host(), s));
         assert_eq!(
             out,
             "Host: 127.0.0.1 (localhost)\tStatus: Up\n\
              Host: 127.0.0.1 (localhost)\tPorts: 18022/open/tcp/////, 18080/open/tcp//http///\tIgnored State: closed (99)\n"
         );
-        let out = host_lines(&run, &all_closed_host());
+        let out = collect(|s| host_lines(&run, &all_closed_host(), s));
         assert_eq!(
             out,
             "Host: 127.0.0.1 ()\tStatus: Up\nHost: 127.0.0.1 ()\tPorts: \tIgnored State: closed (100)\n"
@@ -166,9 +166,9 @@ mod tests {
         let mut run = run_info();
         run.version_scan = true;
         run.reason = true;
-        let out = host_lines(&run, &version_host());
+        let out = collect(|s| host_lines(&run, &version_host(), s));
         assert!(out.contains("\tPorts: 18022/open/tcp//tcpwrapped///, 18080/open/tcp//http//SimpleHTTPServer 0.6 (Python 3.11.7)/, 18081/closed/tcp/////\n"), "{out}");
-        let out = host_lines(&run, &ssl_host());
+        let out = collect(|s| host_lines(&run, &ssl_host(), s));
         assert!(
             out.contains("443/open/tcp//ssl|https//nginx 1.22.1/"),
             "{out}"
@@ -178,7 +178,7 @@ mod tests {
 
     #[test]
     fn several_ignored_states_are_not_listed() {
-        let out = host_lines(&run_info(), &mixed_host());
+        let out = collect(|s| host_lines(&run_info(), &mixed_host(), s));
         assert!(!out.contains("Ignored State"), "{out}");
     }
 
@@ -186,7 +186,7 @@ mod tests {
     fn hostile_strings_stay_on_one_record() {
         let mut run = run_info();
         run.version_scan = true;
-        let out = host_lines(&run, &hostile_host());
+        let out = collect(|s| host_lines(&run, &hostile_host(), s));
         assert_eq!(out.lines().count(), 2, "{out}");
         assert_eq!(out.matches('\t').count(), 2, "{out}");
     }
@@ -215,7 +215,7 @@ mod tests {
         assert_eq!(lines.len(), 4);
         run.verbose = 1;
         assert_eq!(
-            host_lines(&run, &down_host()),
+            collect(|s| host_lines(&run, &down_host(), s)),
             "Host: 127.0.0.2 ()\tStatus: Down\n"
         );
     }

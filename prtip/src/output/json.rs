@@ -94,7 +94,7 @@ struct HostLine<'a> {
     latency_us: Option<u64>,
     start: u64,
     end: u64,
-    ports: Vec<PortJson<'a>>,
+    ports: PortsJson<'a>,
     extraports: Vec<ExtraJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     os: Option<OsJson<'a>>,
@@ -167,6 +167,16 @@ fn os_json(os: &OsReport) -> OsJson<'_> {
             .collect(),
         distance: os.distance,
         fingerprint: os.fingerprint.as_deref(),
+    }
+}
+
+/// A host's ports, serialized one at a time straight to the writer: a host
+/// with every port open would otherwise hold ~220 B per port in a `Vec`.
+struct PortsJson<'a>(&'a [PortResult]);
+
+impl Serialize for PortsJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(port_json))
     }
 }
 
@@ -284,7 +294,7 @@ impl<W: Write> ResultSink for JsonSink<W> {
                 .map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX)),
             start: unix_secs(host.start),
             end: unix_secs(host.end),
-            ports: host.ports.shown.iter().map(port_json).collect(),
+            ports: PortsJson(&host.ports.shown),
             extraports: host
                 .ports
                 .extra

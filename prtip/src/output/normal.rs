@@ -13,7 +13,7 @@ use prtip_core::result::{
 
 use super::not_begun;
 use super::text::{
-    done_summary, name_ip, port_reason, screen_safe, service_name, sigdigits, NAME, VERSION,
+    done_summary, name_ip, port_reason, screen_safe, service_name, sigdigits, Spill, NAME, VERSION,
 };
 use super::time::{ctime, start_stamp};
 
@@ -70,11 +70,9 @@ impl<W: Write> ResultSink for NormalSink<W> {
 
     fn host(&mut self, host: &HostResult) -> io::Result<()> {
         let run = self.run.as_ref().ok_or_else(not_begun)?;
-        // A whole host block is formatted first so a failing writer never
-        // leaves half a host in the file.
-        let block = host_block(run, host);
-        self.out.write_all(block.as_bytes())?;
-        self.out.flush()
+        let mut spill = Spill::new(&mut self.out);
+        host_block(run, host, &mut spill);
+        spill.finish()
     }
 
     fn end(&mut self, stats: &RunStats) -> io::Result<()> {
@@ -122,8 +120,7 @@ impl<W: Write> ResultSink for NormalSink<W> {
 
 /// One host's report, in nmap's order: header, status, "Not shown", table,
 /// service info, blank line.
-fn host_block(run: &RunInfo, host: &HostResult) -> String {
-    let mut out = String::new();
+fn host_block(run: &RunInfo, host: &HostResult, out: &mut Spill<'_>) {
     let nameip = name_ip(host);
     if host.status == HostStatus::Down {
         // nmap mentions down hosts only when verbose.
@@ -134,7 +131,7 @@ fn host_block(run: &RunInfo, host: &HostResult) -> String {
             }
             out.push_str("]\n");
         }
-        return out;
+        return;
     }
     out.push_str(&format!("{NAME} scan report for {nameip}\nHost is up"));
     if run.reason {
@@ -145,7 +142,7 @@ fn host_block(run: &RunInfo, host: &HostResult) -> String {
     }
     out.push_str(".\n");
     if !run.port_scan {
-        return out;
+        return;
     }
     let table = &host.ports;
     let total = table.total();
@@ -155,20 +152,19 @@ fn host_block(run: &RunInfo, host: &HostResult) -> String {
                 "All {total} scanned ports on {nameip} are in ignored states.\n"
             ));
         }
-        not_shown_line(run, host, &mut out);
+        not_shown_line(run, host, out);
         out.push('\n');
         if !table.shown.is_empty() {
-            port_table(run, &table.shown, &mut out);
+            port_table(run, &table.shown, out);
         }
     }
     if let Some(os) = &host.os {
-        os_section(os, &mut out);
+        os_section(os, out);
     }
     if total > 0 && !table.shown.is_empty() {
-        service_info_line(host, &mut out);
+        service_info_line(host, out);
     }
     out.push('\n');
-    out
 }
 
 /// nmap's OS detection lines, the fingerprint when it would print one, and
@@ -213,60 +209,67 @@ fn not_shown_line(run: &RunInfo, host: &HostResult, out: &mut String) {
 }
 
 /// nmap's `NmapOutputTable`: every column padded to its widest cell plus one
-/// space, except that a row stops after its last non-empty cell.
-fn port_table(run: &RunInfo, ports: &[PortResult], out: &mut String) {
-    let mut header = vec!["PORT".to_owned(), "STATE".to_owned(), "SERVICE".to_owned()];
+/// space, except that a row stops after its last non-empty cell. The widths
+/// need every row, but rows are not kept: each is formatted once to measure
+/// and again to write, so a host with every port open costs no memory per
+/// port here.
+fn port_table(run: &RunInfo, ports: &[PortResult], out: &mut Spill<'_>) {
+    let mut header = vec!["PORT", "STATE", "SERVICE"];
     if run.reason {
-        header.push("REASON".to_owned());
+        header.push("REASON");
     }
     if run.version_scan {
-        header.push("VERSION".to_owned());
+        header.push("VERSION");
     }
-    let mut rows = vec![header];
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    let mut row: Vec<String> = Vec::with_capacity(header.len());
     for port in ports {
-        let mut row = vec![
-            format!("{}/{}", port.port, port.protocol.as_str()),
-            port.state.as_str().to_owned(),
-            service_name(run, port),
-        ];
-        if run.reason {
-            row.push(port_reason(port));
+        port_row(run, port, &mut row);
+        for (w, cell) in widths.iter_mut().zip(&row) {
+            *w = (*w).max(cell.chars().count());
         }
-        if run.version_scan {
-            let version = port
-                .service
-                .as_ref()
-                .map(|s| screen_safe(&s.version_line()).into_owned())
-                .unwrap_or_default();
-            row.push(version);
-        }
-        rows.push(row);
     }
-    let columns = rows.first().map_or(0, Vec::len);
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| {
-            rows.iter()
-                .filter_map(|r| r.get(c))
-                .map(|s| s.chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    for row in &rows {
-        let items = row.iter().filter(|c| !c.is_empty()).count();
-        let mut written = 0;
-        for (cell, width) in row.iter().zip(&widths) {
-            if !cell.is_empty() {
-                out.push_str(cell);
-                written += 1;
-            }
-            if written < items {
-                let pad = width + 1 - cell.chars().count();
-                out.extend(std::iter::repeat_n(' ', pad));
-            }
-        }
-        out.push('\n');
+    table_row(&header, &widths, out);
+    for port in ports {
+        port_row(run, port, &mut row);
+        table_row(&row, &widths, out);
+        out.spill_if_full();
     }
+}
+
+/// One port's cells, in the header's order.
+fn port_row(run: &RunInfo, port: &PortResult, row: &mut Vec<String>) {
+    row.clear();
+    row.push(format!("{}/{}", port.port, port.protocol.as_str()));
+    row.push(port.state.as_str().to_owned());
+    row.push(service_name(run, port));
+    if run.reason {
+        row.push(port_reason(port));
+    }
+    if run.version_scan {
+        let version = port
+            .service
+            .as_ref()
+            .map(|s| screen_safe(&s.version_line()).into_owned())
+            .unwrap_or_default();
+        row.push(version);
+    }
+}
+
+fn table_row<S: AsRef<str>>(row: &[S], widths: &[usize], out: &mut String) {
+    let items = row.iter().filter(|c| !c.as_ref().is_empty()).count();
+    let mut written = 0;
+    for (cell, width) in row.iter().map(AsRef::as_ref).zip(widths) {
+        if !cell.is_empty() {
+            out.push_str(cell);
+            written += 1;
+        }
+        if written < items {
+            let pad = width + 1 - cell.chars().count();
+            out.extend(std::iter::repeat_n(' ', pad));
+        }
+    }
+    out.push('\n');
 }
 
 /// nmap's "Service Info: Host: x; OS: Linux; CPE: cpe:/o:linux:linux_kernel"
@@ -353,6 +356,7 @@ fn cpe_part(cpe: &str) -> Option<char> {
 #[cfg(test)]
 mod tests {
     use super::super::testdata::*;
+    use super::super::text::collect;
     use super::*;
 
     fn render(
@@ -425,7 +429,7 @@ prtip done: 1 IP address (1 host up) scanned in 0.05 seconds
         let mut run = run_info();
         run.reason = true;
         run.version_scan = true;
-        let out = host_block(&run, &version_host());
+        let out = collect(|s| host_block(&run, &version_host(), s));
         let expected = "\
 prtip scan report for localhost (127.0.0.1)
 Host is up, received user-set (0.00022s latency).
@@ -442,21 +446,21 @@ PORT      STATE  SERVICE    REASON       VERSION
     #[test]
     fn all_ignored_and_multiple_groups() {
         let run = run_info();
-        let out = host_block(&run, &all_closed_host());
+        let out = collect(|s| host_block(&run, &all_closed_host(), s));
         assert_eq!(
             out,
             "prtip scan report for 127.0.0.1\nHost is up (0.00018s latency).\n\
              All 100 scanned ports on 127.0.0.1 are in ignored states.\n\
              Not shown: 100 closed tcp ports (conn-refused)\n\n"
         );
-        let out = host_block(&run, &mixed_host());
+        let out = collect(|s| host_block(&run, &mixed_host(), s));
         assert!(
             out.contains(
                 "Not shown: 995 closed tcp ports (reset), 3 filtered tcp ports (no-response)\n"
             ),
             "{out}"
         );
-        let out = host_block(&run, &multi_reason_host());
+        let out = collect(|s| host_block(&run, &multi_reason_host(), s));
         assert!(
             out.contains("Not shown: 40 filtered tcp ports (no-response), 2 filtered tcp ports (admin-prohibited)\n"),
             "{out}"
@@ -468,7 +472,7 @@ PORT      STATE  SERVICE    REASON       VERSION
     fn ssl_tunnel_guess_and_service_info() {
         let mut run = run_info();
         run.version_scan = true;
-        let out = host_block(&run, &ssl_host());
+        let out = collect(|s| host_block(&run, &ssl_host(), s));
         assert!(
             out.contains("443/tcp  open  ssl/https nginx 1.22.1\n"),
             "{out}"
@@ -494,7 +498,7 @@ PORT      STATE  SERVICE    REASON       VERSION
         assert!(!out.contains("host down"));
         run.verbose = 1;
         run.reason = true;
-        let out = host_block(&run, &down_host());
+        let out = collect(|s| host_block(&run, &down_host(), s));
         assert_eq!(
             out,
             "prtip scan report for 127.0.0.2 [host down, received no-response]\n"
@@ -505,7 +509,7 @@ PORT      STATE  SERVICE    REASON       VERSION
     fn hostile_banner_cannot_forge_lines() {
         let mut run = run_info();
         run.version_scan = true;
-        let out = host_block(&run, &hostile_host());
+        let out = collect(|s| host_block(&run, &hostile_host(), s));
         assert!(!out.contains('\x1b'));
         assert!(out.contains("\\x1B[31m"), "{out}");
         assert_eq!(

@@ -1,8 +1,81 @@
 //! Formatting helpers shared by the text formats (normal, grepable, XML).
 
 use std::fmt::Write as _;
+use std::io;
 
 use prtip_core::result::{HostResult, PortResult, PortState, RunInfo, RunStats};
+
+/// A host's text on its way to the writer: held in a buffer that is written
+/// out whenever it passes [`SPILL_BYTES`], so a host with every port open
+/// (2-9 MB of text, depending on the format) is never held whole. The first
+/// write error sticks: later text is dropped and [`Spill::finish`] returns it.
+pub(crate) struct Spill<'w> {
+    buf: String,
+    out: &'w mut dyn io::Write,
+    error: Option<io::Error>,
+}
+
+/// Buffered text that triggers a write; small enough not to matter, large
+/// enough that a normal host is still written in one piece.
+pub(crate) const SPILL_BYTES: usize = 16 << 10;
+
+impl<'w> Spill<'w> {
+    pub(crate) fn new(out: &'w mut dyn io::Write) -> Self {
+        Spill {
+            buf: String::new(),
+            out,
+            error: None,
+        }
+    }
+
+    /// Writes the buffer out if it is full; called between ports.
+    pub(crate) fn spill_if_full(&mut self) {
+        if self.buf.len() >= SPILL_BYTES {
+            self.drain();
+        }
+    }
+
+    fn drain(&mut self) {
+        if self.error.is_none() {
+            if let Err(e) = self.out.write_all(self.buf.as_bytes()) {
+                self.error = Some(e);
+            }
+        }
+        self.buf.clear();
+    }
+
+    /// Writes the rest and flushes: once per host.
+    pub(crate) fn finish(mut self) -> io::Result<()> {
+        self.drain();
+        match self.error.take() {
+            Some(e) => Err(e),
+            None => self.out.flush(),
+        }
+    }
+}
+
+impl std::ops::Deref for Spill<'_> {
+    type Target = String;
+    fn deref(&self) -> &String {
+        &self.buf
+    }
+}
+
+impl std::ops::DerefMut for Spill<'_> {
+    fn deref_mut(&mut self) -> &mut String {
+        &mut self.buf
+    }
+}
+
+/// The text `write` produces, as one string (for tests).
+#[cfg(test)]
+pub(crate) fn collect(write: impl FnOnce(&mut Spill<'_>)) -> String {
+    let mut bytes = Vec::new();
+    let mut spill = Spill::new(&mut bytes);
+    write(&mut spill);
+    spill.finish().expect("a Vec cannot fail");
+    String::from_utf8(bytes).expect("UTF-8")
+}
 
 /// Our name and version where nmap writes "Nmap 7.93".
 pub(crate) const NAME: &str = "prtip";

@@ -22,7 +22,7 @@ use prtip_core::result::{
 };
 
 use super::not_begun;
-use super::text::{done_summary, NAME, VERSION};
+use super::text::{done_summary, Spill, NAME, VERSION};
 use super::time::{ctime, unix_secs};
 
 /// Scan types the DTD's `scaninfo type=` enumeration accepts.
@@ -114,9 +114,9 @@ impl<W: Write> ResultSink for XmlSink<W> {
         if host.status == HostStatus::Down && run.verbose == 0 {
             return Ok(());
         }
-        let block = host_element(run, host);
-        self.out.write_all(block.as_bytes())?;
-        self.out.flush()
+        let mut spill = Spill::new(&mut self.out);
+        host_element(run, host, &mut spill);
+        spill.finish()
     }
 
     fn end(&mut self, stats: &RunStats) -> io::Result<()> {
@@ -157,8 +157,7 @@ impl<W: Write> ResultSink for XmlSink<W> {
 }
 
 /// One `<host>` element laid out as nmap lays it out.
-fn host_element(run: &RunInfo, host: &HostResult) -> String {
-    let mut s = String::new();
+fn host_element(run: &RunInfo, host: &HostResult, s: &mut Spill<'_>) {
     let up = host.status == HostStatus::Up;
     let ports = run.port_scan && up;
     if ports {
@@ -200,13 +199,12 @@ fn host_element(run: &RunInfo, host: &HostResult) -> String {
         s.push_str("</hostnames>\n");
     }
     if ports && host.ports.total() > 0 {
-        ports_element(run, host, &mut s);
+        ports_element(run, host, s);
     }
     if let Some(os) = host.os.as_deref().filter(|_| up) {
-        os_element(os, &mut s);
+        os_element(os, s);
     }
     s.push_str("</host>\n");
-    s
 }
 
 /// `<os>` as nmap writes it, then `<distance>` (its sibling in the DTD).
@@ -271,7 +269,7 @@ fn hostname_type(run: &RunInfo, name: &str) -> &'static str {
     }
 }
 
-fn ports_element(run: &RunInfo, host: &HostResult, s: &mut String) {
+fn ports_element(run: &RunInfo, host: &HostResult, s: &mut Spill<'_>) {
     s.push_str("<ports>");
     for group in host.ports.extra.iter().filter(|g| g.count > 0) {
         let _ = writeln!(
@@ -295,6 +293,7 @@ fn ports_element(run: &RunInfo, host: &HostResult, s: &mut String) {
     }
     for port in &host.ports.shown {
         port_element(port, s);
+        s.spill_if_full();
     }
     s.push_str("</ports>\n");
 }
@@ -390,6 +389,7 @@ pub(crate) fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::super::testdata::*;
+    use super::super::text::collect;
     use super::*;
 
     fn render(run: &RunInfo, hosts: &[HostResult], stats: &RunStats) -> String {
@@ -438,10 +438,10 @@ mod tests {
     fn version_service_with_cpe() {
         let mut run = run_info();
         run.version_scan = true;
-        let out = host_element(&run, &version_host());
+        let out = collect(|s| host_element(&run, &version_host(), s));
         assert!(out.contains("<service name=\"http\" product=\"SimpleHTTPServer\" version=\"0.6\" extrainfo=\"Python 3.11.7\" method=\"probed\" conf=\"10\"><cpe>cpe:/a:python:simplehttpserver:0.6</cpe></service></port>\n"), "{out}");
         assert!(out.contains("<service name=\"tcpwrapped\" method=\"probed\" conf=\"8\"/>"));
-        let out = host_element(&run, &ssl_host());
+        let out = collect(|s| host_element(&run, &ssl_host(), s));
         assert!(
             out.contains(" ostype=\"Linux\" tunnel=\"ssl\" method=\"probed\" conf=\"10\">"),
             "{out}"
@@ -450,7 +450,7 @@ mod tests {
 
     #[test]
     fn hostile_strings_are_escaped() {
-        let out = host_element(&run_info(), &hostile_host());
+        let out = collect(|s| host_element(&run_info(), &hostile_host(), s));
         assert!(!out.contains('\x1b') && !out.contains('\0'));
         assert!(
             out.contains("product=\"&lt;script&gt;&amp;&quot;&apos;\\x1B[31m\""),
@@ -469,10 +469,10 @@ mod tests {
         assert!(!out.contains("127.0.0.2"));
         // A name not on the command line came from reverse DNS.
         run.args = "prtip -sn 127.0.0.1".into();
-        assert!(host_element(&run, &ping_host())
+        assert!(collect(|s| host_element(&run, &ping_host(), s))
             .contains("<hostname name=\"localhost\" type=\"PTR\"/>"));
         run.verbose = 1;
-        let out = host_element(&run, &down_host());
+        let out = collect(|s| host_element(&run, &down_host(), s));
         assert_eq!(out, "<host><status state=\"down\" reason=\"no-response\" reason_ttl=\"0\"/>\n<address addr=\"127.0.0.2\" addrtype=\"ipv4\"/>\n</host>\n");
     }
 
