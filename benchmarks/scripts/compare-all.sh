@@ -233,9 +233,9 @@ done
 
 # ---------------------------------------------------------------- table
 
-median() { sort -n | awk '{ a[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+# shellcheck source=benchmarks/scripts/stats.sh
+. benchmarks/scripts/stats.sh
 ok_col() { awk -v c="$2" '$1 == 0 { print $c }' "$tmp/$1"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
 declare -A title=(
     [syn]="SYN, lab ${prefix:-}, -p 1-1000"
     [connect]="connect, 127.0.0.1, -p-"

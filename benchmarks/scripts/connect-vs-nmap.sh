@@ -37,7 +37,8 @@ for i in $(seq 1 "$runs"); do
     fi
 done
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+# shellcheck source=benchmarks/scripts/stats.sh
+. benchmarks/scripts/stats.sh
 col() { awk -v c="$2" '{print $c}' "$tmp/$1" | median; }
 
 echo

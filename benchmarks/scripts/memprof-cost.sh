@@ -24,8 +24,9 @@ for i in $(seq 1 "$runs"); do
     done
     printf 'run %d/%d: counting %s s, plain %s s\n' "$i" "$runs" "$(tail -1 "$tmp/counting")" "$(tail -1 "$tmp/plain")"
 done
-median() { sort -n "$1" | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-c=$(median "$tmp/counting"); p=$(median "$tmp/plain")
+# shellcheck source=benchmarks/scripts/stats.sh
+. benchmarks/scripts/stats.sh
+c=$(median <"$tmp/counting"); p=$(median <"$tmp/plain")
 echo "median: counting $c s, plain $p s"
 awk -v c="$c" -v p="$p" 'BEGIN { printf "counting / plain = %.3f (goal <= 1.03); probes per second: counting %.0f, plain %.0f\n", c / p, 65535 / c, 65535 / p }'
 

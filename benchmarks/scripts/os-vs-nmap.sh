@@ -42,7 +42,8 @@ for r in $(seq 1 "$runs"); do
     echo "run $r/$runs: nmap $(tail -n1 "$tmp/nmap.runs") | prtip $(tail -n1 "$tmp/prtip.runs")"
 done
 
-median() { sort -n | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+# shellcheck source=benchmarks/scripts/stats.sh
+. benchmarks/scripts/stats.sh
 echo
 echo "## ${args[*]}, $runs runs each (lab namespace)"
 echo

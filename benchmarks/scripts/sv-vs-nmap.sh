@@ -70,9 +70,8 @@ for r in $(seq 1 "$runs"); do
     done
 done
 
-median() { sort -n | awk '{ a[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-minimum() { sort -n | head -n1; }
-maximum() { sort -n | tail -n1; }
+# shellcheck source=benchmarks/scripts/stats.sh
+. benchmarks/scripts/stats.sh
 ok_col() { awk -v c="$2" '$1 == 0 { print $c }' "$tmp/$1"; }
 
 echo

@@ -20,32 +20,22 @@ struct Guess {
 /// `<osmatch>` entries of an XML report, best first, with each class's
 /// (osfamily, osgen).
 fn osmatches(xml: &str) -> Vec<Guess> {
-    let mut out = Vec::new();
-    let mut rest = xml;
-    while let Some(i) = rest.find("<osmatch ") {
-        let m = &rest[i..];
-        let end = m.find("</osmatch>").unwrap_or(m.len());
-        let body = &m[..end];
-        let mut families = Vec::new();
-        let mut classes = body;
-        while let Some(j) = classes.find("<osclass ") {
-            let c = &classes[j..];
-            families.push((
-                attr(c, "osfamily").unwrap_or_default(),
-                attr(c, "osgen").unwrap_or_default(),
-            ));
-            classes = &c[1..];
-        }
-        out.push(Guess {
+    common::xml_elements(xml, "osmatch")
+        .map(|m| Guess {
             name: attr(m, "name").unwrap_or_default(),
             accuracy: attr(m, "accuracy")
                 .and_then(|a| a.parse().ok())
                 .unwrap_or(0),
-            families,
-        });
-        rest = &m[end..];
-    }
-    out
+            families: common::xml_elements(m, "osclass")
+                .map(|c| {
+                    (
+                        attr(c, "osfamily").unwrap_or_default(),
+                        attr(c, "osgen").unwrap_or_default(),
+                    )
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 fn scan(lab: &Lab, program: &str, dir: &Path, name: &str) -> String {

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{attr, prtip_path, require, require_file, require_root, run_timeout};
+use common::{prtip_path, require, require_file, require_root, run_timeout};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
@@ -62,32 +62,24 @@ struct Svc {
     version: Option<String>,
 }
 
-/// port -> service element of an nmap-format XML file.
+/// port -> service element of an nmap-format XML file (ports without one
+/// left out; `method` is not compared).
 fn services(xml: &str) -> BTreeMap<u16, Svc> {
-    let mut out = BTreeMap::new();
-    let mut rest = xml;
-    while let Some(i) = rest.find("<port ") {
-        let p = &rest[i..];
-        let end = p.find("</port>").unwrap_or(p.len());
-        let body = &p[..end];
-        let port: u16 = attr(p, "portid")
-            .and_then(|v| v.parse().ok())
-            .expect("portid");
-        if let Some(j) = body.find("<service ") {
-            let s = &body[j..];
-            out.insert(
+    common::xml_port_services(xml)
+        .into_iter()
+        .filter_map(|(port, (_, svc))| {
+            let s = svc?;
+            Some((
                 port,
                 Svc {
-                    name: attr(s, "name").unwrap_or_default(),
-                    tunnel: attr(s, "tunnel"),
-                    product: attr(s, "product"),
-                    version: attr(s, "version"),
+                    name: s.name,
+                    tunnel: s.tunnel,
+                    product: s.product,
+                    version: s.version,
                 },
-            );
-        }
-        rest = &p[end..];
-    }
-    out
+            ))
+        })
+        .collect()
 }
 
 fn scan_xml(d: &Daemons, program: &str, dir: &Path, name: &str) -> String {

@@ -1263,35 +1263,46 @@ pub struct XmlService {
     pub method: Option<String>,
 }
 
+/// Every `<tag ...>...</tag>` (or `<tag .../>` up to the next one) of an
+/// XML document, from its `<` to before its closing tag.
+pub fn xml_elements<'a>(xml: &'a str, tag: &str) -> impl Iterator<Item = &'a str> {
+    let open = format!("<{tag} ");
+    let close = format!("</{tag}>");
+    let mut rest = xml;
+    std::iter::from_fn(move || {
+        let i = rest.find(&open)?;
+        let element = &rest[i..];
+        // Past the opening bracket, so an element never finds itself again.
+        let end = element[1..]
+            .find(&close)
+            .or_else(|| element[1..].find(&open))
+            .map_or(element.len(), |e| e + 1);
+        rest = &element[end..];
+        Some(&element[..end])
+    })
+}
+
 /// port -> (state, service) of every `<port>` of an XML document.
 pub fn xml_port_services(xml: &str) -> BTreeMap<u16, (String, Option<XmlService>)> {
-    let mut out = BTreeMap::new();
-    let mut rest = xml;
-    while let Some(i) = rest.find("<port ") {
-        let p = &rest[i..];
-        let end = p.find("</port>").unwrap_or(p.len());
-        let body = &p[..end];
-        let port: u16 = attr(p, "portid")
-            .and_then(|v| v.parse().ok())
-            .expect("portid attribute");
-        let state = body
-            .find("<state ")
-            .and_then(|k| attr(&body[k..], "state"))
-            .unwrap_or_default();
-        let service = body.find("<service ").map(|k| {
-            let s = &body[k..];
-            XmlService {
+    xml_elements(xml, "port")
+        .map(|body| {
+            let port: u16 = attr(body, "portid")
+                .and_then(|v| v.parse().ok())
+                .expect("portid attribute");
+            let state = xml_elements(body, "state")
+                .next()
+                .and_then(|e| attr(e, "state"))
+                .unwrap_or_default();
+            let service = xml_elements(body, "service").next().map(|s| XmlService {
                 name: attr(s, "name").unwrap_or_default(),
                 tunnel: attr(s, "tunnel"),
                 product: attr(s, "product"),
                 version: attr(s, "version"),
                 method: attr(s, "method"),
-            }
-        });
-        out.insert(port, (state, service));
-        rest = &p[end..];
-    }
-    out
+            });
+            (port, (state, service))
+        })
+        .collect()
 }
 
 /// `prtip [-sV] -n -Pn -p 22,80,443 -oX <xml> 127.0.0.1` run in-process
