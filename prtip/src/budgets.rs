@@ -67,7 +67,7 @@ pub const VERSION_SCAN: Budget = Budget {
     name: "version_scan",
     scenario:
         "`prtip -sV -n -Pn -p 22,80,443 127.0.0.1` (real ssh, http, https; nmap's full probe file)",
-    max_heap_bytes: 2 * MIB,
+    max_heap_bytes: 1536 * KIB,
     plan_bytes: Some(10 * MIB),
 };
 
