@@ -75,23 +75,69 @@ pub struct OsMatch<'a> {
 /// unstated (nmap's file never states it for `U1` and `IE`) is not compared
 /// on `R`: nmap 7.93's printed accuracies agree only with that reading.
 pub fn score(points: &MatchPoints<'_>, reference: &Reference<'_>, subject: &Fingerprint) -> Score {
-    let mut total = Score::default();
-    for test in reference.tests() {
-        let (Some(def), Some(observed)) = (points.test(test.name()), subject.test(test.name()))
-        else {
-            continue;
-        };
-        for (attr, expr) in test.attrs() {
-            let (Some(weight), Some(value)) = (def.weight(attr), observed.get(attr)) else {
+    Scorer::new(points, subject).score(reference)
+}
+
+/// `MatchPoints` joined with one subject once, so that scoring thousands of
+/// references compares names as integers instead of looking each attribute
+/// up by string on both sides (those lookups were half of `best_matches`).
+struct Scorer<'s> {
+    /// Per test known to both: its key and its (attribute key, weight,
+    /// observed value) triples.
+    tests: Vec<(u64, Vec<(u64, u32, &'s str)>)>,
+}
+
+/// A test or attribute name as an integer (bytes, then the length in the top
+/// bits). nmap's names are 1-3 characters (`SEQ`, `T1`, `W1`, `GCD`); one of
+/// more than 7 bytes gets no key and is not scored.
+fn name_key(name: &str) -> Option<u64> {
+    (name.len() <= 7).then(|| {
+        name.bytes().fold(0u64, |k, b| (k << 8) | u64::from(b)) | ((name.len() as u64) << 60)
+    })
+}
+
+impl<'s> Scorer<'s> {
+    fn new(points: &MatchPoints<'_>, subject: &'s Fingerprint) -> Scorer<'s> {
+        let tests = points
+            .tests()
+            .iter()
+            .filter_map(|def| {
+                let observed = subject.test(def.name())?;
+                let attrs = def
+                    .attrs()
+                    .iter()
+                    .filter_map(|&(attr, weight)| {
+                        Some((name_key(attr)?, weight, observed.get(attr)?))
+                    })
+                    .collect();
+                Some((name_key(def.name())?, attrs))
+            })
+            .collect();
+        Scorer { tests }
+    }
+
+    fn score(&self, reference: &Reference<'_>) -> Score {
+        let mut total = Score::default();
+        for test in reference.tests() {
+            let Some(key) = name_key(test.name()) else {
                 continue;
             };
-            total.possible += weight;
-            if value_matches(expr, value) {
-                total.matched += weight;
+            let Some((_, attrs)) = self.tests.iter().find(|(k, _)| *k == key) else {
+                continue;
+            };
+            for (attr, expr) in test.attrs() {
+                let Some(key) = name_key(attr) else { continue };
+                let Some(&(_, weight, value)) = attrs.iter().find(|(k, ..)| *k == key) else {
+                    continue;
+                };
+                total.possible += weight;
+                if value_matches(expr, value) {
+                    total.matched += weight;
+                }
             }
         }
+        total
     }
-    total
 }
 
 /// Offers a scored reference to `kept` (best first, at most `n`). Like nmap:
@@ -149,11 +195,15 @@ pub fn best_matches_in<'a>(
 ) -> (Vec<OsMatch<'a>>, Vec<OsDbWarning>) {
     // Bounded so that a huge `n` does not reserve memory up front.
     let mut kept = Vec::with_capacity(n.min(64));
+    // Built once: the reader keeps the first MatchPoints section and ignores
+    // any later one.
+    let mut scorer: Option<Scorer<'_>> = None;
     while let Some(reference) = reader.next() {
         let Some(points) = reader.match_points() else {
             continue;
         };
-        let s = score(points, &reference, subject);
+        let scorer = scorer.get_or_insert_with(|| Scorer::new(points, subject));
+        let s = scorer.score(&reference);
         if s.possible > 0 && n > 0 {
             offer(&mut kept, n, s, reference);
         }
