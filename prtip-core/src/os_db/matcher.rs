@@ -82,10 +82,12 @@ pub fn score(points: &MatchPoints<'_>, reference: &Reference<'_>, subject: &Fing
 /// references compares names as integers instead of looking each attribute
 /// up by string on both sides (those lookups were half of `best_matches`).
 struct Scorer<'s> {
-    /// Per test known to both: its key and its (attribute key, weight,
-    /// observed value) triples.
-    tests: Vec<(u64, Vec<(u64, u32, &'s str)>)>,
+    /// Per test known to both: its key and its attributes.
+    tests: Vec<(u64, Vec<ScoredAttr<'s>>)>,
 }
+
+/// An attribute's key, weight and the subject's value.
+type ScoredAttr<'s> = (u64, u32, &'s str);
 
 /// A test or attribute name as an integer (bytes, then the length in the top
 /// bits). nmap's names are 1-3 characters (`SEQ`, `T1`, `W1`, `GCD`); one of
