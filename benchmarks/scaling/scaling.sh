@@ -83,13 +83,9 @@ out=$here/out
 rep=$here/memreport
 mkdir -p "$out" "$rep"
 
-if [ -n "${PRTIP:-}" ]; then
-    bin=$(realpath "$PRTIP")
-else
-    cargo build --release --locked -q -p prtip
-    bin=$(realpath "${CARGO_TARGET_DIR:-target}/release/prtip")
-fi
-[ -x "$bin" ] || { echo "scaling: no binary at $bin" >&2; exit 2; }
+# shellcheck source=benchmarks/scripts/prtip-binary.sh
+. benchmarks/scripts/prtip-binary.sh
+bin=$(prtip_binary scaling) || exit 2
 
 if scripts/lab status >/dev/null 2>&1; then
     echo "scaling: lab $LAB_NAME is already up (someone else's?); choose another LAB_NAME" >&2

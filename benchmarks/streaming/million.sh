@@ -59,13 +59,9 @@ out=$here/out
 rep=$here/memreport
 mkdir -p "$out" "$rep"
 
-if [ -n "${PRTIP:-}" ]; then
-    bin=$(realpath "$PRTIP")
-else
-    cargo build --release --locked -q -p prtip
-    bin=$(realpath "${CARGO_TARGET_DIR:-target}/release/prtip")
-fi
-[ -x "$bin" ] || { echo "million: no binary at $bin" >&2; exit 2; }
+# shellcheck source=benchmarks/scripts/prtip-binary.sh
+. benchmarks/scripts/prtip-binary.sh
+bin=$(prtip_binary million) || exit 2
 if [ "$MASSIF" = 1 ]; then
     command -v valgrind >/dev/null || { echo "million: needs valgrind (or MASSIF=0)" >&2; exit 2; }
 fi

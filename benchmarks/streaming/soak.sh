@@ -56,13 +56,9 @@ rate=$(((probes + DURATION - 1) / DURATION))
 out=$here/out
 mkdir -p "$out" "$here/memreport"
 
-if [ -n "${PRTIP:-}" ]; then
-    bin=$(realpath "$PRTIP")
-else
-    cargo build --release --locked -q -p prtip
-    bin=$(realpath "${CARGO_TARGET_DIR:-target}/release/prtip")
-fi
-[ -x "$bin" ] || die "no binary at $bin"
+# shellcheck source=benchmarks/scripts/prtip-binary.sh
+. benchmarks/scripts/prtip-binary.sh
+bin=$(prtip_binary soak) || exit 2
 
 for lab in "$RSS_LAB" "$HEAP_LAB"; do
     if LAB_NAME=$lab scripts/lab status >/dev/null 2>&1; then

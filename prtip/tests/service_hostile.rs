@@ -11,7 +11,7 @@ mod common;
 
 use common::{prtip, run_timeout};
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -26,23 +26,11 @@ const FLOOD_BYTES: usize = 100 << 20;
 type Behaviour = fn(TcpStream, &AtomicBool);
 
 fn serve(behaviour: Behaviour, stop: Arc<AtomicBool>) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    listener.set_nonblocking(true).expect("nonblocking");
-    thread::spawn(move || {
-        while !stop.load(Ordering::Relaxed) {
-            match listener.accept() {
-                Ok((s, _)) => {
-                    let stop = Arc::clone(&stop);
-                    let _ = s.set_nonblocking(false);
-                    let _ = s.set_write_timeout(Some(Duration::from_secs(30)));
-                    thread::spawn(move || behaviour(s, &stop));
-                }
-                Err(_) => thread::sleep(Duration::from_millis(5)),
-            }
-        }
-    });
-    port
+    let flag = Arc::clone(&stop);
+    common::serve_loopback(stop, move |s| {
+        let _ = s.set_write_timeout(Some(Duration::from_secs(30)));
+        behaviour(s, &flag);
+    })
 }
 
 /// "220-" continuation lines forever: never a complete banner.

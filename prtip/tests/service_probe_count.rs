@@ -8,10 +8,9 @@ mod common;
 
 use common::{prtip, run_timeout};
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::thread;
 use std::time::Duration;
 
 const OK: &[u8] = b"HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nContent-Type: text/html\r\n\
@@ -23,25 +22,13 @@ Content-Length: 3\r\nConnection: close\r\n\r\nbad";
 /// Answers like nginx: 200 to `GET /`, 400 to anything else, nothing until
 /// asked. Counts connections.
 fn serve(stop: Arc<AtomicBool>, accepted: Arc<AtomicUsize>) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    listener.set_nonblocking(true).expect("nonblocking");
-    thread::spawn(move || {
-        while !stop.load(Ordering::Relaxed) {
-            match listener.accept() {
-                Ok((s, _)) => {
-                    accepted.fetch_add(1, Ordering::Relaxed);
-                    thread::spawn(move || answer(s));
-                }
-                Err(_) => thread::sleep(Duration::from_millis(2)),
-            }
-        }
-    });
-    port
+    common::serve_loopback(stop, move |s| {
+        accepted.fetch_add(1, Ordering::Relaxed);
+        answer(s);
+    })
 }
 
 fn answer(mut s: TcpStream) {
-    let _ = s.set_nonblocking(false);
     let _ = s.set_read_timeout(Some(Duration::from_secs(6)));
     let mut buf = [0u8; 512];
     let Ok(n) = s.read(&mut buf) else { return };
