@@ -19,6 +19,31 @@ pub enum ScanError {
     Receive(io::Error),
     #[error("cannot set up TLS for version detection: {0}")]
     Tls(String),
+    #[error("no route to {addr}: {source}")]
+    NoRoute {
+        addr: std::net::IpAddr,
+        source: io::Error,
+    },
+    #[error("cannot open raw sockets{}: {source}", on_interface(interface))]
+    RawSockets {
+        interface: Option<String>,
+        source: io::Error,
+    },
+    #[error("cannot read random bytes for the scan's secret: {0}")]
+    Random(io::Error),
+    #[error("cannot read {path}: {source}")]
+    Database { path: String, source: io::Error },
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(io::Error),
     #[error("writing results failed: {0}")]
     Output(io::Error),
+}
+
+fn on_interface(interface: &Option<String>) -> String {
+    interface
+        .as_ref()
+        .map(|i| format!(" on {i}"))
+        .unwrap_or_default()
 }

@@ -1,14 +1,19 @@
-//! prtip-scanner: the scan engines. All sockets live here.
+//! prtip-scanner: everything that touches the network. The engines
+//! ([`engines`]) scan ports and report each host as a [`plan::HostOutcome`];
+//! the stages ([`stages`]) then do the per-host work (reverse DNS, `-sV`,
+//! `-O`) on a worker pool. All sockets of prtip live in this crate.
 
 pub mod cancel;
-pub mod connect;
+pub mod engines;
 pub mod error;
 pub mod net;
 pub mod os;
 pub mod pacer;
+pub mod plan;
 pub mod rlimit;
 pub mod rtt;
 pub mod service;
-pub mod syn;
+pub mod stages;
+pub mod sys;
 
 pub use error::ScanError;

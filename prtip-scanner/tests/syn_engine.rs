@@ -6,9 +6,9 @@ use prtip_core::ports::PortList;
 use prtip_core::result::{HostResult, HostStatus, PortState, Reason};
 use prtip_core::wire::{build_tcp, parse_reply, Ipv4Fields, Reply, TcpFields, TcpFlags};
 use prtip_scanner::cancel::StopFlag;
-use prtip_scanner::connect::{HostJob, HostOutcome, ScanPlan};
+use prtip_scanner::plan::{HostJob, HostOutcome, ScanPlan};
 use prtip_scanner::net::fake::FakeNet;
-use prtip_scanner::syn::{SynConfig, SynScanner};
+use prtip_scanner::engines::syn::{SynConfig, SynScanner};
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Mutex};
@@ -129,7 +129,7 @@ fn scan(
         hostname: None,
     });
     scanner
-        .run(jobs, plan(discovery), &mut |o| {
+        .run_counted(jobs, plan(discovery), &mut |o| {
             if let HostOutcome::Done(h) = o {
                 out.push(h);
             }

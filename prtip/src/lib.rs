@@ -4,12 +4,8 @@
 pub mod app;
 pub mod budgets;
 pub mod cli;
-pub mod mapped;
+pub mod configs;
 pub mod memreport;
-pub mod osdetect;
 pub mod output;
-pub mod poststage;
 pub mod progress;
-pub mod raw;
-pub mod resolve;
 pub mod settings;

@@ -2,13 +2,13 @@
 //! Every problem becomes one line for the user and exit status 2.
 
 use crate::cli::{Args, UsageError};
-use crate::mapped::MappedFile;
 use crate::output::OutputSpec;
 use prtip_core::config::{parse_time_spec, Timing, TimingTemplate};
 use prtip_core::ports::{PortList, PortSpec};
 use prtip_core::result::Protocol;
 use prtip_core::services::{self, ServiceNames};
-use prtip_scanner::connect::SocketOptions;
+use prtip_scanner::engines::connect::SocketOptions;
+use prtip_scanner::sys::MappedFile;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 

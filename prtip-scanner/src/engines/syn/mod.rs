@@ -15,12 +15,15 @@
 //! 24 bytes per host; windows hold at most [`window::MAX_WINDOW_PROBES`]
 //! probes and [`window::MAX_WINDOW_HOSTS`] hosts, whatever the target count.
 
+mod setup;
 pub mod window;
 
+pub use setup::{open, SynSetup};
+
 use crate::cancel::StopFlag;
-use crate::connect::{HostJob, HostOutcome, ScanPlan};
 use crate::error::ScanError;
 use crate::net::{PacketIo, RECV_SLOT};
+use crate::plan::{Engine, HostJob, HostOutcome, OnHost, ScanPlan};
 use prtip_core::config::Timing;
 use prtip_core::cookie::SynCookie;
 use prtip_core::permutation::Permutation;
@@ -614,7 +617,7 @@ impl SynScanner {
     }
 
     /// Scan `jobs` window by window; finished hosts go to `on_host` in target order.
-    pub fn run<I>(
+    pub fn run_counted<I>(
         &self,
         jobs: I,
         plan: ScanPlan,
@@ -701,5 +704,24 @@ impl SynScanner {
             *self.current.write().unwrap_or_else(|e| e.into_inner()) = None;
         }
         Ok(())
+    }
+}
+
+impl Engine for SynScanner {
+    fn run(
+        &self,
+        jobs: &mut dyn Iterator<Item = HostJob>,
+        plan: ScanPlan,
+        on_host: &mut OnHost<'_>,
+    ) -> Result<(), ScanError> {
+        self.run_counted(jobs, plan, on_host).map(drop)
+    }
+
+    fn probes_sent(&self) -> u64 {
+        SynScanner::probes_sent(self)
+    }
+
+    fn scan_type(&self) -> &'static str {
+        "syn"
     }
 }

@@ -1,5 +1,7 @@
-//! Name resolution for targets: forward lookups once per hostname, reverse
-//! lookups (PTR) for hosts that are up unless `-n` was given.
+//! The system resolver: forward lookups (getaddrinfo) for target names and
+//! reverse lookups (getnameinfo) for hosts that are up. Both block for as
+//! long as the resolver's own timeouts; [`crate::stages::dns`] bounds the
+//! reverse ones.
 
 use std::ffi::CStr;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};

@@ -1,18 +1,19 @@
 //! `-O` for one host: pick the ports, run the probes, match the fingerprint
 //! while streaming nmap-os-db, and decide what nmap would print.
 
-use crate::mapped::MappedFile;
-use crate::settings::{OsSettings, Settings};
+use crate::error::ScanError;
+use crate::net::raw::RawIo;
+use crate::net::route;
+use crate::os::{fingerprint, OsOptions, OsProbeResult};
+use crate::sys::MappedFile;
 use prtip_core::os_db::{best_matches_in, OsDbReader, OsMatch};
 use prtip_core::os_fp::{compute_with_scan, render_wrapped, Probe, ScanInfo};
 use prtip_core::ports::PortList;
 use prtip_core::result::{
     HostResult, HostStatus, OsGuess, OsGuessClass, OsReport, PortState, Protocol,
 };
-use prtip_scanner::net::raw::RawIo;
-use prtip_scanner::net::route;
-use prtip_scanner::os::{fingerprint, OsOptions, OsProbeResult};
 use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -27,17 +28,33 @@ const MAX_CLASS_MEMBERS: usize = 8;
 
 const UNRELIABLE: &str = "Warning: OSScan results may be unreliable because we could not find at least 1 open and 1 closed port";
 
-/// The OS stage of a scan: the database and the raw sockets, opened once.
+/// What `-O` was asked to do.
+#[derive(Debug, Clone)]
+pub struct OsConfig {
+    /// nmap-os-db.
+    pub db_path: PathBuf,
+    /// `--max-os-tries`.
+    pub max_tries: u32,
+    /// `--osscan-limit`: skip hosts without one open and one closed port.
+    pub limit: bool,
+    /// `--osscan-guess` / `--fuzzy`.
+    pub guess: bool,
+    /// `-T5`, which nmap says makes a fingerprint unreliable.
+    pub insane_timing: bool,
+    /// `-e`.
+    pub interface: Option<String>,
+    pub verbose: u8,
+    pub debug: u8,
+}
+
+/// One worker's OS stage: the shared database and its own raw sockets.
 pub struct OsStage {
     /// Shared by every worker's stage: one mapping, counted once in RSS
     /// (eight mappings of the same 5 MB file showed as 40 MB of RSS).
     db: Arc<MappedFile>,
     db_name: String,
     io: RawIo,
-    opts: OsSettings,
-    insane_timing: bool,
-    verbose: u8,
-    debug: u8,
+    opts: Arc<OsConfig>,
 }
 
 impl std::fmt::Debug for OsStage {
@@ -53,37 +70,32 @@ impl OsStage {
     /// Maps the database once and opens `n` stages, each with its own raw
     /// sockets (a stage's receive loop must see only its own replies); an
     /// empty list without `-O`.
-    pub fn open_many(settings: &Settings, n: usize) -> Result<Vec<OsStage>, String> {
-        let (Some(_), Some(path)) = (settings.os, &settings.os_db_file) else {
-            return Ok(Vec::new());
+    pub fn open_many(cfg: OsConfig, n: usize) -> Result<Vec<OsStage>, ScanError> {
+        let db_name = cfg.db_path.display().to_string();
+        let unreadable = |source| ScanError::Database {
+            path: db_name.clone(),
+            source,
         };
-        let db_name = path.display().to_string();
-        let db = MappedFile::open(path).map_err(|e| format!("cannot read {db_name}: {e}"))?;
-        db.text()
-            .map_err(|e| format!("cannot read {db_name}: {e}"))?;
+        let db = MappedFile::open(&cfg.db_path).map_err(unreadable)?;
+        db.text().map_err(unreadable)?;
         let db = Arc::new(db);
+        let opts = Arc::new(cfg);
         (0..n)
-            .map(|_| OsStage::with_db(settings, Arc::clone(&db), db_name.clone()))
+            .map(|_| {
+                let io = RawIo::open(opts.interface.as_deref()).map_err(|source| {
+                    ScanError::RawSockets {
+                        interface: opts.interface.clone(),
+                        source,
+                    }
+                })?;
+                Ok(OsStage {
+                    db: Arc::clone(&db),
+                    db_name: db_name.clone(),
+                    io,
+                    opts: Arc::clone(&opts),
+                })
+            })
             .collect()
-    }
-
-    fn with_db(
-        settings: &Settings,
-        db: Arc<MappedFile>,
-        db_name: String,
-    ) -> Result<OsStage, String> {
-        let opts = settings.os.ok_or("-O is not enabled")?;
-        let io = RawIo::open(settings.socket.interface.as_deref())
-            .map_err(|e| format!("cannot open raw sockets for -O: {e}"))?;
-        Ok(OsStage {
-            db,
-            db_name,
-            io,
-            opts,
-            insane_timing: opts.insane_timing,
-            verbose: settings.verbose,
-            debug: settings.debug,
-        })
     }
 
     /// Fingerprints `host` (whose port scan covered `scanned`) and returns
@@ -200,7 +212,7 @@ impl OsStage {
             report.lines.push(UNRELIABLE.to_string());
         }
         let guess = self.opts.guess || reason.is_some();
-        let talkative = self.verbose > 1 || self.debug > 0;
+        let talkative = self.opts.verbose > 1 || self.opts.debug > 0;
         let perfect = matches.iter().take_while(|m| m.score.is_perfect()).count();
         // nmap asks for the fingerprint (prints it whatever the verbosity)
         // only when nothing matched well and the conditions were good;
@@ -211,7 +223,7 @@ impl OsStage {
             perfect,
             guess,
             reason.as_deref(),
-            self.debug,
+            self.opts.debug,
             talkative,
         );
         if asks_for_fp || talkative {
@@ -299,7 +311,7 @@ impl OsStage {
         udp_answered: bool,
         distance: Option<u8>,
     ) -> Option<String> {
-        if self.insane_timing {
+        if self.opts.insane_timing {
             return Some("Timing level 5 (Insane) used".into());
         }
         if !closed_found {

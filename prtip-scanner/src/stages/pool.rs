@@ -1,7 +1,8 @@
-//! Work done per host after its port scan (reverse DNS, `-sV`, `-O`) on a
-//! few worker threads, with the results handed on in target order.
+//! The stage workers: a few threads that process hosts, with the results
+//! handed on in the order the hosts were submitted.
 //!
-//! Version detection waits on services and OS detection on probe timeouts;
+//! Version detection waits on services, OS detection on probe timeouts and
+//! reverse DNS on resolvers;
 //! done inline, one host at a time, a /24 with `-sV` would take minutes of
 //! mostly idle waiting. The scan engines deliver hosts in target order to a
 //! synchronous callback, so that callback submits each host here and emits
@@ -15,9 +16,6 @@ use std::io;
 use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::Scope;
-
-/// Hosts processed at once.
-pub const WORKERS: usize = 8;
 
 type Job = (u64, HostResult);
 

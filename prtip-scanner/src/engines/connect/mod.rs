@@ -13,11 +13,13 @@ pub use probe::SocketOptions;
 use crate::cancel::StopFlag;
 use crate::error::ScanError;
 use crate::pacer::Pacer;
+use crate::plan::{Engine, HostJob, HostOutcome, OnHost, ScanPlan};
 use crate::rtt::RttEstimator;
 use futures_util::stream::{self, StreamExt};
 use memprof::Phase;
 use probe::{connect_once, Attempt};
 use prtip_core::config::Timing;
+use prtip_core::ports::PortList;
 use prtip_core::result::{
     HostResult, HostStatus, PortResult, PortState, PortTable, PortTableBuilder, Protocol, Reason,
 };
@@ -40,23 +42,6 @@ const MAX_QUEUED_PROBES: usize = 64;
 const RESOURCE_RETRY_LIMIT: u32 = 500;
 const RESOURCE_BACKOFF: Duration = Duration::from_millis(10);
 
-/// Ports to probe on every host; iterated once per host.
-pub trait PortSource: Send + Sync {
-    /// Ports in scan order.
-    fn ports(&self) -> Box<dyn Iterator<Item = u16> + Send + '_>;
-    /// Number of ports `ports()` yields.
-    fn count(&self) -> usize;
-}
-
-impl PortSource for Vec<u16> {
-    fn ports(&self) -> Box<dyn Iterator<Item = u16> + Send + '_> {
-        Box::new(self.iter().copied())
-    }
-    fn count(&self) -> usize {
-        self.len()
-    }
-}
-
 /// Settings of a connect scan.
 #[derive(Debug, Clone)]
 pub struct ConnectConfig {
@@ -64,34 +49,8 @@ pub struct ConnectConfig {
     pub socket: SocketOptions,
     /// Probes in flight across all hosts.
     pub parallelism: usize,
-}
-
-/// What to do with each host.
-#[derive(Debug, Clone, Copy)]
-pub struct ScanPlan {
-    /// Ping hosts first (false with `-Pn`).
-    pub discovery: bool,
-    /// Scan ports (false with `-sn`).
-    pub port_scan: bool,
-    /// Display threshold for collapsing port states (see `PortTableBuilder`).
-    pub max_per_state: u32,
-    /// `--open`.
-    pub open_only: bool,
-}
-
-/// One target to scan.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HostJob {
-    pub addr: IpAddr,
-    pub hostname: Option<String>,
-}
-
-/// The outcome for one host, handed to the caller in target order.
-#[derive(Debug)]
-pub enum HostOutcome {
-    Done(HostResult),
-    /// `--host-timeout` expired; nmap reports nothing but this for the host.
-    TimedOut(HostJob),
+    /// Ports probed on every host.
+    pub ports: Arc<PortList>,
 }
 
 /// Shared state of a connect scan.
@@ -226,7 +185,7 @@ impl ConnectScanner {
     async fn scan_ports(
         self: &Arc<Self>,
         host: &Arc<HostCtx>,
-        ports: &dyn PortSource,
+        ports: &PortList,
         mut table: PortTableBuilder,
     ) -> Result<Option<PortTable>, ScanError> {
         let mut set = JoinSet::new();
@@ -244,7 +203,7 @@ impl ConnectScanner {
                 Err(_) => Ok(false),
             }
         };
-        for port in ports.ports() {
+        for port in ports.iter() {
             if self.stop.is_stopped() {
                 return Ok(None);
             }
@@ -281,7 +240,6 @@ impl ConnectScanner {
     async fn scan_host(
         self: Arc<Self>,
         job: HostJob,
-        ports: Arc<dyn PortSource>,
         plan: ScanPlan,
     ) -> Result<Option<HostOutcome>, ScanError> {
         let start = SystemTime::now();
@@ -301,7 +259,7 @@ impl ConnectScanner {
             let mut table = PortTable::default();
             if status == HostStatus::Up && plan.port_scan {
                 let builder = PortTableBuilder::new(plan.max_per_state, plan.open_only);
-                match self.scan_ports(&host, ports.as_ref(), builder).await? {
+                match self.scan_ports(&host, &self.cfg.ports, builder).await? {
                     Some(t) => table = t,
                     None => return Ok(None),
                 }
@@ -336,7 +294,6 @@ impl ConnectScanner {
     pub async fn run<I, F>(
         self: &Arc<Self>,
         jobs: I,
-        ports: Arc<dyn PortSource>,
         plan: ScanPlan,
         hostgroup: usize,
         mut on_host: F,
@@ -348,12 +305,9 @@ impl ConnectScanner {
         let mut results = stream::iter(jobs)
             .map(|job| {
                 let me = Arc::clone(self);
-                let ports = Arc::clone(&ports);
                 // Spawned so hosts of the group progress on all worker threads.
-                let handle = tokio::spawn(memprof::in_phase(
-                    Phase::Sending,
-                    me.scan_host(job, ports, plan),
-                ));
+                let handle =
+                    tokio::spawn(memprof::in_phase(Phase::Sending, me.scan_host(job, plan)));
                 async move { handle.await.ok().transpose().map(Option::flatten) }
             })
             .buffered(hostgroup.max(1));
@@ -365,6 +319,65 @@ impl ConnectScanner {
             }
         }
         Ok(())
+    }
+}
+
+/// The connect scan as an [`Engine`]: the scanner and the tokio runtime its
+/// probes run on.
+#[derive(Debug)]
+pub struct ConnectEngine {
+    scanner: Arc<ConnectScanner>,
+    /// Always `Some` until drop, which shuts it down with a bound.
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl ConnectEngine {
+    pub fn new(cfg: ConnectConfig, stop: StopFlag) -> Result<Self, ScanError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(ScanError::Runtime)?;
+        Ok(ConnectEngine {
+            scanner: ConnectScanner::new(cfg, stop),
+            runtime: Some(runtime),
+        })
+    }
+}
+
+impl Engine for ConnectEngine {
+    fn run(
+        &self,
+        jobs: &mut dyn Iterator<Item = HostJob>,
+        plan: ScanPlan,
+        on_host: &mut OnHost<'_>,
+    ) -> Result<(), ScanError> {
+        let per_host = if plan.port_scan {
+            self.scanner.cfg.ports.len()
+        } else {
+            0
+        };
+        let hostgroup = hostgroup_size(self.scanner.cfg.parallelism, per_host);
+        let Some(rt) = &self.runtime else {
+            return Ok(());
+        };
+        rt.block_on(self.scanner.run(jobs, plan, hostgroup, on_host))
+    }
+
+    fn probes_sent(&self) -> u64 {
+        self.scanner.probes_sent()
+    }
+
+    fn scan_type(&self) -> &'static str {
+        "connect"
+    }
+}
+
+impl Drop for ConnectEngine {
+    fn drop(&mut self) {
+        // Bounded, so no task or socket outlives the scan by more than this.
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_timeout(Duration::from_secs(1));
+        }
     }
 }
 
@@ -389,6 +402,10 @@ mod tests {
     }
 
     fn scanner(parallelism: usize) -> Arc<ConnectScanner> {
+        scanner_of(parallelism, PortList::new())
+    }
+
+    fn scanner_of(parallelism: usize, ports: PortList) -> Arc<ConnectScanner> {
         let mut timing = TimingTemplate::Aggressive.timing();
         timing.initial_rtt_timeout = Duration::from_millis(200);
         ConnectScanner::new(
@@ -396,6 +413,7 @@ mod tests {
                 timing,
                 socket: SocketOptions::default(),
                 parallelism,
+                ports: Arc::new(ports),
             },
             StopFlag::new(),
         )
@@ -435,20 +453,13 @@ mod tests {
                     .port()
             })
             .collect();
-        let mut ports: Vec<u16> = open.iter().chain(closed.iter()).copied().collect();
-        ports.sort_unstable();
-        let s = scanner(4);
+        let ports: PortList = open.iter().chain(closed.iter()).copied().collect();
+        let s = scanner_of(4, ports);
         let mut hosts = Vec::new();
-        s.run(
-            std::iter::once(loopback()),
-            Arc::new(ports),
-            plan(),
-            2,
-            |h| {
-                hosts.push(h);
-                Ok(())
-            },
-        )
+        s.run(std::iter::once(loopback()), plan(), 2, |h| {
+            hosts.push(h);
+            Ok(())
+        })
         .await
         .expect("scan");
         assert_eq!(hosts.len(), 1);
@@ -487,19 +498,13 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn stop_flag_ends_the_scan_without_a_result() {
-        let s = scanner(2);
+        let s = scanner_of(2, PortList::from_ranges([(1, 100)]));
         s.stop.stop();
         let mut n = 0;
-        s.run(
-            std::iter::once(loopback()),
-            Arc::new((1..=100u16).collect::<Vec<_>>()),
-            plan(),
-            2,
-            |_| {
-                n += 1;
-                Ok(())
-            },
-        )
+        s.run(std::iter::once(loopback()), plan(), 2, |_| {
+            n += 1;
+            Ok(())
+        })
         .await
         .expect("scan");
         assert_eq!(n, 0);
@@ -512,16 +517,10 @@ mod tests {
         p.discovery = true;
         p.port_scan = false;
         let mut hosts = Vec::new();
-        s.run(
-            std::iter::once(loopback()),
-            Arc::new(Vec::new()),
-            p,
-            2,
-            |h| {
-                hosts.push(h);
-                Ok(())
-            },
-        )
+        s.run(std::iter::once(loopback()), p, 2, |h| {
+            hosts.push(h);
+            Ok(())
+        })
         .await
         .expect("scan");
         let HostOutcome::Done(h) = &hosts[0] else {

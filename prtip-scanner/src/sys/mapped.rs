@@ -1,5 +1,5 @@
 //! Read-only memory maps of data files, so large databases (nmap-services,
-//! later the probe and OS databases) are read without copying them into the
+//! nmap-service-probes, nmap-os-db) are read without copying them into the
 //! heap. Their pages show up in RSS, which `--mem-report` prints beside the heap.
 
 use std::fs::File;

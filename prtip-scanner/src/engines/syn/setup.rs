@@ -1,0 +1,85 @@
+//! Opening a SYN scan: the source address, the interface, the source-port
+//! window and the scan's secrets.
+
+use super::{SynConfig, SynScanner};
+use crate::cancel::StopFlag;
+use crate::error::ScanError;
+use crate::net::raw::RawIo;
+use crate::net::route;
+use prtip_core::config::Timing;
+use prtip_core::cookie::DEFAULT_SOURCE_PORT_RANGE;
+use prtip_core::ports::PortList;
+use prtip_core::wire::DEFAULT_TTL;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
+/// What the user chose for a SYN scan; everything else is looked up.
+#[derive(Debug, Clone)]
+pub struct SynSetup {
+    pub timing: Timing,
+    /// `-S`: the one source address of every probe.
+    pub source: Option<IpAddr>,
+    /// `-e`: send and receive on this interface only.
+    pub interface: Option<String>,
+    /// `--seed`; drawn from the kernel's random source when absent.
+    pub seed: Option<u64>,
+    /// `--shard i/n`.
+    pub shard: Option<(u64, u64)>,
+    /// Ports probed on every host.
+    pub ports: Arc<PortList>,
+}
+
+/// Opens the raw sockets and returns the engine. Each target's source
+/// address comes from the routing table unless `-S` fixes one; with `-e`
+/// alone, the route to `first_target` picks the one source.
+pub fn open(
+    setup: SynSetup,
+    first_target: Option<IpAddr>,
+    stop: StopFlag,
+) -> Result<SynScanner, ScanError> {
+    let target = match first_target {
+        Some(IpAddr::V4(a)) => a,
+        _ => Ipv4Addr::LOCALHOST,
+    };
+    let source = match setup.source {
+        Some(IpAddr::V4(a)) => a,
+        Some(addr @ IpAddr::V6(_)) => {
+            return Err(ScanError::Unsupported(format!(
+                "-S {addr}: IPv6 source addresses are not supported yet"
+            )))
+        }
+        None => route::source_for(target).map_err(|source| ScanError::NoRoute {
+            addr: IpAddr::V4(target),
+            source,
+        })?,
+    };
+    let io = RawIo::open(setup.interface.as_deref()).map_err(|source| ScanError::RawSockets {
+        interface: setup.interface.clone(),
+        source,
+    })?;
+    let (sport_base, sport_range) =
+        route::source_port_window(route::ephemeral_range(), DEFAULT_SOURCE_PORT_RANGE);
+    let seed = match setup.seed {
+        Some(s) => s,
+        None => u64::from_le_bytes(random_bytes::<8>()?),
+    };
+    let cfg = SynConfig {
+        timing: setup.timing,
+        source,
+        source_per_target: setup.source.is_none() && setup.interface.is_none(),
+        sport_base,
+        sport_range,
+        key: random_bytes::<16>()?,
+        seed,
+        shard: setup.shard,
+        ttl: DEFAULT_TTL,
+    };
+    Ok(SynScanner::new(Arc::new(io), cfg, &setup.ports, stop))
+}
+
+/// Bytes from the kernel's random source, for the cookie key and the seed.
+fn random_bytes<const N: usize>() -> Result<[u8; N], ScanError> {
+    let mut buf = [0u8; N];
+    crate::sys::fill_random(&mut buf).map_err(ScanError::Random)?;
+    Ok(buf)
+}

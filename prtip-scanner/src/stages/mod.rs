@@ -1,0 +1,158 @@
+//! Work done per host after its port scan, in nmap's order: reverse DNS,
+//! `-sV`, `-O`, then service names from nmap-services for ports still
+//! unnamed.
+//!
+//! Engines hand each finished host to [`Stages::drive`]'s submit callback
+//! on their own thread. When any stage is enabled the host goes to a small
+//! worker pool ([`pool`]), so a slow resolver or a silent service never
+//! stalls an engine; results still leave in target order. Each stage
+//! switches to its own memprof phase where it starts, so that is the one
+//! place to look for its figures.
+
+pub mod dns;
+pub mod os;
+pub mod pool;
+pub mod version;
+
+use crate::error::ScanError;
+use crate::service::VersionScanner;
+use dns::ReverseDns;
+use os::{OsConfig, OsStage};
+use pool::Ordered;
+use prtip_core::ports::PortList;
+use prtip_core::result::{HostResult, HostStatus, ServiceInfo};
+use prtip_core::services::ServiceNames;
+use std::io;
+
+/// Hosts processed at once.
+pub const WORKERS: usize = 8;
+
+/// Receives each finished host, in target order.
+pub type Emit<'a> = dyn FnMut(HostResult) -> io::Result<()> + 'a;
+
+/// Which stages run, and what they need.
+#[derive(Debug)]
+pub struct StagesConfig<'a> {
+    /// Look up names of hosts that are up (false with `-n`).
+    pub reverse_dns: bool,
+    /// `-sV`.
+    pub versions: Option<VersionScanner<'a, 'a>>,
+    /// `-O`.
+    pub os: Option<OsConfig>,
+    /// nmap-services, for naming ports.
+    pub names: &'a ServiceNames,
+    /// The ports the engine scanned (OS detection picks a closed one).
+    pub scanned: &'a PortList,
+    /// Targets in the scan: no more workers than this.
+    pub hosts: u64,
+}
+
+/// The per-host stages of one scan.
+#[derive(Debug)]
+pub struct Stages<'a> {
+    cfg: StagesConfig<'a>,
+    dns: ReverseDns,
+    workers: Vec<Worker>,
+}
+
+/// One pool thread's own state: a runtime for `-sV`, raw sockets for `-O`.
+#[derive(Debug)]
+struct Worker {
+    rt: Option<tokio::runtime::Runtime>,
+    os: Option<OsStage>,
+}
+
+impl<'a> Stages<'a> {
+    /// Opens what the enabled stages need (runtimes, raw sockets, the OS
+    /// database) for each worker.
+    pub fn open(cfg: StagesConfig<'a>) -> Result<Self, ScanError> {
+        let pooled = cfg.reverse_dns || cfg.versions.is_some() || cfg.os.is_some();
+        let mut workers = Vec::new();
+        if pooled {
+            // Charged to the stage the workers' runtimes and sockets exist for.
+            let _setup = match (&cfg.versions, &cfg.os) {
+                (Some(_), _) => Some(memprof::phase(memprof::Phase::ServiceDetection)),
+                (None, Some(_)) => Some(memprof::phase(memprof::Phase::OsDetection)),
+                (None, None) => None,
+            };
+            let n = WORKERS.min(usize::try_from(cfg.hosts.max(1)).unwrap_or(WORKERS));
+            let mut os = match &cfg.os {
+                Some(o) => OsStage::open_many(o.clone(), n)?,
+                None => Vec::new(),
+            }
+            .into_iter();
+            for _ in 0..n {
+                let rt = match cfg.versions {
+                    Some(_) => Some(
+                        tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build()
+                            .map_err(ScanError::Runtime)?,
+                    ),
+                    None => None,
+                };
+                workers.push(Worker { rt, os: os.next() });
+            }
+        }
+        Ok(Stages {
+            cfg,
+            dns: ReverseDns::new(),
+            workers,
+        })
+    }
+
+    /// Runs `scan`, which feeds hosts to the submit callback it is given,
+    /// puts every host through the stages and hands it to `emit` in the
+    /// order it was submitted.
+    pub fn drive(
+        &mut self,
+        scan: impl FnOnce(&mut Emit<'_>) -> Result<(), ScanError>,
+        emit: &mut Emit<'_>,
+    ) -> Result<(), ScanError> {
+        let names = self.cfg.names;
+        let mut named = |mut host: HostResult| {
+            name_ports(&mut host, names);
+            emit(host)
+        };
+        if self.workers.is_empty() {
+            return scan(&mut named);
+        }
+        let workers = std::mem::take(&mut self.workers);
+        let this = &*self;
+        let process = |w: &mut Worker, host: &mut HostResult| this.process(w, host);
+        std::thread::scope(|scope| {
+            let mut pool = Ordered::start(scope, workers, &process);
+            let scanned = scan(&mut |host| pool.submit(host, &mut named));
+            let finished = pool.finish(&mut named).map_err(ScanError::Output);
+            scanned.and(finished)
+        })
+    }
+
+    /// Every enabled stage, in order, for one host.
+    fn process(&self, w: &mut Worker, host: &mut HostResult) {
+        if host.status != HostStatus::Up {
+            return;
+        }
+        if self.cfg.reverse_dns && host.hostname.is_none() {
+            host.hostname = self.dns.lookup(host.addr, dns::REVERSE_TIMEOUT);
+        }
+        if let (Some(scanner), Some(rt)) = (&self.cfg.versions, &w.rt) {
+            let _phase = memprof::phase(memprof::Phase::ServiceDetection);
+            version::detect_versions(scanner, rt, host, self.cfg.names);
+        }
+        if let Some(os) = &w.os {
+            host.os = os.detect(host, self.cfg.scanned);
+        }
+    }
+}
+
+/// Names ports that no stage named, from nmap-services, as nmap's table does.
+fn name_ports(host: &mut HostResult, names: &ServiceNames) {
+    for p in &mut host.ports.shown {
+        if p.service.is_none() {
+            p.service = names
+                .name(p.port, p.protocol)
+                .map(|n| Box::new(ServiceInfo::from_table(n)));
+        }
+    }
+}
