@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # prtip vs nmap vs masscan on the same work, in one run, one combined table.
 #
-# Usage: [PRTIP=target/release/prtip] [SCENARIOS="syn connect sv os"]
+# Usage: [PRTIP=target/release/prtip] [PRTIP_BEFORE=path] [SCENARIOS="syn connect sv os"]
 #        [MASSCAN_RATE=200000] [MASSCAN_WAIT=1] [SVC_NETNS=prtip-svc]
 #        benchmarks/scripts/compare-all.sh [RUNS]              (default 3)
 #
@@ -27,6 +27,10 @@
 # table: median wall time and peak RSS per scenario and tool, and the ratios
 # other tool / prtip (time and RSS), plus what each tool found.
 #
+# PRTIP_BEFORE names a second prtip binary (an earlier commit's build); it
+# then runs as tool "before" beside the others, so a change is measured
+# against its parent in the same run.
+#
 # masscan is optional (skipped with a note when not installed). Its receive
 # thread blocks in libpcap (immediate mode, TPACKET_V3) until a packet
 # arrives, so on the otherwise idle lab veth it never notices that the scan is
@@ -49,6 +53,11 @@ command -v nmap >/dev/null || { echo "needs nmap (apt-get install nmap)"; exit 2
 PRTIP=${PRTIP:-target/release/prtip}
 [[ $PRTIP == /* ]] || PRTIP=$PWD/$PRTIP
 [ -x "$PRTIP" ] || { echo "no prtip at $PRTIP: cargo build --release -p prtip (or set PRTIP)"; exit 2; }
+BEFORE=${PRTIP_BEFORE:-}
+if [ -n "$BEFORE" ]; then
+    [[ $BEFORE == /* ]] || BEFORE=$PWD/$BEFORE
+    [ -x "$BEFORE" ] || { echo "no prtip at PRTIP_BEFORE=$BEFORE"; exit 2; }
+fi
 read -r -a scenarios <<<"${SCENARIOS:-syn connect sv os}"
 for s in "${scenarios[@]}"; do
     case $s in syn | connect | sv | os) ;; *) echo "unknown scenario: $s"; exit 2 ;; esac
@@ -169,12 +178,21 @@ found() {
     esac | tee "$tmp/$key.found"
 }
 
+# bin TOOL: the program a tool name runs.
+bin() {
+    case $1 in
+    prtip) echo "$PRTIP" ;;
+    before) echo "$BEFORE" ;;
+    *) echo "$1" ;;
+    esac
+}
+
 run_syn() { # tool
     case $1 in
     nmap) measure syn nmap scripts/lab exec nmap -sS -n -Pn -p 1-1000 --min-rate 50000 \
         -oG "$tmp/syn.nmap.gnmap" "$prefix" ;;
-    prtip) measure syn prtip scripts/lab exec "$PRTIP" -sS -n -Pn -p 1-1000 \
-        -oG "$tmp/syn.prtip.gnmap" "$prefix" ;;
+    prtip | before) measure syn "$1" scripts/lab exec "$(bin "$1")" -sS -n -Pn -p 1-1000 \
+        -oG "$tmp/syn.$1.gnmap" "$prefix" ;;
     masscan)
         # At most 6000 nudges (10 minutes), ended as soon as masscan is done.
         scripts/lab exec python3 -c "$NUDGE_PY" 6000 </dev/null >/dev/null 2>&1 &
@@ -191,29 +209,27 @@ run_syn() { # tool
 run_connect() {
     case $1 in
     nmap) measure connect nmap nmap -sT -n -Pn -p- --min-rate 100000 127.0.0.1 ;;
-    prtip) measure connect prtip "$PRTIP" -sT -n -Pn -p- 127.0.0.1 ;;
+    prtip | before) measure connect "$1" "$(bin "$1")" -sT -n -Pn -p- 127.0.0.1 ;;
     esac
 }
 run_sv() {
-    local cmd=nmap
-    [ "$1" = prtip ] && cmd=$PRTIP
-    measure sv "$1" scripts/services --netns "$svc_ns" exec "$cmd" -sV -n -p 22,80,443 127.0.0.1
+    measure sv "$1" scripts/services --netns "$svc_ns" exec "$(bin "$1")" -sV -n -p 22,80,443 127.0.0.1
 }
 run_os() {
-    local cmd=nmap
-    [ "$1" = prtip ] && cmd=$PRTIP
-    measure os "$1" scripts/lab exec "$cmd" -O --osscan-guess -n -Pn -p 80,81 "$os_target"
+    measure os "$1" scripts/lab exec "$(bin "$1")" -O --osscan-guess -n -Pn -p 80,81 "$os_target"
 }
 
 tools_of() {
-    case $1 in
-    syn) if [ $have_masscan = 1 ]; then echo "nmap masscan prtip"; else echo "nmap prtip"; fi ;;
-    *) echo "nmap prtip" ;;
-    esac
+    local tools="nmap"
+    [ "$1" = syn ] && [ $have_masscan = 1 ] && tools="$tools masscan"
+    tools="$tools prtip"
+    [ -n "$BEFORE" ] && tools="$tools before"
+    echo "$tools"
 }
 
 echo "compare-all: $runs runs; $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "  prtip $PRTIP ($("$PRTIP" --version 2>&1 | head -n1)); $(nmap --version | head -n1)"
+[ -z "$BEFORE" ] || echo "  before $BEFORE ($("$BEFORE" --version 2>&1 | head -n1))"
 if [ $have_masscan = 1 ]; then
     echo "  $(masscan --version 2>&1 | grep -m1 -i 'masscan version')"
 else
@@ -266,7 +282,7 @@ done
 if wants sv; then
     echo
     echo "-sV lines (last run):"
-    for tool in nmap prtip; do
+    for tool in $(tools_of sv); do
         awk -v t="$tool" '$1 ~ /^[0-9]+\/tcp$/ { printf "  %-6s %s\n", t, $0 }' "$tmp/sv.$tool.out"
     done
 fi

@@ -49,6 +49,7 @@ use std::task::{Context, Poll};
 #[cfg(all(feature = "mem-report", not(feature = "dhat-heap")))]
 mod counting;
 mod report;
+mod sys;
 
 #[cfg(all(feature = "mem-report", not(feature = "dhat-heap")))]
 pub use counting::CountingAlloc;

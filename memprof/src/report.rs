@@ -183,23 +183,10 @@ pub fn human_bytes(n: u64) -> String {
     format!("{v:.1} {}", UNITS[unit])
 }
 
-/// Peak resident set size of this process in bytes, from `getrusage(RUSAGE_SELF)`.
+/// Peak resident set size of this process in bytes.
 #[must_use]
 pub fn peak_rss_bytes() -> Option<u64> {
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: `usage` is a writable `rusage`; getrusage only writes into it.
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) };
-    if rc != 0 {
-        return None;
-    }
-    // SAFETY: zero-initialised and filled in by a successful getrusage.
-    let maxrss = u64::try_from(unsafe { usage.assume_init() }.ru_maxrss).ok()?;
-    // Linux and the BSDs report KiB; macOS reports bytes.
-    if cfg!(target_vendor = "apple") {
-        Some(maxrss)
-    } else {
-        Some(maxrss * 1024)
-    }
+    crate::sys::peak_rss_bytes()
 }
 
 #[cfg(all(feature = "mem-report", not(feature = "dhat-heap")))]

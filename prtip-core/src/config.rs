@@ -3,6 +3,11 @@
 use std::fmt;
 use std::time::Duration;
 
+/// nmap's default `--version-intensity`.
+pub const DEFAULT_VERSION_INTENSITY: u8 = 7;
+/// nmap's default `--max-os-tries`.
+pub const DEFAULT_MAX_OS_TRIES: u32 = 5;
+
 /// nmap's timing templates `-T0` .. `-T5`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum TimingTemplate {

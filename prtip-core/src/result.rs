@@ -406,19 +406,40 @@ pub struct HostResult {
 pub struct OsReport {
     /// Ports the probes used: (state, protocol, port), e.g. (`open`, Tcp, 80).
     pub ports_used: Vec<(PortState, Protocol, u16)>,
-    /// The `<osmatch>` entries: every perfect match, or else the best guesses.
-    pub matches: Vec<OsGuess>,
-    /// Lines of the normal output before "Network Distance", in order
-    /// (warning, "Device type:", "Running:", "OS CPE:", "OS details:" or
-    /// "Aggressive OS guesses:", "No exact OS matches ...").
-    pub lines: Vec<String>,
-    /// The subject fingerprint in nmap's wrapped `OS:` form, when nmap would
-    /// print it ("TCP/IP fingerprint:" block, `<osfingerprint>`).
+    /// The best references of nmap-os-db, best first (nmap keeps 36).
+    /// Which of them are printed, and how, is the output formats' decision.
+    pub candidates: Vec<OsGuess>,
+    /// A closed TCP port answered; without one nmap warns that results may
+    /// be unreliable.
+    pub closed_port: bool,
+    /// Why nmap would not trust this fingerprint enough to ask for it.
+    pub not_ideal: Option<OsNotIdeal>,
+    /// The subject fingerprint in nmap's wrapped `OS:` form.
     pub fingerprint: Option<String>,
     /// Hops to the host (0 for this machine).
     pub distance: Option<u8>,
-    /// The perfect matches' names joined by `|`, for grepable output.
-    pub grepable: Option<String>,
+    /// OS detection could not run for this host.
+    pub failure: Option<OsFailure>,
+}
+
+/// nmap's reasons for a fingerprint taken under non-ideal conditions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OsNotIdeal {
+    /// `-T5`.
+    InsaneTiming,
+    NoClosedPort,
+    /// More than five hops away.
+    Distance(u8),
+    NoUdpResponse,
+}
+
+/// Why OS detection produced no fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OsFailure {
+    /// The port scan found no open TCP port to probe.
+    NoOpenPort,
+    /// Probing failed (no route, a socket error), with the reason.
+    Failed(String),
 }
 
 /// One reference fingerprint that matched.
@@ -429,7 +450,26 @@ pub struct OsGuess {
     pub accuracy: u8,
     /// Line of the entry in nmap-os-db.
     pub line: usize,
+    /// Points the subject scored against this reference, out of `possible`.
+    pub matched: u32,
+    pub possible: u32,
     pub classes: Vec<OsGuessClass>,
+}
+
+impl OsGuess {
+    /// Every comparable point matched.
+    pub fn is_perfect(&self) -> bool {
+        self.possible > 0 && self.matched == self.possible
+    }
+
+    /// `matched / possible`, 0 when nothing was comparable (as nmap).
+    pub fn fraction(&self) -> f64 {
+        if self.possible == 0 {
+            0.0
+        } else {
+            f64::from(self.matched) / f64::from(self.possible)
+        }
+    }
 }
 
 /// One `Class` line of a matching entry, with the entry's CPEs for it.
@@ -466,6 +506,8 @@ pub struct RunInfo {
     pub version_scan: bool,
     /// OS detection (-O) was requested.
     pub os_scan: bool,
+    /// `--osscan-guess`: print guesses even when conditions are ideal.
+    pub os_guess: bool,
 }
 
 /// Totals at the end of the run.

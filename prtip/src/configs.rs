@@ -104,11 +104,8 @@ pub fn stages<'a>(
             db_path: path.clone(),
             max_tries: o.max_tries,
             limit: o.limit,
-            guess: o.guess,
             insane_timing: o.insane_timing,
             interface: settings.socket.interface.clone(),
-            verbose: settings.verbose,
-            debug: settings.debug,
         }),
         _ => None,
     };
@@ -143,5 +140,6 @@ pub fn run_info(
         port_scan: !settings.ping_only,
         version_scan: settings.version.is_some(),
         os_scan: settings.os.is_some(),
+        os_guess: settings.os.is_some_and(|o| o.guess),
     }
 }

@@ -164,7 +164,7 @@ pub const NEED_CAP_NET_RAW_OS: &str = "-O (OS detection) needs the CAP_NET_RAW c
 
 fn os_from(args: &Args, privileged: bool) -> Result<Option<OsSettings>, UsageError> {
     let max_tries = match &args.max_os_tries {
-        None => 5,
+        None => prtip_core::config::DEFAULT_MAX_OS_TRIES,
         Some(v) => match v.trim().parse::<u32>() {
             Ok(n) if (1..=50).contains(&n) => n,
             _ => {
@@ -209,8 +209,6 @@ pub struct VersionSettings {
 
 /// nmap's `--version-light` level.
 const VERSION_LIGHT: u8 = 2;
-/// nmap's default `--version-intensity`.
-const VERSION_DEFAULT: u8 = 7;
 
 fn version_from(args: &Args) -> Result<Option<VersionSettings>, UsageError> {
     let chosen = [
@@ -240,7 +238,7 @@ fn version_from(args: &Args) -> Result<Option<VersionSettings>, UsageError> {
     } else if args.version_all {
         9
     } else {
-        VERSION_DEFAULT
+        prtip_core::config::DEFAULT_VERSION_INTENSITY
     };
     if !args.version_scan {
         // nmap accepts these without -sV and ignores them; so do we.

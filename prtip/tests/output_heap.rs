@@ -39,6 +39,7 @@ fn run_info() -> RunInfo {
         port_scan: true,
         version_scan: false,
         os_scan: false,
+        os_guess: false,
     }
 }
 

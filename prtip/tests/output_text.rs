@@ -167,6 +167,7 @@ fn compare(open_count: usize, closed_count: usize, reason: bool) {
         port_scan: true,
         version_scan: false,
         os_scan: false,
+        os_guess: false,
     };
 
     let normal = render(NormalSink::new(Vec::new(), NormalFlavor::File), &run, &host);

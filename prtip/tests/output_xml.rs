@@ -78,6 +78,7 @@ fn run_info(args: &str, services: String, num: u32) -> RunInfo {
         port_scan: true,
         version_scan: false,
         os_scan: false,
+        os_guess: false,
     }
 }
 

@@ -55,7 +55,7 @@ pub struct OsOptions {
 impl Default for OsOptions {
     fn default() -> Self {
         OsOptions {
-            max_tries: 5,
+            max_tries: prtip_core::config::DEFAULT_MAX_OS_TRIES,
             seq_interval: Duration::from_millis(100),
             probe_gap: Duration::from_millis(5),
             initial_timeout: Duration::from_secs(1),

@@ -51,7 +51,7 @@ pub struct VersionConfig {
 impl Default for VersionConfig {
     fn default() -> Self {
         VersionConfig {
-            intensity: 7,
+            intensity: prtip_core::config::DEFAULT_VERSION_INTENSITY,
             window: 4,
             ports_at_once: 32,
             grace: Duration::from_millis(300),

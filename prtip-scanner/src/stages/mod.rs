@@ -156,3 +156,86 @@ fn name_ports(host: &mut HostResult, names: &ServiceNames) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prtip_core::result::{PortResult, PortState, PortTable, Protocol, Reason};
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::time::SystemTime;
+
+    fn host(last: u8, status: HostStatus) -> HostResult {
+        HostResult {
+            addr: IpAddr::V4(Ipv4Addr::new(127, 0, 0, last)),
+            hostname: None,
+            status,
+            reason: Reason::UserSet,
+            latency: None,
+            start: SystemTime::UNIX_EPOCH,
+            end: SystemTime::UNIX_EPOCH,
+            ports: PortTable {
+                shown: vec![PortResult::new(
+                    22,
+                    Protocol::Tcp,
+                    PortState::Open,
+                    Reason::SynAck,
+                )],
+                ..PortTable::default()
+            },
+            os: None,
+        }
+    }
+
+    fn run(reverse_dns: bool, hosts: Vec<HostResult>) -> Vec<HostResult> {
+        let ports = PortList::from_ranges([(22, 22)]);
+        let names = ServiceNames::builtin(Protocol::Tcp, &ports);
+        let mut stages = Stages::open(StagesConfig {
+            reverse_dns,
+            versions: None,
+            os: None,
+            names: &names,
+            scanned: &ports,
+            hosts: hosts.len() as u64,
+        })
+        .expect("stages");
+        let mut out = Vec::new();
+        stages
+            .drive(
+                |submit| {
+                    for h in hosts {
+                        submit(h).map_err(ScanError::Output)?;
+                    }
+                    Ok(())
+                },
+                &mut |h| {
+                    out.push(h);
+                    Ok(())
+                },
+            )
+            .expect("drive");
+        out
+    }
+
+    #[test]
+    fn reverse_dns_runs_on_the_pool_and_order_is_kept() {
+        let hosts: Vec<HostResult> = (1..=12)
+            .map(|n| host(n, if n == 5 { HostStatus::Down } else { HostStatus::Up }))
+            .collect();
+        let want: Vec<IpAddr> = hosts.iter().map(|h| h.addr).collect();
+        let out = run(true, hosts);
+        assert_eq!(out.iter().map(|h| h.addr).collect::<Vec<_>>(), want);
+        // /etc/hosts names 127.0.0.1 on every Debian system.
+        assert!(out[0].hostname.as_deref().is_some_and(|n| !n.is_empty()));
+        assert_eq!(out[4].hostname, None, "down hosts are not looked up");
+        let ssh = out[0].ports.shown[0].service.as_deref().map(|s| s.name.as_str());
+        assert_eq!(ssh, Some("ssh"), "ports are named after the stages");
+    }
+
+    #[test]
+    fn without_stages_hosts_pass_straight_through_with_names() {
+        let out = run(false, vec![host(1, HostStatus::Up)]);
+        assert_eq!(out[0].hostname, None);
+        let ssh = out[0].ports.shown[0].service.as_deref().map(|s| s.name.as_str());
+        assert_eq!(ssh, Some("ssh"));
+    }
+}

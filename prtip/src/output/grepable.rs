@@ -7,6 +7,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+use super::os::OsPrinting;
 use prtip_core::result::{HostResult, HostStatus, ResultSink, RunInfo, RunStats};
 
 use super::not_begun;
@@ -131,8 +132,9 @@ fn host_lines(run: &RunInfo, host: &HostResult, out: &mut Spill<'_>) {
             ));
         }
     }
-    if let Some(names) = host.os.as_deref().and_then(|os| os.grepable.as_deref()) {
-        out.push_str(&format!("\tOS: {}", field(names)));
+    let os = host.os.as_deref();
+    if let Some(names) = os.and_then(|os| super::os::view(os, OsPrinting::of(run)).grepable) {
+        out.push_str(&format!("\tOS: {}", field(&names)));
     }
     // nmap ends every port-scanned host with a newline, even one without ports.
     out.push('\n');

@@ -31,6 +31,7 @@
 
 use std::io::{self, Write};
 
+use super::os::OsPrinting;
 use prtip_core::result::{
     HostResult, HostStatus, OsReport, PortResult, ResultSink, RunInfo, RunStats, ServiceInfo,
 };
@@ -45,11 +46,16 @@ use super::time::unix_secs;
 pub struct JsonSink<W: Write> {
     out: W,
     verbose: Option<u8>,
+    os_printing: OsPrinting,
 }
 
 impl<W: Write> JsonSink<W> {
     pub fn new(out: W) -> Self {
-        JsonSink { out, verbose: None }
+        JsonSink {
+            out,
+            verbose: None,
+            os_printing: OsPrinting::default(),
+        }
     }
 
     /// The underlying writer.
@@ -133,7 +139,8 @@ struct OsClassJson<'a> {
     cpe: &'a [String],
 }
 
-fn os_json(os: &OsReport) -> OsJson<'_> {
+fn os_json(os: &OsReport, printing: OsPrinting) -> OsJson<'_> {
+    let view = super::os::view(os, printing);
     OsJson {
         ports_used: os
             .ports_used
@@ -144,7 +151,7 @@ fn os_json(os: &OsReport) -> OsJson<'_> {
                 port,
             })
             .collect(),
-        matches: os
+        matches: view
             .matches
             .iter()
             .map(|m| OsMatchJson {
@@ -166,7 +173,7 @@ fn os_json(os: &OsReport) -> OsJson<'_> {
             })
             .collect(),
         distance: os.distance,
-        fingerprint: os.fingerprint.as_deref(),
+        fingerprint: view.fingerprint,
     }
 }
 
@@ -260,6 +267,7 @@ fn port_json(port: &PortResult) -> PortJson<'_> {
 impl<W: Write> ResultSink for JsonSink<W> {
     fn begin(&mut self, run: &RunInfo) -> io::Result<()> {
         self.verbose = Some(run.verbose);
+        self.os_printing = OsPrinting::of(run);
         self.line(&RunLine {
             kind: "run",
             scanner: NAME,
@@ -312,7 +320,7 @@ impl<W: Write> ResultSink for JsonSink<W> {
                         .collect(),
                 })
                 .collect(),
-            os: host.os.as_deref().map(os_json),
+            os: host.os.as_deref().map(|os| os_json(os, self.os_printing)),
         };
         self.line(&line)
     }

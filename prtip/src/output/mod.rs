@@ -17,6 +17,7 @@ use prtip_core::result::{HostResult, ResultSink, RunInfo, RunStats};
 pub mod grepable;
 pub mod json;
 pub mod normal;
+pub mod os;
 pub mod xml;
 
 mod text;

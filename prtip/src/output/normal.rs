@@ -7,6 +7,7 @@
 
 use std::io::{self, Write};
 
+use super::os::OsPrinting;
 use prtip_core::result::{
     HostResult, HostStatus, OsReport, PortResult, ResultSink, RunInfo, RunStats,
 };
@@ -159,7 +160,7 @@ fn host_block(run: &RunInfo, host: &HostResult, out: &mut Spill<'_>) {
         }
     }
     if let Some(os) = &host.os {
-        os_section(os, out);
+        os_section(os, OsPrinting::of(run), out);
     }
     if total > 0 && !table.shown.is_empty() {
         service_info_line(host, out);
@@ -169,12 +170,13 @@ fn host_block(run: &RunInfo, host: &HostResult, out: &mut Spill<'_>) {
 
 /// nmap's OS detection lines, the fingerprint when it would print one, and
 /// the distance.
-fn os_section(os: &OsReport, out: &mut String) {
-    for line in &os.lines {
+fn os_section(os: &OsReport, printing: OsPrinting, out: &mut String) {
+    let view = super::os::view(os, printing);
+    for line in &view.lines {
         out.push_str(&screen_safe(line));
         out.push('\n');
     }
-    if let Some(fp) = &os.fingerprint {
+    if let Some(fp) = view.fingerprint {
         out.push_str("TCP/IP fingerprint:\n");
         out.push_str(fp.trim_end());
         out.push_str("\n\n");

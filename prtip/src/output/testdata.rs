@@ -29,6 +29,7 @@ pub(crate) fn run_info() -> RunInfo {
         port_scan: true,
         version_scan: false,
         os_scan: false,
+        os_guess: false,
     }
 }
 

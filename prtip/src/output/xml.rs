@@ -17,6 +17,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::net::IpAddr;
 
+use super::os::OsPrinting;
 use prtip_core::result::{
     HostResult, HostStatus, OsReport, PortResult, ResultSink, RunInfo, RunStats, ServiceInfo,
 };
@@ -202,13 +203,14 @@ fn host_element(run: &RunInfo, host: &HostResult, s: &mut Spill<'_>) {
         ports_element(run, host, s);
     }
     if let Some(os) = host.os.as_deref().filter(|_| up) {
-        os_element(os, s);
+        os_element(os, OsPrinting::of(run), s);
     }
     s.push_str("</host>\n");
 }
 
 /// `<os>` as nmap writes it, then `<distance>` (its sibling in the DTD).
-fn os_element(os: &OsReport, s: &mut String) {
+fn os_element(os: &OsReport, printing: OsPrinting, s: &mut String) {
+    let view = super::os::view(os, printing);
     s.push_str("<os>");
     for (state, proto, port) in &os.ports_used {
         let _ = writeln!(
@@ -218,7 +220,7 @@ fn os_element(os: &OsReport, s: &mut String) {
             proto.as_str()
         );
     }
-    for m in &os.matches {
+    for m in view.matches {
         let _ = writeln!(
             s,
             "<osmatch name=\"{}\" accuracy=\"{}\" line=\"{}\">",
@@ -245,7 +247,7 @@ fn os_element(os: &OsReport, s: &mut String) {
         }
         s.push_str("</osmatch>\n");
     }
-    if let Some(fp) = &os.fingerprint {
+    if let Some(fp) = view.fingerprint {
         let _ = writeln!(s, "<osfingerprint fingerprint=\"{}\"/>", escape(fp));
     }
     s.push_str("</os>\n");
