@@ -219,7 +219,16 @@ mod tests {
     #[test]
     fn reverse_dns_runs_on_the_pool_and_order_is_kept() {
         let hosts: Vec<HostResult> = (1..=12)
-            .map(|n| host(n, if n == 5 { HostStatus::Down } else { HostStatus::Up }))
+            .map(|n| {
+                host(
+                    n,
+                    if n == 5 {
+                        HostStatus::Down
+                    } else {
+                        HostStatus::Up
+                    },
+                )
+            })
             .collect();
         let want: Vec<IpAddr> = hosts.iter().map(|h| h.addr).collect();
         let out = run(true, hosts);
@@ -227,7 +236,10 @@ mod tests {
         // /etc/hosts names 127.0.0.1 on every Debian system.
         assert!(out[0].hostname.as_deref().is_some_and(|n| !n.is_empty()));
         assert_eq!(out[4].hostname, None, "down hosts are not looked up");
-        let ssh = out[0].ports.shown[0].service.as_deref().map(|s| s.name.as_str());
+        let ssh = out[0].ports.shown[0]
+            .service
+            .as_deref()
+            .map(|s| s.name.as_str());
         assert_eq!(ssh, Some("ssh"), "ports are named after the stages");
     }
 
@@ -235,7 +247,10 @@ mod tests {
     fn without_stages_hosts_pass_straight_through_with_names() {
         let out = run(false, vec![host(1, HostStatus::Up)]);
         assert_eq!(out[0].hostname, None);
-        let ssh = out[0].ports.shown[0].service.as_deref().map(|s| s.name.as_str());
+        let ssh = out[0].ports.shown[0]
+            .service
+            .as_deref()
+            .map(|s| s.name.as_str());
         assert_eq!(ssh, Some("ssh"));
     }
 }
