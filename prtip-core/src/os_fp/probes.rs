@@ -36,13 +36,11 @@ const U1_PAYLOAD: [u8; U1_PAYLOAD_LEN] = [b'C'; U1_PAYLOAD_LEN];
 const IE_TOS: [u8; 2] = [0, 4];
 const TCP_PROBES: usize = 13;
 
-const FIN: u8 = 0x01;
-const SYN: u8 = 0x02;
-const PSH: u8 = 0x08;
-const ACK: u8 = 0x10;
-const URG: u8 = 0x20;
-const ECE: u8 = 0x40;
-const CWR: u8 = 0x80;
+const FIN: u8 = TcpFlags::FIN.0;
+const SYN: u8 = TcpFlags::SYN.0;
+const PSH: u8 = TcpFlags::PSH.0;
+const ACK: u8 = TcpFlags::ACK.0;
+const URG: u8 = TcpFlags::URG.0;
 
 /// One probe. `Seq1`..`Seq6` also feed `OPS`, `WIN` and (`Seq1`) `T1`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -175,7 +173,7 @@ fn tcp_shape(probe: Probe) -> Option<TcpShape> {
     };
     Some(match probe {
         Probe::Ecn => TcpShape {
-            flags: CWR | ECE | SYN,
+            flags: TcpFlags::CWR.0 | TcpFlags::ECE.0 | SYN,
             window: 3,
             df: false,
             // Nonzero without URG: tests how the target treats a stray pointer.

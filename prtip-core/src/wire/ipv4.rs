@@ -103,13 +103,28 @@ pub(crate) fn build_ipv4(
     upper_len: usize,
     upper: impl FnOnce(&mut [u8], u32) -> Option<usize>,
 ) -> Option<usize> {
-    let total = IPV4_HEADER_LEN.checked_add(upper_len)?;
-    let pkt = buf.get_mut(..total)?;
-    let (hdr, rest) = pkt.split_at_mut(IPV4_HEADER_LEN);
-    write_ipv4(hdr, h, proto, upper_len)?;
     let len = u16::try_from(upper_len).ok()?;
-    let written = upper(rest, checksum::ipv4_pseudo_sum(h.src, h.dst, proto, len))?;
-    (written == upper_len).then_some(total)
+    let pseudo = checksum::ipv4_pseudo_sum(h.src, h.dst, proto, len);
+    let header = |hdr: &mut [u8]| write_ipv4(hdr, h, proto, upper_len);
+    build_layered(buf, IPV4_HEADER_LEN, header, upper_len, |rest| {
+        upper(rest, pseudo)
+    })
+}
+
+/// An IP header of `hdr_len` bytes, then `upper_len` bytes of upper layer,
+/// each written by its closure into exactly its share of `buf`; the one
+/// place that splits a packet buffer, for IPv4 and IPv6 alike.
+pub(crate) fn build_layered(
+    buf: &mut [u8],
+    hdr_len: usize,
+    header: impl FnOnce(&mut [u8]) -> Option<usize>,
+    upper_len: usize,
+    upper: impl FnOnce(&mut [u8]) -> Option<usize>,
+) -> Option<usize> {
+    let total = hdr_len.checked_add(upper_len)?;
+    let (hdr, rest) = buf.get_mut(..total)?.split_at_mut(hdr_len);
+    header(hdr)?;
+    (upper(rest)? == upper_len).then_some(total)
 }
 
 /// A received IPv4 header and the bytes it delimits.

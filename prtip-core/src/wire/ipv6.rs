@@ -9,6 +9,7 @@ use pnet_packet::ipv6::MutableIpv6Packet;
 
 use super::bytes::ipv6;
 use super::checksum;
+use super::ipv4::build_layered;
 
 /// Length of the fixed IPv6 header.
 pub const IPV6_HEADER_LEN: usize = 40;
@@ -79,13 +80,12 @@ pub(crate) fn build_ipv6(
     upper_len: usize,
     upper: impl FnOnce(&mut [u8], u32) -> Option<usize>,
 ) -> Option<usize> {
-    let total = IPV6_HEADER_LEN.checked_add(upper_len)?;
-    let pkt = buf.get_mut(..total)?;
-    let (hdr, rest) = pkt.split_at_mut(IPV6_HEADER_LEN);
-    write_ipv6(hdr, h, next, upper_len)?;
     let len = u32::try_from(upper_len).ok()?;
-    let written = upper(rest, checksum::ipv6_pseudo_sum(&h.src, &h.dst, len, next))?;
-    (written == upper_len).then_some(total)
+    let pseudo = checksum::ipv6_pseudo_sum(&h.src, &h.dst, len, next);
+    let header = |hdr: &mut [u8]| write_ipv6(hdr, h, next, upper_len);
+    build_layered(buf, IPV6_HEADER_LEN, header, upper_len, |rest| {
+        upper(rest, pseudo)
+    })
 }
 
 /// A received (or quoted) IPv6 header and the bytes after it.

@@ -87,13 +87,8 @@ pub fn build_tcp_syn(
     seq: u32,
 ) -> Option<usize> {
     let tcp = TcpFields {
-        sport,
-        dport,
-        seq,
-        ack: 0,
-        flags: TcpFlags::SYN,
-        window: NMAP_WINDOW,
         mss: Some(NMAP_MSS),
+        ..bare(sport, dport, seq, TcpFlags::SYN)
     };
     build_tcp(buf, ip, &tcp)
 }
@@ -117,13 +112,8 @@ pub fn build_tcp_ack(
     ack: u32,
 ) -> Option<usize> {
     let tcp = TcpFields {
-        sport,
-        dport,
-        seq,
         ack,
-        flags: TcpFlags::ACK,
-        window: NMAP_WINDOW,
-        mss: None,
+        ..bare(sport, dport, seq, TcpFlags::ACK)
     };
     build_tcp(buf, ip, &tcp)
 }
@@ -143,15 +133,23 @@ pub fn build_rst(
     seq: u32,
 ) -> Option<usize> {
     let tcp = TcpFields {
+        window: 0,
+        ..bare(sport, dport, seq, TcpFlags::RST)
+    };
+    build_tcp(buf, ip, &tcp)
+}
+
+/// The presets' common ground: nmap's window, no ack, no options.
+fn bare(sport: u16, dport: u16, seq: u32, flags: TcpFlags) -> TcpFields {
+    TcpFields {
         sport,
         dport,
         seq,
         ack: 0,
-        flags: TcpFlags::RST,
-        window: 0,
+        flags,
+        window: NMAP_WINDOW,
         mss: None,
-    };
-    build_tcp(buf, ip, &tcp)
+    }
 }
 
 /// Builds IPv4 + TCP with arbitrary flags and an optional MSS option; the
