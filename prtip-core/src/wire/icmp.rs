@@ -66,6 +66,7 @@ impl<'a> IcmpMessage<'a> {
 /// Writes `m` into `msg` with its checksum started from `pseudo` (0 for
 /// ICMPv4, the IPv6 pseudo-header sum for ICMPv6). Returns its length, or
 /// `None` if `msg` is too short.
+#[inline]
 pub fn write_icmp(msg: &mut [u8], m: &IcmpMessage<'_>, pseudo: u32) -> Option<usize> {
     let msg = msg.get_mut(..m.len())?;
     {
@@ -83,6 +84,7 @@ pub fn write_icmp(msg: &mut [u8], m: &IcmpMessage<'_>, pseudo: u32) -> Option<us
 
 /// Builds IPv4 + ICMP. Returns the packet length, or `None` if `buf` is
 /// too short.
+#[inline]
 pub fn build_ipv4_icmp(buf: &mut [u8], ip: &Ipv4Header, m: &IcmpMessage<'_>) -> Option<usize> {
     // ICMPv4 has no pseudo-header: the IPv4 one is ignored.
     build_ipv4(buf, ip, IPPROTO_ICMP, m.len(), |msg, _| {
@@ -175,5 +177,22 @@ impl<'a> QuotedTransport<'a> {
     /// What follows a UDP header, as far as the quote goes.
     pub fn udp_payload(&self) -> &'a [u8] {
         self.0.get(8..).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn echo_packs_id_and_seq_into_rest() {
+        let m = IcmpMessage::echo(ICMP_ECHO_REQUEST, 0, 0xabcd, 0x0102, b"xy");
+        assert_eq!((m.rest, m.len()), (0xabcd_0102, 10));
+        let mut buf = [0u8; 10];
+        assert_eq!(write_icmp(&mut buf, &m, 0), Some(10));
+        assert!(checksum::verifies(&buf));
+        let v = IcmpView::parse(&buf).expect("parses");
+        assert_eq!((v.id(), v.seq(), v.body()), (0xabcd, 0x0102, &b"xy"[..]));
+        assert_eq!(write_icmp(&mut buf[..9], &m, 0), None);
     }
 }

@@ -67,6 +67,7 @@ pub struct Ipv4Header {
 ///
 /// Returns [`IPV4_HEADER_LEN`], or `None` if `buf` is shorter or the total
 /// length does not fit the 16-bit field.
+#[inline]
 pub fn write_ipv4(buf: &mut [u8], h: &Ipv4Header, proto: u8, payload_len: usize) -> Option<usize> {
     let total = u16::try_from(payload_len.checked_add(IPV4_HEADER_LEN)?).ok()?;
     let hdr = buf.get_mut(..IPV4_HEADER_LEN)?;
@@ -96,6 +97,7 @@ pub fn write_ipv4(buf: &mut [u8], h: &Ipv4Header, proto: u8, payload_len: usize)
 /// Writes an IPv4 header and lets `upper` write the `upper_len` bytes after
 /// it, handing it the pseudo-header sum its checksum starts from. Returns
 /// the packet length.
+#[inline]
 pub(crate) fn build_ipv4(
     buf: &mut [u8],
     h: &Ipv4Header,
@@ -114,6 +116,7 @@ pub(crate) fn build_ipv4(
 /// An IP header of `hdr_len` bytes, then `upper_len` bytes of upper layer,
 /// each written by its closure into exactly its share of `buf`; the one
 /// place that splits a packet buffer, for IPv4 and IPv6 alike.
+#[inline]
 pub(crate) fn build_layered(
     buf: &mut [u8],
     hdr_len: usize,
@@ -246,5 +249,43 @@ impl<'a> Ipv4View<'a> {
             self.fixed[18],
             self.fixed[19],
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h() -> Ipv4Header {
+        Ipv4Fields {
+            src: Ipv4Addr::new(10, 0, 0, 1),
+            dst: Ipv4Addr::new(10, 0, 0, 2),
+            ip_id: 0x0102,
+            ttl: 3,
+        }
+        .header()
+    }
+
+    #[test]
+    fn total_length_must_fit_sixteen_bits() {
+        let mut buf = [0u8; 20];
+        assert_eq!(write_ipv4(&mut buf, &h(), 6, 65515), Some(20));
+        assert_eq!(write_ipv4(&mut buf, &h(), 6, 65516), None);
+        assert_eq!(write_ipv4(&mut buf[..19], &h(), 6, 0), None);
+    }
+
+    #[test]
+    fn layered_build_refuses_an_upper_layer_that_lies_about_its_length() {
+        let mut buf = [0u8; 40];
+        let short = build_ipv4(&mut buf, &h(), 17, 8, |_, _| Some(7));
+        assert_eq!(short, None);
+        let ok = build_ipv4(&mut buf, &h(), 17, 8, |_, _| Some(8));
+        assert_eq!(ok, Some(28));
+        let v = Ipv4View::parse(&buf[..28]).expect("parses");
+        assert_eq!(
+            (v.id(), v.ttl(), v.proto(), v.total_len()),
+            (0x0102, 3, 17, 28)
+        );
+        assert!(v.checksum_ok());
     }
 }

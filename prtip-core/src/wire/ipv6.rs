@@ -52,6 +52,7 @@ pub struct Ipv6Header {
 /// Writes a 40-byte IPv6 header for `payload_len` bytes of `next_header`.
 /// Returns [`IPV6_HEADER_LEN`], or `None` if `buf` is shorter or the
 /// payload needs a jumbogram.
+#[inline]
 pub fn write_ipv6(
     buf: &mut [u8],
     h: &Ipv6Header,
@@ -73,6 +74,7 @@ pub fn write_ipv6(
 
 /// IPv6 twin of the IPv4 packet builder: header, then `upper` writes the
 /// upper layer with the pseudo-header sum its checksum starts from.
+#[inline]
 pub(crate) fn build_ipv6(
     buf: &mut [u8],
     h: &Ipv6Header,

@@ -117,6 +117,7 @@ impl TcpHeader<'_> {
 ///
 /// Returns its length, or `None` if `seg` is too short or the options are
 /// not whole 32-bit words within the 40-byte limit.
+#[inline]
 pub fn write_tcp(seg: &mut [u8], h: &TcpHeader<'_>, pseudo: u32) -> Option<usize> {
     if h.options.len() % 4 != 0 || h.options.len() > TCP_MAX_OPTIONS_LEN {
         return None;
@@ -145,6 +146,7 @@ pub fn write_tcp(seg: &mut [u8], h: &TcpHeader<'_>, pseudo: u32) -> Option<usize
 
 /// Builds IPv4 + TCP. Returns the packet length, or `None` if `buf` is too
 /// short or the options are malformed (see [`write_tcp`]).
+#[inline]
 pub fn build_ipv4_tcp(buf: &mut [u8], ip: &Ipv4Header, tcp: &TcpHeader<'_>) -> Option<usize> {
     build_ipv4(buf, ip, IPPROTO_TCP, tcp.len(), |seg, pseudo| {
         write_tcp(seg, tcp, pseudo)

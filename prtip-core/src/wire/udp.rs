@@ -27,6 +27,7 @@ pub struct UdpHeader {
 /// checksum" (RFC 768), which IPv6 does not even allow (RFC 8200 §8.1).
 /// Returns the datagram length, or `None` if `seg` is too short or the
 /// length does not fit the 16-bit field.
+#[inline]
 pub fn write_udp(seg: &mut [u8], h: &UdpHeader, payload: &[u8], pseudo: u32) -> Option<usize> {
     let len = UDP_HEADER_LEN.checked_add(payload.len())?;
     let field = u16::try_from(len).ok()?;
@@ -49,6 +50,7 @@ pub fn write_udp(seg: &mut [u8], h: &UdpHeader, payload: &[u8], pseudo: u32) -> 
 
 /// Builds IPv4 + UDP carrying `payload`. Returns the packet length, or
 /// `None` if `buf` is too short.
+#[inline]
 pub fn build_ipv4_udp(
     buf: &mut [u8],
     ip: &Ipv4Header,
