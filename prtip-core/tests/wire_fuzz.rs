@@ -8,8 +8,9 @@ use std::net::Ipv4Addr;
 
 use prtip_core::cookie::SynCookie;
 use prtip_core::wire::{
-    build_icmp_echo, build_icmp_timestamp, build_syn, build_tcp_ack, parse_reply, strip_ethernet,
-    write_ethernet, EthernetHeader, Ipv4Fields, Reply,
+    build_icmp_echo, build_icmp_timestamp, build_syn, build_tcp_ack, parse_arp, parse_reply,
+    strip_ethernet, write_ethernet, EthernetHeader, EthernetView, IcmpView, Ipv4Fields, Ipv4View,
+    Ipv6View, QuotedTransport, Reply, TcpOptions, TcpView, UdpView,
 };
 
 struct XorShift(u64);
@@ -161,4 +162,113 @@ fn parsed_fields_come_from_the_bytes() {
             other => panic!("{other:?}"),
         }
     }
+}
+
+/// Every view of the layer on one buffer; returns how many parsed, so the
+/// caller can check the biasing reaches the deeper paths.
+fn exercise_views(bytes: &[u8]) -> usize {
+    let mut parsed = 0;
+    if let Some(v) = Ipv6View::parse(bytes) {
+        parsed += 1;
+        assert_eq!(v.payload().len(), usize::from(v.payload_len()));
+        parsed += exercise_upper(&v);
+    }
+    if let Some(v) = Ipv6View::parse_quoted(bytes) {
+        assert!(v.payload().len() <= bytes.len() - 40);
+        parsed += exercise_upper(&v);
+    }
+    if let Some(v) = Ipv4View::parse(bytes) {
+        parsed += 1;
+        assert_eq!(
+            v.header().len() + v.payload().len(),
+            usize::from(v.total_len())
+        );
+        let _ = (v.checksum_ok(), v.options(), v.df(), v.fragment_offset());
+        parsed += exercise_transport(v.proto(), v.payload());
+    }
+    if let Some(v) = Ipv4View::parse_quoted(bytes) {
+        assert_eq!(v.header().len() + v.payload().len(), bytes.len());
+    }
+    if let Some(e) = EthernetView::parse(bytes) {
+        assert_eq!(e.payload.len() + 14, bytes.len());
+    }
+    if parse_arp(bytes).is_some() {
+        parsed += 1;
+    }
+    parsed
+}
+
+fn exercise_upper(v: &Ipv6View<'_>) -> usize {
+    match v.upper_layer() {
+        Some(u) => {
+            // The upper layer is always a suffix of the payload.
+            assert!(v.payload().ends_with(u.data));
+            1 + exercise_transport(u.proto, u.data)
+        }
+        None => 0,
+    }
+}
+
+fn exercise_transport(proto: u8, data: &[u8]) -> usize {
+    match proto {
+        6 => TcpView::parse(data).map_or(0, |t| {
+            assert_eq!(t.options().len() + t.payload().len() + 20, data.len());
+            TcpOptions::new(t.options()).for_each(|o| assert!(o.data.len() <= 38));
+            let _ = TcpOptions::new(t.options()).timestamp();
+            1
+        }),
+        17 => UdpView::parse(data).map_or(0, |u| {
+            assert_eq!(u.payload().len() + 8, usize::from(u.len()));
+            1
+        }),
+        1 | 58 => IcmpView::parse(data).map_or(0, |i| {
+            let _ = (i.mtu(), i.pointer(), i.nd_target(), i.timestamps());
+            if let Some(q) = i.quoted_ipv6() {
+                let _ = q
+                    .upper_layer()
+                    .map(|u| QuotedTransport(u.data).udp_payload());
+            }
+            if let Some(q) = i.quoted_ipv4() {
+                let t = QuotedTransport(q.payload());
+                let _ = (t.sport(), t.dport(), t.word1(), t.udp_checksum());
+            }
+            1
+        }),
+        _ => 0,
+    }
+}
+
+#[test]
+fn views_never_panic_on_random_bytes() {
+    const NEXT: [u8; 10] = [0, 43, 44, 51, 60, 6, 17, 58, 50, 59];
+    let mut rng = XorShift(0x0123_4567_89ab_cdef);
+    let mut buf = [0u8; 160];
+    let mut deep = 0;
+    for i in 0..200_000u32 {
+        let len = (rng.next() % 161) as usize;
+        rng.fill(&mut buf[..len]);
+        // Most rounds look like IPv6 with a plausible payload length and an
+        // extension chain of known next headers, some like IPv4; the rest
+        // stay random.
+        if len > 48 && i % 4 != 3 {
+            if i % 4 == 2 {
+                buf[0] = 0x45;
+                buf[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+                buf[9] = [1, 6, 17][(rng.next() % 3) as usize];
+            } else {
+                buf[0] = 0x60;
+                let plen = (len - 40) as u16 - (rng.next() % 3) as u16;
+                buf[4..6].copy_from_slice(&plen.to_be_bytes());
+                buf[6] = NEXT[(rng.next() % 10) as usize];
+                for hop in 0..3 {
+                    let at = 40 + hop * 8;
+                    buf[at] = NEXT[(rng.next() % 10) as usize];
+                    buf[at + 1] = (rng.next() % 3) as u8;
+                }
+            }
+        }
+        deep += exercise_views(&buf[..len]);
+    }
+    // The biasing must reach the transport parsers, or this test proves little.
+    assert!(deep > 200_000, "only {deep} parses");
 }

@@ -1,7 +1,9 @@
-//! nmap-style OS fingerprinting (second generation, `-O`): the probes as
-//! raw IPv4 packets, the parser for their replies, and the computation of
-//! every test line from those replies. Pure functions; the engine that sends
-//! and receives lives in `prtip-scanner`.
+//! nmap-style OS fingerprinting (second generation, `-O`): the probes, what
+//! their replies are reduced to, and the computation of every test line
+//! from those replies. Pure functions; the engine that sends and receives
+//! lives in `prtip-scanner`. Packets are built and read by [`crate::wire`],
+//! like every other packet prtip handles; this module only chooses field
+//! values and decides what a reply means.
 //!
 //! The probe set and the meaning of each test follow the Nmap book's chapter
 //! "TCP/IP Fingerprinting Methods Supported by Nmap"; the output is a
@@ -15,7 +17,6 @@
 //! [`compute`] turns that into the fingerprint and [`render_wrapped`] prints
 //! it the way nmap's `TCP/IP fingerprint:` block does.
 
-mod checksum;
 mod lines;
 mod obs;
 mod probes;

@@ -1,5 +1,6 @@
-//! The sixteen probes of nmap's second-generation OS detection, built as raw
-//! IPv4 datagrams, and the rule that attributes a reply to its probe.
+//! The sixteen probes of nmap's second-generation OS detection (their field
+//! values; the wire builders lay them out), and the rule that attributes a
+//! reply to its probe.
 //!
 //! Every TCP probe gets its own source port (`tcp_sport_base + index`), so a
 //! TCP reply is attributed by its destination port alone; the sequence
@@ -8,14 +9,16 @@
 
 use std::net::Ipv4Addr;
 
-use super::checksum;
 use super::reply::{OsReply, ReplyBody};
-use crate::wire::{IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_HEADER_LEN};
+use crate::wire::{
+    build_ipv4_icmp, build_ipv4_tcp, build_ipv4_udp, IcmpMessage, Ipv4Header, TcpFlags, TcpHeader,
+    UdpHeader, ICMP_ECHO_REQUEST, IPPROTO_UDP, IPV4_HEADER_LEN, UDP_HEADER_LEN,
+};
 
 /// Number of probes.
 pub const PROBE_COUNT: usize = 16;
 /// Length of the largest probe (U1: IPv4 + UDP + 300 bytes).
-pub const MAX_PROBE_LEN: usize = IPV4_HEADER_LEN + 8 + U1_PAYLOAD_LEN;
+pub const MAX_PROBE_LEN: usize = IPV4_HEADER_LEN + UDP_HEADER_LEN + U1_PAYLOAD_LEN;
 /// IP id of the U1 probe; the `RID` test looks for it in the quoted header.
 pub const U1_IP_ID: u16 = 0x1042;
 /// Bytes of `'C'` carried by U1.
@@ -26,16 +29,18 @@ pub(crate) const IE_SEQ: [u16; 2] = [295, 296];
 pub(crate) const IE_CODE: [u8; 2] = [9, 0];
 
 const IE_PAYLOAD: [usize; 2] = [120, 150];
+/// The echo requests carry zeros, as nmap's do.
+const IE_ZEROS: [u8; 150] = [0; 150];
+/// U1 carries `'C'`s so that `RUD` can tell whether the quote came back intact.
+const U1_PAYLOAD: [u8; U1_PAYLOAD_LEN] = [b'C'; U1_PAYLOAD_LEN];
 const IE_TOS: [u8; 2] = [0, 4];
 const TCP_PROBES: usize = 13;
 
-const FIN: u8 = 0x01;
-const SYN: u8 = 0x02;
-const PSH: u8 = 0x08;
-const ACK: u8 = 0x10;
-const URG: u8 = 0x20;
-const ECE: u8 = 0x40;
-const CWR: u8 = 0x80;
+const FIN: u8 = TcpFlags::FIN.0;
+const SYN: u8 = TcpFlags::SYN.0;
+const PSH: u8 = TcpFlags::PSH.0;
+const ACK: u8 = TcpFlags::ACK.0;
+const URG: u8 = TcpFlags::URG.0;
 
 /// One probe. `Seq1`..`Seq6` also feed `OPS`, `WIN` and (`Seq1`) `T1`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -168,7 +173,7 @@ fn tcp_shape(probe: Probe) -> Option<TcpShape> {
     };
     Some(match probe {
         Probe::Ecn => TcpShape {
-            flags: CWR | ECE | SYN,
+            flags: TcpFlags::CWR.0 | TcpFlags::ECE.0 | SYN,
             window: 3,
             df: false,
             // Nonzero without URG: tests how the target treats a stray pointer.
@@ -320,89 +325,48 @@ impl ProbePlan {
         }
     }
 
+    /// The IPv4 header every probe shares, with its own id, TOS and DF.
+    fn ip(&self, id: u16, tos: u8, df: bool) -> Ipv4Header {
+        Ipv4Header {
+            src: self.src,
+            dst: self.dst,
+            id,
+            ttl: self.ttl,
+            tos,
+            df,
+        }
+    }
+
     fn build_tcp(&self, probe: Probe, ip_id: u16, buf: &mut [u8]) -> Option<usize> {
         let shape = tcp_shape(probe)?;
-        let tcp_len = 20 + shape.options.len();
-        let total = IPV4_HEADER_LEN + tcp_len;
-        let pkt = buf.get_mut(..total)?;
-        let (ip, seg) = pkt.split_at_mut(IPV4_HEADER_LEN);
-        self.write_ip(ip, total, 0, ip_id, shape.df, IPPROTO_TCP)?;
-        let ack = if probe == Probe::Ecn { 0 } else { self.ack };
-        seg[0..2].copy_from_slice(&self.tcp_sport(probe)?.to_be_bytes());
-        seg[2..4].copy_from_slice(&self.tcp_dport(probe).to_be_bytes());
-        seg[4..8].copy_from_slice(&self.seq_of(probe).to_be_bytes());
-        seg[8..12].copy_from_slice(&ack.to_be_bytes());
-        // Options are whole 32-bit words in every shape above.
-        seg[12] = (((tcp_len / 4) as u8) << 4) | shape.reserved;
-        seg[13] = shape.flags;
-        seg[14..16].copy_from_slice(&shape.window.to_be_bytes());
-        seg[16..18].fill(0);
-        seg[18..20].copy_from_slice(&shape.urgent.to_be_bytes());
-        seg[20..].copy_from_slice(shape.options);
-        let sum = checksum::transport(self.src.octets(), self.dst.octets(), IPPROTO_TCP, seg);
-        seg[16..18].copy_from_slice(&sum.to_be_bytes());
-        Some(total)
+        let tcp = TcpHeader {
+            sport: self.tcp_sport(probe)?,
+            dport: self.tcp_dport(probe),
+            seq: self.seq_of(probe),
+            ack: if probe == Probe::Ecn { 0 } else { self.ack },
+            flags: TcpFlags(shape.flags),
+            reserved: shape.reserved,
+            window: shape.window,
+            urgent: shape.urgent,
+            options: shape.options,
+        };
+        build_ipv4_tcp(buf, &self.ip(ip_id, 0, shape.df), &tcp)
     }
 
     fn build_echo(&self, probe: Probe, ip_id: u16, buf: &mut [u8]) -> Option<usize> {
         let k = usize::from(probe == Probe::Ie2);
-        let total = IPV4_HEADER_LEN + 8 + IE_PAYLOAD[k];
-        let pkt = buf.get_mut(..total)?;
-        let (ip, msg) = pkt.split_at_mut(IPV4_HEADER_LEN);
-        self.write_ip(ip, total, IE_TOS[k], ip_id, k == 0, IPPROTO_ICMP)?;
-        msg.fill(0);
-        msg[0] = 8; // echo request
-        msg[1] = IE_CODE[k];
         let id = self.icmp_id.wrapping_add(k as u16);
-        msg[4..6].copy_from_slice(&id.to_be_bytes());
-        msg[6..8].copy_from_slice(&IE_SEQ[k].to_be_bytes());
-        let sum = checksum::finish(checksum::sum_words(msg));
-        msg[2..4].copy_from_slice(&sum.to_be_bytes());
-        Some(total)
+        let payload = IE_ZEROS.get(..IE_PAYLOAD[k])?;
+        let msg = IcmpMessage::echo(ICMP_ECHO_REQUEST, IE_CODE[k], id, IE_SEQ[k], payload);
+        build_ipv4_icmp(buf, &self.ip(ip_id, IE_TOS[k], k == 0), &msg)
     }
 
     fn build_u1(&self, buf: &mut [u8]) -> Option<usize> {
-        let total = MAX_PROBE_LEN;
-        let pkt = buf.get_mut(..total)?;
-        let (ip, dgram) = pkt.split_at_mut(IPV4_HEADER_LEN);
-        self.write_ip(ip, total, 0, U1_IP_ID, false, IPPROTO_UDP)?;
-        dgram[0..2].copy_from_slice(&self.udp_sport.to_be_bytes());
-        dgram[2..4].copy_from_slice(&self.closed_udp_port.to_be_bytes());
-        dgram[4..6].copy_from_slice(&((8 + U1_PAYLOAD_LEN) as u16).to_be_bytes());
-        dgram[6..8].fill(0);
-        dgram[8..].fill(b'C');
-        let mut sum = checksum::transport(self.src.octets(), self.dst.octets(), IPPROTO_UDP, dgram);
-        if sum == 0 {
-            // Zero means "no checksum" in UDP (RFC 768).
-            sum = 0xffff;
-        }
-        dgram[6..8].copy_from_slice(&sum.to_be_bytes());
-        Some(total)
-    }
-
-    fn write_ip(
-        &self,
-        hdr: &mut [u8],
-        total: usize,
-        tos: u8,
-        id: u16,
-        df: bool,
-        proto: u8,
-    ) -> Option<()> {
-        let hdr = hdr.get_mut(..IPV4_HEADER_LEN)?;
-        hdr[0] = 0x45;
-        hdr[1] = tos;
-        hdr[2..4].copy_from_slice(&u16::try_from(total).ok()?.to_be_bytes());
-        hdr[4..6].copy_from_slice(&id.to_be_bytes());
-        hdr[6..8].copy_from_slice(&(if df { 0x4000u16 } else { 0 }).to_be_bytes());
-        hdr[8] = self.ttl;
-        hdr[9] = proto;
-        hdr[10..12].fill(0);
-        hdr[12..16].copy_from_slice(&self.src.octets());
-        hdr[16..20].copy_from_slice(&self.dst.octets());
-        let sum = checksum::finish(checksum::sum_words(hdr));
-        hdr[10..12].copy_from_slice(&sum.to_be_bytes());
-        Some(())
+        let udp = UdpHeader {
+            sport: self.udp_sport,
+            dport: self.closed_udp_port,
+        };
+        build_ipv4_udp(buf, &self.ip(U1_IP_ID, 0, false), &udp, &U1_PAYLOAD)
     }
 
     /// The probe `reply` answers, if it answers one of this plan's: it must
@@ -440,6 +404,7 @@ impl ProbePlan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::{checksum, IPPROTO_ICMP};
 
     fn plan() -> ProbePlan {
         ProbePlan::new(
@@ -465,7 +430,7 @@ mod tests {
             let seg = &pkt[20..];
             let ok = match proto {
                 IPPROTO_ICMP => checksum::verifies(seg),
-                _ => checksum::transport(p.src.octets(), p.dst.octets(), proto, seg) == 0,
+                _ => checksum::ipv4_transport(p.src, p.dst, proto, seg) == Some(0),
             };
             assert!(ok, "{probe:?} transport checksum");
             assert!(p.build(probe, 0, &mut buf[..n - 1]).is_none());

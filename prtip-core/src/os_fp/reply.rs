@@ -1,21 +1,19 @@
-//! Parser for replies to the OS probes: an IPv4 datagram in, a small owned
+//! Replies to the OS probes: an IPv4 datagram in, a small owned
 //! [`OsReply`] out, holding every field a test looks at and nothing that
 //! needs the bytes again (RST payloads are reduced to their CRC, quoted UDP
 //! data to "intact or not").
 //!
-//! Every offset is checked against the bytes present and the IP total
-//! length; anything malformed is `None`, never a panic.
+//! The bytes are read through the views of [`crate::wire`], which check
+//! every length against the bytes present; anything malformed is `None`,
+//! never a panic. What is decided here is only what the tests keep.
 
 use std::net::Ipv4Addr;
 
-use super::checksum;
 use super::lines::crc32;
-use crate::wire::{IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP};
-
-const ICMP_ECHO_REPLY: u8 = 0;
-const ICMP_UNREACHABLE: u8 = 3;
-/// The most TCP option bytes a header can carry.
-const MAX_OPTIONS: usize = 40;
+use crate::wire::{
+    IcmpView, Ipv4View, QuotedTransport, TcpOptions, TcpView, ICMP_DEST_UNREACHABLE,
+    ICMP_ECHO_REPLY, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, TCP_MAX_OPTIONS_LEN,
+};
 
 /// IPv4 header fields of a reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +45,7 @@ pub struct TcpInfo {
     pub reserved: u8,
     pub window: u16,
     pub urgent: u16,
-    options: [u8; MAX_OPTIONS],
+    options: [u8; TCP_MAX_OPTIONS_LEN],
     options_len: u8,
     /// CRC-32 of the segment's data, 0 without data (the `RD` test).
     pub data_crc: u32,
@@ -63,23 +61,9 @@ impl TcpInfo {
 
     /// TSval of the first timestamp option, if any.
     pub fn timestamp(&self) -> Option<u32> {
-        let mut opts = self.options();
-        while let [kind, rest @ ..] = opts {
-            match kind {
-                0 | 1 => opts = rest,
-                _ => {
-                    let len = usize::from(*rest.first()?);
-                    if len < 2 || len > opts.len() {
-                        return None;
-                    }
-                    if *kind == 8 && len == 10 {
-                        return Some(u32::from_be_bytes(opts.get(2..6)?.try_into().ok()?));
-                    }
-                    opts = &opts[len..];
-                }
-            }
-        }
-        None
+        TcpOptions::new(self.options())
+            .timestamp()
+            .map(|(tsval, _)| tsval)
     }
 }
 
@@ -159,116 +143,85 @@ impl OsReply {
     }
 }
 
-fn be16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes(b.get(at..at + 2)?.try_into().ok()?))
-}
-
-fn be32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
-}
-
-fn addr(b: &[u8], at: usize) -> Option<Ipv4Addr> {
-    let o: [u8; 4] = b.get(at..at + 4)?.try_into().ok()?;
-    Some(Ipv4Addr::from(o))
-}
-
 /// Parses an IPv4 datagram (no link header). Returns `None` for anything
 /// that cannot answer an OS probe: not IPv4, a fragment other than the
 /// first, truncated headers, or another protocol / ICMP type. Bytes past
 /// the IP total length (link padding) are ignored.
 pub fn parse_os_reply(packet: &[u8]) -> Option<OsReply> {
-    let version_ihl = *packet.first()?;
-    let ihl = usize::from(version_ihl & 0x0f) * 4;
-    let total = usize::from(be16(packet, 2)?);
-    if version_ihl >> 4 != 4 || ihl < 20 || total < ihl {
+    let v = Ipv4View::parse(packet)?;
+    if !v.is_first_fragment() {
         return None;
     }
-    let frag = be16(packet, 6)?;
-    if frag & 0x1fff != 0 {
-        return None;
-    }
-    let datagram = packet.get(..total)?;
     let ip = IpInfo {
-        src: addr(datagram, 12)?,
-        dst: addr(datagram, 16)?,
-        ttl: *datagram.get(8)?,
-        df: frag & 0x4000 != 0,
-        id: be16(datagram, 4)?,
-        total_len: total as u16,
+        src: v.src(),
+        dst: v.dst(),
+        ttl: v.ttl(),
+        df: v.df(),
+        id: v.id(),
+        total_len: v.total_len(),
     };
-    let payload = datagram.get(ihl..)?;
-    let body = match *datagram.get(9)? {
-        IPPROTO_TCP => ReplyBody::Tcp(parse_tcp(payload)?),
-        IPPROTO_ICMP => parse_icmp(payload)?,
+    let body = match v.proto() {
+        IPPROTO_TCP => ReplyBody::Tcp(tcp_info(&TcpView::parse(v.payload())?)?),
+        IPPROTO_ICMP => icmp_body(&IcmpView::parse(v.payload())?)?,
         _ => return None,
     };
     Some(OsReply { ip, body })
 }
 
-fn parse_tcp(seg: &[u8]) -> Option<TcpInfo> {
-    let doff = usize::from(*seg.get(12)? >> 4) * 4;
-    if doff < 20 {
-        return None;
-    }
-    let opts = seg.get(20..doff)?;
-    let data = seg.get(doff..)?;
-    let mut options = [0u8; MAX_OPTIONS];
+fn tcp_info(tcp: &TcpView<'_>) -> Option<TcpInfo> {
+    let opts = tcp.options();
+    let data = tcp.payload();
+    let mut options = [0u8; TCP_MAX_OPTIONS_LEN];
     options.get_mut(..opts.len())?.copy_from_slice(opts);
     Some(TcpInfo {
-        sport: be16(seg, 0)?,
-        dport: be16(seg, 2)?,
-        seq: be32(seg, 4)?,
-        ack: be32(seg, 8)?,
-        flags: *seg.get(13)?,
-        reserved: *seg.get(12)? & 0x0f,
-        window: be16(seg, 14)?,
-        urgent: be16(seg, 18)?,
+        sport: tcp.sport(),
+        dport: tcp.dport(),
+        seq: tcp.seq(),
+        ack: tcp.ack(),
+        flags: tcp.flags().0,
+        reserved: tcp.reserved(),
+        window: tcp.window(),
+        urgent: tcp.urgent(),
         options,
         options_len: opts.len() as u8,
         data_crc: if data.is_empty() { 0 } else { crc32(data) },
     })
 }
 
-fn parse_icmp(msg: &[u8]) -> Option<ReplyBody> {
-    let (kind, code) = (*msg.first()?, *msg.get(1)?);
-    match kind {
+fn icmp_body(icmp: &IcmpView<'_>) -> Option<ReplyBody> {
+    match icmp.icmp_type() {
         ICMP_ECHO_REPLY => Some(ReplyBody::Echo(EchoInfo {
-            code,
-            id: be16(msg, 4)?,
-            seq: be16(msg, 6)?,
+            code: icmp.code(),
+            id: icmp.id(),
+            seq: icmp.seq(),
         })),
-        ICMP_UNREACHABLE => parse_unreach(code, be32(msg, 4)?, msg.get(8..)?),
+        ICMP_DEST_UNREACHABLE => unreach(icmp),
         _ => None,
     }
 }
 
-fn parse_unreach(code: u8, unused: u32, quoted: &[u8]) -> Option<ReplyBody> {
-    let ihl = usize::from(*quoted.first()? & 0x0f) * 4;
-    if *quoted.first()? >> 4 != 4 || ihl < 20 {
-        return None;
-    }
-    let header = quoted.get(..ihl)?;
-    let proto = *header.get(9)?;
-    let transport = quoted.get(ihl..)?;
-    let (quoted_udp_checksum, quoted_data_intact) = if proto == IPPROTO_UDP {
-        let data = transport.get(8..).unwrap_or_default();
-        (be16(transport, 6), data.iter().all(|&b| b == b'C'))
+fn unreach(icmp: &IcmpView<'_>) -> Option<ReplyBody> {
+    let quoted = icmp.quoted_ipv4()?;
+    let transport = QuotedTransport(quoted.payload());
+    let (quoted_udp_checksum, quoted_data_intact) = if quoted.proto() == IPPROTO_UDP {
+        let data = transport.udp_payload();
+        (transport.udp_checksum(), data.iter().all(|&b| b == b'C'))
     } else {
         (None, false)
     };
     Some(ReplyBody::Unreach(UnreachInfo {
-        code,
-        unused,
-        quoted_proto: proto,
-        quoted_src: addr(header, 12)?,
-        quoted_dst: addr(header, 16)?,
-        quoted_total_len: be16(header, 2)?,
-        quoted_id: be16(header, 4)?,
-        quoted_ttl: *header.get(8)?,
-        quoted_ip_checksum: be16(header, 10)?,
-        quoted_ip_checksum_ok: checksum::verifies(header),
-        quoted_sport: be16(transport, 0)?,
-        quoted_dport: be16(transport, 2)?,
+        code: icmp.code(),
+        unused: icmp.rest(),
+        quoted_proto: quoted.proto(),
+        quoted_src: quoted.src(),
+        quoted_dst: quoted.dst(),
+        quoted_total_len: quoted.total_len(),
+        quoted_id: quoted.id(),
+        quoted_ttl: quoted.ttl(),
+        quoted_ip_checksum: quoted.checksum(),
+        quoted_ip_checksum_ok: quoted.checksum_ok(),
+        quoted_sport: transport.sport()?,
+        quoted_dport: transport.dport()?,
         quoted_udp_checksum,
         quoted_data_intact,
     }))

@@ -1,102 +1,100 @@
-//! Wire formats for the stateless scans: probe builders and reply parsers.
+//! The one wire layer: every packet prtip sends is built here and every
+//! packet it receives is read here.
 //!
-//! Everything here works on caller-provided byte slices and returns values by
-//! copy, so the hot path of a scan neither allocates nor panics, whatever the
-//! network hands it. The `pnet_packet` crate does the field layout; it is
-//! an implementation detail of this module and never appears in its API, so
-//! the rest of prtip is insulated from pnet's version churn.
+//! Scan engines, host discovery and OS detection all go through the same
+//! builders and views so that a field is laid out (and a checksum summed,
+//! [`checksum`]) in exactly one place; two writers of the same header drift
+//! apart, and the drift shows up only as a target that stops answering.
+//!
+//! Two kinds of API, both on caller-provided byte slices:
+//!
+//! * builders (`write_*`, `build_*`) fill a buffer and return the length
+//!   written, or `None` when it is too small; they never allocate, so the
+//!   send loops reuse one buffer per worker;
+//! * views (`*View::parse`, [`parse_arp`]) check every length field against
+//!   the bytes actually present before reading behind it and hand back
+//!   small `Copy` values, so arbitrary bytes from the network yield `None`,
+//!   never a panic or an allocation.
+//!
+//! Views do not judge: fragments, DF, options and extension headers are
+//! reported, and what to do with them is up to the caller ([`parse_reply`]
+//! for the scan engines, `os_fp` for OS detection). Parsers for datagrams
+//! quoted inside ICMP errors (`parse_quoted`) are lenient about total
+//! lengths because routers quote a prefix by design.
+//!
+//! `pnet_packet` does the field layout of the builders; it is an
+//! implementation detail and never appears in this module's API, so the
+//! rest of prtip is insulated from pnet's version churn.
 //!
 //! Layout of a frame as the engines see it:
 //!
 //! ```text
-//! [ Ethernet (14, only on AF_PACKET) ][ IPv4 (20) ][ TCP (24) | ICMP (8 / 20) ]
+//! [ Ethernet (14, only on AF_PACKET) ][ IPv4 (20) | IPv6 (40) ][ TCP | UDP | ICMP | ICMPv6 ]
+//! [ Ethernet (14) ][ ARP (28) ]
 //! ```
 //!
-//! Builders write the IPv4 packet at the start of the slice they are given;
+//! Builders write the IP packet at the start of the slice they are given;
 //! for AF_PACKET, write the Ethernet header with [`write_ethernet`] and pass
-//! `&mut buf[ETHERNET_HEADER_LEN..]` to the builder. Parsers take an IPv4
-//! packet; [`strip_ethernet`] turns an AF_PACKET frame into one.
+//! `&mut buf[ETHERNET_HEADER_LEN..]` to the builder. [`strip_ethernet`]
+//! turns an AF_PACKET frame into an IPv4 packet.
 //!
 //! For the SYN engine's hot loop, [`SynTemplate`] writes the same bytes as
 //! [`build_syn`] from a precomputed packet and partial checksums.
 
-mod build;
-mod parse;
+mod arp;
+mod bytes;
+pub mod checksum;
+mod ethernet;
+mod icmp;
+mod icmpv6;
+mod ipv4;
+mod ipv6;
+mod probes;
+mod reply;
+mod tcp;
+mod template;
+mod udp;
 
-pub use build::{
+pub use arp::{parse_arp, write_arp, Arp, ARP_LEN, ARP_REPLY, ARP_REQUEST};
+pub use ethernet::{
+    strip_ethernet, write_ethernet, write_ethernet_type, EthernetHeader, EthernetView, MacAddr,
+    ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, MAC_BROADCAST,
+};
+pub use icmp::{
+    build_ipv4_icmp, write_icmp, IcmpMessage, IcmpView, QuotedTransport, ICMP_DEST_UNREACHABLE,
+    ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_HEADER_LEN, ICMP_PARAMETER_PROBLEM,
+    ICMP_TIMESTAMP_REPLY, ICMP_TIMESTAMP_REQUEST, ICMP_TIME_EXCEEDED,
+};
+pub use icmpv6::{
+    build_ipv6_icmpv6, neighbor_solicit_body, solicited_node, ICMPV6_DEST_UNREACHABLE,
+    ICMPV6_ECHO_REPLY, ICMPV6_ECHO_REQUEST, ICMPV6_NEIGHBOR_ADVERT, ICMPV6_NEIGHBOR_SOLICIT,
+    ICMPV6_PACKET_TOO_BIG, ICMPV6_PARAMETER_PROBLEM, ICMPV6_TIME_EXCEEDED,
+    NEIGHBOR_SOLICIT_BODY_LEN,
+};
+pub use ipv4::{write_ipv4, Ipv4Fields, Ipv4Header, Ipv4View, IPV4_HEADER_LEN};
+pub use ipv6::{
+    write_ipv6, Ipv6Header, Ipv6Upper, Ipv6View, IPV6_HEADER_LEN, IPV6_NH_AUTH, IPV6_NH_DEST_OPTS,
+    IPV6_NH_ESP, IPV6_NH_FRAGMENT, IPV6_NH_HOP_BY_HOP, IPV6_NH_NONE, IPV6_NH_ROUTING,
+};
+pub use probes::{
     build_icmp_echo, build_icmp_timestamp, build_rst, build_syn, build_tcp, build_tcp_ack,
-    build_tcp_syn, write_ethernet, Ipv4Fields, SynTemplate, TcpFields, DEFAULT_TTL, ICMP_ECHO_LEN,
-    ICMP_TIMESTAMP_LEN, NMAP_MSS, NMAP_WINDOW, SYN_LEN, TCP_NO_OPTIONS_LEN,
+    build_tcp_syn, TcpFields, DEFAULT_TTL, ICMP_ECHO_LEN, ICMP_TIMESTAMP_LEN, NMAP_MSS,
+    NMAP_WINDOW, SYN_LEN, TCP_NO_OPTIONS_LEN,
 };
-pub use parse::{
-    parse_reply, strip_ethernet, IcmpEchoReply, IcmpTimestampReply, IcmpUnreachable, Reply,
-    TcpReply,
+pub use reply::{parse_reply, IcmpEchoReply, IcmpTimestampReply, IcmpUnreachable, Reply, TcpReply};
+pub use tcp::{
+    build_ipv4_tcp, build_ipv6_tcp, write_tcp, TcpFlags, TcpHeader, TcpOption, TcpOptions, TcpView,
+    TCP_HEADER_LEN, TCP_MAX_OPTIONS_LEN, TCP_OPT_EOL, TCP_OPT_MSS, TCP_OPT_NOP,
+    TCP_OPT_SACK_PERMITTED, TCP_OPT_TIMESTAMP, TCP_OPT_WSCALE,
 };
+pub use template::SynTemplate;
+pub use udp::{build_ipv4_udp, build_ipv6_udp, write_udp, UdpHeader, UdpView, UDP_HEADER_LEN};
 
-/// Length of an Ethernet II header (no VLAN tag).
-pub const ETHERNET_HEADER_LEN: usize = 14;
-/// EtherType of IPv4.
-pub const ETHERTYPE_IPV4: u16 = 0x0800;
-/// Length of the IPv4 header the builders write (no options).
-pub const IPV4_HEADER_LEN: usize = 20;
 /// IP protocol number of ICMP.
 pub const IPPROTO_ICMP: u8 = 1;
 /// IP protocol number of TCP.
 pub const IPPROTO_TCP: u8 = 6;
 /// IP protocol number of UDP.
 pub const IPPROTO_UDP: u8 = 17;
-
-/// A 48-bit hardware address.
-pub type MacAddr = [u8; 6];
-
-/// The two addresses of an Ethernet II header; the EtherType is always IPv4.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct EthernetHeader {
-    /// Next hop's address (the gateway's, for anything off-link).
-    pub dst: MacAddr,
-    /// The sending interface's address.
-    pub src: MacAddr,
-}
-
-/// The control bits of a TCP header (the low byte of the flags field).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct TcpFlags(pub u8);
-
-impl TcpFlags {
-    /// No more data from sender.
-    pub const FIN: TcpFlags = TcpFlags(0x01);
-    /// Synchronize sequence numbers.
-    pub const SYN: TcpFlags = TcpFlags(0x02);
-    /// Reset the connection.
-    pub const RST: TcpFlags = TcpFlags(0x04);
-    /// Push function.
-    pub const PSH: TcpFlags = TcpFlags(0x08);
-    /// The acknowledgment field is significant.
-    pub const ACK: TcpFlags = TcpFlags(0x10);
-    /// The urgent pointer is significant.
-    pub const URG: TcpFlags = TcpFlags(0x20);
-    /// SYN and ACK: the "open" answer to a SYN probe.
-    pub const SYN_ACK: TcpFlags = TcpFlags(0x12);
-    /// RST and ACK: the "closed" answer to a SYN probe.
-    pub const RST_ACK: TcpFlags = TcpFlags(0x14);
-
-    /// True when every bit of `other` is set in `self`.
-    #[inline]
-    pub const fn contains(self, other: TcpFlags) -> bool {
-        self.0 & other.0 == other.0
-    }
-
-    /// The union of both sets.
-    #[inline]
-    pub const fn union(self, other: TcpFlags) -> TcpFlags {
-        TcpFlags(self.0 | other.0)
-    }
-}
-
-impl std::ops::BitOr for TcpFlags {
-    type Output = TcpFlags;
-    #[inline]
-    fn bitor(self, rhs: TcpFlags) -> TcpFlags {
-        self.union(rhs)
-    }
-}
+/// IPv6 next-header number of ICMPv6.
+pub const IPPROTO_ICMPV6: u8 = 58;

@@ -1,9 +1,7 @@
-//! Reply parsers: an IPv4 packet in, a small owned [`Reply`] out.
-//!
-//! Every length field is checked against the bytes actually present before
-//! anything behind it is read, and only pnet's fixed-offset getters are used
-//! (never its payload/options accessors, which trust the length fields), so
-//! arbitrary bytes yield `None`, not a panic.
+//! Reply classification for the scan engines: an IPv4 packet in, a small
+//! owned [`Reply`] out, read through the views of the other modules (which
+//! check every length field against the bytes present, so arbitrary bytes
+//! yield `None`, not a panic).
 //!
 //! Checksums are deliberately not verified: on veth and loopback captures
 //! they are often left for offload and never filled in, and the SYN cookie
@@ -11,19 +9,13 @@
 
 use std::net::Ipv4Addr;
 
-use pnet_packet::ethernet::EthernetPacket;
-use pnet_packet::icmp::IcmpPacket;
-use pnet_packet::ipv4::Ipv4Packet;
-use pnet_packet::tcp::TcpPacket;
+use super::icmp::{
+    IcmpView, QuotedTransport, ICMP_DEST_UNREACHABLE, ICMP_ECHO_REPLY, ICMP_TIMESTAMP_REPLY,
+};
+use super::ipv4::Ipv4View;
+use super::tcp::{TcpFlags, TcpView};
+use super::{IPPROTO_ICMP, IPPROTO_TCP};
 
-use super::{TcpFlags, ETHERNET_HEADER_LEN, ETHERTYPE_IPV4, IPPROTO_ICMP, IPPROTO_TCP};
-
-const ICMP_ECHO_REPLY: u8 = 0;
-const ICMP_DEST_UNREACHABLE: u8 = 3;
-const ICMP_TIMESTAMP_REPLY: u8 = 14;
-/// Type, code, checksum and the 4 "rest of header" bytes that precede the
-/// quoted datagram in a destination-unreachable message.
-const ICMP_ERROR_HEADER_LEN: usize = 8;
 /// RFC 792 guarantees only this much of the original transport header.
 const QUOTED_TRANSPORT_LEN: usize = 8;
 
@@ -141,19 +133,6 @@ pub struct IcmpTimestampReply {
     pub transmit: u32,
 }
 
-/// Returns the IPv4 packet inside an Ethernet II frame, or `None` when the
-/// frame is shorter than an Ethernet header or its EtherType is not IPv4
-/// (0x0800). VLAN-tagged frames (0x8100) are refused too: on Linux the
-/// kernel strips the tag into packet metadata before AF_PACKET sees the
-/// frame, so a tag still in the bytes means a trunk we were not asked to scan.
-pub fn strip_ethernet(frame: &[u8]) -> Option<&[u8]> {
-    let eth = EthernetPacket::new(frame)?;
-    if eth.get_ethertype().0 != ETHERTYPE_IPV4 {
-        return None;
-    }
-    frame.get(ETHERNET_HEADER_LEN..)
-}
-
 /// Parses an IPv4 packet (no link-layer header) into a [`Reply`].
 ///
 /// Returns `None` for anything that cannot answer a probe of ours: not
@@ -162,128 +141,78 @@ pub fn strip_ethernet(frame: &[u8]) -> Option<&[u8]> {
 /// type we do not handle. Bytes beyond the IPv4 total length (Ethernet
 /// padding) are ignored.
 pub fn parse_reply(packet: &[u8]) -> Option<Reply> {
-    let ip = Ipv4View::new(packet)?;
-    match ip.proto {
+    let ip = Ipv4View::parse(packet)?;
+    if !ip.is_first_fragment() {
+        return None;
+    }
+    match ip.proto() {
         IPPROTO_TCP => parse_tcp(&ip).map(Reply::Tcp),
         IPPROTO_ICMP => parse_icmp(&ip),
         _ => None,
     }
 }
 
-/// A validated IPv4 header and the transport bytes it delimits.
-struct Ipv4View<'a> {
-    src: Ipv4Addr,
-    dst: Ipv4Addr,
-    ttl: u8,
-    proto: u8,
-    payload: &'a [u8],
-}
-
-impl<'a> Ipv4View<'a> {
-    fn new(packet: &'a [u8]) -> Option<Self> {
-        let ip = Ipv4Packet::new(packet)?;
-        if ip.get_version() != 4 || ip.get_fragment_offset() != 0 {
-            return None;
-        }
-        let ihl = usize::from(ip.get_header_length()) * 4;
-        let total = usize::from(ip.get_total_length());
-        if ihl < 20 || total < ihl {
-            return None;
-        }
-        Some(Ipv4View {
-            src: ip.get_source(),
-            dst: ip.get_destination(),
-            ttl: ip.get_ttl(),
-            proto: ip.get_next_level_protocol().0,
-            payload: packet.get(ihl..total)?,
-        })
-    }
-}
-
 fn parse_tcp(ip: &Ipv4View<'_>) -> Option<TcpReply> {
-    let tcp = TcpPacket::new(ip.payload)?;
-    let doff = usize::from(tcp.get_data_offset()) * 4;
-    if doff < 20 || doff > ip.payload.len() {
-        return None;
-    }
+    let tcp = TcpView::parse(ip.payload())?;
     Some(TcpReply {
-        src: ip.src,
-        dst: ip.dst,
-        sport: tcp.get_source(),
-        dport: tcp.get_destination(),
-        seq: tcp.get_sequence(),
-        ack: tcp.get_acknowledgement(),
-        flags: TcpFlags(tcp.get_flags()),
-        window: tcp.get_window(),
-        ttl: ip.ttl,
+        src: ip.src(),
+        dst: ip.dst(),
+        sport: tcp.sport(),
+        dport: tcp.dport(),
+        seq: tcp.seq(),
+        ack: tcp.ack(),
+        flags: tcp.flags(),
+        window: tcp.window(),
+        ttl: ip.ttl(),
     })
 }
 
 fn parse_icmp(ip: &Ipv4View<'_>) -> Option<Reply> {
-    let msg = ip.payload;
-    let icmp = IcmpPacket::new(msg)?;
-    match icmp.get_icmp_type().0 {
+    let icmp = IcmpView::parse(ip.payload())?;
+    match icmp.icmp_type() {
         ICMP_ECHO_REPLY => Some(Reply::IcmpEchoReply(IcmpEchoReply {
-            src: ip.src,
-            dst: ip.dst,
-            id: be16(msg, 4)?,
-            seq: be16(msg, 6)?,
-            ttl: ip.ttl,
+            src: ip.src(),
+            dst: ip.dst(),
+            id: icmp.id(),
+            seq: icmp.seq(),
+            ttl: ip.ttl(),
         })),
-        ICMP_TIMESTAMP_REPLY => Some(Reply::IcmpTimestampReply(IcmpTimestampReply {
-            src: ip.src,
-            dst: ip.dst,
-            id: be16(msg, 4)?,
-            seq: be16(msg, 6)?,
-            ttl: ip.ttl,
-            originate: be32(msg, 8)?,
-            receive: be32(msg, 12)?,
-            transmit: be32(msg, 16)?,
-        })),
-        ICMP_DEST_UNREACHABLE => parse_quoted(
-            ip,
-            icmp.get_icmp_code().0,
-            msg.get(ICMP_ERROR_HEADER_LEN..)?,
-        )
-        .map(Reply::IcmpUnreachable),
+        ICMP_TIMESTAMP_REPLY => {
+            let [originate, receive, transmit] = icmp.timestamps()?;
+            Some(Reply::IcmpTimestampReply(IcmpTimestampReply {
+                src: ip.src(),
+                dst: ip.dst(),
+                id: icmp.id(),
+                seq: icmp.seq(),
+                ttl: ip.ttl(),
+                originate,
+                receive,
+                transmit,
+            }))
+        }
+        ICMP_DEST_UNREACHABLE => parse_quoted(ip, &icmp).map(Reply::IcmpUnreachable),
         _ => None,
     }
 }
 
 /// Parses the datagram quoted by an ICMP error. Its total length is not
 /// checked against the quote: routers quote only a prefix by design.
-fn parse_quoted(ip: &Ipv4View<'_>, code: u8, quoted: &[u8]) -> Option<IcmpUnreachable> {
-    let inner = Ipv4Packet::new(quoted)?;
+fn parse_quoted(ip: &Ipv4View<'_>, icmp: &IcmpView<'_>) -> Option<IcmpUnreachable> {
+    let inner = icmp.quoted_ipv4()?;
     // A non-first fragment's quoted bytes are not a transport header.
-    if inner.get_version() != 4 || inner.get_fragment_offset() != 0 {
+    if !inner.is_first_fragment() {
         return None;
     }
-    let ihl = usize::from(inner.get_header_length()) * 4;
-    if ihl < 20 {
-        return None;
-    }
-    let transport = quoted.get(ihl..ihl.checked_add(QUOTED_TRANSPORT_LEN)?)?;
+    let transport = QuotedTransport(inner.payload().get(..QUOTED_TRANSPORT_LEN)?);
     Some(IcmpUnreachable {
-        from: ip.src,
-        code,
-        ttl: ip.ttl,
-        orig_src: inner.get_source(),
-        orig_dst: inner.get_destination(),
-        orig_proto: inner.get_next_level_protocol().0,
-        orig_sport: be16(transport, 0)?,
-        orig_dport: be16(transport, 2)?,
-        orig_seq: be32(transport, 4)?,
+        from: ip.src(),
+        code: icmp.code(),
+        ttl: ip.ttl(),
+        orig_src: inner.src(),
+        orig_dst: inner.dst(),
+        orig_proto: inner.proto(),
+        orig_sport: transport.sport()?,
+        orig_dport: transport.dport()?,
+        orig_seq: transport.word1()?,
     })
-}
-
-#[inline]
-fn be16(b: &[u8], off: usize) -> Option<u16> {
-    let s = b.get(off..off.checked_add(2)?)?;
-    Some(u16::from_be_bytes(s.try_into().ok()?))
-}
-
-#[inline]
-fn be32(b: &[u8], off: usize) -> Option<u32> {
-    let s = b.get(off..off.checked_add(4)?)?;
-    Some(u32::from_be_bytes(s.try_into().ok()?))
 }

@@ -1,0 +1,199 @@
+//! The scan engines' probes (nmap's shapes for `-sS`, `-PS`, `-PA`, `-PE`,
+//! `-PP`), as presets of the generic builders.
+//!
+//! Builders overwrite every byte of the packet they report, so one buffer can
+//! be reused for every probe of a scan without clearing it in between.
+
+use std::net::Ipv4Addr;
+
+use super::icmp::{build_ipv4_icmp, IcmpMessage, ICMP_ECHO_REQUEST, ICMP_TIMESTAMP_REQUEST};
+use super::ipv4::{Ipv4Fields, IPV4_HEADER_LEN};
+use super::tcp::{build_ipv4_tcp, TcpFlags, TcpHeader, TCP_HEADER_LEN, TCP_OPT_MSS};
+
+/// Window size of nmap's SYN probes; matching it keeps our probes from
+/// standing out to IDSes tuned on nmap's defaults any more than nmap does.
+pub const NMAP_WINDOW: u16 = 1024;
+/// The only TCP option nmap's SYN scan sends.
+pub const NMAP_MSS: u16 = 1460;
+/// TTL used when the caller has no reason to pick another.
+pub const DEFAULT_TTL: u8 = 64;
+/// Bytes written by [`build_syn`] / [`build_tcp_syn`]: IPv4 (20) + TCP with MSS (24).
+pub const SYN_LEN: usize = IPV4_HEADER_LEN + TCP_HEADER_LEN + MSS_OPTION_LEN;
+/// Bytes written by [`build_tcp_ack`] / [`build_rst`]: IPv4 (20) + bare TCP (20).
+pub const TCP_NO_OPTIONS_LEN: usize = IPV4_HEADER_LEN + TCP_HEADER_LEN;
+/// Bytes written by [`build_icmp_echo`]: IPv4 (20) + echo header (8), no payload like nmap -PE.
+pub const ICMP_ECHO_LEN: usize = IPV4_HEADER_LEN + 8;
+/// Bytes written by [`build_icmp_timestamp`]: IPv4 (20) + timestamp message (20).
+pub const ICMP_TIMESTAMP_LEN: usize = IPV4_HEADER_LEN + 20;
+
+const MSS_OPTION_LEN: usize = 4;
+
+/// The TCP header fields a probe chooses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TcpFields {
+    /// Our port.
+    pub sport: u16,
+    /// The target's port.
+    pub dport: u16,
+    /// Sequence number (the SYN cookie, for SYN probes).
+    pub seq: u32,
+    /// Acknowledgment number (the cookie, for ACK probes: the RST echoes it as its seq).
+    pub ack: u32,
+    /// Control bits.
+    pub flags: TcpFlags,
+    /// Advertised window.
+    pub window: u16,
+    /// Adds an MSS option (4 bytes, data offset 6) when set.
+    pub mss: Option<u16>,
+}
+
+/// Builds nmap's SYN-scan probe: IPv4 (DF clear) + TCP SYN, window 1024,
+/// one MSS 1460 option, both checksums filled in.
+///
+/// Returns the packet length ([`SYN_LEN`], 44), or 0 if `buf` is shorter than
+/// that — a sizing bug in the caller, reported without panicking. This is the
+/// positional form the SYN engine calls per probe; [`build_tcp_syn`] is the
+/// same packet from [`Ipv4Fields`].
+#[allow(clippy::too_many_arguments)] // mirrors the header fields one to one; a struct would only be unpacked again
+#[must_use]
+pub fn build_syn(
+    buf: &mut [u8],
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    sport: u16,
+    dport: u16,
+    seq: u32,
+    ip_id: u16,
+    ttl: u8,
+) -> usize {
+    let ip = Ipv4Fields {
+        src,
+        dst,
+        ip_id,
+        ttl,
+    };
+    build_tcp_syn(buf, &ip, sport, dport, seq).unwrap_or(0)
+}
+
+/// Builds a TCP SYN probe like [`build_syn`] (window 1024, MSS 1460); used
+/// for the SYN scan and for `-PS` host discovery (default port 443).
+///
+/// Returns the packet length, or `None` if `buf` is shorter than [`SYN_LEN`].
+pub fn build_tcp_syn(
+    buf: &mut [u8],
+    ip: &Ipv4Fields,
+    sport: u16,
+    dport: u16,
+    seq: u32,
+) -> Option<usize> {
+    let tcp = TcpFields {
+        mss: Some(NMAP_MSS),
+        ..bare(sport, dport, seq, TcpFlags::SYN)
+    };
+    build_tcp(buf, ip, &tcp)
+}
+
+/// Builds a bare TCP ACK probe (window 1024, no options) for `-PA` host
+/// discovery (default port 80).
+///
+/// A live host answers with a RST whose sequence number is our `ack`
+/// (RFC 9293 §3.10.7.1), so pass the cookie as `ack` and validate the RST's
+/// `seq` with [`crate::cookie::SynCookie::validate_tcp`]. Pass it as `seq`
+/// too: an ICMP error quotes our seq, and
+/// [`crate::cookie::SynCookie::validate_icmp`] checks that.
+///
+/// Returns the packet length, or `None` if `buf` is shorter than [`TCP_NO_OPTIONS_LEN`].
+pub fn build_tcp_ack(
+    buf: &mut [u8],
+    ip: &Ipv4Fields,
+    sport: u16,
+    dport: u16,
+    seq: u32,
+    ack: u32,
+) -> Option<usize> {
+    let tcp = TcpFields {
+        ack,
+        ..bare(sport, dport, seq, TcpFlags::ACK)
+    };
+    build_tcp(buf, ip, &tcp)
+}
+
+/// Builds a bare RST (window 0, no options).
+///
+/// A SYN scan does not normally need it: the kernel has no socket for our
+/// source port and resets the connection itself. It is here for engines that
+/// firewall the port range and must tear down half-open connections.
+///
+/// Returns the packet length, or `None` if `buf` is shorter than [`TCP_NO_OPTIONS_LEN`].
+pub fn build_rst(
+    buf: &mut [u8],
+    ip: &Ipv4Fields,
+    sport: u16,
+    dport: u16,
+    seq: u32,
+) -> Option<usize> {
+    let tcp = TcpFields {
+        window: 0,
+        ..bare(sport, dport, seq, TcpFlags::RST)
+    };
+    build_tcp(buf, ip, &tcp)
+}
+
+/// The presets' common ground: nmap's window, no ack, no options.
+fn bare(sport: u16, dport: u16, seq: u32, flags: TcpFlags) -> TcpFields {
+    TcpFields {
+        sport,
+        dport,
+        seq,
+        ack: 0,
+        flags,
+        window: NMAP_WINDOW,
+        mss: None,
+    }
+}
+
+/// Builds IPv4 + TCP with arbitrary flags and an optional MSS option; the
+/// other `build_tcp_*` functions are presets of this one.
+///
+/// Returns the packet length (40, or 44 with MSS), or `None` if `buf` is too short.
+pub fn build_tcp(buf: &mut [u8], ip: &Ipv4Fields, tcp: &TcpFields) -> Option<usize> {
+    let mss_option;
+    let options: &[u8] = match tcp.mss {
+        Some(mss) => {
+            let [hi, lo] = mss.to_be_bytes();
+            mss_option = [TCP_OPT_MSS, MSS_OPTION_LEN as u8, hi, lo];
+            &mss_option
+        }
+        None => &[],
+    };
+    let header = TcpHeader {
+        sport: tcp.sport,
+        dport: tcp.dport,
+        seq: tcp.seq,
+        ack: tcp.ack,
+        flags: tcp.flags,
+        reserved: 0,
+        window: tcp.window,
+        urgent: 0,
+        options,
+    };
+    build_ipv4_tcp(buf, &ip.header(), &header)
+}
+
+/// Builds an ICMP echo request (type 8) with no payload, like nmap's `-PE`.
+///
+/// Returns the packet length ([`ICMP_ECHO_LEN`]), or `None` if `buf` is too short.
+pub fn build_icmp_echo(buf: &mut [u8], ip: &Ipv4Fields, id: u16, seq: u16) -> Option<usize> {
+    let msg = IcmpMessage::echo(ICMP_ECHO_REQUEST, 0, id, seq, &[]);
+    build_ipv4_icmp(buf, &ip.header(), &msg)
+}
+
+/// Builds an ICMP timestamp request (type 13) with all three timestamps
+/// zero, like nmap's `-PP`.
+///
+/// Returns the packet length ([`ICMP_TIMESTAMP_LEN`]), or `None` if `buf` is too short.
+pub fn build_icmp_timestamp(buf: &mut [u8], ip: &Ipv4Fields, id: u16, seq: u16) -> Option<usize> {
+    let zero_timestamps = [0u8; ICMP_TIMESTAMP_LEN - ICMP_ECHO_LEN];
+    let msg = IcmpMessage::echo(ICMP_TIMESTAMP_REQUEST, 0, id, seq, &zero_timestamps);
+    build_ipv4_icmp(buf, &ip.header(), &msg)
+}
