@@ -13,12 +13,13 @@ use std::time::Duration;
 use heapcount::process_usage;
 use prtip_scanner::net::fake::FakeNet;
 use prtip_scanner::os::{fingerprint, OsOptions};
+use prtip_testkit::prereq::require_file;
 
 #[global_allocator]
 static ALLOC: heapcount::Counting = heapcount::Counting;
 
 const BUDGET: usize = 2 << 20;
-const DB: &str = "/usr/share/nmap/nmap-os-db";
+const DB: &str = prtip_testkit::nmapdata::OS_DB;
 
 /// The database, memory-mapped read-only (not heap).
 struct Mapped {
@@ -84,14 +85,10 @@ fn responder(probe: &[u8]) -> Vec<Vec<u8>> {
 
 #[test]
 fn os_detection_of_one_host_stays_under_two_megabytes() {
-    let Some(map) = Mapped::open(DB) else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but {DB} is missing"
-        );
-        eprintln!("SKIPPED (needs {DB})");
+    if !require_file(DB) {
         return;
-    };
+    }
+    let map = Mapped::open(DB).unwrap_or_else(|| panic!("cannot map {DB}"));
     let Some(db) = map.text() else {
         panic!("{DB} is not UTF-8");
     };
