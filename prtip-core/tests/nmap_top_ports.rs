@@ -5,64 +5,44 @@
 //! Without nmap or its nmap-services this is skipped loudly, except under
 //! CI=true, where a missing prerequisite is a failure.
 
-use std::path::Path;
 use std::process::Command;
 
 use prtip_core::result::Protocol;
 use prtip_core::services::{top_ports, ServiceNames};
+use prtip_testkit::nmapdata::{DATADIR, SERVICES};
+use prtip_testkit::prereq::{require_text, require_tool};
+use prtip_testkit::process::run_ok;
+use prtip_testkit::xml;
 
-const DATADIR: &str = "/usr/share/nmap";
-
+/// nmap-services, when nmap and its file are there; otherwise `None` after
+/// a loud skip (a failure under CI).
 fn prerequisites() -> Option<String> {
-    let file = Path::new(DATADIR).join("nmap-services");
-    let missing = if !file.exists() {
-        Some(format!("{} not found", file.display()))
-    } else if Command::new("nmap").arg("--version").output().is_err() {
-        Some("nmap not installed".to_owned())
-    } else {
-        None
-    };
-    match missing {
-        None => std::fs::read_to_string(&file).ok(),
-        Some(why) => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "CI=true but the nmap comparison cannot run: {why}"
-            );
-            eprintln!("SKIPPED (needs nmap and {DATADIR}/nmap-services): {why}");
-            None
-        }
+    if !require_tool("nmap") {
+        return None;
     }
+    require_text(SERVICES)
 }
 
 /// nmap's own choice for `--top-ports n`, from its XML output.
 fn nmap_top_ports(n: usize) -> String {
-    let out = Command::new("nmap")
-        .args([
-            "-sT",
-            "-Pn",
-            "-n",
-            "--max-retries",
-            "0",
-            "--datadir",
-            DATADIR,
-        ])
-        .args(["--top-ports", &n.to_string(), "-oX", "-", "127.0.0.1"])
-        .output()
-        .expect("run nmap");
-    assert!(
-        out.status.success(),
-        "nmap failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run_ok(
+        Command::new("nmap")
+            .args([
+                "-sT",
+                "-Pn",
+                "-n",
+                "--max-retries",
+                "0",
+                "--datadir",
+                DATADIR,
+            ])
+            .args(["--top-ports", &n.to_string(), "-oX", "-", "127.0.0.1"]),
     );
     let xml = String::from_utf8_lossy(&out.stdout);
-    let scaninfo = xml
-        .lines()
-        .find(|l| l.contains("<scaninfo "))
+    let scaninfo = xml::elements(&xml, "scaninfo")
+        .next()
         .unwrap_or_else(|| panic!("no <scaninfo> in nmap output:\n{xml}"));
-    let start = scaninfo.find(" services=\"").expect("services attribute") + " services=\"".len();
-    let len = scaninfo[start..].find('"').expect("closing quote");
-    scaninfo[start..start + len].to_owned()
+    xml::attr(scaninfo, "services").expect("services attribute")
 }
 
 #[test]

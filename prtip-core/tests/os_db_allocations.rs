@@ -2,16 +2,17 @@
 //! fixed amount of heap: it does not grow with the number of fingerprints.
 //! Counted per thread by the `heapcount` allocator this test binary installs,
 //! so the harness's other threads do not disturb the numbers.
-//! Without nmap the test prints `SKIPPED (needs nmap)` (and fails when
+//! Without nmap the test prints a `SKIPPED (needs ...)` line (and fails when
 //! CI=true).
 
 use heapcount::thread_usage;
 use prtip_core::os_db::{best_matches, Fingerprint, OsDbReader};
+use prtip_testkit::{nmapdata, prereq::require_text};
 
 #[global_allocator]
 static GLOBAL: heapcount::Counting = heapcount::Counting;
 
-const DB_PATH: &str = "/usr/share/nmap/nmap-os-db";
+const DB_PATH: &str = nmapdata::OS_DB;
 
 /// Measured on this project's host; the subject is not nmap's data.
 const SUBJECT: &str = "\
@@ -34,15 +35,8 @@ const PASS_BUDGET: usize = 64 * 1024;
 
 #[test]
 fn full_pass_heap_is_small_and_independent_of_the_database_size() {
-    let text = match std::fs::read_to_string(DB_PATH) {
-        Ok(text) => text,
-        Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("{DB_PATH}: {e} (nmap is required under CI=true)")
-        }
-        Err(e) => {
-            eprintln!("SKIPPED (needs nmap): {DB_PATH}: {e}");
-            return;
-        }
+    let Some(text) = require_text(DB_PATH) else {
+        return;
     };
     let subject = Fingerprint::parse(SUBJECT).expect("subject");
 

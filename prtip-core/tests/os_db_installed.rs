@@ -1,26 +1,20 @@
 //! The reader and matcher on the `nmap-os-db` that nmap installed (read at
 //! run time; nmap's data is never copied into this repository). Without nmap
-//! these tests print `SKIPPED (needs nmap)`, and fail when CI=true.
+//! these tests print a `SKIPPED (needs ...)` line, and fail when CI=true.
 
 use std::time::Instant;
+
+use prtip_testkit::{nmapdata, prereq::require_text};
 
 use prtip_core::os_db::{
     best_matches, score, value_matches, Fingerprint, OsDbReader, RefTest, Reference,
 };
 
-const DB_PATH: &str = "/usr/share/nmap/nmap-os-db";
+const DB_PATH: &str = nmapdata::OS_DB;
 
+/// The installed database, or `None` after a loud skip (a failure under CI).
 fn installed_db() -> Option<String> {
-    match std::fs::read_to_string(DB_PATH) {
-        Ok(text) => Some(text),
-        Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("{DB_PATH}: {e} (nmap is required under CI=true)")
-        }
-        Err(e) => {
-            eprintln!("SKIPPED (needs nmap): {DB_PATH}: {e}");
-            None
-        }
-    }
+    require_text(DB_PATH)
 }
 
 /// A value that satisfies `expr`: the first alternative that some value can

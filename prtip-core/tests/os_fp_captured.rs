@@ -1375,8 +1375,7 @@ fn captured_replies_classify_to_their_probes() {
 
 #[test]
 fn best_match_of_a_capture_is_linux() {
-    let Ok(db) = std::fs::read_to_string("/usr/share/nmap/nmap-os-db") else {
-        eprintln!("SKIPPED (needs /usr/share/nmap/nmap-os-db)");
+    let Some(db) = prtip_testkit::prereq::require_text(prtip_testkit::nmapdata::OS_DB) else {
         return;
     };
     let fp = compute(&observations(&DEFAULT));

@@ -6,6 +6,7 @@
 use heapcount::thread_usage;
 use prtip_core::result::Protocol;
 use prtip_core::service_db::ServiceDb;
+use prtip_testkit::{nmapdata, prereq::require_text};
 
 #[global_allocator]
 static GLOBAL: heapcount::Counting = heapcount::Counting;
@@ -17,20 +18,12 @@ fn measure<T>(f: impl FnOnce() -> T) -> (T, isize, usize) {
     (out, usage.live, usage.peak)
 }
 
-const PATH: &str = "/usr/share/nmap/nmap-service-probes";
+const PATH: &str = nmapdata::SERVICE_PROBES;
 
 #[test]
 fn parsed_installed_db_costs_well_under_a_megabyte() {
-    let text = match std::fs::read_to_string(PATH) {
-        Ok(t) => t,
-        Err(e) => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "{PATH}: {e} (CI=true: nmap must be installed)"
-            );
-            eprintln!("SKIPPED (needs nmap): {PATH}: {e}");
-            return;
-        }
+    let Some(text) = require_text(PATH) else {
+        return;
     };
     let (db, live, peak) = measure(|| ServiceDb::parse(&text, PATH));
     println!(

@@ -3,23 +3,13 @@
 
 use prtip_core::result::Protocol;
 use prtip_core::service_db::{compile_check, Engine, Match, ServiceDb};
+use prtip_testkit::{nmapdata, prereq::require_text};
 
-const PATH: &str = "/usr/share/nmap/nmap-service-probes";
+const PATH: &str = nmapdata::SERVICE_PROBES;
 
-/// The installed file, or `None` (with a loud SKIPPED line) where nmap is
-/// missing; under CI=true a missing prerequisite fails instead.
+/// The installed file, or `None` after a loud skip (a failure under CI).
 fn installed() -> Option<String> {
-    match std::fs::read_to_string(PATH) {
-        Ok(text) => Some(text),
-        Err(e) => {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "{PATH}: {e} (CI=true: nmap must be installed)"
-            );
-            eprintln!("SKIPPED (needs nmap): {PATH}: {e}");
-            None
-        }
-    }
+    require_text(PATH)
 }
 
 #[test]

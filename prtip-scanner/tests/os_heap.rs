@@ -13,51 +13,14 @@ use std::time::Duration;
 use heapcount::process_usage;
 use prtip_scanner::net::fake::FakeNet;
 use prtip_scanner::os::{fingerprint, OsOptions};
+use prtip_scanner::sys::MappedFile;
+use prtip_testkit::prereq::require_file;
 
 #[global_allocator]
 static ALLOC: heapcount::Counting = heapcount::Counting;
 
 const BUDGET: usize = 2 << 20;
-const DB: &str = "/usr/share/nmap/nmap-os-db";
-
-/// The database, memory-mapped read-only (not heap).
-struct Mapped {
-    ptr: *mut libc::c_void,
-    len: usize,
-}
-
-impl Mapped {
-    fn open(path: &str) -> Option<Mapped> {
-        use std::os::fd::AsRawFd;
-        let file = std::fs::File::open(path).ok()?;
-        let len = usize::try_from(file.metadata().ok()?.len()).ok()?;
-        // SAFETY: a fresh read-only private mapping of an open file.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ,
-                libc::MAP_PRIVATE,
-                file.as_raw_fd(),
-                0,
-            )
-        };
-        (ptr != libc::MAP_FAILED).then_some(Mapped { ptr, len })
-    }
-
-    fn text(&self) -> Option<&str> {
-        // SAFETY: the mapping is `len` readable bytes alive as long as `self`.
-        let bytes = unsafe { std::slice::from_raw_parts(self.ptr.cast::<u8>(), self.len) };
-        std::str::from_utf8(bytes).ok()
-    }
-}
-
-impl Drop for Mapped {
-    fn drop(&mut self) {
-        // SAFETY: unmapping what `open` mapped.
-        unsafe { libc::munmap(self.ptr, self.len) };
-    }
-}
+const DB: &str = prtip_testkit::nmapdata::OS_DB;
 
 /// Answers every TCP probe with a SYN/ACK or RST and nothing else: enough
 /// traffic to run the whole engine.
@@ -84,17 +47,15 @@ fn responder(probe: &[u8]) -> Vec<Vec<u8>> {
 
 #[test]
 fn os_detection_of_one_host_stays_under_two_megabytes() {
-    let Some(map) = Mapped::open(DB) else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true but {DB} is missing"
-        );
-        eprintln!("SKIPPED (needs {DB})");
+    if !require_file(DB) {
         return;
-    };
-    let Some(db) = map.text() else {
-        panic!("{DB} is not UTF-8");
-    };
+    }
+    // Memory-mapped read-only, as the OS stage maps it: not heap.
+    let map = MappedFile::open(std::path::Path::new(DB))
+        .unwrap_or_else(|e| panic!("cannot map {DB}: {e}"));
+    let db = map
+        .text()
+        .unwrap_or_else(|e| panic!("{DB} is not UTF-8: {e}"));
     let net = Arc::new(FakeNet::new(Box::new(responder)));
     let opts = OsOptions {
         seq_interval: Duration::from_millis(5),

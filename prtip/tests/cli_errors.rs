@@ -7,7 +7,11 @@
 
 mod common;
 
-use common::{describe, prtip, run};
+use common::prtip;
+use prtip_testkit::{
+    prereq::{require_file, require_root, require_tool},
+    process::{describe, run, tempdir},
+};
 use std::io::Write;
 
 /// Run prtip with `args` and check the one-line error contract.
@@ -116,7 +120,7 @@ fn usage_errors_are_one_line_with_status_2() {
 
 #[test]
 fn bad_line_in_target_file_names_file_and_line() {
-    let dir = common::tempdir();
+    let dir = tempdir();
     let list = dir.path().join("targets.txt");
     let mut f = std::fs::File::create(&list).expect("create list");
     writeln!(f, "# a comment\n127.0.0.1\n\n10.0.0.300").expect("write list");
@@ -131,7 +135,7 @@ fn bad_line_in_target_file_names_file_and_line() {
 
 #[test]
 fn bad_line_in_exclude_file_is_a_usage_error() {
-    let dir = common::tempdir();
+    let dir = tempdir();
     let list = dir.path().join("exclude.txt");
     std::fs::write(&list, "127.0.0.2\n127.0.0.300\n").expect("write list");
     check_error(
@@ -240,7 +244,7 @@ fn version_prints_the_version() {
 
 /// `-oN /dev/full`: writing fails (ENOSPC) when the report begins.
 fn full_disk_run(extra: &[&str]) -> Option<std::process::Output> {
-    if !common::require_file("/dev/full") {
+    if !require_file("/dev/full") {
         return None;
     }
     let mut args = vec!["-sT", "-n", "-Pn", "-p", "1", "-oN", "/dev/full"];
@@ -253,7 +257,7 @@ fn full_disk_run(extra: &[&str]) -> Option<std::process::Output> {
 /// setpriv (util-linux) drops the capability from a root process.
 #[test]
 fn syn_scan_without_cap_net_raw_names_the_capability() {
-    if !common::require_root() || !common::require("setpriv") {
+    if !require_root() || !require_tool("setpriv") {
         return;
     }
     let out = run(std::process::Command::new("setpriv")
@@ -308,7 +312,7 @@ fn full_disk_error_names_the_file() {
 
 #[test]
 fn failing_output_leaves_the_other_files_complete() {
-    let dir = common::tempdir();
+    let dir = tempdir();
     let xml = dir.path().join("ok.xml");
     let json = dir.path().join("ok.json");
     let Some(out) = full_disk_run(&[

@@ -7,16 +7,21 @@
 
 mod common;
 
+use prtip_testkit::{
+    prereq::{require_file, require_root},
+    process::tempdir,
+};
+
 memprof::install_global_allocator!();
 
 #[test]
 fn os_detection_stays_within_budget() {
-    if !common::require_root() || !common::require_file("/usr/share/nmap/nmap-os-db") {
+    if !require_root() || !require_file("/usr/share/nmap/nmap-os-db") {
         return;
     }
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port().to_string();
-    let dir = common::tempdir();
+    let dir = tempdir();
     let xml = dir.path().join("os.xml");
     let argv = [
         "prtip",

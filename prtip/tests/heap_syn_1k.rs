@@ -5,11 +5,13 @@
 
 mod common;
 
+use prtip_testkit::prereq::require_root;
+
 memprof::install_global_allocator!();
 
 #[test]
 fn syn_scan_of_1000_loopback_ports_stays_within_budget() {
-    if !common::require_root() {
+    if !require_root() {
         return;
     }
     common::loopback_heap_scenario(&prtip::budgets::SYN_1K, "-sS");

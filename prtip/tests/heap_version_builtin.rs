@@ -9,11 +9,13 @@
 
 mod common;
 
+use prtip_testkit::prereq::require_root;
+
 memprof::install_global_allocator!();
 
 #[test]
 fn version_scan_with_builtin_probes_stays_within_budget() {
-    if !common::require_root() {
+    if !require_root() {
         return;
     }
     common::version_scan_heap_scenario(&prtip::budgets::VERSION_BUILTIN, "prtip-heapsb", true);

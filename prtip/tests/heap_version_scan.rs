@@ -10,11 +10,13 @@
 
 mod common;
 
+use prtip_testkit::prereq::{require_file, require_root};
+
 memprof::install_global_allocator!();
 
 #[test]
 fn version_scan_of_ssh_http_https_stays_within_budget() {
-    if !common::require_root() || !common::require_file("/usr/share/nmap/nmap-service-probes") {
+    if !require_root() || !require_file("/usr/share/nmap/nmap-service-probes") {
         return;
     }
     common::version_scan_heap_scenario(&prtip::budgets::VERSION_SCAN, "prtip-heapsv", false);

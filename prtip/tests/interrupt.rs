@@ -4,7 +4,12 @@
 
 mod common;
 
-use common::{describe, prtip, require, require_file, wait_output, xmllint, NMAP_DTD};
+use common::prtip;
+use prtip_testkit::{
+    prereq::{require_file, require_tool},
+    process::{describe, run, tempdir, wait_output},
+    xml,
+};
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
@@ -29,7 +34,7 @@ fn sigint(child: &Child) {
 
 #[test]
 fn sigint_exits_130_with_complete_outputs() {
-    let dir = common::tempdir();
+    let dir = tempdir();
     let xml = dir.path().join("x.xml");
     let json = dir.path().join("x.json");
     let gnmap = dir.path().join("x.gnmap");
@@ -56,10 +61,10 @@ fn sigint_exits_130_with_complete_outputs() {
     let text = std::fs::read_to_string(&xml).expect("read xml");
     assert!(text.trim_end().ends_with("</nmaprun>"), "{text}");
     assert!(text.contains("<runstats>"), "{text}");
-    if require("xmllint") {
-        xmllint(&xml, false);
-        if require_file(NMAP_DTD) {
-            xmllint(&xml, true);
+    if require_tool("xmllint") {
+        xml::xmllint(&xml, false);
+        if require_file(xml::NMAP_DTD) {
+            xml::xmllint(&xml, true);
         }
     }
 
@@ -96,9 +101,9 @@ fn sigint_exits_130_with_complete_outputs() {
 #[test]
 fn uninterrupted_stats_line_says_not_interrupted() {
     // Control for the test above: the same sinks without Ctrl-C.
-    let dir = common::tempdir();
+    let dir = tempdir();
     let json = dir.path().join("x.json");
-    let out = common::run(prtip().args([
+    let out = run(prtip().args([
         "-sT",
         "-n",
         "-Pn",

@@ -6,7 +6,13 @@
 
 mod common;
 
-use common::{attr, require, require_file, Lab, Side};
+use common::PrtipIn;
+use prtip_testkit::{
+    lab::{Lab, Namespaces, Side},
+    prereq::{require_file, require_root, require_tool},
+    process::{describe, run, run_timeout, tempdir},
+    xml::{self, attr},
+};
 use std::path::Path;
 
 #[derive(Debug, Clone)]
@@ -20,13 +26,13 @@ struct Guess {
 /// `<osmatch>` entries of an XML report, best first, with each class's
 /// (osfamily, osgen).
 fn osmatches(xml: &str) -> Vec<Guess> {
-    common::xml_elements(xml, "osmatch")
+    xml::elements(xml, "osmatch")
         .map(|m| Guess {
             name: attr(m, "name").unwrap_or_default(),
             accuracy: attr(m, "accuracy")
                 .and_then(|a| a.parse().ok())
                 .unwrap_or(0),
-            families: common::xml_elements(m, "osclass")
+            families: xml::elements(m, "osclass")
                 .map(|c| {
                     (
                         attr(c, "osfamily").unwrap_or_default(),
@@ -57,27 +63,26 @@ fn scan(lab: &Lab, program: &str, dir: &Path, name: &str) -> String {
         "-oX",
         p,
     ]);
-    let out = common::run_timeout(&mut cmd, std::time::Duration::from_secs(120));
-    assert!(
-        out.status.success(),
-        "{program}: {}",
-        common::describe(&out)
-    );
+    let out = run_timeout(&mut cmd, std::time::Duration::from_secs(120));
+    assert!(out.status.success(), "{program}: {}", describe(&out));
     println!("{program}:\n{}", String::from_utf8_lossy(&out.stdout));
     std::fs::read_to_string(&path).expect("xml")
 }
 
 #[test]
 fn os_guess_agrees_with_nmap_in_the_lab() {
-    if !require("nmap") || !require("xmllint") || !require_file("/usr/share/nmap/nmap-os-db") {
+    if !require_tool("nmap")
+        || !require_tool("xmllint")
+        || !require_file("/usr/share/nmap/nmap-os-db")
+    {
         return;
     }
     let Some(lab) = Lab::new() else { return };
     lab.listen(Lab::TARGET_ADDR, 80);
-    let dir = common::tempdir();
+    let dir = tempdir();
     let theirs = osmatches(&scan(&lab, "nmap", dir.path(), "nmap.xml"));
     let ours_xml = scan(&lab, common::prtip_path(), dir.path(), "prtip.xml");
-    common::xmllint(&dir.path().join("prtip.xml"), true);
+    xml::xmllint(&dir.path().join("prtip.xml"), true);
     let ours = osmatches(&ours_xml);
     assert!(!theirs.is_empty(), "nmap made no guess");
     let best = ours.first().expect("prtip made no guess");
@@ -111,13 +116,13 @@ fn os_guess_agrees_with_nmap_in_the_lab() {
 
 #[test]
 fn os_detection_of_this_machine_reports_distance_zero() {
-    if !common::require_root() || !require_file("/usr/share/nmap/nmap-os-db") {
+    if !require_root() || !require_file("/usr/share/nmap/nmap-os-db") {
         return;
     }
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port().to_string();
-    let out = common::run(common::prtip().args(["-O", "-n", "-p", &port, "127.0.0.1"]));
-    assert!(out.status.success(), "{}", common::describe(&out));
+    let out = run(common::prtip().args(["-O", "-n", "-p", &port, "127.0.0.1"]));
+    assert!(out.status.success(), "{}", describe(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Network Distance: 0 hops"), "{text}");
     assert!(text.contains("OS detection performed."), "{text}");
@@ -131,15 +136,14 @@ fn os_detection_of_this_machine_reports_distance_zero() {
 
 #[test]
 fn osscan_limit_skips_hosts_without_a_known_closed_port() {
-    if !common::require_root() || !require_file("/usr/share/nmap/nmap-os-db") {
+    if !require_root() || !require_file("/usr/share/nmap/nmap-os-db") {
         return;
     }
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port().to_string();
     // Only the open port is scanned, so no closed port is known.
-    let out =
-        common::run(common::prtip().args(["-O", "--osscan-limit", "-n", "-p", &port, "127.0.0.1"]));
-    assert!(out.status.success(), "{}", common::describe(&out));
+    let out = run(common::prtip().args(["-O", "--osscan-limit", "-n", "-p", &port, "127.0.0.1"]));
+    assert!(out.status.success(), "{}", describe(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!text.contains("Network Distance"), "{text}");
     assert!(!text.contains("OS:SCAN("), "{text}");

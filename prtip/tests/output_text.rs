@@ -6,43 +6,22 @@
 //! Needs nmap; without it the test prints a loud SKIPPED line, except under
 //! CI=true where that is a failure.
 
-use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, TcpListener};
+use std::net::{IpAddr, Ipv4Addr};
 use std::process::Command;
 use std::time::{Duration, SystemTime};
+
+use prtip_testkit::{
+    loopback::{self, LoopbackPorts},
+    nmapdata,
+    prereq::require_tool,
+    process::{run_ok, tempdir},
+};
 
 use prtip::output::{GrepableSink, NormalFlavor, NormalSink};
 use prtip_core::result::{
     ExtraPorts, HostResult, HostStatus, PortResult, PortState, PortTable, Protocol, Reason,
     ResultSink, RunInfo, RunStats, ServiceInfo,
 };
-
-fn have_nmap() -> bool {
-    if Command::new("nmap").arg("--version").output().is_ok() {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "CI=true but nmap is missing"
-    );
-    eprintln!("SKIPPED (needs nmap/xmllint): nmap not found");
-    false
-}
-
-fn services_table() -> HashMap<u16, String> {
-    let text = std::fs::read_to_string("/usr/share/nmap/nmap-services").unwrap_or_default();
-    let mut map = HashMap::new();
-    for line in text.lines().filter(|l| !l.starts_with('#')) {
-        let mut fields = line.split_whitespace();
-        let (Some(name), Some(spec)) = (fields.next(), fields.next()) else {
-            continue;
-        };
-        if let Some(port) = spec.strip_suffix("/tcp").and_then(|p| p.parse().ok()) {
-            map.entry(port).or_insert_with(|| name.to_owned());
-        }
-    }
-    map
-}
 
 /// The report body: comment lines dropped, latency and our name masked.
 fn body(text: &str) -> Vec<String> {
@@ -76,43 +55,29 @@ fn render<S: ResultSink>(mut sink: S, run: &RunInfo, host: &HostResult) -> S {
 /// Scans `open_count` listeners plus `closed_count` just-closed ports with
 /// nmap and with our sinks (given the same facts), and compares.
 fn compare(open_count: usize, closed_count: usize, reason: bool) {
-    let mut listeners: Vec<TcpListener> = (0..open_count + closed_count)
-        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind"))
-        .collect();
-    let mut open: Vec<u16> = listeners
-        .iter()
-        .map(|l| l.local_addr().expect("addr").port())
-        .collect();
-    let closed = open.split_off(open_count);
-    listeners.truncate(open_count);
+    // The tests take turns: one test's closed port is not another's listener.
+    let _g = loopback::lock();
+    let listeners = LoopbackPorts::new(open_count, closed_count);
+    let mut open = listeners.open.clone();
+    let closed = listeners.closed.clone();
     open.sort_unstable();
     let mut all: Vec<u16> = open.iter().chain(&closed).copied().collect();
     all.sort_unstable();
     let port_list = all.iter().map(u16::to_string).collect::<Vec<_>>().join(",");
 
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = tempdir();
     let base = dir.path().join("nmap");
     let mut cmd = Command::new("nmap");
     cmd.args(["-sT", "-Pn", "-n", "-p", &port_list]);
     if reason {
         cmd.arg("--reason");
     }
-    let out = cmd
-        .arg("-oA")
-        .arg(&base)
-        .arg("127.0.0.1")
-        .output()
-        .expect("run nmap");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_ok(cmd.arg("-oA").arg(&base).arg("127.0.0.1"));
     drop(listeners);
     let nmap_normal = std::fs::read_to_string(base.with_extension("nmap")).expect("read");
     let nmap_grep = std::fs::read_to_string(base.with_extension("gnmap")).expect("read");
 
-    let table = services_table();
+    let table = nmapdata::tcp_service_names();
     let mut host = HostResult {
         addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
         hostname: None,
@@ -199,21 +164,21 @@ fn compare(open_count: usize, closed_count: usize, reason: bool) {
 
 #[test]
 fn normal_and_grepable_match_nmap_with_collapsed_closed_ports() {
-    if have_nmap() {
+    if require_tool("nmap") {
         compare(3, 30, false);
     }
 }
 
 #[test]
 fn normal_and_grepable_match_nmap_with_listed_closed_ports_and_reasons() {
-    if have_nmap() {
+    if require_tool("nmap") {
         compare(2, 3, true);
     }
 }
 
 #[test]
 fn all_ports_ignored_matches_nmap() {
-    if have_nmap() {
+    if require_tool("nmap") {
         compare(0, 27, true);
     }
 }

@@ -4,11 +4,18 @@
 //! Needs nmap, xmllint and ndiff; without them the tests print a loud
 //! SKIPPED line, except under CI=true where a missing tool is a failure.
 
-use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, TcpListener};
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, SystemTime};
+
+use prtip_testkit::{
+    loopback::{self, LoopbackPorts},
+    nmapdata,
+    prereq::{require_file, require_tool},
+    process::{run_ok, tempdir},
+    xml,
+};
 
 use prtip::output::XmlSink;
 use prtip_core::result::{
@@ -16,42 +23,10 @@ use prtip_core::result::{
     ResultSink, RunInfo, RunStats, ServiceInfo, ServiceMethod,
 };
 
-const DTD: &str = "/usr/share/nmap/nmap.dtd";
-
-/// True when every tool runs; otherwise skip loudly, or fail under CI.
+/// True when every tool and nmap's DTD are there; otherwise skip loudly
+/// (fail under CI).
 fn have_tools(tools: &[&str]) -> bool {
-    let mut missing: Vec<&str> = tools
-        .iter()
-        .copied()
-        .filter(|t| Command::new(t).arg("--version").output().is_err())
-        .collect();
-    if !Path::new(DTD).exists() {
-        missing.push(DTD);
-    }
-    if missing.is_empty() {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "CI=true but missing {missing:?}"
-    );
-    eprintln!("SKIPPED (needs nmap/xmllint): missing {missing:?}");
-    false
-}
-
-fn xmllint_valid(path: &Path) {
-    let out = Command::new("xmllint")
-        .args(["--noout", "--dtdvalid", DTD])
-        .arg(path)
-        .output()
-        .expect("run xmllint");
-    assert!(
-        out.status.success(),
-        "{} does not validate against {DTD}:\n{}\n--- file ---\n{}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr),
-        std::fs::read_to_string(path).unwrap_or_default()
-    );
+    tools.iter().all(|t| require_tool(t)) && require_file(xml::NMAP_DTD)
 }
 
 fn write_xml(path: &Path, run: &RunInfo, hosts: &[HostResult], stats: &RunStats) {
@@ -176,7 +151,7 @@ fn hand_built_scan_validates_against_nmap_dtd() {
     if !have_tools(&["xmllint"]) {
         return;
     }
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = tempdir();
     let args = "prtip -sT -sV -v --reason -p- localhost 127.0.0.2 --script-args 'a=<b>&c'";
     let mut run = run_info(args, "1-1000".into(), 1000);
     run.verbose = 1;
@@ -185,7 +160,7 @@ fn hand_built_scan_validates_against_nmap_dtd() {
     for (name, interrupted) in [("complete.xml", false), ("interrupted.xml", true)] {
         let path = dir.path().join(name);
         write_xml(&path, &run, &rich_hosts(), &stats(2, 1, interrupted));
-        xmllint_valid(&path);
+        xml::xmllint(&path, true);
         let text = std::fs::read_to_string(&path).expect("read");
         assert!(
             text.contains("<address addr=\"127.0.0.2\""),
@@ -198,26 +173,10 @@ fn hand_built_scan_validates_against_nmap_dtd() {
     run.scan_type = "ping";
     let path = dir.path().join("ping.xml");
     write_xml(&path, &run, &[up_host(None)], &stats(1, 0, false));
-    xmllint_valid(&path);
+    xml::xmllint(&path, true);
     let path = dir.path().join("empty.xml");
     write_xml(&path, &run, &[], &stats(0, 0, true));
-    xmllint_valid(&path);
-}
-
-/// Service names nmap would print from its nmap-services table.
-fn services_table() -> HashMap<u16, String> {
-    let text = std::fs::read_to_string("/usr/share/nmap/nmap-services").unwrap_or_default();
-    let mut map = HashMap::new();
-    for line in text.lines().filter(|l| !l.starts_with('#')) {
-        let mut fields = line.split_whitespace();
-        let (Some(name), Some(spec)) = (fields.next(), fields.next()) else {
-            continue;
-        };
-        if let Some(port) = spec.strip_suffix("/tcp").and_then(|p| p.parse().ok()) {
-            map.entry(port).or_insert_with(|| name.to_owned());
-        }
-    }
-    map
+    xml::xmllint(&path, true);
 }
 
 #[test]
@@ -227,32 +186,21 @@ fn ndiff_finds_no_difference_with_nmap_on_localhost() {
     }
     // Bind many ports, keep a few listening and close the rest, so nmap sees
     // open ports and more closed ones than it lists (an <extraports> group).
-    let mut listeners: Vec<TcpListener> = (0..32)
-        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind"))
-        .collect();
-    let mut ports: Vec<u16> = listeners
-        .iter()
-        .map(|l| l.local_addr().expect("addr").port())
-        .collect();
-    let closed_ports: Vec<u16> = ports.split_off(3);
-    listeners.truncate(3);
-    let open_ports = ports;
+    let _g = loopback::lock();
+    let listeners = LoopbackPorts::new(3, 29);
+    let open_ports = listeners.open.clone();
+    let closed_ports = listeners.closed.clone();
     let mut all: Vec<u16> = open_ports.iter().chain(&closed_ports).copied().collect();
     all.sort_unstable();
     let port_list = all.iter().map(u16::to_string).collect::<Vec<_>>().join(",");
 
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = tempdir();
     let nmap_xml = dir.path().join("nmap.xml");
-    let out = Command::new("nmap")
-        .args(["-sT", "-Pn", "-n", "-p", &port_list, "-oX"])
-        .arg(&nmap_xml)
-        .arg("127.0.0.1")
-        .output()
-        .expect("run nmap");
-    assert!(
-        out.status.success(),
-        "nmap failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        Command::new("nmap")
+            .args(["-sT", "-Pn", "-n", "-p", &port_list, "-oX"])
+            .arg(&nmap_xml)
+            .arg("127.0.0.1"),
     );
     let nmap_text = std::fs::read_to_string(&nmap_xml).expect("read nmap.xml");
     for p in &open_ports {
@@ -264,7 +212,7 @@ fn ndiff_finds_no_difference_with_nmap_on_localhost() {
     drop(listeners);
 
     // The same facts, as the scanner would hand them to the sink.
-    let table = services_table();
+    let table = nmapdata::tcp_service_names();
     let mut host = up_host(None);
     host.ports.shown = open_ports
         .iter()
@@ -291,26 +239,8 @@ fn ndiff_finds_no_difference_with_nmap_on_localhost() {
     );
     let ours = dir.path().join("prtip.xml");
     write_xml(&ours, &run, &[host], &stats(1, 0, false));
-    xmllint_valid(&ours);
+    xml::xmllint(&ours, true);
 
-    let out = Command::new("ndiff")
-        .arg(&nmap_xml)
-        .arg(&ours)
-        .output()
-        .expect("run ndiff");
-    let report = String::from_utf8_lossy(&out.stdout);
-    // ndiff exits 0 when hosts and ports agree, 1 when they differ, 2 on a
-    // parse error; only the banner line (scanner version, args) may differ.
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "ndiff reports differences:\n{report}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        !report
-            .lines()
-            .any(|l| l.contains("/tcp") || l.contains("Not shown")),
-        "ndiff reports port differences:\n{report}"
-    );
+    // Only the banner lines (scanner version, arguments) may differ.
+    xml::ndiff_no_port_differences(&nmap_xml, &ours);
 }

@@ -2,7 +2,11 @@
 
 mod common;
 
-use common::{describe, prtip, prtip_path, require, run};
+use common::{prtip, prtip_path};
+use prtip_testkit::{
+    prereq::require_tool,
+    process::{describe, run},
+};
 
 #[test]
 fn no_progress_output_when_stderr_is_not_a_terminal() {
@@ -26,7 +30,7 @@ fn no_progress_output_when_stderr_is_not_a_terminal() {
 #[test]
 fn progress_bar_is_drawn_on_a_terminal() {
     // `script` (util-linux) runs the command on a pseudo-terminal.
-    if !require("script") {
+    if !require_tool("script") {
         return;
     }
     let cmd = format!("{} -sT -n -p 1-400 --max-rate 1000 127.0.0.1", prtip_path());

@@ -7,14 +7,16 @@
 
 mod common;
 
-use common::{
-    describe, ndiff_no_port_differences, require, run, wait_output, xml_file_hosts,
-    xml_runstats_hosts, Lab, Side,
+use common::PrtipIn;
+use prtip_testkit::{
+    capture::Capture,
+    lab::{Lab, Namespaces, Side},
+    prereq::{require_file, require_tool},
+    process::{describe, run_ok, tempdir, wait_output},
+    xml,
 };
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::process::Stdio;
 use std::time::Duration;
 
 const DROPPED: u16 = 8081;
@@ -25,16 +27,9 @@ fn states(pairs: &[(u16, &str)]) -> BTreeMap<u16, String> {
     pairs.iter().map(|&(p, s)| (p, s.to_string())).collect()
 }
 
-/// Run a scanner-side command to completion and assert exit 0.
-fn ok(cmd: &mut Command) -> std::process::Output {
-    let out = run(cmd);
-    assert_eq!(out.status.code(), Some(0), "{cmd:?}\n{}", describe(&out));
-    out
-}
-
 #[test]
 fn filtered_closed_open_like_nmap() {
-    if !require("iptables") || !require("python3") || !require("ss") {
+    if !require_tool("iptables") || !require_tool("python3") || !require_tool("ss") {
         return;
     }
     let Some(lab) = Lab::new() else { return };
@@ -63,9 +58,9 @@ fn filtered_closed_open_like_nmap() {
     );
     lab.listen(Lab::TARGET_ADDR, OPEN);
     let spec = format!("{DROPPED},{RESET},{OPEN}");
-    let dir = common::tempdir();
+    let dir = tempdir();
     let ours = dir.path().join("prtip.xml");
-    ok(lab.prtip().args([
+    run_ok(lab.prtip().args([
         "-sT",
         "-n",
         "-Pn",
@@ -77,7 +72,7 @@ fn filtered_closed_open_like_nmap() {
         ours.to_str().expect("utf-8"),
         Lab::TARGET_ADDR,
     ]));
-    let (text, hosts) = xml_file_hosts(&ours);
+    let (text, hosts) = xml::file_hosts(&ours);
     assert_eq!(hosts.len(), 1, "{text}");
     assert_eq!(hosts[0].addr, Lab::TARGET_ADDR);
     let expected = states(&[(DROPPED, "filtered"), (RESET, "closed"), (OPEN, "open")]);
@@ -85,15 +80,15 @@ fn filtered_closed_open_like_nmap() {
     assert_eq!(hosts[0].reasons[&DROPPED], "no-response", "{text}");
     assert_eq!(hosts[0].reasons[&RESET], "conn-refused", "{text}");
     assert_eq!(hosts[0].reasons[&OPEN], "syn-ack", "{text}");
-    if require("xmllint") && common::require_file(common::NMAP_DTD) {
-        common::xmllint(&ours, true);
+    if require_tool("xmllint") && require_file(xml::NMAP_DTD) {
+        xml::xmllint(&ours, true);
     }
 
-    if !require("nmap") {
+    if !require_tool("nmap") {
         return;
     }
     let theirs = dir.path().join("nmap.xml");
-    ok(lab.cmd(Side::Scanner, "nmap").args([
+    run_ok(lab.cmd(Side::Scanner, "nmap").args([
         "-sT",
         "-n",
         "-Pn",
@@ -103,11 +98,11 @@ fn filtered_closed_open_like_nmap() {
         theirs.to_str().expect("utf-8"),
         Lab::TARGET_ADDR,
     ]));
-    let (ntext, nhosts) = xml_file_hosts(&theirs);
+    let (ntext, nhosts) = xml::file_hosts(&theirs);
     assert_eq!(nhosts.len(), 1, "{ntext}");
     assert_eq!(hosts[0].ports, nhosts[0].ports, "prtip vs nmap:\n{ntext}");
-    if require("ndiff") {
-        ndiff_no_port_differences(&theirs, &ours);
+    if require_tool("ndiff") {
+        xml::ndiff_no_port_differences(&theirs, &ours);
     }
 }
 
@@ -116,7 +111,7 @@ fn silent_address_is_down_without_pn_and_up_with_pn() {
     let Some(lab) = Lab::new() else { return };
     // Routed to the target, which owns nothing there and does not forward.
     let dead = "198.18.2.5";
-    let dir = common::tempdir();
+    let dir = tempdir();
     let spawn = |args: &[&str], program: &str| {
         lab.cmd(Side::Scanner, program)
             .args(args)
@@ -157,7 +152,7 @@ fn silent_address_is_down_without_pn_and_up_with_pn() {
         ],
         common::prtip_path(),
     );
-    let have_nmap = require("nmap");
+    let have_nmap = require_tool("nmap");
     let nmap = have_nmap.then(|| {
         spawn(
             &[
@@ -178,12 +173,12 @@ fn silent_address_is_down_without_pn_and_up_with_pn() {
     let nmap = nmap.map(|c| wait_output(c, limit, "nmap"));
 
     assert_eq!(down.status.code(), Some(0), "{}", describe(&down));
-    let (text, hosts) = xml_file_hosts(&down_xml);
+    let (text, hosts) = xml::file_hosts(&down_xml);
     assert!(
         hosts.iter().all(|h| h.status != "up"),
         "{dead} reported up:\n{text}"
     );
-    assert_eq!(xml_runstats_hosts(&text), Some((0, 1, 1)), "{text}");
+    assert_eq!(xml::runstats_hosts(&text), Some((0, 1, 1)), "{text}");
     assert!(
         String::from_utf8_lossy(&down.stdout).contains("Host seems down"),
         "{}",
@@ -191,27 +186,27 @@ fn silent_address_is_down_without_pn_and_up_with_pn() {
     );
 
     assert_eq!(up.status.code(), Some(0), "{}", describe(&up));
-    let (text, hosts) = xml_file_hosts(&up_xml);
+    let (text, hosts) = xml::file_hosts(&up_xml);
     assert_eq!(hosts.len(), 1, "{text}");
     assert_eq!(hosts[0].addr, dead);
     assert_eq!(hosts[0].status, "up", "{text}");
     assert_eq!(hosts[0].status_reason, "user-set", "{text}");
     assert_eq!(hosts[0].ports, states(&[(80, "filtered")]), "{text}");
-    assert_eq!(xml_runstats_hosts(&text), Some((1, 0, 1)), "{text}");
+    assert_eq!(xml::runstats_hosts(&text), Some((1, 0, 1)), "{text}");
 
     if let Some(nmap) = nmap {
         assert!(nmap.status.success(), "{}", describe(&nmap));
         let text = std::fs::read_to_string(&nmap_xml).expect("nmap xml");
-        assert_eq!(xml_runstats_hosts(&text), Some((0, 1, 1)), "nmap:\n{text}");
+        assert_eq!(xml::runstats_hosts(&text), Some((0, 1, 1)), "nmap:\n{text}");
     }
 }
 
 #[test]
 fn reachable_host_is_up_without_pn() {
     let Some(lab) = Lab::new() else { return };
-    let dir = common::tempdir();
+    let dir = tempdir();
     let xml = dir.path().join("up.xml");
-    ok(lab.prtip().args([
+    run_ok(lab.prtip().args([
         "-sT",
         "-n",
         "-p",
@@ -220,76 +215,15 @@ fn reachable_host_is_up_without_pn() {
         xml.to_str().expect("utf-8"),
         Lab::TARGET_ADDR,
     ]));
-    let (text, hosts) = xml_file_hosts(&xml);
+    let (text, hosts) = xml::file_hosts(&xml);
     assert_eq!(hosts.len(), 1, "{text}");
     assert_eq!(hosts[0].status, "up", "{text}");
     assert_eq!(hosts[0].ports, states(&[(80, "closed")]), "{text}");
 }
 
-/// tcpdump in the target namespace, printing one line per captured packet.
-struct Capture {
-    child: std::process::Child,
-    lines: mpsc::Receiver<String>,
-}
-
-impl Capture {
-    fn start(lab: &Lab, filter: &str) -> Capture {
-        let mut child = lab
-            .cmd(Side::Target, "tcpdump")
-            .args(["-i", &lab.target_if, "-n", "-l", "-c", "1000", filter])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn tcpdump");
-        let (tx, lines) = mpsc::channel();
-        let (ready_tx, ready) = mpsc::channel();
-        let stderr = child.stderr.take().expect("stderr");
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.contains("listening on") {
-                    let _ = ready_tx.send(());
-                }
-            }
-        });
-        let stdout = child.stdout.take().expect("stdout");
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let mut cap = Capture { child, lines };
-        if ready.recv_timeout(Duration::from_secs(10)).is_err() {
-            cap.stop();
-            panic!("tcpdump did not start listening within 10 s");
-        }
-        cap
-    }
-
-    /// Stop the capture and return what it printed.
-    fn stop(&mut self) -> Vec<String> {
-        std::thread::sleep(Duration::from_millis(300));
-        // SAFETY: plain kill(2) on our own child's pid (ip netns exec execs tcpdump).
-        unsafe {
-            libc::kill(self.child.id() as libc::pid_t, libc::SIGINT);
-        }
-        if common::wait_status(&mut self.child, Duration::from_secs(10)).is_none() {
-            panic!("tcpdump did not stop");
-        }
-        self.lines.try_iter().collect()
-    }
-}
-
-impl Drop for Capture {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn excluded_address_is_neither_reported_nor_probed() {
-    if !require("python3") || !require("ss") {
+    if !require_tool("python3") || !require_tool("ss") {
         return;
     }
     let Some(lab) = Lab::new() else { return };
@@ -301,10 +235,17 @@ fn excluded_address_is_neither_reported_nor_probed() {
     lab.listen("0.0.0.0", OPEN);
     let excluded = "198.18.1.2";
     let port = OPEN.to_string();
-    let dir = common::tempdir();
+    let dir = tempdir();
     let exclude_file = dir.path().join("exclude.txt");
     std::fs::write(&exclude_file, format!("# lab\n{excluded}\n")).expect("write exclude file");
-    let capture = require("tcpdump").then(|| Capture::start(&lab, "tcp and dst net 198.18.1.0/30"));
+    let capture = require_tool("tcpdump").then(|| {
+        Capture::start(
+            &lab,
+            Side::Target,
+            &lab.target_if,
+            "tcp and dst net 198.18.1.0/30",
+        )
+    });
 
     let expected: BTreeSet<String> = all
         .iter()
@@ -317,23 +258,24 @@ fn excluded_address_is_neither_reported_nor_probed() {
     ];
     for (i, exclude) in variants.iter().enumerate() {
         let xml = dir.path().join(format!("exclude-{i}.xml"));
-        let out = ok(lab
-            .prtip()
-            .args(["-sT", "-n", "-Pn", "-p", &port])
-            .args(*exclude)
-            .args(["-oX", xml.to_str().expect("utf-8"), "198.18.1.0/30"]));
+        let out = run_ok(
+            lab.prtip()
+                .args(["-sT", "-n", "-Pn", "-p", &port])
+                .args(*exclude)
+                .args(["-oX", xml.to_str().expect("utf-8"), "198.18.1.0/30"]),
+        );
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(!stdout.contains(excluded), "{exclude:?}:\n{stdout}");
-        let (text, hosts) = xml_file_hosts(&xml);
+        let (text, hosts) = xml::file_hosts(&xml);
         let addrs: BTreeSet<String> = hosts.iter().map(|h| h.addr.clone()).collect();
         assert_eq!(addrs, expected, "{exclude:?}:\n{text}");
         for h in &hosts {
             assert_eq!(h.ports, states(&[(OPEN, "open")]), "{}:\n{text}", h.addr);
         }
-        assert_eq!(xml_runstats_hosts(&text), Some((3, 0, 3)), "{text}");
+        assert_eq!(xml::runstats_hosts(&text), Some((3, 0, 3)), "{text}");
     }
 
-    if let Some(mut capture) = capture {
+    if let Some(capture) = capture {
         let packets = capture.stop();
         assert!(
             !packets

@@ -6,49 +6,29 @@
 
 mod common;
 
-use common::{
-    describe, ndiff_no_port_differences, prtip, require, require_file, run, ss_loopback_listeners,
-    xml_file_hosts, xmllint, LoopbackPorts, NMAP_DTD,
+use common::{prtip, prtip_ok};
+use prtip_testkit::{
+    loopback::{self, LoopbackPorts},
+    prereq::{require_file, require_tool},
+    process::{describe, run, tempdir},
+    xml,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
-use std::sync::Mutex;
 
-/// Tests here open and close loopback listeners in the ephemeral range, which
-/// the whole-range test would see; they take turns.
-static LOOPBACK: Mutex<()> = Mutex::new(());
-
-fn lock() -> std::sync::MutexGuard<'static, ()> {
-    LOOPBACK.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// The only host in `xml`, as port -> state.
+/// The only host in `path` (127.0.0.1, up), as port -> state.
 fn single_host_ports(path: &Path) -> BTreeMap<u16, String> {
-    let (text, hosts) = xml_file_hosts(path);
-    assert_eq!(hosts.len(), 1, "one host expected in:\n{text}");
-    assert_eq!(hosts[0].addr, "127.0.0.1", "{text}");
-    assert_eq!(hosts[0].status, "up", "{text}");
-    hosts[0].ports.clone()
-}
-
-fn scan_ok(args: &[&str]) -> std::process::Output {
-    let out = run(prtip().args(args));
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "prtip {args:?}\n{}",
-        describe(&out)
-    );
-    out
+    xml::only_host_up(path, "127.0.0.1").1.ports
 }
 
 #[test]
 fn open_and_closed_ports_with_and_without_pn() {
-    let _g = lock();
+    // Listeners in the ephemeral range come and go: the tests take turns.
+    let _g = loopback::lock();
     let ports = LoopbackPorts::new(3, 3);
     let spec = ports.spec();
-    let dir = common::tempdir();
+    let dir = tempdir();
     for pn in [true, false] {
         let xml = dir.path().join(format!("out-{pn}.xml"));
         let mut args = vec!["-sT", "-n"];
@@ -62,13 +42,13 @@ fn open_and_closed_ports_with_and_without_pn() {
             xml.to_str().expect("utf-8"),
             "127.0.0.1",
         ]);
-        scan_ok(&args);
+        prtip_ok(&args);
         assert_eq!(
             single_host_ports(&xml),
             ports.expected(),
             "-Pn: {pn}, ports {spec}"
         );
-        let (text, hosts) = xml_file_hosts(&xml);
+        let (text, hosts) = xml::file_hosts(&xml);
         // nmap's reasons: -Pn is "user-set"; a discovered local address is
         // "localhost-response".
         let expected_reason = if pn { "user-set" } else { "localhost-response" };
@@ -76,24 +56,24 @@ fn open_and_closed_ports_with_and_without_pn() {
             hosts[0].status_reason, expected_reason,
             "host reason with -Pn={pn}: {text}"
         );
-        if require("xmllint") && require_file(NMAP_DTD) {
-            xmllint(&xml, true);
+        if require_tool("xmllint") && require_file(xml::NMAP_DTD) {
+            xml::xmllint(&xml, true);
         }
     }
 }
 
 #[test]
 fn same_states_as_nmap_and_ndiff_agrees() {
-    if !require("nmap") || !require("ndiff") {
+    if !require_tool("nmap") || !require_tool("ndiff") {
         return;
     }
-    let _g = lock();
+    let _g = loopback::lock();
     let ports = LoopbackPorts::new(3, 3);
     let spec = ports.spec();
-    let dir = common::tempdir();
+    let dir = tempdir();
     let ours = dir.path().join("prtip.xml");
     let theirs = dir.path().join("nmap.xml");
-    scan_ok(&[
+    prtip_ok(&[
         "-sT",
         "-n",
         "-Pn",
@@ -117,17 +97,17 @@ fn same_states_as_nmap_and_ndiff_agrees() {
     let ours_ports = single_host_ports(&ours);
     assert_eq!(ours_ports, ports.expected());
     assert_eq!(ours_ports, single_host_ports(&theirs), "prtip vs nmap");
-    ndiff_no_port_differences(&theirs, &ours);
+    xml::ndiff_no_port_differences(&theirs, &ours);
 }
 
 #[test]
 fn output_all_writes_four_consistent_files() {
-    let _g = lock();
+    let _g = loopback::lock();
     let ports = LoopbackPorts::new(2, 2);
     let spec = ports.spec();
-    let dir = common::tempdir();
+    let dir = tempdir();
     let base = dir.path().join("base");
-    scan_ok(&[
+    prtip_ok(&[
         "-sT",
         "-n",
         "-Pn",
@@ -143,10 +123,10 @@ fn output_all_writes_four_consistent_files() {
     }
     let open: BTreeSet<u16> = ports.open.iter().copied().collect();
 
-    // XML: same states; valid against nmap's DTD when xmllint is there.
+    // XML: same states; valid against nmap's DTD when xml::xmllint is there.
     assert_eq!(single_host_ports(&file("xml")), ports.expected());
-    if require("xmllint") && require_file(NMAP_DTD) {
-        xmllint(&file("xml"), true);
+    if require_tool("xmllint") && require_file(xml::NMAP_DTD) {
+        xml::xmllint(&file("xml"), true);
     }
 
     // JSON lines: every line parses; one run line, one host line, one stats line.
@@ -228,12 +208,12 @@ fn output_all_writes_four_consistent_files() {
 
 #[test]
 fn open_hides_closed_ports() {
-    let _g = lock();
+    let _g = loopback::lock();
     let ports = LoopbackPorts::new(2, 2);
     let spec = ports.spec();
-    let dir = common::tempdir();
+    let dir = tempdir();
     let xml = dir.path().join("open.xml");
-    let out = scan_ok(&[
+    let out = prtip_ok(&[
         "-sT",
         "-n",
         "-Pn",
@@ -268,10 +248,10 @@ fn open_hides_closed_ports() {
 
 #[test]
 fn open_leaves_out_hosts_without_open_ports() {
-    let _g = lock();
+    let _g = loopback::lock();
     let ports = LoopbackPorts::new(0, 2);
     let spec = ports.spec();
-    let out = scan_ok(&["-sT", "-n", "-Pn", "--open", "-p", &spec, "127.0.0.1"]);
+    let out = prtip_ok(&["-sT", "-n", "-Pn", "--open", "-p", &spec, "127.0.0.1"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         !stdout.contains("scan report for 127.0.0.1"),
@@ -281,12 +261,12 @@ fn open_leaves_out_hosts_without_open_ports() {
 
 #[test]
 fn reason_shows_syn_ack_and_conn_refused() {
-    let _g = lock();
+    let _g = loopback::lock();
     let ports = LoopbackPorts::new(1, 1);
     let spec = ports.spec();
-    let dir = common::tempdir();
+    let dir = tempdir();
     let xml = dir.path().join("reason.xml");
-    let out = scan_ok(&[
+    let out = prtip_ok(&[
         "-sT",
         "-n",
         "-Pn",
@@ -321,7 +301,7 @@ fn reason_shows_syn_ack_and_conn_refused() {
         closed.contains(" closed ") && closed.ends_with("conn-refused"),
         "{closed}"
     );
-    let (_, hosts) = xml_file_hosts(&xml);
+    let (_, hosts) = xml::file_hosts(&xml);
     assert_eq!(hosts[0].reasons[&ports.open[0]], "syn-ack");
     assert_eq!(hosts[0].reasons[&ports.closed[0]], "conn-refused");
 }
@@ -332,7 +312,7 @@ fn reason_shows_syn_ack_and_conn_refused() {
 /// reported as open ports.
 #[test]
 fn ephemeral_range_reports_only_real_listeners() {
-    let _g = lock();
+    let _g = loopback::lock();
     let ours = LoopbackPorts::new(3, 0);
     let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
         .ok()
@@ -347,11 +327,11 @@ fn ephemeral_range_reports_only_real_listeners() {
             "listener port {p} outside {range:?}"
         );
     }
-    let before = ss_loopback_listeners();
-    let dir = common::tempdir();
+    let before = loopback::ss_listeners();
+    let dir = tempdir();
     let xml = dir.path().join("ephemeral.xml");
     let spec = format!("{}-{}", range.0, range.1);
-    scan_ok(&[
+    prtip_ok(&[
         "-sT",
         "-n",
         "-Pn",
@@ -361,7 +341,7 @@ fn ephemeral_range_reports_only_real_listeners() {
         xml.to_str().expect("utf-8"),
         "127.0.0.1",
     ]);
-    let after = ss_loopback_listeners();
+    let after = loopback::ss_listeners();
     let reported_open: BTreeSet<u16> = single_host_ports(&xml)
         .into_iter()
         .filter(|(_, s)| s == "open")
@@ -395,7 +375,7 @@ fn ephemeral_range_reports_only_real_listeners() {
 /// service at all. 43027/tcp is such an "unknown" entry in nmap 7.93's table.
 #[test]
 fn unknown_entries_of_nmap_services_are_reported_like_nmap() {
-    if !require("nmap") || !require_file("/usr/share/nmap/nmap-services") {
+    if !require_tool("nmap") || !require_file("/usr/share/nmap/nmap-services") {
         return;
     }
     let table = std::fs::read_to_string("/usr/share/nmap/nmap-services").expect("nmap-services");
@@ -406,8 +386,8 @@ fn unknown_entries_of_nmap_services_are_reported_like_nmap() {
     }) else {
         panic!("no unknown/tcp entry in nmap-services");
     };
-    let _g = lock();
-    let dir = common::tempdir();
+    let _g = loopback::lock();
+    let dir = tempdir();
     let ours = dir.path().join("prtip.xml");
     let theirs = dir.path().join("nmap.xml");
     // The port is closed or open, whatever: only the service column matters.
@@ -422,5 +402,5 @@ fn unknown_entries_of_nmap_services_are_reported_like_nmap() {
         .arg(&theirs)
         .arg("127.0.0.1"));
     assert!(out.status.success(), "{}", describe(&out));
-    ndiff_no_port_differences(&theirs, &ours);
+    xml::ndiff_no_port_differences(&theirs, &ours);
 }

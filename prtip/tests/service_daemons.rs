@@ -7,52 +7,19 @@
 
 mod common;
 
-use common::{prtip_path, require, require_file, require_root, run_timeout};
+use common::prtip_path;
+use prtip_testkit::{
+    prereq::{require_file, require_root, require_tool},
+    process::{describe, run_timeout, tempdir},
+    services::ServicesNetns,
+    xml,
+};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 const PORTS: &str = "21,22,25,80,443,3306,5432,6379,11211";
 const NETNS: &str = "prtip-svct";
-
-fn services_script() -> String {
-    format!("{}/../scripts/services", env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Brings the daemons up for the test and down afterwards.
-struct Daemons;
-
-impl Daemons {
-    fn up() -> Daemons {
-        let out = run_timeout(
-            Command::new(services_script())
-                .args(["--netns", NETNS, "up"])
-                .env("PRTIP_SVC_VETH", "0"),
-            Duration::from_secs(600),
-        );
-        assert!(
-            out.status.success(),
-            "services up: {}",
-            common::describe(&out)
-        );
-        Daemons
-    }
-
-    fn exec(&self, argv: &[&str]) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", NETNS]).args(argv);
-        c
-    }
-}
-
-impl Drop for Daemons {
-    fn drop(&mut self) {
-        let _ = Command::new(services_script())
-            .args(["--netns", NETNS, "down"])
-            .output();
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Svc {
@@ -65,7 +32,7 @@ struct Svc {
 /// port -> service element of an nmap-format XML file (ports without one
 /// left out; `method` is not compared).
 fn services(xml: &str) -> BTreeMap<u16, Svc> {
-    common::xml_port_services(xml)
+    xml::port_services(xml)
         .into_iter()
         .filter_map(|(port, (_, svc))| {
             let s = svc?;
@@ -82,12 +49,11 @@ fn services(xml: &str) -> BTreeMap<u16, Svc> {
         .collect()
 }
 
-fn scan_xml(d: &Daemons, program: &str, dir: &Path, name: &str) -> String {
+fn scan_xml(d: &ServicesNetns, program: &str, dir: &Path, name: &str) -> String {
     let path = dir.join(name);
     let path_s = path.to_str().expect("utf-8 path");
     let out = run_timeout(
-        &mut d.exec(&[
-            program,
+        d.cmd(program).args([
             "-sT",
             "-sV",
             "-n",
@@ -100,21 +66,22 @@ fn scan_xml(d: &Daemons, program: &str, dir: &Path, name: &str) -> String {
         ]),
         Duration::from_secs(300),
     );
-    assert!(
-        out.status.success(),
-        "{program}: {}",
-        common::describe(&out)
-    );
+    assert!(out.status.success(), "{program}: {}", describe(&out));
     std::fs::read_to_string(&path).expect("xml written")
 }
 
 #[test]
 fn versions_equal_nmap_on_real_daemons() {
-    if !require_root() || !require("nmap") || !require_file("/usr/share/nmap/nmap-service-probes") {
+    if !require_root()
+        || !require_tool("nmap")
+        || !require_file("/usr/share/nmap/nmap-service-probes")
+    {
         return;
     }
-    let daemons = Daemons::up();
-    let dir = common::tempdir();
+    let Some(daemons) = ServicesNetns::up(NETNS) else {
+        return;
+    };
+    let dir = tempdir();
     let theirs = services(&scan_xml(&daemons, "nmap", dir.path(), "nmap.xml"));
     let ours = services(&scan_xml(&daemons, prtip_path(), dir.path(), "prtip.xml"));
     let ports: Vec<u16> = PORTS.split(',').map(|p| p.parse().unwrap()).collect();
@@ -172,7 +139,7 @@ fn versions_equal_nmap_on_real_daemons() {
     }
 }
 
-fn scan_builtin_xml(d: &Daemons, dir: &Path) -> String {
+fn scan_builtin_xml(d: &ServicesNetns, dir: &Path) -> String {
     let empty = dir.join("empty");
     std::fs::create_dir_all(&empty).expect("mkdir");
     let xml = dir.join("builtin.xml");
@@ -183,14 +150,11 @@ fn scan_builtin_xml(d: &Daemons, dir: &Path) -> String {
         xml.display()
     );
     let out = run_timeout(
-        d.exec(&["unshare", "-m", "sh", "-c", &script])
+        d.cmd("unshare")
+            .args(["-m", "sh", "-c", &script])
             .env_remove("NMAPDIR"),
         Duration::from_secs(300),
     );
-    assert!(
-        out.status.success(),
-        "built-in scan: {}",
-        common::describe(&out)
-    );
+    assert!(out.status.success(), "built-in scan: {}", describe(&out));
     std::fs::read_to_string(&xml).expect("xml written")
 }

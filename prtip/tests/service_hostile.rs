@@ -9,7 +9,11 @@
 
 mod common;
 
-use common::{prtip, run_timeout};
+use common::prtip;
+use prtip_testkit::{
+    loopback,
+    process::{describe, run_timeout, tempdir},
+};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,7 +31,7 @@ type Behaviour = fn(TcpStream, &AtomicBool);
 
 fn serve(behaviour: Behaviour, stop: Arc<AtomicBool>) -> u16 {
     let flag = Arc::clone(&stop);
-    common::serve_loopback(stop, move |s| {
+    loopback::serve(stop, move |s| {
         let _ = s.set_write_timeout(Some(Duration::from_secs(30)));
         behaviour(s, &flag);
     })
@@ -78,7 +82,7 @@ fn hostile_services_cannot_hang_the_scan_or_grow_the_heap() {
         serve(garbage_tls, Arc::clone(&stop)),
     ];
     let spec = ports.map(|p| p.to_string()).join(",");
-    let dir = common::tempdir();
+    let dir = tempdir();
     let report = dir.path().join("mem.json");
     let out = run_timeout(
         prtip().args([
@@ -94,7 +98,7 @@ fn hostile_services_cannot_hang_the_scan_or_grow_the_heap() {
         Duration::from_secs(240),
     );
     stop.store(true, Ordering::Relaxed);
-    assert!(out.status.success(), "{}", common::describe(&out));
+    assert!(out.status.success(), "{}", describe(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     for p in ports {
         assert!(

@@ -6,7 +6,11 @@
 
 mod common;
 
-use common::{prtip, run_timeout};
+use common::prtip;
+use prtip_testkit::{
+    loopback,
+    process::{describe, run_timeout},
+};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -22,7 +26,7 @@ Content-Length: 3\r\nConnection: close\r\n\r\nbad";
 /// Answers like nginx: 200 to `GET /`, 400 to anything else, nothing until
 /// asked. Counts connections.
 fn serve(stop: Arc<AtomicBool>, accepted: Arc<AtomicUsize>) -> u16 {
-    common::serve_loopback(stop, move |s| {
+    loopback::serve(stop, move |s| {
         accepted.fetch_add(1, Ordering::Relaxed);
         answer(s);
     })
@@ -62,7 +66,7 @@ fn no_probe_is_sent_after_a_hard_match() {
         Duration::from_secs(120),
     );
     stop.store(true, Ordering::Relaxed);
-    assert!(out.status.success(), "{}", common::describe(&out));
+    assert!(out.status.success(), "{}", describe(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -12,9 +12,13 @@
 
 mod common;
 
-use common::{
-    cidr_addresses, describe, require, run_timeout, xml_open_ports, xml_runstats_hosts,
-    xml_state_counts, Capture, ScriptLab, Side,
+use common::PrtipIn;
+use prtip_testkit::{
+    capture::Capture,
+    lab::{cidr_addresses, Namespaces, ScriptLab, Side},
+    prereq::{require_file, require_tool},
+    process::{describe, run_timeout, tempdir},
+    xml,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -92,7 +96,7 @@ fn both(lab: &ScriptLab, dir: &Path, tag: &str, args: &[&str]) -> (String, Strin
 /// Host-by-host agreement: open ports, and counts per state (closed ports
 /// are collapsed into extraports by both).
 fn assert_same_hosts_and_ports(ours: &str, theirs: &str, what: &str) {
-    let (o, t) = (xml_open_ports(ours), xml_open_ports(theirs));
+    let (o, t) = (xml::open_ports(ours), xml::open_ports(theirs));
     if o != t {
         let only_ours: Vec<_> = o.iter().filter(|(k, v)| t.get(*k) != Some(v)).collect();
         let only_theirs: Vec<_> = t.iter().filter(|(k, v)| o.get(*k) != Some(v)).collect();
@@ -103,12 +107,12 @@ fn assert_same_hosts_and_ports(ours: &str, theirs: &str, what: &str) {
         );
     }
     let up = |x: &str| -> BTreeMap<String, BTreeMap<String, u64>> {
-        let up: BTreeSet<String> = common::xml_hosts(x)
+        let up: BTreeSet<String> = xml::hosts(x)
             .into_iter()
             .filter(|h| h.status == "up")
             .map(|h| h.addr)
             .collect();
-        xml_state_counts(x)
+        xml::state_counts(x)
             .into_iter()
             .filter(|(a, _)| up.contains(a))
             .collect()
@@ -133,29 +137,29 @@ fn prefix_with_pn_same_hosts_and_ports_as_nmap() {
     let Some(lab) = ScriptLab::up(PREFIX, &LISTEN, 0) else {
         return;
     };
-    if !require("nmap") {
+    if !require_tool("nmap") {
         return;
     }
-    let dir = common::tempdir();
+    let dir = tempdir();
     let args = ["-sS", "-n", "-Pn", "-p", PORTS, PREFIX];
     let (ours, theirs) = both(&lab, dir.path(), "pn", &args);
     assert_same_hosts_and_ports(&ours, &theirs, "-Pn");
     assert_eq!(
-        xml_open_ports(&ours),
+        xml::open_ports(&ours),
         all_listeners(PREFIX),
         "every address answers with the listeners open"
     );
-    for (addr, counts) in xml_state_counts(&ours) {
+    for (addr, counts) in xml::state_counts(&ours) {
         assert_eq!(
             counts.get("closed").copied().unwrap_or(0) + counts.get("open").copied().unwrap_or(0),
             ports_per_host(),
             "{addr}: {counts:?}"
         );
     }
-    assert_eq!(xml_runstats_hosts(&ours), Some((256, 0, 256)));
-    assert_eq!(xml_runstats_hosts(&ours), xml_runstats_hosts(&theirs));
-    if require("xmllint") && common::require_file(common::NMAP_DTD) {
-        common::xmllint(&dir.path().join("prtip-pn.xml"), true);
+    assert_eq!(xml::runstats_hosts(&ours), Some((256, 0, 256)));
+    assert_eq!(xml::runstats_hosts(&ours), xml::runstats_hosts(&theirs));
+    if require_tool("xmllint") && require_file(xml::NMAP_DTD) {
+        xml::xmllint(&dir.path().join("prtip-pn.xml"), true);
     }
 }
 
@@ -164,27 +168,27 @@ fn discovery_finds_every_routed_address_and_dead_ones_are_down() {
     let Some(lab) = ScriptLab::up(PREFIX, &LISTEN, 0) else {
         return;
     };
-    if !require("nmap") {
+    if !require_tool("nmap") {
         return;
     }
     // scripts/lab routes only the prefix (and the /30 link) in the scan
     // namespace; an unrouted address would fail at send time, so route a
     // dead /24 to the target, which drops it (no local address, no forwarding).
     lab.route_dead(DEAD_NET);
-    let dir = common::tempdir();
+    let dir = tempdir();
     let mut args = vec!["-sS", "-n", "-p", PORTS, PREFIX];
     args.extend(DEAD_HOSTS);
     let (ours, theirs) = both(&lab, dir.path(), "disc", &args);
     assert_same_hosts_and_ports(&ours, &theirs, "raw discovery");
-    assert_eq!(xml_open_ports(&ours), all_listeners(PREFIX));
+    assert_eq!(xml::open_ports(&ours), all_listeners(PREFIX));
     let total = 256 + DEAD_HOSTS.len() as u64;
     assert_eq!(
-        xml_runstats_hosts(&ours),
+        xml::runstats_hosts(&ours),
         Some((256, DEAD_HOSTS.len() as u64, total)),
         "{ours}"
     );
-    assert_eq!(xml_runstats_hosts(&ours), xml_runstats_hosts(&theirs));
-    let hosts = common::xml_hosts(&ours);
+    assert_eq!(xml::runstats_hosts(&ours), xml::runstats_hosts(&theirs));
+    let hosts = xml::hosts(&ours);
     for h in &hosts {
         if DEAD_HOSTS.contains(&h.addr.as_str()) {
             assert_eq!(h.status, "down", "{h:?}");
@@ -204,7 +208,7 @@ fn five_percent_loss_still_finds_every_open_port() {
     let Some(lab) = ScriptLab::up(PREFIX, &LISTEN, 5) else {
         return;
     };
-    let dir = common::tempdir();
+    let dir = tempdir();
     // Repeated: one lucky run proves little; each run must recover by retrying.
     for run in 0..2 {
         let xml = dir.path().join(format!("loss-{run}.xml"));
@@ -223,13 +227,13 @@ fn five_percent_loss_still_finds_every_open_port() {
         );
         let text = read(&xml);
         assert_eq!(
-            xml_open_ports(&text),
+            xml::open_ports(&text),
             all_listeners(PREFIX),
             "run {run}: open ports with 5% loss"
         );
         // Every port is accounted for; almost every closed port was answered too.
         let mut unanswered = 0;
-        for (addr, counts) in xml_state_counts(&text) {
+        for (addr, counts) in xml::state_counts(&text) {
             assert_eq!(counts.values().sum::<u64>(), ports_per_host(), "{addr}");
             unanswered += counts.get("filtered").copied().unwrap_or(0);
         }
@@ -239,7 +243,7 @@ fn five_percent_loss_still_finds_every_open_port() {
         );
     }
     // The loss rule did drop packets (so the retries above were exercised).
-    if require("nft") {
+    if require_tool("nft") {
         let out = lab.ok(Side::Target, &["nft", "list", "table", "inet", "prtip_lab"]);
         let text = String::from_utf8_lossy(&out.stdout);
         let dropped: u64 = text
@@ -260,7 +264,7 @@ fn excluded_address_receives_no_packet() {
     let Some(lab) = ScriptLab::up(PREFIX, &LISTEN, 0) else {
         return;
     };
-    if !require("tcpdump") {
+    if !require_tool("tcpdump") {
         return;
     }
     let excluded = "198.18.4.7";
@@ -279,7 +283,7 @@ fn excluded_address_receives_no_packet() {
         &lab.target_if,
         &format!("tcp[tcpflags] & tcp-syn != 0 and dst host {control}"),
     );
-    let dir = common::tempdir();
+    let dir = tempdir();
     let xml = dir.path().join("excl.xml");
     // Without -Pn, so discovery probes are covered too.
     prtip_in(
@@ -310,12 +314,12 @@ fn excluded_address_receives_no_packet() {
         to_c.len()
     );
     let text = read(&xml);
-    let open = xml_open_ports(&text);
+    let open = xml::open_ports(&text);
     assert!(!open.contains_key(excluded), "excluded host reported");
     let mut want = all_listeners(PREFIX);
     want.remove(excluded);
     assert_eq!(open, want);
-    assert_eq!(xml_runstats_hosts(&text), Some((255, 0, 255)));
+    assert_eq!(xml::runstats_hosts(&text), Some((255, 0, 255)));
 }
 
 #[test]
@@ -323,7 +327,7 @@ fn unroutable_target_is_skipped_not_fatal() {
     let Some(lab) = ScriptLab::up(PREFIX, &LISTEN, 0) else {
         return;
     };
-    let dir = common::tempdir();
+    let dir = tempdir();
     let xml = dir.path().join("unrouted.xml");
     // 198.18.6.9 is inside the lab's namespaces' range but has no route in
     // the scan namespace (no default route): the kernel refuses to send.
@@ -343,7 +347,7 @@ fn unroutable_target_is_skipped_not_fatal() {
         SCAN_TIMEOUT,
     );
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
-    let open = xml_open_ports(&read(&xml));
+    let open = xml::open_ports(&read(&xml));
     for h in ["198.18.4.1", "198.18.4.2"] {
         assert_eq!(
             open.get(h),
@@ -362,7 +366,7 @@ fn targets_behind_different_interfaces_share_one_scan() {
     let Some(lab) = ScriptLab::up(PREFIX, &LISTEN, 0) else {
         return;
     };
-    let dir = common::tempdir();
+    let dir = tempdir();
     let xml = dir.path().join("mixed.xml");
     // Nothing listens on the scanning namespace's loopback: every port there is closed.
     let out = run_timeout(
@@ -380,7 +384,7 @@ fn targets_behind_different_interfaces_share_one_scan() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let text = read(&xml);
-    let open = xml_open_ports(&text);
+    let open = xml::open_ports(&text);
     assert_eq!(
         open.get("198.18.4.3"),
         Some(&BTreeSet::from([22, 80])),
@@ -390,7 +394,7 @@ fn targets_behind_different_interfaces_share_one_scan() {
         open.get("127.0.0.1").is_some_and(BTreeSet::is_empty),
         "{text}"
     );
-    let counts = xml_state_counts(&text);
+    let counts = xml::state_counts(&text);
     assert_eq!(
         counts
             .get("127.0.0.1")

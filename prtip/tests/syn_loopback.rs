@@ -8,25 +8,19 @@
 
 mod common;
 
-use common::{
-    describe, ndiff_no_port_differences, prtip, require, require_file, require_root, run,
-    xml_file_hosts, xmllint, LoopbackPorts, XmlHost, NMAP_DTD,
+use common::prtip_ok;
+use prtip_testkit::{
+    loopback::{self, LoopbackPorts},
+    prereq::{require_file, require_root, require_tool},
+    process::{run_ok, tempdir},
+    xml::{self, attr},
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
-use std::sync::Mutex;
 
 /// Not ours: never scanned, never expected.
 const FOREIGN_PORT: u16 = 2024;
-
-/// Tests here bind and release loopback ports; they take turns so one test's
-/// "closed" port is not another test's listener.
-static LOOPBACK: Mutex<()> = Mutex::new(());
-
-fn lock() -> std::sync::MutexGuard<'static, ()> {
-    LOOPBACK.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// Listeners plus released ports, and a few low ports, without 2024.
 struct Ports {
@@ -51,40 +45,22 @@ fn xml_arg(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")
 }
 
-fn prtip_ok(args: &[&str]) -> std::process::Output {
-    let out = run(prtip().args(args));
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "prtip {args:?}\n{}",
-        describe(&out)
-    );
-    out
-}
-
 fn nmap_ok(args: &[&str]) -> std::process::Output {
-    let out = run(Command::new("nmap").args(args));
-    assert!(out.status.success(), "nmap {args:?}\n{}", describe(&out));
-    out
+    run_ok(Command::new("nmap").args(args))
 }
 
-/// The only host of an XML file.
-fn single_host(path: &Path) -> (String, XmlHost) {
-    let (text, hosts) = xml_file_hosts(path);
-    assert_eq!(hosts.len(), 1, "one host expected in:\n{text}");
-    assert_eq!(hosts[0].addr, "127.0.0.1", "{text}");
-    assert_eq!(hosts[0].status, "up", "{text}");
-    let h = hosts[0].clone();
-    (text, h)
+/// The only host of an XML file (127.0.0.1, up).
+fn single_host(path: &Path) -> (String, xml::Host) {
+    xml::only_host_up(path, "127.0.0.1")
 }
 
 /// (port, state) of every port of a host, listed or collapsed: for
 /// collapsed ports only the count per state is known, so the listed ports
 /// are returned together with the extraports counts.
 fn port_states(text: &str) -> (BTreeMap<u16, String>, BTreeMap<String, u64>) {
-    let counts = common::xml_state_counts(text);
+    let counts = xml::state_counts(text);
     assert_eq!(counts.len(), 1, "{text}");
-    let hosts = common::xml_hosts(text);
+    let hosts = xml::hosts(text);
     (
         hosts[0].ports.clone(),
         counts.into_values().next().unwrap_or_default(),
@@ -93,7 +69,7 @@ fn port_states(text: &str) -> (BTreeMap<u16, String>, BTreeMap<String, u64>) {
 
 /// Our own ports must be exactly as bound: listeners open (syn-ack), released
 /// ports closed (reset).
-fn assert_ours(host: &XmlHost, ports: &LoopbackPorts, text: &str) {
+fn assert_ours(host: &xml::Host, ports: &LoopbackPorts, text: &str) {
     for &p in &ports.open {
         assert_eq!(
             host.ports.get(&p).map(String::as_str),
@@ -122,12 +98,12 @@ fn assert_ours(host: &XmlHost, ports: &LoopbackPorts, text: &str) {
 
 #[test]
 fn same_ports_as_nmap_valid_xml_and_ndiff_agrees() {
-    if !require_root() || !require("nmap") || !require("ndiff") {
+    if !require_root() || !require_tool("nmap") || !require_tool("ndiff") {
         return;
     }
-    let _g = lock();
+    let _g = loopback::lock();
     let ports = Ports::new(3, 3);
-    let dir = common::tempdir();
+    let dir = tempdir();
     for pn in [true, false] {
         let ours = dir.path().join(format!("prtip-{pn}.xml"));
         let theirs = dir.path().join(format!("nmap-{pn}.xml"));
@@ -161,16 +137,12 @@ fn same_ports_as_nmap_valid_xml_and_ndiff_agrees() {
             if pn { "user-set" } else { "localhost-response" }
         );
         let i = text.find("<scaninfo ").expect("scaninfo");
-        assert_eq!(
-            common::attr(&text[i..], "type").as_deref(),
-            Some("syn"),
-            "{text}"
-        );
-        assert_eq!(common::attr(&text[i..], "protocol").as_deref(), Some("tcp"));
-        if require("xmllint") && require_file(NMAP_DTD) {
-            xmllint(&ours, true);
+        assert_eq!(attr(&text[i..], "type").as_deref(), Some("syn"), "{text}");
+        assert_eq!(attr(&text[i..], "protocol").as_deref(), Some("tcp"));
+        if require_tool("xmllint") && require_file(xml::NMAP_DTD) {
+            xml::xmllint(&ours, true);
         }
-        ndiff_no_port_differences(&theirs, &ours);
+        xml::ndiff_no_port_differences(&theirs, &ours);
     }
 }
 
@@ -179,9 +151,9 @@ fn reasons_are_syn_ack_and_reset_when_every_port_is_listed() {
     if !require_root() {
         return;
     }
-    let _g = lock();
+    let _g = loopback::lock();
     let ports = LoopbackPorts::new(2, 2);
-    let dir = common::tempdir();
+    let dir = tempdir();
     let xml = dir.path().join("out.xml");
     // -v raises the collapse threshold, but with four ports nothing collapses anyway.
     prtip_ok(&[
@@ -210,9 +182,9 @@ fn same_seed_gives_identical_results() {
     if !require_root() {
         return;
     }
-    let _g = lock();
+    let _g = loopback::lock();
     let ports = Ports::new(3, 3);
-    let dir = common::tempdir();
+    let dir = tempdir();
     let mut seen = Vec::new();
     for i in 0..2 {
         let xml = dir.path().join(format!("seed-{i}.xml"));
@@ -236,7 +208,7 @@ fn same_seed_gives_identical_results() {
 }
 
 /// Runs one shard and returns (text, host).
-fn shard(ports: &str, which: &str, seed: &str, dir: &Path, extra: &[&str]) -> (String, XmlHost) {
+fn shard(ports: &str, which: &str, seed: &str, dir: &Path, extra: &[&str]) -> (String, xml::Host) {
     let xml = dir.join(format!("shard-{}.xml", which.replace('/', "-")));
     let mut args = vec![
         "-sS",
@@ -263,9 +235,9 @@ fn two_shards_together_find_every_open_port() {
     if !require_root() {
         return;
     }
-    let _g = lock();
+    let _g = loopback::lock();
     let ports = Ports::new(4, 4);
-    let dir = common::tempdir();
+    let dir = tempdir();
     let full = dir.path().join("full.xml");
     prtip_ok(&[
         "-sS",
@@ -279,7 +251,7 @@ fn two_shards_together_find_every_open_port() {
     ]);
     let (text, host) = single_host(&full);
     assert_ours(&host, &ports.ours, &text);
-    let open = |h: &XmlHost| -> BTreeSet<u16> {
+    let open = |h: &xml::Host| -> BTreeSet<u16> {
         h.ports
             .iter()
             .filter(|(_, s)| s.as_str() == "open")
@@ -302,7 +274,7 @@ fn two_shards_together_find_every_open_port() {
 }
 
 /// The answered ports of one shard (anything but filtered/no-response).
-fn answered(h: &XmlHost) -> BTreeSet<u16> {
+fn answered(h: &xml::Host) -> BTreeSet<u16> {
     h.ports
         .iter()
         .filter(|(_, s)| s.as_str() != "filtered")
@@ -315,11 +287,11 @@ fn shards_partition_the_probes_without_retries() {
     if !require_root() {
         return;
     }
-    let _g = lock();
+    let _g = loopback::lock();
     // 200 low ports, each listed (-d raises nmap's collapse threshold), so
     // the ports a shard did not probe show up as filtered.
     let spec = "1-200";
-    let dir = common::tempdir();
+    let dir = tempdir();
     let extra = ["-d", "--max-retries", "0"];
     let (t1, s1) = shard(spec, "1/2", "11", dir.path(), &extra);
     let (t2, s2) = shard(spec, "2/2", "11", dir.path(), &extra);
@@ -340,9 +312,9 @@ fn shards_partition_the_probes_with_default_retries() {
     if !require_root() {
         return;
     }
-    let _g = lock();
+    let _g = loopback::lock();
     let spec = "1-200";
-    let dir = common::tempdir();
+    let dir = tempdir();
     let started = std::time::Instant::now();
     let (t1, s1) = shard(spec, "1/2", "11", dir.path(), &["-d"]);
     let (t2, s2) = shard(spec, "2/2", "11", dir.path(), &["-d"]);
@@ -368,9 +340,9 @@ fn shard_one_of_one_is_the_whole_scan() {
     if !require_root() {
         return;
     }
-    let _g = lock();
+    let _g = loopback::lock();
     let ports = LoopbackPorts::new(2, 0);
-    let dir = common::tempdir();
+    let dir = tempdir();
     let xml = dir.path().join("s.xml");
     prtip_ok(&[
         "-sS",

@@ -1,0 +1,69 @@
+//! Real daemons (ssh 22, nginx http 80 + https 443, and the others of
+//! `scripts/services`) in a network namespace of their own.
+
+use std::process::Command;
+use std::time::Duration;
+
+use crate::prereq::{missing, require_root, require_tool};
+use crate::process::{describe, run_teardown, run_timeout};
+
+/// The daemons of `scripts/services` in namespace `name`, without the veth
+/// (`PRTIP_SVC_VETH=0`): they are reachable only at 127.0.0.1 inside it.
+/// `scripts/services down` runs on drop, also when the test fails.
+#[derive(Debug)]
+pub struct ServicesNetns {
+    pub name: String,
+}
+
+impl ServicesNetns {
+    /// `scripts/services` of this repository.
+    pub fn script() -> std::path::PathBuf {
+        crate::repo_path("scripts/services")
+    }
+
+    /// `scripts/services --netns <name> up`; None (after a loud skip, or a
+    /// failure under CI) without root or `ip`, or when the daemons do not
+    /// come up. `name`: at most 12 characters of `[a-z0-9_-]`.
+    pub fn up(name: &str) -> Option<ServicesNetns> {
+        if !require_root() || !require_tool("ip") {
+            return None;
+        }
+        // From here on Drop runs `scripts/services down`, whatever happens.
+        let svc = ServicesNetns {
+            name: name.to_string(),
+        };
+        let out = run_timeout(
+            Command::new(Self::script())
+                .args(["--netns", name, "up"])
+                .env("PRTIP_SVC_VETH", "0"),
+            Duration::from_secs(600),
+        );
+        if !out.status.success() {
+            eprintln!("{}", describe(&out));
+            drop(svc);
+            missing("real daemons (scripts/services up failed)");
+            return None;
+        }
+        Some(svc)
+    }
+
+    /// `ip netns exec <name> <program>` (the daemons answer at 127.0.0.1).
+    pub fn cmd(&self, program: &str) -> Command {
+        crate::netns::cmd(&self.name, program)
+    }
+
+    /// Path of the namespace's handle, for [`crate::netns::NetnsGuard`].
+    pub fn netns_path(&self) -> String {
+        crate::netns::path(&self.name)
+    }
+}
+
+impl Drop for ServicesNetns {
+    fn drop(&mut self) {
+        run_teardown(
+            Command::new(Self::script()).args(["--netns", &self.name, "down"]),
+            Duration::from_secs(120),
+            &format!("scripts/services down for {}", self.name),
+        );
+    }
+}
