@@ -1,6 +1,7 @@
 //! One TCP connect attempt and the mapping of its outcome to nmap's states.
 
 use crate::error::ScanError;
+use crate::sys::errno;
 use prtip_core::result::{PortState, Reason};
 use socket2::{Domain, Protocol as SockProtocol, SockAddr, Socket, Type};
 use std::io;
@@ -37,12 +38,12 @@ fn is_resource_error(e: &io::Error) -> bool {
     matches!(
         e.raw_os_error(),
         Some(
-            libc::EMFILE
-                | libc::ENFILE
-                | libc::ENOBUFS
-                | libc::ENOMEM
-                | libc::EADDRNOTAVAIL
-                | libc::EAGAIN
+            errno::EMFILE
+                | errno::ENFILE
+                | errno::ENOBUFS
+                | errno::ENOMEM
+                | errno::EADDRNOTAVAIL
+                | errno::EAGAIN
         )
     )
 }
@@ -50,13 +51,13 @@ fn is_resource_error(e: &io::Error) -> bool {
 /// Map a failed connect to a state, as nmap's connect scan does.
 fn classify(e: &io::Error) -> Option<(PortState, Reason)> {
     Some(match e.raw_os_error()? {
-        libc::ECONNREFUSED => (PortState::Closed, Reason::ConnRefused),
-        libc::EHOSTUNREACH | libc::EHOSTDOWN => (PortState::Filtered, Reason::HostUnreach),
-        libc::ENETUNREACH | libc::ENETDOWN => (PortState::Filtered, Reason::NetUnreach),
-        libc::EACCES | libc::EPERM => (PortState::Filtered, Reason::AdminProhibited),
+        errno::ECONNREFUSED => (PortState::Closed, Reason::ConnRefused),
+        errno::EHOSTUNREACH | errno::EHOSTDOWN => (PortState::Filtered, Reason::HostUnreach),
+        errno::ENETUNREACH | errno::ENETDOWN => (PortState::Filtered, Reason::NetUnreach),
+        errno::EACCES | errno::EPERM => (PortState::Filtered, Reason::AdminProhibited),
         // A reset can only end a connection the peer accepted (a refused SYN
         // is ECONNREFUSED): the port is open, its service hung up at once.
-        libc::ECONNRESET => (PortState::Open, Reason::SynAck),
+        errno::ECONNRESET => (PortState::Open, Reason::SynAck),
         _ => return None,
     })
 }
@@ -110,7 +111,7 @@ fn finished(
         }
         Err(e) => match classify(&e) {
             Some((state, reason)) => Attempt::Answered { state, reason, rtt },
-            None if e.raw_os_error() == Some(libc::ETIMEDOUT) => Attempt::Silent,
+            None if e.raw_os_error() == Some(errno::ETIMEDOUT) => Attempt::Silent,
             None if is_resource_error(&e) => Attempt::Resource(e),
             // Anything else is unexpected; treat it as no answer rather than guess a state.
             None => Attempt::Silent,
@@ -157,7 +158,7 @@ pub fn start(target: SocketAddr, opts: &SocketOptions) -> Result<Started, ScanEr
     let start = Instant::now();
     Ok(Started::Done(match sock.connect(&SockAddr::from(target)) {
         Ok(()) => finished(&sock, Ok(()), None, start.elapsed()),
-        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
+        Err(e) if e.raw_os_error() == Some(errno::EINPROGRESS) => {
             match progress(&sock, start.elapsed()) {
                 Some(done) => done,
                 None => return Ok(Started::Pending(Pending { sock, start })),
@@ -212,25 +213,25 @@ mod tests {
     #[test]
     fn errno_mapping_follows_nmap() {
         assert_eq!(
-            classify(&err(libc::ECONNREFUSED)),
+            classify(&err(errno::ECONNREFUSED)),
             Some((PortState::Closed, Reason::ConnRefused))
         );
         assert_eq!(
-            classify(&err(libc::EHOSTUNREACH)),
+            classify(&err(errno::EHOSTUNREACH)),
             Some((PortState::Filtered, Reason::HostUnreach))
         );
         assert_eq!(
-            classify(&err(libc::ENETUNREACH)),
+            classify(&err(errno::ENETUNREACH)),
             Some((PortState::Filtered, Reason::NetUnreach))
         );
         assert_eq!(
-            classify(&err(libc::ECONNRESET)),
+            classify(&err(errno::ECONNRESET)),
             Some((PortState::Open, Reason::SynAck))
         );
-        assert_eq!(classify(&err(libc::EMFILE)), None);
-        assert!(is_resource_error(&err(libc::EMFILE)));
-        assert!(is_resource_error(&err(libc::EADDRNOTAVAIL)));
-        assert!(!is_resource_error(&err(libc::ECONNREFUSED)));
+        assert_eq!(classify(&err(errno::EMFILE)), None);
+        assert!(is_resource_error(&err(errno::EMFILE)));
+        assert!(is_resource_error(&err(errno::EADDRNOTAVAIL)));
+        assert!(!is_resource_error(&err(errno::ECONNREFUSED)));
     }
 
     #[tokio::test]
