@@ -8,25 +8,11 @@ pub const RESERVED_FDS: u64 = 64;
 
 /// Raise the soft `RLIMIT_NOFILE` to the hard limit and return the new soft limit.
 pub fn raise_nofile_limit() -> io::Result<u64> {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `lim` is a valid, writable rlimit for the duration of the call.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
-        return Err(io::Error::last_os_error());
+    let (soft, hard) = crate::sys::rlimit::nofile()?;
+    if soft < hard && crate::sys::rlimit::set_nofile(hard, hard).is_ok() {
+        return Ok(hard);
     }
-    if lim.rlim_cur < lim.rlim_max {
-        let raised = libc::rlimit {
-            rlim_cur: lim.rlim_max,
-            rlim_max: lim.rlim_max,
-        };
-        // SAFETY: `raised` is a valid rlimit; failure leaves the old limit in place.
-        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
-            lim.rlim_cur = raised.rlim_cur;
-        }
-    }
-    Ok(lim.rlim_cur)
+    Ok(soft)
 }
 
 /// How many sockets may be open at once under a soft limit of `soft`.

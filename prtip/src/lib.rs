@@ -9,3 +9,4 @@ pub mod memreport;
 pub mod output;
 pub mod progress;
 pub mod settings;
+mod sys;

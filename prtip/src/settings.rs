@@ -510,7 +510,7 @@ impl Settings {
             None => None,
         };
         if let Some(iface) = &args.interface {
-            if iface.is_empty() || iface.len() >= libc::IFNAMSIZ || iface.contains('/') {
+            if iface.is_empty() || iface.len() >= crate::sys::IFNAMSIZ || iface.contains('/') {
                 return Err(usage(format!("invalid interface name -e \"{iface}\"")));
             }
         }

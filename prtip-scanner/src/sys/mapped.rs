@@ -2,6 +2,7 @@
 //! nmap-service-probes, nmap-os-db) are read without copying them into the
 //! heap. Their pages show up in RSS, which `--mem-report` prints beside the heap.
 
+use memmap2::{Mmap, MmapOptions};
 use std::fs::File;
 use std::io;
 use std::path::Path;
@@ -9,52 +10,28 @@ use std::path::Path;
 /// A file mapped read-only; unmapped on drop.
 #[derive(Debug)]
 pub struct MappedFile {
-    ptr: *mut libc::c_void,
-    len: usize,
+    /// `None` for an empty file: there is nothing to map.
+    map: Option<Mmap>,
 }
-
-// SAFETY: the mapping is read-only and private; sharing &[u8] views of it is sound.
-unsafe impl Send for MappedFile {}
-// SAFETY: as above; no interior mutability.
-unsafe impl Sync for MappedFile {}
 
 impl MappedFile {
     /// Map `path`. Empty files are allowed (no mapping is made).
     pub fn open(path: &Path) -> io::Result<MappedFile> {
         let file = File::open(path)?;
-        let len = usize::try_from(file.metadata()?.len())
-            .map_err(|_| io::Error::other("file too large to map"))?;
-        if len == 0 {
-            return Ok(MappedFile {
-                ptr: std::ptr::null_mut(),
-                len: 0,
-            });
+        if file.metadata()?.len() == 0 {
+            return Ok(MappedFile { map: None });
         }
-        // SAFETY: a fresh private read-only mapping of a file we opened; the
-        // kernel picks the address. Failure is checked below.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ,
-                libc::MAP_PRIVATE,
-                std::os::fd::AsRawFd::as_raw_fd(&file),
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(MappedFile { ptr, len })
+        // SAFETY: a private read-only mapping of a file we opened. Were the
+        // file truncated or rewritten by someone else during the scan, reads
+        // could fault or change under us; the databases are only ever
+        // replaced by installers, which write a new file and rename it.
+        let map = unsafe { MmapOptions::new().map_copy_read_only(&file)? };
+        Ok(MappedFile { map: Some(map) })
     }
 
     /// The file's bytes.
     pub fn bytes(&self) -> &[u8] {
-        if self.len == 0 {
-            return &[];
-        }
-        // SAFETY: `ptr` maps `len` readable bytes for as long as `self` lives.
-        unsafe { std::slice::from_raw_parts(self.ptr.cast::<u8>(), self.len) }
+        self.map.as_deref().unwrap_or(&[])
     }
 
     /// The file as text, or an error naming the first invalid byte offset.
@@ -65,17 +42,6 @@ impl MappedFile {
                 format!("not UTF-8 text (byte {})", e.valid_up_to()),
             )
         })
-    }
-}
-
-impl Drop for MappedFile {
-    fn drop(&mut self) {
-        if self.len > 0 {
-            // SAFETY: `ptr`/`len` are exactly the mapping made in `open`.
-            unsafe {
-                libc::munmap(self.ptr, self.len);
-            }
-        }
     }
 }
 

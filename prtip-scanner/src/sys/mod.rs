@@ -3,8 +3,12 @@
 
 use std::io;
 
+pub mod errno;
 mod mapped;
 pub mod names;
+pub mod packet;
+pub mod rlimit;
+pub mod route;
 pub use mapped::MappedFile;
 
 /// Fills `buf` from the kernel's random source.

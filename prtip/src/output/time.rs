@@ -1,7 +1,7 @@
 //! Local-time formatting the way nmap prints it, without a date crate.
 //!
 //! nmap formats with the C library (`ctime`, `strftime`) in local time, so we
-//! do the same through `libc`; if the C library cannot convert a time, we fall
+//! do the same (see `crate::sys`); if the C library cannot convert a time, we fall
 //! back to UTC computed by hand rather than printing nothing.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -42,30 +42,7 @@ pub(crate) fn start_stamp(t: SystemTime) -> String {
 }
 
 fn strftime_local(t: SystemTime, fmt: &std::ffi::CStr) -> Option<String> {
-    let secs = libc::time_t::try_from(unix_secs(t)).ok()?;
-    // SAFETY: `tm` is plain old data, so all-zero is a valid value that
-    // localtime_r overwrites; both pointers are valid for the call.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    let ok = unsafe { libc::localtime_r(&secs, &mut tm) };
-    if ok.is_null() {
-        return None;
-    }
-    let mut buf = [0u8; 128];
-    // SAFETY: buf is writable for its full length, fmt is NUL-terminated and
-    // tm was filled by localtime_r above. strftime never writes past `max`.
-    let n = unsafe {
-        libc::strftime(
-            buf.as_mut_ptr().cast::<libc::c_char>(),
-            buf.len(),
-            fmt.as_ptr(),
-            &tm,
-        )
-    };
-    if n == 0 {
-        return None;
-    }
-    buf.get(..n)
-        .map(|b| String::from_utf8_lossy(b).into_owned())
+    crate::sys::strftime_local(unix_secs(t), fmt)
 }
 
 /// A UTC calendar date, used only when the C library fails.

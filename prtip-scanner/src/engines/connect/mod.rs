@@ -1,12 +1,15 @@
 //! TCP connect scan (`-sT`) and unprivileged host discovery, on tokio.
 //!
-//! Every probe is a task holding one permit of a global socket semaphore, so
-//! the number of open descriptors never exceeds the budget derived from
-//! `RLIMIT_NOFILE`. Retransmission follows nmap: a port that stays silent is
-//! tried again only as often as retries have proven useful on that host
-//! (one retry at first), capped by `--max-retries`.
+//! Each host's ports are probed by a few long-lived worker tasks that pull
+//! ports from a shared cursor (workers.rs). Every worker holds one permit
+//! of a global socket semaphore, so the number of open descriptors never
+//! exceeds the budget derived from `RLIMIT_NOFILE`. Retransmission follows
+//! nmap: a port that stays silent is tried again only as often as retries
+//! have proven useful on that host (one retry at first), capped by
+//! `--max-retries`.
 
 mod probe;
+mod workers;
 
 pub use probe::SocketOptions;
 
@@ -17,7 +20,7 @@ use crate::plan::{Engine, HostJob, HostOutcome, OnHost, ScanPlan};
 use crate::rtt::RttEstimator;
 use futures_util::stream::{self, StreamExt};
 use memprof::Phase;
-use probe::{connect_once, Attempt};
+use probe::{Attempt, Started};
 use prtip_core::config::Timing;
 use prtip_core::ports::PortList;
 use prtip_core::result::{
@@ -32,11 +35,6 @@ use tokio::task::JoinSet;
 
 /// Ports probed on discovery, as nmap's unprivileged ping does.
 pub const DISCOVERY_PORTS: [u16; 2] = [80, 443];
-
-/// Probe tasks spawned but not yet started. Local targets answer inside the
-/// `connect` call, so without this bound the spawning loop would run ahead of
-/// the workers and queue a whole window of idle tasks on the heap.
-const MAX_QUEUED_PROBES: usize = 64;
 
 /// How long a local shortage may persist before the scan gives up.
 const RESOURCE_RETRY_LIMIT: u32 = 500;
@@ -58,7 +56,6 @@ pub struct ConnectConfig {
 pub struct ConnectScanner {
     cfg: ConnectConfig,
     sockets: Arc<Semaphore>,
-    queued: Arc<Semaphore>,
     pacer: Option<Pacer>,
     stop: StopFlag,
     probes: AtomicU64,
@@ -78,7 +75,6 @@ impl ConnectScanner {
         let pacer = Pacer::new(cfg.timing.max_rate, cfg.timing.scan_delay);
         Arc::new(ConnectScanner {
             sockets: Arc::new(Semaphore::new(parallelism)),
-            queued: Arc::new(Semaphore::new(MAX_QUEUED_PROBES)),
             pacer,
             stop,
             probes: AtomicU64::new(0),
@@ -100,8 +96,14 @@ impl ConnectScanner {
     }
 
     /// Probe one port until it answers or its retries are spent.
-    /// `None` means the scan was stopped first.
-    async fn probe_port(&self, host: &HostCtx, port: u16) -> Result<Option<PortResult>, ScanError> {
+    /// `None` means the scan was stopped first. Each attempt that has to
+    /// wait for the network adds a permit to `waiting`, if given.
+    async fn probe_port(
+        &self,
+        host: &HostCtx,
+        port: u16,
+        waiting: Option<&Semaphore>,
+    ) -> Result<Option<PortResult>, ScanError> {
         let target = SocketAddr::new(host.addr, port);
         let mut tries: u32 = 0;
         let mut shortages: u32 = 0;
@@ -113,7 +115,16 @@ impl ConnectScanner {
                 p.wait().await;
             }
             self.probes.fetch_add(1, Ordering::Relaxed);
-            match connect_once(target, host.rtt.timeout(), &self.cfg.socket).await? {
+            let attempt = match probe::start(target, &self.cfg.socket)? {
+                Started::Done(a) => a,
+                Started::Pending(p) => {
+                    if let Some(w) = waiting {
+                        w.add_permits(1);
+                    }
+                    p.wait(host.rtt.timeout()).await
+                }
+            };
+            match attempt {
                 Attempt::Answered { state, reason, rtt } => {
                     // Karn's rule: a retransmitted probe's RTT is ambiguous.
                     if tries == 0 {
@@ -161,7 +172,7 @@ impl ConnectScanner {
             let (me, h) = (Arc::clone(self), Arc::clone(host));
             set.spawn(memprof::in_phase(Phase::Sending, async move {
                 let _permit = permit;
-                me.probe_port(&h, port).await
+                me.probe_port(&h, port, None).await
             }));
         }
         let mut down_reason = Reason::NoResponse;
@@ -179,61 +190,6 @@ impl ConnectScanner {
             }
         }
         Ok(Some((HostStatus::Down, down_reason)))
-    }
-
-    /// Scan every port of one host. `None` means the scan was stopped.
-    async fn scan_ports(
-        self: &Arc<Self>,
-        host: &Arc<HostCtx>,
-        ports: &PortList,
-        mut table: PortTableBuilder,
-    ) -> Result<Option<PortTable>, ScanError> {
-        let mut set = JoinSet::new();
-        let record = |joined: Result<Result<Option<PortResult>, ScanError>, _>,
-                      table: &mut PortTableBuilder|
-         -> Result<bool, ScanError> {
-            match joined {
-                Ok(Ok(Some(p))) => {
-                    table.add(p);
-                    Ok(true)
-                }
-                Ok(Ok(None)) => Ok(false),
-                Ok(Err(e)) => Err(e),
-                // A probe task cannot panic on data; a join error means it was aborted.
-                Err(_) => Ok(false),
-            }
-        };
-        for port in ports.iter() {
-            if self.stop.is_stopped() {
-                return Ok(None);
-            }
-            let (permit, queued) = tokio::select! {
-                p = async {
-                    let q = Arc::clone(&self.queued).acquire_owned().await;
-                    let s = Arc::clone(&self.sockets).acquire_owned().await;
-                    (s, q)
-                } => p,
-                _ = self.stop.stopped() => return Ok(None),
-            };
-            let (me, h) = (Arc::clone(self), Arc::clone(host));
-            set.spawn(memprof::in_phase(Phase::Sending, async move {
-                drop(queued);
-                let _permit = permit;
-                me.probe_port(&h, port).await
-            }));
-            // Reap finished probes so the set stays as small as the window.
-            while let Some(joined) = set.try_join_next() {
-                if !record(joined, &mut table)? {
-                    return Ok(None);
-                }
-            }
-        }
-        while let Some(joined) = set.join_next().await {
-            if !record(joined, &mut table)? {
-                return Ok(None);
-            }
-        }
-        Ok(Some(table.finish()))
     }
 
     /// Discovery and port scan of one host, bounded by `--host-timeout`.
@@ -259,7 +215,7 @@ impl ConnectScanner {
             let mut table = PortTable::default();
             if status == HostStatus::Up && plan.port_scan {
                 let builder = PortTableBuilder::new(plan.max_per_state, plan.open_only);
-                match self.scan_ports(&host, &self.cfg.ports, builder).await? {
+                match self.scan_ports(&host, builder).await? {
                     Some(t) => table = t,
                     None => return Ok(None),
                 }

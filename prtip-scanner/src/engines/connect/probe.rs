@@ -1,6 +1,7 @@
 //! One TCP connect attempt and the mapping of its outcome to nmap's states.
 
 use crate::error::ScanError;
+use crate::sys::errno;
 use prtip_core::result::{PortState, Reason};
 use socket2::{Domain, Protocol as SockProtocol, SockAddr, Socket, Type};
 use std::io;
@@ -37,12 +38,12 @@ fn is_resource_error(e: &io::Error) -> bool {
     matches!(
         e.raw_os_error(),
         Some(
-            libc::EMFILE
-                | libc::ENFILE
-                | libc::ENOBUFS
-                | libc::ENOMEM
-                | libc::EADDRNOTAVAIL
-                | libc::EAGAIN
+            errno::EMFILE
+                | errno::ENFILE
+                | errno::ENOBUFS
+                | errno::ENOMEM
+                | errno::EADDRNOTAVAIL
+                | errno::EAGAIN
         )
     )
 }
@@ -50,13 +51,13 @@ fn is_resource_error(e: &io::Error) -> bool {
 /// Map a failed connect to a state, as nmap's connect scan does.
 fn classify(e: &io::Error) -> Option<(PortState, Reason)> {
     Some(match e.raw_os_error()? {
-        libc::ECONNREFUSED => (PortState::Closed, Reason::ConnRefused),
-        libc::EHOSTUNREACH | libc::EHOSTDOWN => (PortState::Filtered, Reason::HostUnreach),
-        libc::ENETUNREACH | libc::ENETDOWN => (PortState::Filtered, Reason::NetUnreach),
-        libc::EACCES | libc::EPERM => (PortState::Filtered, Reason::AdminProhibited),
+        errno::ECONNREFUSED => (PortState::Closed, Reason::ConnRefused),
+        errno::EHOSTUNREACH | errno::EHOSTDOWN => (PortState::Filtered, Reason::HostUnreach),
+        errno::ENETUNREACH | errno::ENETDOWN => (PortState::Filtered, Reason::NetUnreach),
+        errno::EACCES | errno::EPERM => (PortState::Filtered, Reason::AdminProhibited),
         // A reset can only end a connection the peer accepted (a refused SYN
         // is ECONNREFUSED): the port is open, its service hung up at once.
-        libc::ECONNRESET => (PortState::Open, Reason::SynAck),
+        errno::ECONNRESET => (PortState::Open, Reason::SynAck),
         _ => return None,
     })
 }
@@ -81,8 +82,14 @@ fn new_socket(target: &SocketAddr, opts: &SocketOptions) -> Result<io::Result<So
     Ok(Ok(sock))
 }
 
-/// Result of a connect that has finished, one way or the other.
-fn finished(sock: &Socket, outcome: io::Result<()>, rtt: Duration) -> Attempt {
+/// Result of a connect that has finished, one way or the other. `peer` is
+/// the connected peer's address when the caller already asked for it.
+fn finished(
+    sock: &Socket,
+    outcome: io::Result<()>,
+    peer: Option<SockAddr>,
+    rtt: Duration,
+) -> Attempt {
     match outcome {
         Ok(()) => {
             // An abortive close (RST) leaves no TIME_WAIT behind, so scanning
@@ -90,8 +97,9 @@ fn finished(sock: &Socket, outcome: io::Result<()>, rtt: Duration) -> Attempt {
             let _ = sock.set_linger(Some(Duration::ZERO));
             // Scanning our own ephemeral range can make the kernel connect the
             // socket to itself (simultaneous open). Nothing listens there.
+            let peer = peer.map_or_else(|| sock.peer_addr(), Ok);
             let self_connect = matches!(
-                (sock.local_addr(), sock.peer_addr()),
+                (sock.local_addr(), peer),
                 (Ok(l), Ok(p)) if l == p
             );
             let (state, reason) = if self_connect {
@@ -103,7 +111,7 @@ fn finished(sock: &Socket, outcome: io::Result<()>, rtt: Duration) -> Attempt {
         }
         Err(e) => match classify(&e) {
             Some((state, reason)) => Attempt::Answered { state, reason, rtt },
-            None if e.raw_os_error() == Some(libc::ETIMEDOUT) => Attempt::Silent,
+            None if e.raw_os_error() == Some(errno::ETIMEDOUT) => Attempt::Silent,
             None if is_resource_error(&e) => Attempt::Resource(e),
             // Anything else is unexpected; treat it as no answer rather than guess a state.
             None => Attempt::Silent,
@@ -111,71 +119,92 @@ fn finished(sock: &Socket, outcome: io::Result<()>, rtt: Duration) -> Attempt {
     }
 }
 
-/// Repeating `connect` on a non-blocking socket reports its progress without
-/// the event loop: EISCONN when connected, EALREADY while pending, or the
-/// pending error (ECONNREFUSED, ...).
-fn poll_connect(sock: &Socket, target: &SockAddr) -> Option<io::Result<()>> {
-    match sock.connect(target) {
-        Ok(()) => Some(Ok(())),
-        Err(e) => match e.raw_os_error() {
-            Some(libc::EISCONN) => Some(Ok(())),
-            Some(libc::EALREADY | libc::EINPROGRESS) => None,
-            _ => Some(Err(e)),
+/// Where a connect in progress stands, without a second `connect` call:
+/// SO_ERROR holds a refusal or an ICMP error, a peer address means the
+/// handshake is done, neither means it is still waiting for the target.
+fn progress(sock: &Socket, rtt: Duration) -> Option<Attempt> {
+    match sock.take_error() {
+        Ok(Some(e)) | Err(e) => Some(finished(sock, Err(e), None, rtt)),
+        Ok(None) => match sock.peer_addr() {
+            Ok(peer) => Some(finished(sock, Ok(()), Some(peer), rtt)),
+            Err(_) => None,
         },
     }
 }
 
-/// Try one connect to `target`, waiting at most `timeout`.
-///
-/// Local and LAN targets usually answer before the `connect` call returns,
-/// so the outcome is read with a second `connect` and the socket never
-/// touches the reactor; only a pending connect is registered with tokio.
-pub async fn connect_once(
-    target: SocketAddr,
-    timeout: Duration,
-    opts: &SocketOptions,
-) -> Result<Attempt, ScanError> {
+/// A connect the target has not answered yet.
+#[derive(Debug)]
+pub struct Pending {
+    sock: Socket,
+    start: Instant,
+}
+
+/// How a connect attempt started.
+#[derive(Debug)]
+pub enum Started {
+    /// Answered (or failed locally) inside the `connect` call, as local and
+    /// LAN targets usually do: the socket never touched the reactor.
+    Done(Attempt),
+    /// Waiting for the network; finish with [`Pending::wait`].
+    Pending(Pending),
+}
+
+/// Start one connect to `target`.
+pub fn start(target: SocketAddr, opts: &SocketOptions) -> Result<Started, ScanError> {
     let sock = match new_socket(&target, opts)? {
         Ok(s) => s,
-        Err(e) => return Ok(Attempt::Resource(e)),
+        Err(e) => return Ok(Started::Done(Attempt::Resource(e))),
     };
-    let addr = SockAddr::from(target);
     let start = Instant::now();
-    let first = match sock.connect(&addr) {
-        Ok(()) => Some(Ok(())),
-        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => poll_connect(&sock, &addr),
-        Err(e) => Some(Err(e)),
-    };
-    if let Some(outcome) = first {
-        return Ok(finished(&sock, outcome, start.elapsed()));
+    Ok(Started::Done(match sock.connect(&SockAddr::from(target)) {
+        Ok(()) => finished(&sock, Ok(()), None, start.elapsed()),
+        Err(e) if e.raw_os_error() == Some(errno::EINPROGRESS) => {
+            match progress(&sock, start.elapsed()) {
+                Some(done) => done,
+                None => return Ok(Started::Pending(Pending { sock, start })),
+            }
+        }
+        Err(e) => finished(&sock, Err(e), None, start.elapsed()),
+    }))
+}
+
+impl Pending {
+    /// Wait at most `timeout` for the target's answer.
+    pub async fn wait(self, timeout: Duration) -> Attempt {
+        let stream = match tokio::net::TcpStream::from_std(std::net::TcpStream::from(self.sock)) {
+            Ok(s) => s,
+            Err(e) => return Attempt::Resource(e),
+        };
+        let waited = tokio::time::timeout(timeout, stream.writable()).await;
+        let rtt = self.start.elapsed();
+        let sock = match stream.into_std() {
+            Ok(s) => Socket::from(s),
+            Err(e) => return Attempt::Resource(e),
+        };
+        match waited {
+            Err(_) => Attempt::Silent,
+            Ok(Err(e)) => finished(&sock, Err(e), None, rtt),
+            // Writable yet neither connected nor failed should not happen;
+            // it says nothing about the port.
+            Ok(Ok(())) => progress(&sock, rtt).unwrap_or(Attempt::Silent),
+        }
     }
-    let stream = match tokio::net::TcpStream::from_std(std::net::TcpStream::from(sock)) {
-        Ok(s) => s,
-        Err(e) => return Ok(Attempt::Resource(e)),
-    };
-    let waited = tokio::time::timeout(timeout, stream.writable()).await;
-    let rtt = start.elapsed();
-    let sock = match stream.into_std() {
-        Ok(s) => Socket::from(s),
-        Err(e) => return Ok(Attempt::Resource(e)),
-    };
-    Ok(match waited {
-        Err(_) => Attempt::Silent,
-        Ok(Err(e)) => finished(&sock, Err(e), rtt),
-        Ok(Ok(())) => match sock.take_error() {
-            Ok(Some(e)) => finished(&sock, Err(e), rtt),
-            Ok(None) => match poll_connect(&sock, &addr) {
-                Some(outcome) => finished(&sock, outcome, rtt),
-                None => Attempt::Silent,
-            },
-            Err(e) => finished(&sock, Err(e), rtt),
-        },
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    async fn connect_once(
+        target: SocketAddr,
+        timeout: Duration,
+        opts: &SocketOptions,
+    ) -> Result<Attempt, ScanError> {
+        Ok(match start(target, opts)? {
+            Started::Done(a) => a,
+            Started::Pending(p) => p.wait(timeout).await,
+        })
+    }
 
     fn err(code: i32) -> io::Error {
         io::Error::from_raw_os_error(code)
@@ -184,25 +213,25 @@ mod tests {
     #[test]
     fn errno_mapping_follows_nmap() {
         assert_eq!(
-            classify(&err(libc::ECONNREFUSED)),
+            classify(&err(errno::ECONNREFUSED)),
             Some((PortState::Closed, Reason::ConnRefused))
         );
         assert_eq!(
-            classify(&err(libc::EHOSTUNREACH)),
+            classify(&err(errno::EHOSTUNREACH)),
             Some((PortState::Filtered, Reason::HostUnreach))
         );
         assert_eq!(
-            classify(&err(libc::ENETUNREACH)),
+            classify(&err(errno::ENETUNREACH)),
             Some((PortState::Filtered, Reason::NetUnreach))
         );
         assert_eq!(
-            classify(&err(libc::ECONNRESET)),
+            classify(&err(errno::ECONNRESET)),
             Some((PortState::Open, Reason::SynAck))
         );
-        assert_eq!(classify(&err(libc::EMFILE)), None);
-        assert!(is_resource_error(&err(libc::EMFILE)));
-        assert!(is_resource_error(&err(libc::EADDRNOTAVAIL)));
-        assert!(!is_resource_error(&err(libc::ECONNREFUSED)));
+        assert_eq!(classify(&err(errno::EMFILE)), None);
+        assert!(is_resource_error(&err(errno::EMFILE)));
+        assert!(is_resource_error(&err(errno::EADDRNOTAVAIL)));
+        assert!(!is_resource_error(&err(errno::ECONNREFUSED)));
     }
 
     #[tokio::test]

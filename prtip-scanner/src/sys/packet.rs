@@ -1,0 +1,257 @@
+//! Raw IPv4 sending and AF_PACKET receiving for the SYN engine: sockets,
+//! options and the BPF filter through socket2; the batch calls (sendmmsg,
+//! recvmmsg), SO_RCVBUFFORCE, the `sockaddr_ll` bind and the packet type of
+//! what was received through libc, since socket2 has none of those.
+
+use socket2::{Domain, Protocol, SockFilter, Socket, Type};
+use std::io;
+use std::mem::{size_of, zeroed};
+use std::net::Ipv4Addr;
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+/// Most packets handed to one `sendmmsg` call.
+pub const MAX_BATCH: usize = 256;
+/// Most packets taken from one `recvmmsg` call.
+const MAX_RECV: usize = 64;
+
+const ETH_P_IP: u16 = 0x0800;
+
+fn check(rc: libc::c_int) -> io::Result<libc::c_int> {
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(rc)
+    }
+}
+
+/// A raw IPv4 socket; the caller writes the IP header (IPPROTO_RAW implies
+/// IP_HDRINCL), and the kernel routes and resolves next hops.
+#[derive(Debug)]
+pub struct RawSender(Socket);
+
+impl RawSender {
+    /// Needs CAP_NET_RAW. With `interface`, sending is bound to it (`-e`).
+    pub fn open(interface: Option<&str>, send_buffer: usize) -> io::Result<RawSender> {
+        let raw = Protocol::from(libc::IPPROTO_RAW);
+        let sock = Socket::new(Domain::IPV4, Type::RAW, Some(raw))?;
+        // A smaller buffer only means more ENOBUFS, which callers retry.
+        let _ = sock.set_send_buffer_size(send_buffer);
+        if let Some(name) = interface {
+            sock.bind_device(Some(name.as_bytes()))?;
+        }
+        Ok(RawSender(sock))
+    }
+
+    /// Send up to [`MAX_BATCH`] packets in one call; returns how many left.
+    pub fn send_many(&self, packets: &[&[u8]], dsts: &[Ipv4Addr]) -> io::Result<usize> {
+        let n = packets.len().min(dsts.len()).min(MAX_BATCH);
+        if n == 0 {
+            return Ok(0);
+        }
+        // SAFETY: plain data arrays; every entry used is filled below.
+        let mut addrs: [libc::sockaddr_in; MAX_BATCH] = unsafe { zeroed() };
+        // SAFETY: as above.
+        let mut iovs: [libc::iovec; MAX_BATCH] = unsafe { zeroed() };
+        // SAFETY: as above.
+        let mut msgs: [libc::mmsghdr; MAX_BATCH] = unsafe { zeroed() };
+        for i in 0..n {
+            addrs[i].sin_family = libc::AF_INET as libc::sa_family_t;
+            addrs[i].sin_addr.s_addr = u32::from(dsts[i]).to_be();
+            iovs[i].iov_base = packets[i].as_ptr().cast_mut().cast();
+            iovs[i].iov_len = packets[i].len();
+            msgs[i].msg_hdr.msg_name = std::ptr::from_mut(&mut addrs[i]).cast();
+            msgs[i].msg_hdr.msg_namelen = size_of::<libc::sockaddr_in>() as libc::socklen_t;
+            msgs[i].msg_hdr.msg_iov = std::ptr::from_mut(&mut iovs[i]);
+            msgs[i].msg_hdr.msg_iovlen = 1;
+        }
+        // SAFETY: `msgs[..n]` point into `addrs`, `iovs` and `packets`, all
+        // alive for the call; the kernel only reads the packet bytes.
+        let sent = check(unsafe {
+            libc::sendmmsg(self.0.as_raw_fd(), msgs.as_mut_ptr(), n as libc::c_uint, 0)
+        })?;
+        Ok(sent as usize)
+    }
+}
+
+/// An AF_PACKET socket receiving IPv4 packets from the IP header on.
+/// Packets of our own on their way out (loopback shows both directions)
+/// are skipped.
+#[derive(Debug)]
+pub struct PacketReceiver(Socket);
+
+impl PacketReceiver {
+    /// Needs CAP_NET_RAW. Only `interface`'s packets when given, else all;
+    /// `filter` runs in the kernel, offsets starting at the IP header.
+    pub fn open(
+        interface: Option<&str>,
+        filter: &[SockFilter],
+        recv_buffer: usize,
+    ) -> io::Result<PacketReceiver> {
+        let ip = Protocol::from(libc::c_int::from(ETH_P_IP.to_be()));
+        let sock = Socket::new(Domain::PACKET, Type::DGRAM, Some(ip))?;
+        sock.attach_filter(filter)?;
+        // SO_RCVBUFFORCE passes rmem_max (root); plain SO_RCVBUF is the fallback.
+        if force_recv_buffer(&sock, recv_buffer).is_err() {
+            let _ = sock.set_recv_buffer_size(recv_buffer);
+        }
+        let index = match interface {
+            Some(name) => ifindex(name)?,
+            None => 0,
+        };
+        bind_packet(&sock, index)?;
+        Ok(PacketReceiver(sock))
+    }
+
+    /// Take up to `bufs.len()` (at most 64) waiting packets without blocking.
+    pub fn recv_many<const N: usize>(
+        &self,
+        bufs: &mut [[u8; N]],
+        lens: &mut [usize],
+    ) -> io::Result<usize> {
+        let want = bufs.len().min(lens.len()).min(MAX_RECV);
+        // SAFETY: plain data arrays, filled below for the first `want` entries.
+        let mut iovs: [libc::iovec; MAX_RECV] = unsafe { zeroed() };
+        // SAFETY: as above.
+        let mut froms: [libc::sockaddr_ll; MAX_RECV] = unsafe { zeroed() };
+        // SAFETY: as above.
+        let mut msgs: [libc::mmsghdr; MAX_RECV] = unsafe { zeroed() };
+        for i in 0..want {
+            iovs[i].iov_base = bufs[i].as_mut_ptr().cast();
+            iovs[i].iov_len = N;
+            msgs[i].msg_hdr.msg_name = std::ptr::from_mut(&mut froms[i]).cast();
+            msgs[i].msg_hdr.msg_namelen = size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+            msgs[i].msg_hdr.msg_iov = std::ptr::from_mut(&mut iovs[i]);
+            msgs[i].msg_hdr.msg_iovlen = 1;
+        }
+        // SAFETY: `msgs[..want]` point into `iovs`, `froms` and `bufs`, all
+        // alive and writable for the call.
+        let n = match check(unsafe {
+            libc::recvmmsg(
+                self.0.as_raw_fd(),
+                msgs.as_mut_ptr(),
+                want as libc::c_uint,
+                libc::MSG_DONTWAIT,
+                std::ptr::null_mut(),
+            )
+        }) {
+            Ok(n) => n as usize,
+            Err(e) => return nothing_waiting(e),
+        };
+        // Compact: keep only packets that were not ours on the way out.
+        let mut kept = 0;
+        for i in 0..n {
+            if froms[i].sll_pkttype == libc::PACKET_OUTGOING {
+                continue;
+            }
+            if kept != i {
+                bufs.copy_within(i..i + 1, kept);
+            }
+            lens[kept] = (msgs[i].msg_len as usize).min(N);
+            kept += 1;
+        }
+        Ok(kept)
+    }
+
+    /// Wait at most `timeout` for one packet.
+    pub fn recv_one(&self, buf: &mut [u8], timeout: Duration) -> io::Result<Option<usize>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if !self.wait_readable(left)? {
+                return Ok(None);
+            }
+            // SAFETY: plain data.
+            let mut from: libc::sockaddr_ll = unsafe { zeroed() };
+            let mut len = size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+            // SAFETY: `buf` is writable for its length; `from`/`len` describe a valid sockaddr buffer.
+            let n = check(unsafe {
+                libc::recvfrom(
+                    self.0.as_raw_fd(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    libc::MSG_DONTWAIT,
+                    std::ptr::from_mut(&mut from).cast(),
+                    &mut len,
+                ) as libc::c_int
+            });
+            match n {
+                Ok(n) if from.sll_pkttype != libc::PACKET_OUTGOING => return Ok(Some(n as usize)),
+                Ok(_) => {}
+                Err(e) => {
+                    nothing_waiting(e)?;
+                }
+            }
+            if left.is_zero() {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// `false` when `timeout` passed first; an interrupted wait counts as ready.
+    fn wait_readable(&self, timeout: Duration) -> io::Result<bool> {
+        let ms = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
+        let mut pfd = libc::pollfd {
+            fd: self.0.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        match check(unsafe { libc::poll(&mut pfd, 1, ms) }) {
+            Ok(ready) => Ok(ready > 0),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(true),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// An empty queue or an interrupted call is no packet, not an error.
+fn nothing_waiting(e: io::Error) -> io::Result<usize> {
+    match e.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(0),
+        _ => Err(e),
+    }
+}
+
+fn force_recv_buffer(sock: &Socket, bytes: usize) -> io::Result<()> {
+    let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    // SAFETY: `value` lives across the call and its size is passed.
+    check(unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUFFORCE,
+            std::ptr::from_ref(&value).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    })
+    .map(drop)
+}
+
+fn ifindex(name: &str) -> io::Result<libc::c_int> {
+    let c = std::ffi::CString::new(name).map_err(|_| io::Error::other("bad interface name"))?;
+    // SAFETY: `c` is a valid NUL-terminated string.
+    let idx = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    if idx == 0 {
+        return Err(io::Error::other(format!("no such interface: {name}")));
+    }
+    libc::c_int::try_from(idx).map_err(|_| io::Error::other("interface index out of range"))
+}
+
+/// Bind to IPv4 packets of interface `index` (0: all interfaces).
+fn bind_packet(sock: &Socket, index: libc::c_int) -> io::Result<()> {
+    // SAFETY: sockaddr_ll is plain data; zero is a valid starting value.
+    let mut sll: libc::sockaddr_ll = unsafe { zeroed() };
+    sll.sll_family = libc::AF_PACKET as u16;
+    sll.sll_protocol = ETH_P_IP.to_be();
+    sll.sll_ifindex = index;
+    // SAFETY: `sll` is a valid sockaddr_ll of the size passed.
+    check(unsafe {
+        libc::bind(
+            sock.as_raw_fd(),
+            std::ptr::from_ref(&sll).cast(),
+            size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+        )
+    })
+    .map(drop)
+}
