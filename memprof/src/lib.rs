@@ -98,6 +98,8 @@ pub enum Phase {
     Sending,
     /// Receiving and classifying replies.
     Receiving,
+    /// Reverse DNS of hosts that are up.
+    ReverseDns,
     /// Service/version detection (`-sV`).
     ServiceDetection,
     /// OS detection (`-O`).
@@ -110,12 +112,13 @@ pub enum Phase {
 
 impl Phase {
     /// Every phase, in report order.
-    pub const ALL: [Phase; 9] = [
+    pub const ALL: [Phase; 10] = [
         Phase::ArgumentParsing,
         Phase::TargetExpansion,
         Phase::DatabaseLoad,
         Phase::Sending,
         Phase::Receiving,
+        Phase::ReverseDns,
         Phase::ServiceDetection,
         Phase::OsDetection,
         Phase::Output,
@@ -131,6 +134,7 @@ impl Phase {
             Phase::DatabaseLoad => "database load",
             Phase::Sending => "sending",
             Phase::Receiving => "receiving",
+            Phase::ReverseDns => "reverse DNS",
             Phase::ServiceDetection => "service detection",
             Phase::OsDetection => "OS detection",
             Phase::Output => "output",

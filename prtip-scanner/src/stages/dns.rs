@@ -42,6 +42,7 @@ impl ReverseDns {
         let spawned = std::thread::Builder::new()
             .name("reverse-dns".into())
             .spawn(move || {
+                let _phase = memprof::phase(memprof::Phase::ReverseDns);
                 let name = names::reverse(addr);
                 running.fetch_sub(1, Ordering::Relaxed);
                 // The receiver is gone when the lookup was abandoned.

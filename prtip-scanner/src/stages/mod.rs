@@ -134,6 +134,7 @@ impl<'a> Stages<'a> {
             return;
         }
         if self.cfg.reverse_dns && host.hostname.is_none() {
+            let _phase = memprof::phase(memprof::Phase::ReverseDns);
             host.hostname = self.dns.lookup(host.addr, dns::REVERSE_TIMEOUT);
         }
         if let (Some(scanner), Some(rt)) = (&self.cfg.versions, &w.rt) {
