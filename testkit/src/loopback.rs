@@ -63,9 +63,14 @@ impl LoopbackPorts {
             .iter()
             .map(|l| l.local_addr().expect("local addr").port())
             .collect();
-        let closed = (0..n_closed)
-            .map(|_| bind().local_addr().expect("local addr").port())
+        // Held until all are picked, so the kernel cannot hand out one port
+        // twice (nmap then warns about a duplicate and counts it once).
+        let released: Vec<TcpListener> = (0..n_closed).map(|_| bind()).collect();
+        let closed = released
+            .iter()
+            .map(|l| l.local_addr().expect("local addr").port())
             .collect();
+        drop(released);
         LoopbackPorts {
             listeners,
             open,
