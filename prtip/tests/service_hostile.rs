@@ -111,14 +111,7 @@ fn hostile_services_cannot_hang_the_scan_or_grow_the_heap() {
         stdout.contains(&tls_line),
         "TLS pass not reported:\n{stdout}"
     );
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("json");
-    let phase = json["phases"]
-        .as_array()
-        .expect("phases")
-        .iter()
-        .find(|p| p["phase"] == "service detection")
-        .expect("service detection phase");
+    let phase = common::mem_report_phase(&report, "service detection");
     let peak = phase["peak_live_bytes"].as_u64().expect("peak");
     println!("service detection peak {peak} B\n{stdout}");
     assert!(peak > 0, "the phase recorded nothing: {phase}");

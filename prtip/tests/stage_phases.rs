@@ -24,15 +24,7 @@ fn reverse_dns_allocs(extra: &[&str]) -> (u64, String) {
         .args(extra)
         .arg(format!("--mem-report=json:{}", report.display())));
     assert!(out.status.success(), "{}", describe(&out));
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("json");
-    let phase = json["phases"]
-        .as_array()
-        .expect("phases")
-        .iter()
-        .find(|p| p["phase"] == "reverse DNS")
-        .cloned()
-        .expect("a reverse DNS row");
+    let phase = common::mem_report_phase(&report, "reverse DNS");
     let allocs = phase["allocations"].as_u64().expect("allocations");
     (allocs, String::from_utf8_lossy(&out.stdout).into_owned())
 }

@@ -83,6 +83,19 @@ pub fn json_hosts(text: &str) -> BTreeMap<String, (String, BTreeSet<u16>, u64)> 
         .collect()
 }
 
+/// The row named `phase` of a `--mem-report=json:FILE` report.
+pub fn mem_report_phase(report: &std::path::Path, phase: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(report).expect("the memory report");
+    let json: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    json["phases"]
+        .as_array()
+        .expect("phases")
+        .iter()
+        .find(|p| p["phase"] == phase)
+        .cloned()
+        .unwrap_or_else(|| panic!("no {phase} row in {text}"))
+}
+
 /// Runs `prtip` in-process (argv includes the program name) under dhat's
 /// testing profiler: exit code, heap statistics at the end, wall time.
 #[cfg(feature = "dhat-heap")]
