@@ -10,7 +10,7 @@ use prtip_core::ports::PortList;
 use prtip_core::result::{HostResult, HostStatus, ResultSink, RunInfo, RunStats};
 use prtip_core::services::ServiceNames;
 use prtip_core::target::{ExcludeSet, Resolver, TargetList};
-use prtip_scanner::cancel::{InterruptWatcher, StopFlag};
+use prtip_scanner::cancel::{self, InterruptWatcher, StopFlag};
 use prtip_scanner::engines;
 use prtip_scanner::plan::{HostJob, HostOutcome};
 use prtip_scanner::stages::version::ProbeSource;
@@ -29,7 +29,8 @@ use std::time::{Duration, Instant, SystemTime};
 pub const EXIT_USAGE: u8 = 2;
 /// Exit status when the scan itself failed.
 pub const EXIT_FAILURE: u8 = 1;
-/// Exit status after Ctrl-C, as shells report SIGINT.
+/// Exit status after Ctrl-C, as shells report SIGINT; SIGTERM gives 143
+/// and SIGHUP 129 (see [`prtip_scanner::cancel::exit_status`]).
 pub const EXIT_INTERRUPTED: u8 = 130;
 
 fn fail(code: u8, msg: impl std::fmt::Display) -> ExitCode {
@@ -69,7 +70,7 @@ pub fn run(argv: Vec<OsString>) -> ExitCode {
     drop(parsing);
     match scan(&settings, command_line) {
         Ok(Outcome::Finished) => ExitCode::SUCCESS,
-        Ok(Outcome::Interrupted) => ExitCode::from(EXIT_INTERRUPTED),
+        Ok(Outcome::Interrupted(code)) => ExitCode::from(code),
         Err(Failure::Usage(e)) => fail(EXIT_USAGE, e),
         Err(Failure::Scan(e)) => fail(EXIT_FAILURE, e),
     }
@@ -77,7 +78,18 @@ pub fn run(argv: Vec<OsString>) -> ExitCode {
 
 enum Outcome {
     Finished,
-    Interrupted,
+    /// Stopped early; the exit status says by what.
+    Interrupted(u8),
+}
+
+impl Outcome {
+    /// A scan stopped by a signal exits as shells report that signal.
+    fn stopped_by(self, signal: Option<i32>) -> Outcome {
+        match (self, signal) {
+            (Outcome::Interrupted(_), Some(s)) => Outcome::Interrupted(cancel::exit_status(s)),
+            (o, _) => o,
+        }
+    }
 }
 
 enum Failure {
@@ -154,6 +166,10 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
         open_outputs(&settings.outputs).map_err(usage)?
     };
     let stop = StopFlag::new();
+    // Watched from before the first output is written, so a signal at any
+    // point of the scan still completes every file.
+    let interrupts = InterruptWatcher::start(stop.clone())
+        .map_err(|e| Failure::Scan(format!("cannot watch for signals: {e}")))?;
     let ports = Arc::new(dbs.ports);
     let mut jobs = host_jobs(&targets, &excludes, &resolver).peekable();
     let first = jobs.peek().map(|j| j.addr);
@@ -167,8 +183,6 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
             .map_err(Failure::Scan)?,
     )
     .map_err(failure)?;
-    let _interrupts = InterruptWatcher::start(stop.clone())
-        .map_err(|e| Failure::Scan(format!("cannot watch for Ctrl-C: {e}")))?;
     let started = Instant::now();
     let progress = Progress::new(
         std::io::stderr().is_terminal(),
@@ -192,7 +206,8 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
         drop(engine);
     }
     let stats = tally.stats(started, stop.is_stopped());
-    finish(sinks, &stats, result.map_err(|e| e.to_string()), settings)
+    let outcome = finish(sinks, &stats, result.map_err(|e| e.to_string()), settings)?;
+    Ok(outcome.stopped_by(interrupts.signal()))
 }
 
 fn failure(e: ScanError) -> Failure {
@@ -290,7 +305,7 @@ fn finish(
         crate::memreport::print(report).map_err(|e| Failure::Scan(e.to_string()))?;
     }
     Ok(if stats.interrupted {
-        Outcome::Interrupted
+        Outcome::Interrupted(EXIT_INTERRUPTED)
     } else {
         Outcome::Finished
     })
