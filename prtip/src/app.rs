@@ -161,10 +161,6 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
         eprintln!("prtip: warning: {w}");
     }
     drop(loading);
-    let mut sinks = {
-        let _output = memprof::phase(Phase::Output);
-        open_outputs(&settings.outputs).map_err(usage)?
-    };
     let stop = StopFlag::new();
     // Watched from before the first output is written, so a signal at any
     // point of the scan still completes every file.
@@ -175,14 +171,20 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
     let first = jobs.peek().map(|j| j.addr);
     let engine_cfg = configs::engine(settings, &ports).map_err(Failure::Scan)?;
     let engine = engines::open(engine_cfg, first, stop.clone()).map_err(failure)?;
-    let info = configs::run_info(settings, command_line, engine.scan_type(), &ports);
-    begin(&mut sinks, &info)?;
     let total_hosts = targets.count().unwrap_or(0);
     let mut stages = Stages::open(
         configs::stages(settings, &probe_db, &dbs.names, &ports, total_hosts, &stop)
             .map_err(Failure::Scan)?,
     )
     .map_err(failure)?;
+    // Opened only once the sockets and routes are set up, so a scan that
+    // cannot start leaves the files of an earlier run as they were.
+    let mut sinks = {
+        let _output = memprof::phase(Phase::Output);
+        open_outputs(&settings.outputs).map_err(usage)?
+    };
+    let info = configs::run_info(settings, command_line, engine.scan_type(), &ports);
+    begin(&mut sinks, &info)?;
     let started = Instant::now();
     let progress = Progress::new(
         std::io::stderr().is_terminal(),

@@ -311,6 +311,34 @@ fn syn_scan_without_cap_net_raw_names_the_capability() {
     );
 }
 
+/// A scan that fails while opening its raw sockets (no such interface)
+/// must not have replaced an earlier run's output file.
+#[test]
+fn failed_engine_setup_leaves_old_output_intact() {
+    if !require_root() {
+        return;
+    }
+    let dir = tempdir();
+    let old = dir.path().join("old.nmap");
+    std::fs::write(&old, "an earlier run\n").expect("write old output");
+    let out = run(prtip().args([
+        "-sS",
+        "-e",
+        "nosuchif0",
+        "-p",
+        "1",
+        "-oN",
+        old.to_str().expect("utf-8"),
+        LO,
+    ]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert_eq!(stderr.lines().count(), 1, "{}", describe(&out));
+    assert!(stderr.contains("nosuchif0"), "{}", describe(&out));
+    let kept = std::fs::read_to_string(&old).expect("read old output");
+    assert_eq!(kept, "an earlier run\n", "{}", describe(&out));
+}
+
 #[test]
 fn full_disk_is_one_line_and_status_1() {
     let Some(out) = full_disk_run(&[]) else {
