@@ -3,6 +3,7 @@
 use crate::cli::{self, UsageError, HELP};
 use crate::configs;
 use crate::output::{open_outputs, MultiSink as Sinks};
+use crate::panics;
 use crate::progress::Progress;
 use crate::settings::{load_port_db, PortDb, Settings};
 use memprof::Phase;
@@ -68,7 +69,12 @@ pub fn run(argv: Vec<OsString>) -> ExitCode {
         }
     }
     drop(parsing);
-    match scan(&settings, command_line) {
+    let scanned = scan(&settings, command_line);
+    if panics::happened() {
+        // The panic hook has said what went wrong, in one line.
+        return ExitCode::from(EXIT_FAILURE);
+    }
+    match scanned {
         Ok(Outcome::Finished) => ExitCode::SUCCESS,
         Ok(Outcome::Interrupted(code)) => ExitCode::from(code),
         Err(Failure::Usage(e)) => fail(EXIT_USAGE, e),
@@ -162,6 +168,7 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
     }
     drop(loading);
     let stop = StopFlag::new();
+    let _panics = panics::watch(&stop);
     // Watched from before the first output is written, so a signal at any
     // point of the scan still completes every file.
     let interrupts = InterruptWatcher::start(stop.clone())
