@@ -2,7 +2,7 @@
 
 use crate::cli::{self, UsageError, HELP};
 use crate::configs;
-use crate::output::{open_outputs, MultiSink as Sinks};
+use crate::output::{open_outputs, MultiSink as Sinks, Stdout};
 use crate::panics;
 use crate::progress::Progress;
 use crate::settings::{load_port_db, PortDb, Settings};
@@ -19,7 +19,7 @@ use prtip_scanner::stages::{Emit, Stages};
 use prtip_scanner::sys::names;
 use prtip_scanner::ScanError;
 use std::ffi::OsString;
-use std::io::{IsTerminal, Read};
+use std::io::{IsTerminal, Read, Write};
 use std::net::IpAddr;
 use std::path::Path;
 use std::process::ExitCode;
@@ -30,6 +30,9 @@ use std::time::{Duration, Instant, SystemTime};
 pub const EXIT_USAGE: u8 = 2;
 /// Exit status when the scan itself failed.
 pub const EXIT_FAILURE: u8 = 1;
+/// Exit status when standard output's reader went away (`prtip ... | head`),
+/// as shells report a process ended by SIGPIPE.
+pub const EXIT_CLOSED_STDOUT: u8 = 141;
 /// Exit status after Ctrl-C, as shells report SIGINT; SIGTERM gives 143
 /// and SIGHUP 129 (see [`prtip_scanner::cancel::exit_status`]).
 pub const EXIT_INTERRUPTED: u8 = 130;
@@ -37,6 +40,19 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 fn fail(code: u8, msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("prtip: {msg}");
     ExitCode::from(code)
+}
+
+/// Writes `text` to standard output; print! would panic on a closed pipe.
+fn print_stdout(text: &str) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(EXIT_CLOSED_STDOUT),
+        Err(e) => fail(
+            EXIT_FAILURE,
+            format!("cannot write to standard output: {e}"),
+        ),
+    }
 }
 
 /// Entry point for `main`; `argv` includes the program name.
@@ -47,12 +63,10 @@ pub fn run(argv: Vec<OsString>) -> ExitCode {
         Err(e) => return fail(EXIT_USAGE, e),
     };
     if args.help {
-        print!("{HELP}");
-        return ExitCode::SUCCESS;
+        return print_stdout(HELP);
     }
     if args.version {
-        println!("prtip {}", env!("CARGO_PKG_VERSION"));
-        return ExitCode::SUCCESS;
+        return print_stdout(&format!("prtip {}\n", env!("CARGO_PKG_VERSION")));
     }
     let settings = match Settings::from_args(&args) {
         Ok(s) => s,
@@ -169,6 +183,7 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
     drop(loading);
     let stop = StopFlag::new();
     let _panics = panics::watch(&stop);
+    let stdout = Stdout::new(stop.clone());
     // Watched from before the first output is written, so a signal at any
     // point of the scan still completes every file.
     let interrupts = InterruptWatcher::start(stop.clone())
@@ -188,7 +203,7 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
     // cannot start leaves the files of an earlier run as they were.
     let mut sinks = {
         let _output = memprof::phase(Phase::Output);
-        open_outputs(&settings.outputs).map_err(usage)?
+        open_outputs(&settings.outputs, &stdout).map_err(usage)?
     };
     let info = configs::run_info(settings, command_line, engine.scan_type(), &ports);
     begin(&mut sinks, &info)?;
@@ -216,6 +231,9 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
     }
     let stats = tally.stats(started, stop.is_stopped());
     let outcome = finish(sinks, &stats, result.map_err(|e| e.to_string()), settings)?;
+    if stdout.is_closed() {
+        return Ok(Outcome::Interrupted(EXIT_CLOSED_STDOUT));
+    }
     Ok(outcome.stopped_by(interrupts.signal()))
 }
 
