@@ -311,6 +311,44 @@ fn syn_scan_without_cap_net_raw_names_the_capability() {
     );
 }
 
+/// A privileged prtip refuses an output path that is a symbolic link
+/// (one line naming it, exit 2) and leaves the link's target untouched.
+#[test]
+fn privileged_output_refuses_symlinks() {
+    if !require_root() {
+        return;
+    }
+    let dir = tempdir();
+    let target = dir.path().join("precious");
+    std::fs::write(&target, "keep me\n").expect("write target");
+    for (flag, name) in [("-oX", "x.xml"), ("-oN", "x.nmap"), ("-oA", "all")] {
+        let link = dir.path().join(name);
+        let opened = if flag == "-oA" {
+            dir.path().join("all.nmap")
+        } else {
+            link.clone()
+        };
+        let _ = std::fs::remove_file(&opened);
+        std::os::unix::fs::symlink(&target, &opened).expect("symlink");
+        check_error(
+            &[
+                "-sT",
+                "-n",
+                "-Pn",
+                "-p",
+                "1",
+                flag,
+                link.to_str().expect("utf-8"),
+                LO,
+            ],
+            2,
+            &format!("{}: it is a symbolic link", opened.display()),
+        );
+        let kept = std::fs::read_to_string(&target).expect("read target");
+        assert_eq!(kept, "keep me\n", "{flag} wrote through the link");
+    }
+}
+
 /// A scan that fails while opening its raw sockets (no such interface)
 /// must not have replaced an earlier run's output file.
 #[test]

@@ -131,12 +131,24 @@ pub fn all_paths(base: &Path) -> [PathBuf; 4] {
 }
 
 /// Creates (truncates) an output file; the error names the path so the
-/// binary can print it as one line.
+/// binary can print it as one line. A privileged prtip never follows a
+/// symbolic link: in a directory others can write to, one could point the
+/// output at a file only root may overwrite.
 pub fn create_file(path: &Path) -> io::Result<BufWriter<File>> {
-    File::create(path).map(BufWriter::new).map_err(|e| {
+    let opened = if crate::sys::privileged() {
+        crate::sys::create_nofollow(path)
+    } else {
+        File::create(path)
+    };
+    opened.map(BufWriter::new).map_err(|e| {
+        let why = if crate::sys::is_symlink_refusal(&e) {
+            "it is a symbolic link, which prtip does not follow when privileged (use - for standard output)".to_string()
+        } else {
+            e.to_string()
+        };
         io::Error::new(
             e.kind(),
-            format!("cannot open output file {}: {e}", path.display()),
+            format!("cannot open output file {}: {why}", path.display()),
         )
     })
 }
