@@ -8,6 +8,23 @@ pub mod place {
     pub const ENGINE: &str = "engine";
     /// A stage worker, before it processes a host.
     pub const STAGE: &str = "stage";
+    /// A helper thread, whose death leaves the scan waiting forever
+    /// (see [`super::stuck_point`]).
+    pub const STUCK: &str = "stuck";
+}
+
+/// With `PRTIP_TEST_PANIC=stuck`, panics on a thread of its own and then
+/// blocks the caller for good, as a scan would whose worker died holding
+/// what it waits for: only the panic watchdog can end the process then.
+#[inline]
+pub fn stuck_point() {
+    #[cfg(debug_assertions)]
+    if chosen() == Some(place::STUCK) {
+        let _ = std::thread::spawn(|| panic!("injected panic at stuck (PRTIP_TEST_PANIC)")).join();
+        loop {
+            std::thread::park();
+        }
+    }
 }
 
 /// Panics when `PRTIP_TEST_PANIC` names `place` (debug builds only).

@@ -207,6 +207,7 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
     };
     let info = configs::run_info(settings, command_line, engine.scan_type(), &ports);
     begin(&mut sinks, &info)?;
+    prtip_scanner::inject::stuck_point();
     let started = Instant::now();
     let progress = Progress::new(
         std::io::stderr().is_terminal(),

@@ -62,6 +62,31 @@ fn panics_at(place: &str, extra: &[&str]) {
     assert_eq!(v["interrupted"], true, "{lines}");
 }
 
+/// When the orderly shutdown hangs after a panic, the watchdog still ends
+/// the process with exit status 1 a few seconds later.
+#[test]
+fn stuck_shutdown_after_a_panic_still_exits_1() {
+    if !cfg!(debug_assertions) {
+        return;
+    }
+    let started = Instant::now();
+    let out = run_timeout(
+        prtip()
+            .env("PRTIP_TEST_PANIC", "stuck")
+            .args(["-sT", "-n", "-Pn", "-p", "1", "127.0.0.1"]),
+        Duration::from_secs(60),
+    );
+    assert!(started.elapsed() < PROMPT, "hung: {}", describe(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{}", describe(&out));
+    assert!(
+        stderr.contains("injected panic at stuck"),
+        "{}",
+        describe(&out)
+    );
+}
+
 #[test]
 fn engine_panic_exits_1_with_complete_outputs() {
     panics_at("engine", &["-n"]);
