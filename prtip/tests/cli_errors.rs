@@ -11,6 +11,7 @@ use common::prtip;
 use prtip_testkit::{
     prereq::{require_file, require_root, require_tool},
     process::{describe, run, tempdir},
+    xml,
 };
 use std::io::Write;
 
@@ -401,22 +402,25 @@ fn full_disk_error_names_the_file() {
 #[test]
 fn failing_output_leaves_the_other_files_complete() {
     let dir = tempdir();
-    let xml = dir.path().join("ok.xml");
+    let xml_path = dir.path().join("ok.xml");
     let json = dir.path().join("ok.json");
     let Some(out) = full_disk_run(&[
         "-oX",
-        xml.to_str().expect("utf-8"),
+        xml_path.to_str().expect("utf-8"),
         "-oJ",
         json.to_str().expect("utf-8"),
     ]) else {
         return;
     };
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
-    let text = std::fs::read_to_string(&xml).expect("read xml");
+    let text = std::fs::read_to_string(&xml_path).expect("read xml");
     assert!(
         text.trim_end().ends_with("</nmaprun>"),
         "XML left unfinished:\n{text}"
     );
+    if require_tool("xmllint") && require_file(xml::NMAP_DTD) {
+        xml::xmllint(&xml_path, true);
+    }
     let lines = std::fs::read_to_string(&json).expect("read json");
     let last = lines.lines().last().unwrap_or_default();
     let v: serde_json::Value = serde_json::from_str(last)
