@@ -6,6 +6,8 @@
 pub mod cancel;
 pub mod engines;
 pub mod error;
+#[doc(hidden)]
+pub mod inject;
 pub mod net;
 pub mod os;
 pub mod pacer;

@@ -10,14 +10,19 @@ use tokio::time::Instant;
 /// The gap between two probes implied by `--max-rate` (probes/s) and
 /// `--scan-delay`, whichever is stricter; `None` when neither limits anything.
 /// Shared by the async connect pacer and the SYN sender's rate gate.
+/// Any rate is accepted, even one settings would refuse (a tiny rate, NaN);
+/// the gap is capped at [`MAX_INTERVAL`] so slot arithmetic cannot overflow.
 pub fn probe_interval(max_rate: Option<f64>, scan_delay: Duration) -> Option<Duration> {
     let from_rate = max_rate
         .filter(|r| r.is_finite() && *r > 0.0)
-        .map(|r| Duration::from_secs_f64(1.0 / r))
+        .map(|r| Duration::try_from_secs_f64(1.0 / r).unwrap_or(MAX_INTERVAL))
         .unwrap_or(Duration::ZERO);
-    let interval = from_rate.max(scan_delay);
+    let interval = from_rate.max(scan_delay).min(MAX_INTERVAL);
     (!interval.is_zero()).then_some(interval)
 }
+
+/// The longest gap between two probes: a week, the longest time any flag accepts.
+pub const MAX_INTERVAL: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Spaces probes at least `interval` apart across all tasks.
 #[derive(Debug)]
@@ -50,7 +55,7 @@ impl Pacer {
                 Some(t) if t > now => t,
                 _ => now,
             };
-            *next = Some(slot + self.interval);
+            *next = Some(slot.checked_add(self.interval).unwrap_or(slot));
             slot
         };
         tokio::time::sleep_until(slot).await;
@@ -73,6 +78,31 @@ mod tests {
         assert_eq!(p.interval(), Duration::from_millis(50));
         let p = Pacer::new(Some(10.0), Duration::from_millis(50)).expect("pacer");
         assert_eq!(p.interval(), Duration::from_millis(100));
+    }
+
+    #[test]
+    fn no_rate_makes_the_interval_panic_or_overflow() {
+        let rates = [
+            1e-30,
+            f64::MIN_POSITIVE,
+            1e-320,
+            0.0,
+            -0.0,
+            -1.0,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::MAX,
+        ];
+        for r in rates {
+            let iv = probe_interval(Some(r), Duration::ZERO);
+            assert!(iv.is_none_or(|d| d <= MAX_INTERVAL), "{r}: {iv:?}");
+        }
+        assert_eq!(
+            probe_interval(Some(1e-30), Duration::ZERO),
+            Some(MAX_INTERVAL)
+        );
+        assert_eq!(probe_interval(None, Duration::MAX), Some(MAX_INTERVAL));
     }
 
     #[tokio::test(start_paused = true)]

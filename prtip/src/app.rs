@@ -2,7 +2,8 @@
 
 use crate::cli::{self, UsageError, HELP};
 use crate::configs;
-use crate::output::{open_outputs, MultiSink as Sinks};
+use crate::output::{open_outputs, MultiSink as Sinks, Stdout};
+use crate::panics;
 use crate::progress::Progress;
 use crate::settings::{load_port_db, PortDb, Settings};
 use memprof::Phase;
@@ -10,7 +11,7 @@ use prtip_core::ports::PortList;
 use prtip_core::result::{HostResult, HostStatus, ResultSink, RunInfo, RunStats};
 use prtip_core::services::ServiceNames;
 use prtip_core::target::{ExcludeSet, Resolver, TargetList};
-use prtip_scanner::cancel::{InterruptWatcher, StopFlag};
+use prtip_scanner::cancel::{self, InterruptWatcher, StopFlag};
 use prtip_scanner::engines;
 use prtip_scanner::plan::{HostJob, HostOutcome};
 use prtip_scanner::stages::version::ProbeSource;
@@ -18,7 +19,7 @@ use prtip_scanner::stages::{Emit, Stages};
 use prtip_scanner::sys::names;
 use prtip_scanner::ScanError;
 use std::ffi::OsString;
-use std::io::{IsTerminal, Read};
+use std::io::{IsTerminal, Read, Write};
 use std::net::IpAddr;
 use std::path::Path;
 use std::process::ExitCode;
@@ -29,12 +30,29 @@ use std::time::{Duration, Instant, SystemTime};
 pub const EXIT_USAGE: u8 = 2;
 /// Exit status when the scan itself failed.
 pub const EXIT_FAILURE: u8 = 1;
-/// Exit status after Ctrl-C, as shells report SIGINT.
+/// Exit status when standard output's reader went away (`prtip ... | head`),
+/// as shells report a process ended by SIGPIPE.
+pub const EXIT_CLOSED_STDOUT: u8 = 141;
+/// Exit status after Ctrl-C, as shells report SIGINT; SIGTERM gives 143
+/// and SIGHUP 129 (see [`prtip_scanner::cancel::exit_status`]).
 pub const EXIT_INTERRUPTED: u8 = 130;
 
 fn fail(code: u8, msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("prtip: {msg}");
     ExitCode::from(code)
+}
+
+/// Writes `text` to standard output; print! would panic on a closed pipe.
+fn print_stdout(text: &str) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::from(EXIT_CLOSED_STDOUT),
+        Err(e) => fail(
+            EXIT_FAILURE,
+            format!("cannot write to standard output: {e}"),
+        ),
+    }
 }
 
 /// Entry point for `main`; `argv` includes the program name.
@@ -45,12 +63,10 @@ pub fn run(argv: Vec<OsString>) -> ExitCode {
         Err(e) => return fail(EXIT_USAGE, e),
     };
     if args.help {
-        print!("{HELP}");
-        return ExitCode::SUCCESS;
+        return print_stdout(HELP);
     }
     if args.version {
-        println!("prtip {}", env!("CARGO_PKG_VERSION"));
-        return ExitCode::SUCCESS;
+        return print_stdout(&format!("prtip {}\n", env!("CARGO_PKG_VERSION")));
     }
     let settings = match Settings::from_args(&args) {
         Ok(s) => s,
@@ -67,9 +83,14 @@ pub fn run(argv: Vec<OsString>) -> ExitCode {
         }
     }
     drop(parsing);
-    match scan(&settings, command_line) {
+    let scanned = scan(&settings, command_line);
+    if panics::happened() {
+        // The panic hook has said what went wrong, in one line.
+        return ExitCode::from(EXIT_FAILURE);
+    }
+    match scanned {
         Ok(Outcome::Finished) => ExitCode::SUCCESS,
-        Ok(Outcome::Interrupted) => ExitCode::from(EXIT_INTERRUPTED),
+        Ok(Outcome::Interrupted(code)) => ExitCode::from(code),
         Err(Failure::Usage(e)) => fail(EXIT_USAGE, e),
         Err(Failure::Scan(e)) => fail(EXIT_FAILURE, e),
     }
@@ -77,7 +98,18 @@ pub fn run(argv: Vec<OsString>) -> ExitCode {
 
 enum Outcome {
     Finished,
-    Interrupted,
+    /// Stopped early; the exit status says by what.
+    Interrupted(u8),
+}
+
+impl Outcome {
+    /// A scan stopped by a signal exits as shells report that signal.
+    fn stopped_by(self, signal: Option<i32>) -> Outcome {
+        match (self, signal) {
+            (Outcome::Interrupted(_), Some(s)) => Outcome::Interrupted(cancel::exit_status(s)),
+            (o, _) => o,
+        }
+    }
 }
 
 enum Failure {
@@ -149,26 +181,33 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
         eprintln!("prtip: warning: {w}");
     }
     drop(loading);
-    let mut sinks = {
-        let _output = memprof::phase(Phase::Output);
-        open_outputs(&settings.outputs).map_err(usage)?
-    };
     let stop = StopFlag::new();
+    let _panics = panics::watch(&stop);
+    let stdout = Stdout::new(stop.clone());
+    // Watched from before the first output is written, so a signal at any
+    // point of the scan still completes every file.
+    let interrupts = InterruptWatcher::start(stop.clone())
+        .map_err(|e| Failure::Scan(format!("cannot watch for signals: {e}")))?;
     let ports = Arc::new(dbs.ports);
     let mut jobs = host_jobs(&targets, &excludes, &resolver).peekable();
     let first = jobs.peek().map(|j| j.addr);
     let engine_cfg = configs::engine(settings, &ports).map_err(Failure::Scan)?;
     let engine = engines::open(engine_cfg, first, stop.clone()).map_err(failure)?;
-    let info = configs::run_info(settings, command_line, engine.scan_type(), &ports);
-    begin(&mut sinks, &info)?;
     let total_hosts = targets.count().unwrap_or(0);
     let mut stages = Stages::open(
         configs::stages(settings, &probe_db, &dbs.names, &ports, total_hosts, &stop)
             .map_err(Failure::Scan)?,
     )
     .map_err(failure)?;
-    let _interrupts = InterruptWatcher::start(stop.clone())
-        .map_err(|e| Failure::Scan(format!("cannot watch for Ctrl-C: {e}")))?;
+    // Opened only once the sockets and routes are set up, so a scan that
+    // cannot start leaves the files of an earlier run as they were.
+    let mut sinks = {
+        let _output = memprof::phase(Phase::Output);
+        open_outputs(&settings.outputs, &stdout).map_err(usage)?
+    };
+    let info = configs::run_info(settings, command_line, engine.scan_type(), &ports);
+    begin(&mut sinks, &info)?;
+    prtip_scanner::inject::stuck_point();
     let started = Instant::now();
     let progress = Progress::new(
         std::io::stderr().is_terminal(),
@@ -192,7 +231,11 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
         drop(engine);
     }
     let stats = tally.stats(started, stop.is_stopped());
-    finish(sinks, &stats, result.map_err(|e| e.to_string()), settings)
+    let outcome = finish(sinks, &stats, result.map_err(|e| e.to_string()), settings)?;
+    if stdout.is_closed() {
+        return Ok(Outcome::Interrupted(EXIT_CLOSED_STDOUT));
+    }
+    Ok(outcome.stopped_by(interrupts.signal()))
 }
 
 fn failure(e: ScanError) -> Failure {
@@ -290,7 +333,7 @@ fn finish(
         crate::memreport::print(report).map_err(|e| Failure::Scan(e.to_string()))?;
     }
     Ok(if stats.interrupted {
-        Outcome::Interrupted
+        Outcome::Interrupted(EXIT_INTERRUPTED)
     } else {
         Outcome::Finished
     })

@@ -396,7 +396,10 @@ MISCELLANEOUS
 
 EXIT STATUS
     0 on success, 1 when the scan failed, 2 for a command-line error,
-    130 when interrupted with Ctrl-C (output files are still complete).
+    130 when interrupted with Ctrl-C, 143 after SIGTERM, 129 after SIGHUP
+    (output files are still complete; a second signal quits at once).
+    141, silently, when standard output is a pipe whose reader has gone
+    (prtip ... | head): the scan stops and the output files are completed.
 
 EXAMPLES
     prtip -sT -p 1-1000 127.0.0.1

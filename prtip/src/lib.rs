@@ -7,6 +7,7 @@ pub mod cli;
 pub mod configs;
 pub mod memreport;
 pub mod output;
+pub mod panics;
 pub mod progress;
 pub mod settings;
 mod sys;

@@ -4,6 +4,7 @@ memprof::install_global_allocator!();
 
 fn main() -> std::process::ExitCode {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    prtip::panics::install();
     // The scan runs on a thread of its own so that the standard library never
     // creates the main thread's handle: that handle lives until exit behind an
     // interior pointer, which Valgrind's leak checker reports as "possibly lost".

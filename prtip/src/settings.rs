@@ -284,11 +284,16 @@ pub fn find_data_file(datadir: Option<&Path>, name: &str) -> Option<PathBuf> {
 
 pub use prtip_scanner::net::route::has_cap_net_raw;
 
+/// Rates outside these bounds are typing mistakes: below, one probe would
+/// wait longer than the longest time a flag accepts (a week); above, no
+/// network card sends that many packets a second.
+const RATE_RANGE: std::ops::RangeInclusive<f64> = 0.001..=1e9;
+
 fn parse_rate(flag: &str, v: &str) -> Result<f64, UsageError> {
     match v.trim().parse::<f64>() {
-        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
+        Ok(r) if RATE_RANGE.contains(&r) => Ok(r),
         _ => Err(usage(format!(
-            "invalid {flag} \"{v}\": expected a positive number of probes per second"
+            "invalid {flag} \"{v}\": expected a number of probes per second from 0.001 to 1000000000"
         ))),
     }
 }

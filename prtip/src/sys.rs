@@ -1,11 +1,49 @@
-//! The binary's seam to the C library: local time as nmap prints it, and
-//! the interface-name limit. Everything else goes through prtip-scanner's
-//! `sys` module.
+//! The binary's seam to the C library: local time as nmap prints it, the
+//! interface-name limit, and opening output files without following
+//! symbolic links. Everything else goes through prtip-scanner's `sys` module.
 
 use std::ffi::CStr;
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
 
 /// Longest interface name plus its NUL, as the kernel counts it.
 pub(crate) const IFNAMSIZ: usize = libc::IFNAMSIZ;
+
+/// Whether the process has rights its user may not: effective uid 0, or
+/// any effective capability (`setcap` on the binary).
+pub(crate) fn privileged() -> bool {
+    // SAFETY: geteuid cannot fail and touches no memory of ours.
+    let root = unsafe { libc::geteuid() } == 0;
+    root || has_capabilities()
+}
+
+fn has_capabilities() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("CapEff:"))
+            .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+            .is_some_and(|caps| caps != 0)
+    })
+}
+
+/// Creates (truncates) `path` for writing, failing with `ELOOP` instead of
+/// following it when it is a symbolic link.
+pub(crate) fn create_nofollow(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+}
+
+/// Whether `e` is the error [`create_nofollow`] gives for a symbolic link.
+pub(crate) fn is_symlink_refusal(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::ELOOP)
+}
 
 /// Format `unix_secs` in local time with strftime's `fmt`; `None` if the C
 /// library cannot.

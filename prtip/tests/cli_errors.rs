@@ -11,6 +11,7 @@ use common::prtip;
 use prtip_testkit::{
     prereq::{require_file, require_root, require_tool},
     process::{describe, run, tempdir},
+    xml,
 };
 use std::io::Write;
 
@@ -93,6 +94,28 @@ fn usage_errors_are_one_line_with_status_2() {
         (&["-sT", "--max-rate", "abc", LO], "--max-rate"),
         (&["-sT", "--max-rate", "nan", LO], "--max-rate"),
         (&["-sT", "--min-rate", "0", LO], "--min-rate"),
+        (&["-sT", "--max-rate", "1e-30", "-p", "1", LO], "--max-rate"),
+        (&["-sT", "--max-rate", "0", LO], "--max-rate"),
+        (&["-sT", "--max-rate", "-5", LO], "--max-rate"),
+        (&["-sT", "--max-rate", "inf", LO], "--max-rate"),
+        (&["-sT", "--max-rate", "1e300", LO], "--max-rate"),
+        (&["-sT", "--min-rate", "1e-30", LO], "--min-rate"),
+        (&["-sT", "--min-rate", "-1", LO], "--min-rate"),
+        (&["-sT", "--min-rate", "NaN", LO], "--min-rate"),
+        (&["-sT", "--min-rate", "-inf", LO], "--min-rate"),
+        (&["-sT", "--min-rate", "1e30", LO], "--min-rate"),
+        (&["-sT", "--scan-delay", "-1ms", LO], "--scan-delay"),
+        (&["-sT", "--scan-delay", "inf", LO], "--scan-delay"),
+        (&["-sT", "--scan-delay", "NaN", LO], "--scan-delay"),
+        (&["-sT", "--scan-delay", "8d", LO], "--scan-delay"),
+        (&["-sT", "--scan-delay", "169h", LO], "--scan-delay"),
+        (&["-sT", "--host-timeout", "inf", LO], "--host-timeout"),
+        (&["-sT", "--host-timeout", "1e400", LO], "--host-timeout"),
+        (&["-sT", "--max-scan-delay=-1", LO], "--max-scan-delay"),
+        (&["-sT", "--max-scan-delay", "nan", LO], "--max-scan-delay"),
+        (&["-sT", "-T-1", LO], "-T-1"),
+        (&["-sT", "-T", "inf", LO], "-T"),
+        (&["-sT", "-T", "1e30", LO], "-T"),
         (&["-sT", "--min-rate", "10", "--max-rate", "5", LO], "--max-rate"),
         // Files.
         (&["-sT", "-iL", "/nonexistent"], "/nonexistent"),
@@ -289,6 +312,72 @@ fn syn_scan_without_cap_net_raw_names_the_capability() {
     );
 }
 
+/// A privileged prtip refuses an output path that is a symbolic link
+/// (one line naming it, exit 2) and leaves the link's target untouched.
+#[test]
+fn privileged_output_refuses_symlinks() {
+    if !require_root() {
+        return;
+    }
+    let dir = tempdir();
+    let target = dir.path().join("precious");
+    std::fs::write(&target, "keep me\n").expect("write target");
+    for (flag, name) in [("-oX", "x.xml"), ("-oN", "x.nmap"), ("-oA", "all")] {
+        let link = dir.path().join(name);
+        let opened = if flag == "-oA" {
+            dir.path().join("all.nmap")
+        } else {
+            link.clone()
+        };
+        let _ = std::fs::remove_file(&opened);
+        std::os::unix::fs::symlink(&target, &opened).expect("symlink");
+        check_error(
+            &[
+                "-sT",
+                "-n",
+                "-Pn",
+                "-p",
+                "1",
+                flag,
+                link.to_str().expect("utf-8"),
+                LO,
+            ],
+            2,
+            &format!("{}: it is a symbolic link", opened.display()),
+        );
+        let kept = std::fs::read_to_string(&target).expect("read target");
+        assert_eq!(kept, "keep me\n", "{flag} wrote through the link");
+    }
+}
+
+/// A scan that fails while opening its raw sockets (no such interface)
+/// must not have replaced an earlier run's output file.
+#[test]
+fn failed_engine_setup_leaves_old_output_intact() {
+    if !require_root() {
+        return;
+    }
+    let dir = tempdir();
+    let old = dir.path().join("old.nmap");
+    std::fs::write(&old, "an earlier run\n").expect("write old output");
+    let out = run(prtip().args([
+        "-sS",
+        "-e",
+        "nosuchif0",
+        "-p",
+        "1",
+        "-oN",
+        old.to_str().expect("utf-8"),
+        LO,
+    ]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert_eq!(stderr.lines().count(), 1, "{}", describe(&out));
+    assert!(stderr.contains("nosuchif0"), "{}", describe(&out));
+    let kept = std::fs::read_to_string(&old).expect("read old output");
+    assert_eq!(kept, "an earlier run\n", "{}", describe(&out));
+}
+
 #[test]
 fn full_disk_is_one_line_and_status_1() {
     let Some(out) = full_disk_run(&[]) else {
@@ -313,22 +402,25 @@ fn full_disk_error_names_the_file() {
 #[test]
 fn failing_output_leaves_the_other_files_complete() {
     let dir = tempdir();
-    let xml = dir.path().join("ok.xml");
+    let xml_path = dir.path().join("ok.xml");
     let json = dir.path().join("ok.json");
     let Some(out) = full_disk_run(&[
         "-oX",
-        xml.to_str().expect("utf-8"),
+        xml_path.to_str().expect("utf-8"),
         "-oJ",
         json.to_str().expect("utf-8"),
     ]) else {
         return;
     };
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
-    let text = std::fs::read_to_string(&xml).expect("read xml");
+    let text = std::fs::read_to_string(&xml_path).expect("read xml");
     assert!(
         text.trim_end().ends_with("</nmaprun>"),
         "XML left unfinished:\n{text}"
     );
+    if require_tool("xmllint") && require_file(xml::NMAP_DTD) {
+        xml::xmllint(&xml_path, true);
+    }
     let lines = std::fs::read_to_string(&json).expect("read json");
     let last = lines.lines().last().unwrap_or_default();
     let v: serde_json::Value = serde_json::from_str(last)

@@ -1,4 +1,5 @@
-//! Ctrl-C in the middle of a scan: exit status 130 and complete output files.
+//! Ctrl-C, SIGTERM or SIGHUP in the middle of a scan: exit status 128 +
+//! the signal and complete output files.
 //!
 //! Network safety: only 127.0.0.1 is scanned.
 
@@ -26,14 +27,30 @@ fn start_slow_scan(extra: &[&str]) -> Child {
         .expect("spawn prtip")
 }
 
-fn sigint(child: &Child) {
+fn signal(child: &Child, sig: libc::c_int) {
     // SAFETY: kill(2) on the pid of our own, not yet reaped, child.
-    let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
-    assert_eq!(rc, 0, "kill(SIGINT) failed");
+    let rc = unsafe { libc::kill(child.id() as libc::pid_t, sig) };
+    assert_eq!(rc, 0, "kill({sig}) failed");
 }
 
 #[test]
 fn sigint_exits_130_with_complete_outputs() {
+    signal_exits_with_complete_outputs(libc::SIGINT, 130, "interrupted");
+}
+
+#[test]
+fn sigterm_exits_143_with_complete_outputs() {
+    signal_exits_with_complete_outputs(libc::SIGTERM, 143, "SIGTERM");
+}
+
+#[test]
+fn sighup_exits_129_with_complete_outputs() {
+    signal_exits_with_complete_outputs(libc::SIGHUP, 129, "SIGHUP");
+}
+
+/// A signal in mid-scan: exit status `code`, one notice naming the
+/// signal, and every output file complete.
+fn signal_exits_with_complete_outputs(sig: libc::c_int, code: i32, notice: &str) {
     let dir = tempdir();
     let xml = dir.path().join("x.xml");
     let json = dir.path().join("x.json");
@@ -50,12 +67,13 @@ fn sigint_exits_130_with_complete_outputs() {
         normal.to_str().expect("utf-8"),
     ]);
     std::thread::sleep(Duration::from_millis(1500));
-    sigint(&child);
+    signal(&child, sig);
     let out = wait_output(child, Duration::from_secs(30), "interrupted prtip");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{}", describe(&out));
+    assert_eq!(out.status.code(), Some(code), "{}", describe(&out));
     assert!(!stderr.contains("panicked"), "{}", describe(&out));
-    assert!(stderr.contains("interrupted"), "{}", describe(&out));
+    assert_eq!(stderr.lines().count(), 1, "{}", describe(&out));
+    assert!(stderr.contains(notice), "{}", describe(&out));
 
     // XML: well-formed, valid, and closed.
     let text = std::fs::read_to_string(&xml).expect("read xml");

@@ -13,6 +13,7 @@
 use prtip_core::result::HostResult;
 use std::collections::BTreeMap;
 use std::io;
+use std::panic::AssertUnwindSafe;
 use std::sync::mpsc::{channel, sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::Scope;
@@ -52,8 +53,15 @@ impl Ordered {
                 let Ok((seq, mut host)) = job else {
                     break;
                 };
-                process(&mut state, &mut host);
-                if done_tx.send((seq, host)).is_err() {
+                let processed = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    crate::inject::panic_point(crate::inject::place::STAGE);
+                    process(&mut state, &mut host);
+                }));
+                // After a panic (already reported by the panic hook, which
+                // stops the scan) the host still goes on unfinished, so the
+                // hosts behind it are not waited for forever; the worker's
+                // state may be broken, so it takes no more hosts.
+                if done_tx.send((seq, host)).is_err() || processed.is_err() {
                     break;
                 }
             });

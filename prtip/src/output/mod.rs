@@ -11,6 +11,10 @@ use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use prtip_scanner::cancel::StopFlag;
 
 use prtip_core::result::{HostResult, ResultSink, RunInfo, RunStats};
 
@@ -127,12 +131,24 @@ pub fn all_paths(base: &Path) -> [PathBuf; 4] {
 }
 
 /// Creates (truncates) an output file; the error names the path so the
-/// binary can print it as one line.
+/// binary can print it as one line. A privileged prtip never follows a
+/// symbolic link: in a directory others can write to, one could point the
+/// output at a file only root may overwrite.
 pub fn create_file(path: &Path) -> io::Result<BufWriter<File>> {
-    File::create(path).map(BufWriter::new).map_err(|e| {
+    let opened = if crate::sys::privileged() {
+        crate::sys::create_nofollow(path)
+    } else {
+        File::create(path)
+    };
+    opened.map(BufWriter::new).map_err(|e| {
+        let why = if crate::sys::is_symlink_refusal(&e) {
+            "it is a symbolic link, which prtip does not follow when privileged (use - for standard output)".to_string()
+        } else {
+            e.to_string()
+        };
         io::Error::new(
             e.kind(),
-            format!("cannot open output file {}: {e}", path.display()),
+            format!("cannot open output file {}: {why}", path.display()),
         )
     })
 }
@@ -165,9 +181,61 @@ impl<W: Write> Write for NamedWriter<W> {
     }
 }
 
-fn writer(path: &Path) -> io::Result<Box<dyn Write + Send>> {
+/// Standard output as the sinks write it. When its reader goes away
+/// (`prtip ... | head`), the scan is stopped and later writes are dropped,
+/// so the other outputs are still completed and, as with nmap, nothing is
+/// reported; the exit status is then 141, as shells report SIGPIPE.
+#[derive(Debug, Clone)]
+pub struct Stdout {
+    closed: Arc<AtomicBool>,
+    stop: StopFlag,
+}
+
+impl Stdout {
+    /// Standard output of a scan that `stop` stops.
+    pub fn new(stop: StopFlag) -> Self {
+        Stdout {
+            closed: Arc::default(),
+            stop,
+        }
+    }
+
+    /// Whether the reader has gone.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
+    /// Turns a closed pipe into the end of the scan; other errors stay errors.
+    fn check<T>(&self, written: io::Result<T>, nothing: T) -> io::Result<T> {
+        match written {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed.store(true, Ordering::SeqCst);
+                self.stop.stop();
+                Ok(nothing)
+            }
+            r => r,
+        }
+    }
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.is_closed() {
+            return Ok(buf.len());
+        }
+        self.check(io::stdout().write(buf), buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        if self.is_closed() {
+            return Ok(());
+        }
+        self.check(io::stdout().flush(), ())
+    }
+}
+
+fn writer(path: &Path, stdout: &Stdout) -> io::Result<Box<dyn Write + Send>> {
     if is_stdout(path) {
-        Ok(Box::new(io::stdout()))
+        Ok(Box::new(stdout.clone()))
     } else {
         Ok(Box::new(NamedWriter {
             inner: create_file(path)?,
@@ -178,7 +246,7 @@ fn writer(path: &Path) -> io::Result<Box<dyn Write + Send>> {
 
 /// Opens every requested output. Files are created before the scan starts,
 /// so a bad path fails fast instead of after a long scan.
-pub fn open_outputs(spec: &OutputSpec) -> io::Result<MultiSink> {
+pub fn open_outputs(spec: &OutputSpec, stdout: &Stdout) -> io::Result<MultiSink> {
     let mut normal: Vec<&Path> = Vec::new();
     let mut grepable: Vec<&Path> = Vec::new();
     let mut xml: Vec<&Path> = Vec::new();
@@ -204,21 +272,24 @@ pub fn open_outputs(spec: &OutputSpec) -> io::Result<MultiSink> {
     let mut sinks = MultiSink::new();
     if spec.stdout && !any_stdout {
         sinks.push(Box::new(NormalSink::new(
-            io::stdout(),
+            stdout.clone(),
             NormalFlavor::Stdout,
         )));
     }
     for p in normal {
-        sinks.push(Box::new(NormalSink::new(writer(p)?, NormalFlavor::File)));
+        sinks.push(Box::new(NormalSink::new(
+            writer(p, stdout)?,
+            NormalFlavor::File,
+        )));
     }
     for p in grepable {
-        sinks.push(Box::new(GrepableSink::new(writer(p)?)));
+        sinks.push(Box::new(GrepableSink::new(writer(p, stdout)?)));
     }
     for p in xml {
-        sinks.push(Box::new(XmlSink::new(writer(p)?)));
+        sinks.push(Box::new(XmlSink::new(writer(p, stdout)?)));
     }
     for p in json {
-        sinks.push(Box::new(JsonSink::new(writer(p)?)));
+        sinks.push(Box::new(JsonSink::new(writer(p, stdout)?)));
     }
     Ok(sinks)
 }
@@ -258,7 +329,7 @@ mod tests {
             all: Some(PathBuf::from("/nonexistent-dir/base")),
             ..OutputSpec::default()
         };
-        let err = open_outputs(&spec).expect_err("must fail");
+        let err = open_outputs(&spec, &Stdout::new(StopFlag::new())).expect_err("must fail");
         assert!(
             err.to_string().contains("/nonexistent-dir/base.nmap"),
             "{err}"
@@ -273,7 +344,7 @@ mod tests {
             all: Some(base.clone()),
             ..OutputSpec::default()
         };
-        let mut sinks = open_outputs(&spec).expect("open");
+        let mut sinks = open_outputs(&spec, &Stdout::new(StopFlag::new())).expect("open");
         assert_eq!(sinks.len(), 4);
         sinks.begin(&run_info()).expect("begin");
         sinks.host(&two_open_host()).expect("host");

@@ -198,6 +198,7 @@ impl ConnectScanner {
         job: HostJob,
         plan: ScanPlan,
     ) -> Result<Option<HostOutcome>, ScanError> {
+        crate::inject::panic_point(crate::inject::place::ENGINE);
         let start = SystemTime::now();
         let host = self.host_ctx(job.addr);
         let work = async {
