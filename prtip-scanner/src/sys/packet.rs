@@ -103,6 +103,11 @@ impl PacketReceiver {
         Ok(PacketReceiver(sock))
     }
 
+    /// `SO_RCVBUF`: the kernel's receive limit for this socket, in bytes.
+    pub fn buffer_size(&self) -> io::Result<usize> {
+        self.0.recv_buffer_size()
+    }
+
     /// Take up to `bufs.len()` (at most 64) waiting packets without blocking.
     pub fn recv_many<const N: usize>(
         &self,
