@@ -184,3 +184,35 @@ fn render_is_public_and_capped() {
     let long = vec![b'a'; 1000];
     assert_eq!(render("$1", &[None, Some(&long)]).len(), 80);
 }
+
+/// A hostile `--datadir` file: a pattern nested 50,000 deep used to overflow
+/// the stack while the database loaded. Now the line is skipped with a
+/// one-line `file:line` warning and the lines around it still load.
+#[test]
+fn deeply_nested_pattern_is_skipped_with_file_and_line() {
+    let deep = format!(
+        "match deep m/{}x{}/\n",
+        "(".repeat(50_000),
+        ")".repeat(50_000)
+    );
+    let stacked = format!("match deep m/x{}/\n", "{1}".repeat(20_000));
+    let text = format!(
+        "Probe TCP NULL q||\nmatch before m/^before/\n{deep}{stacked}match after m/^after/\n"
+    );
+    let db = ServiceDb::parse(&text, "/tmp/datadir/nmap-service-probes");
+    let got: Vec<String> = db.warnings().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        got,
+        [
+            "/tmp/datadir/nmap-service-probes:3: bad pattern: parentheses nested deeper than 32",
+            "/tmp/datadir/nmap-service-probes:4: bad pattern: quantifiers nested deeper than 32",
+        ]
+    );
+    assert_eq!(db.counts().matches, 2);
+    let null = db.probe(Protocol::Tcp, "NULL").unwrap();
+    assert_eq!(
+        db.match_response(null, b"before").unwrap().service,
+        "before"
+    );
+    assert_eq!(db.match_response(null, b"after").unwrap().service, "after");
+}

@@ -135,10 +135,22 @@ struct Flags {
     dotall: bool,
 }
 
+/// How deeply groups (and quantifiers stacked on one atom, as in `a{1}{1}`)
+/// may nest. The parser, the translation for the automata engine, the
+/// literal extraction and the backtracker all recurse on the tree, so an
+/// unbounded depth overflowed the stack on a hostile `--datadir` file. The
+/// deepest nesting in nmap's nmap-service-probes (7.93) is 3. PCRE's default
+/// limit is 250, but the parser takes about 5.3 KiB of stack per level in a
+/// debug build (0.8 KiB in release), and patterns compile lazily on 2 MiB
+/// worker threads; 32 levels stay under 256 KiB in either.
+pub(crate) const MAX_NESTING: usize = 32;
+
 struct Parser<'p> {
     s: &'p [u8],
     i: usize,
     groups: usize,
+    /// Groups open at the cursor.
+    depth: usize,
 }
 
 type PResult<T> = Result<T, String>;
@@ -149,6 +161,7 @@ pub(crate) fn parse(src: &[u8], fold: bool, dotall: bool) -> PResult<Pattern> {
         s: src,
         i: 0,
         groups: 0,
+        depth: 0,
     };
     let mut flags = Flags { fold, dotall };
     let root = p.alt(&mut flags)?;
@@ -260,6 +273,7 @@ impl Parser<'_> {
 
     fn quantified(&mut self, atom: Node) -> PResult<Node> {
         let mut node = atom;
+        let mut stacked = 0;
         loop {
             let (min, max) = match self.peek() {
                 Some(b'*') => {
@@ -288,6 +302,10 @@ impl Parser<'_> {
             }
             if matches!(node, Node::Start | Node::End | Node::EndAbs | Node::Empty) {
                 return Err("nothing to repeat".into());
+            }
+            stacked += 1;
+            if self.depth + stacked > MAX_NESTING {
+                return Err(format!("quantifiers nested deeper than {MAX_NESTING}"));
             }
             // A quantifier binds to the last byte of a merged literal only.
             if let Node::Literal(ref mut bytes) = node {
@@ -368,7 +386,18 @@ impl Parser<'_> {
         }))
     }
 
+    /// A group after its `(`, at most [`MAX_NESTING`] deep.
     fn group(&mut self, flags: &mut Flags) -> PResult<Option<Node>> {
+        if self.depth >= MAX_NESTING {
+            return Err(format!("parentheses nested deeper than {MAX_NESTING}"));
+        }
+        self.depth += 1;
+        let node = self.group_body(flags);
+        self.depth -= 1;
+        node
+    }
+
+    fn group_body(&mut self, flags: &mut Flags) -> PResult<Option<Node>> {
         let mut inner_flags = *flags;
         let kind = if self.eat(b'?') {
             match self.peek() {
@@ -1124,6 +1153,61 @@ mod tests {
         assert!(l.prefix.is_empty());
         let l = parse(b"^x+y", false, false).unwrap().literals();
         assert_eq!(l.prefix, b"x");
+    }
+
+    /// Runs `f` on a thread with a 256 KiB stack: without the nesting
+    /// limit, the patterns below overflow it (and abort the test binary).
+    fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        std::thread::Builder::new()
+            .stack_size(256 << 10)
+            .spawn(f)
+            .unwrap()
+            .join()
+            .unwrap()
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let errs = on_small_stack(|| {
+            let open = "(".repeat(100_000);
+            let closed = format!("{open}a{}", ")".repeat(100_000));
+            let lookahead = "(?=".repeat(100_000);
+            let stacked = format!("a{}", "{1}".repeat(100_000));
+            [open, closed, lookahead, stacked].map(|p| parse(p.as_bytes(), false, false).err())
+        });
+        assert_eq!(
+            errs[0].as_deref(),
+            Some("parentheses nested deeper than 32")
+        );
+        assert_eq!(
+            errs[1].as_deref(),
+            Some("parentheses nested deeper than 32")
+        );
+        assert_eq!(
+            errs[2].as_deref(),
+            Some("parentheses nested deeper than 32")
+        );
+        assert_eq!(
+            errs[3].as_deref(),
+            Some("quantifiers nested deeper than 32")
+        );
+    }
+
+    #[test]
+    fn nesting_up_to_the_limit_compiles_and_matches() {
+        let n = MAX_NESTING;
+        let src = format!("{}a{}", "(?:".repeat(n), ")".repeat(n));
+        let (syntax, found) = on_small_stack(move || {
+            let pat = parse(src.as_bytes(), false, false).unwrap();
+            (
+                pat.to_regex_syntax().is_some(),
+                crate::service_db::backtrack::find(&pat, b"xa").is_some(),
+            )
+        });
+        assert!(syntax);
+        assert!(found);
+        let over = format!("{}a{}", "(".repeat(n + 1), ")".repeat(n + 1));
+        assert!(parse(over.as_bytes(), false, false).is_err());
     }
 
     #[test]

@@ -17,8 +17,16 @@ use std::time::Duration;
 
 pub use crate::sys::packet::MAX_BATCH;
 
-/// Receive buffer asked for: a burst of replies from a fast scan must not overflow it.
-const RCVBUF_BYTES: usize = 64 << 20;
+/// Receive buffer the SYN engine asks for: a burst of replies from a fast
+/// scan must not overflow it.
+pub const SCAN_RCVBUF_BYTES: usize = 64 << 20;
+/// Receive buffer of an OS-detection socket. It is bound to every interface
+/// and drained only while a host is fingerprinted, so between hosts
+/// unrelated traffic fills it; with the scan's 64 MiB, eight idle workers
+/// could pin 512 MiB of kernel memory. 16 probes draw a few dozen replies
+/// of a few hundred bytes (about 2 KiB each as the kernel counts them), so
+/// 256 KiB (which the kernel doubles for its bookkeeping) leaves ample room.
+pub const OS_RCVBUF_BYTES: usize = 256 << 10;
 const SNDBUF_BYTES: usize = 8 << 20;
 
 /// Accept IPv4 TCP (6) and ICMP (1); drop everything else in the kernel.
@@ -44,10 +52,21 @@ impl RawIo {
     /// kernel routes every probe and replies are taken from all interfaces,
     /// so targets behind different interfaces can share one scan.
     pub fn open(interface: Option<&str>) -> io::Result<RawIo> {
+        RawIo::open_with_recv_buffer(interface, SCAN_RCVBUF_BYTES)
+    }
+
+    /// [`RawIo::open`] with a receive buffer of `recv_buffer` bytes (as
+    /// asked; the kernel reports twice that).
+    pub fn open_with_recv_buffer(interface: Option<&str>, recv_buffer: usize) -> io::Result<RawIo> {
         Ok(RawIo {
             send: RawSender::open(interface, SNDBUF_BYTES)?,
-            recv: PacketReceiver::open(interface, &TCP_ICMP_FILTER, RCVBUF_BYTES)?,
+            recv: PacketReceiver::open(interface, &TCP_ICMP_FILTER, recv_buffer)?,
         })
+    }
+
+    /// The receive socket's buffer as the kernel reports it (`SO_RCVBUF`).
+    pub fn recv_buffer_size(&self) -> io::Result<usize> {
+        self.recv.buffer_size()
     }
 }
 

@@ -3,7 +3,7 @@
 //! [`OsReport`]); what nmap prints of it is decided by the output formats.
 
 use crate::error::ScanError;
-use crate::net::raw::RawIo;
+use crate::net::raw::{RawIo, OS_RCVBUF_BYTES};
 use crate::net::route;
 use crate::os::{fingerprint, OsOptions, OsProbeResult};
 use crate::sys::MappedFile;
@@ -72,11 +72,10 @@ impl OsStage {
         let opts = Arc::new(cfg);
         (0..n)
             .map(|_| {
-                let io = RawIo::open(opts.interface.as_deref()).map_err(|source| {
-                    ScanError::RawSockets {
-                        interface: opts.interface.clone(),
-                        source,
-                    }
+                let io = RawIo::open_with_recv_buffer(opts.interface.as_deref(), OS_RCVBUF_BYTES)
+                    .map_err(|source| ScanError::RawSockets {
+                    interface: opts.interface.clone(),
+                    source,
                 })?;
                 Ok(OsStage {
                     db: Arc::clone(&db),
@@ -272,4 +271,41 @@ fn failed(failure: OsFailure) -> Box<OsReport> {
         failure: Some(failure),
         ..OsReport::default()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::raw::SCAN_RCVBUF_BYTES;
+
+    /// An OS stage's socket listens on every interface between fingerprints,
+    /// so its receive buffer is sized to the probes' replies, not to a SYN
+    /// scan's bursts (which keeps its own). Measured with getsockopt; no
+    /// packet is sent.
+    #[test]
+    fn os_stage_receive_buffer_is_small_and_the_scans_is_not() {
+        if !prtip_testkit::prereq::require_root() {
+            return;
+        }
+        let cfg = OsConfig {
+            // Any readable text file: only mapped here, never scored.
+            db_path: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")),
+            max_tries: 1,
+            limit: false,
+            insane_timing: false,
+            interface: None,
+        };
+        let stages = OsStage::open_many(cfg, 2).expect("OS stages");
+        let scan = RawIo::open(None).expect("the scan's raw sockets");
+        let scan_buf = scan.recv_buffer_size().expect("SO_RCVBUF");
+        eprintln!("SO_RCVBUF: SYN scan {scan_buf} bytes");
+        for stage in &stages {
+            let os_buf = stage.io.recv_buffer_size().expect("SO_RCVBUF");
+            eprintln!("SO_RCVBUF: OS stage {os_buf} bytes");
+            // The kernel reports twice what was asked.
+            assert_eq!(os_buf, 2 * OS_RCVBUF_BYTES);
+            assert!(os_buf <= 512 << 10, "{os_buf}");
+        }
+        assert_eq!(scan_buf, 2 * SCAN_RCVBUF_BYTES);
+    }
 }

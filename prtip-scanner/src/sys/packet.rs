@@ -103,6 +103,11 @@ impl PacketReceiver {
         Ok(PacketReceiver(sock))
     }
 
+    /// `SO_RCVBUF`: the kernel's receive limit for this socket, in bytes.
+    pub fn buffer_size(&self) -> io::Result<usize> {
+        self.0.recv_buffer_size()
+    }
+
     /// Take up to `bufs.len()` (at most 64) waiting packets without blocking.
     pub fn recv_many<const N: usize>(
         &self,
@@ -153,44 +158,47 @@ impl PacketReceiver {
         Ok(kept)
     }
 
-    /// Wait at most `timeout` for one packet.
+    /// Wait at most `timeout` for one packet. The timeout is a deadline for
+    /// the whole call: what is skipped on the way (our own outgoing packets,
+    /// a wake-up with nothing to read) does not restart it.
     pub fn recv_one(&self, buf: &mut [u8], timeout: Duration) -> io::Result<Option<usize>> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if !self.wait_readable(left)? {
-                return Ok(None);
-            }
-            // SAFETY: plain data.
-            let mut from: libc::sockaddr_ll = unsafe { zeroed() };
-            let mut len = size_of::<libc::sockaddr_ll>() as libc::socklen_t;
-            // SAFETY: `buf` is writable for its length; `from`/`len` describe a valid sockaddr buffer.
-            let n = check(unsafe {
-                libc::recvfrom(
-                    self.0.as_raw_fd(),
-                    buf.as_mut_ptr().cast(),
-                    buf.len(),
-                    libc::MSG_DONTWAIT,
-                    std::ptr::from_mut(&mut from).cast(),
-                    &mut len,
-                ) as libc::c_int
-            });
-            match n {
-                Ok(n) if from.sll_pkttype != libc::PACKET_OUTGOING => return Ok(Some(n as usize)),
-                Ok(_) => {}
-                Err(e) => {
-                    nothing_waiting(e)?;
-                }
-            }
-            if left.is_zero() {
-                return Ok(None);
-            }
+        recv_by(
+            Instant::now() + timeout,
+            |left| self.wait_readable(left),
+            || self.read_one(buf),
+        )
+    }
+
+    /// One datagram without blocking; `None` when there was nothing to read
+    /// or it was our own on its way out.
+    fn read_one(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        // SAFETY: plain data.
+        let mut from: libc::sockaddr_ll = unsafe { zeroed() };
+        let mut len = size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+        // SAFETY: `buf` is writable for its length; `from`/`len` describe a valid sockaddr buffer.
+        let n = check(unsafe {
+            libc::recvfrom(
+                self.0.as_raw_fd(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                libc::MSG_DONTWAIT,
+                std::ptr::from_mut(&mut from).cast(),
+                &mut len,
+            ) as libc::c_int
+        });
+        match n {
+            Ok(n) if from.sll_pkttype != libc::PACKET_OUTGOING => Ok(Some(n as usize)),
+            Ok(_) => Ok(None),
+            Err(e) => nothing_waiting(e).map(|_| None),
         }
     }
 
     /// `false` when `timeout` passed first; an interrupted wait counts as ready.
+    /// Rounded up to whole milliseconds, so a sub-millisecond rest of a
+    /// deadline waits instead of spinning on `poll(0)`.
     fn wait_readable(&self, timeout: Duration) -> io::Result<bool> {
-        let ms = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
+        let ms = timeout.as_micros().div_ceil(1000);
+        let ms = libc::c_int::try_from(ms).unwrap_or(libc::c_int::MAX);
         let mut pfd = libc::pollfd {
             fd: self.0.as_raw_fd(),
             events: libc::POLLIN,
@@ -201,6 +209,30 @@ impl PacketReceiver {
             Ok(ready) => Ok(ready > 0),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(true),
             Err(e) => Err(e),
+        }
+    }
+}
+
+/// The receive loop of [`PacketReceiver::recv_one`] apart from the socket:
+/// `wait(left)` says whether something became readable within `left`,
+/// `read()` takes one packet (`None`: skipped). Every wait is for what is left
+/// until `deadline`, so a stream of skipped packets cannot keep the call
+/// past it.
+fn recv_by(
+    deadline: Instant,
+    mut wait: impl FnMut(Duration) -> io::Result<bool>,
+    mut read: impl FnMut() -> io::Result<Option<usize>>,
+) -> io::Result<Option<usize>> {
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if !wait(left)? {
+            return Ok(None);
+        }
+        if let Some(n) = read()? {
+            return Ok(Some(n));
+        }
+        if left.is_zero() {
+            return Ok(None);
         }
     }
 }
@@ -254,4 +286,66 @@ fn bind_packet(sock: &Socket, index: libc::c_int) -> io::Result<()> {
         )
     })
     .map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    /// A source that is readable again as soon as it is waited on and whose
+    /// every packet is skipped (our own outgoing ones, in the real socket):
+    /// each of them used to restart the full poll timeout, so the call never
+    /// ended while they kept coming. A 200 ms receive must end within 400 ms.
+    #[test]
+    fn skipped_packets_do_not_extend_the_timeout() {
+        let (done, finished) = mpsc::channel();
+        let started = Instant::now();
+        // On a thread of its own: without a deadline the loop never returns.
+        std::thread::spawn(move || {
+            let mut skipped = 0u64;
+            let got = recv_by(
+                Instant::now() + Duration::from_millis(200),
+                |_left| {
+                    std::thread::sleep(Duration::from_micros(100));
+                    Ok(true)
+                },
+                || {
+                    skipped += 1;
+                    Ok(None)
+                },
+            );
+            let _ = done.send((got.ok(), skipped));
+        });
+        let (got, skipped) = finished
+            .recv_timeout(Duration::from_secs(2))
+            .expect("recv with a 200 ms timeout still running after 2 s");
+        let elapsed = started.elapsed();
+        assert_eq!(got, Some(None));
+        assert!(skipped > 100, "{skipped}");
+        assert!(
+            elapsed >= Duration::from_millis(200) && elapsed < Duration::from_millis(400),
+            "{elapsed:?}"
+        );
+    }
+
+    /// A packet that is not skipped is returned at once; silence ends at the
+    /// deadline.
+    #[test]
+    fn packet_returned_and_silence_times_out() {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let got = recv_by(deadline, |_| Ok(true), || Ok(Some(7)));
+        assert_eq!(got.unwrap(), Some(7));
+        let mut waited = Duration::ZERO;
+        let got = recv_by(
+            Instant::now() + Duration::from_millis(50),
+            |left| {
+                waited = left;
+                Ok(false)
+            },
+            || Ok(Some(7)),
+        );
+        assert_eq!(got.unwrap(), None);
+        assert!(waited <= Duration::from_millis(50) && waited > Duration::from_millis(40));
+    }
 }
