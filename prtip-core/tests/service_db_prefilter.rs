@@ -107,4 +107,7 @@ fn rules_are_skipped_when_their_inner_literal_is_absent() {
     assert_eq!(probe_match(&db, resp), None);
     let s = db.cache_stats();
     assert_eq!(s.compiles, 0, "{s:?}");
+    // Rejections are counted without the cache's lock, and still counted.
+    assert!(s.prefilter_rejects > 0, "{s:?}");
+    assert_eq!(s.passes, 1, "{s:?}");
 }

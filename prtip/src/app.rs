@@ -217,7 +217,13 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
     let ticker = progress.ticker(Arc::new(move || counter.probes_sent()));
     let plan = configs::plan(settings);
     let mut tally = Tally::default();
-    let mut emit = |host: HostResult| emit_host(host, settings, &mut sinks, &progress);
+    let mut emit = |outcome: HostOutcome| match outcome {
+        HostOutcome::Done(host) => emit_host(host, settings, &mut sinks, &progress),
+        HostOutcome::TimedOut(job) => {
+            skip_timed_out(&job, &progress);
+            Ok(())
+        }
+    };
     let result = stages.drive(
         |submit| engine.run(&mut jobs, plan, &mut |o| tally.take(o, submit, &progress)),
         &mut emit,
@@ -365,9 +371,7 @@ impl Tally {
             }
             HostOutcome::TimedOut(job) => {
                 self.up += 1;
-                progress.suspend(|| {
-                    eprintln!("prtip: skipping host {} due to host timeout", job.addr);
-                });
+                skip_timed_out(&job, progress);
                 Ok(())
             }
         }
@@ -382,6 +386,14 @@ impl Tally {
             interrupted,
         }
     }
+}
+
+/// nmap's only report of a host whose `--host-timeout` ran out, in the
+/// port scan or in a later stage; the host still counts as up, as nmap's.
+fn skip_timed_out(job: &HostJob, progress: &Progress) {
+    progress.suspend(|| {
+        eprintln!("prtip: skipping host {} due to host timeout", job.addr);
+    });
 }
 
 /// Writes one host to every output, leaving out what `--open` hides.

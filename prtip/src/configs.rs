@@ -116,6 +116,7 @@ pub fn stages<'a>(
         names,
         scanned: ports,
         hosts,
+        host_timeout: settings.timing.host_timeout,
     })
 }
 

@@ -4,6 +4,7 @@
 //! compiled-regex cache, then compiling. Compiled regexes live in a small LRU
 //! so that memory is bounded by its capacity, not by the file.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use memchr::memmem;
@@ -145,6 +146,17 @@ pub struct CacheStats {
     pub evictions: u64,
     /// Compiled patterns held now.
     pub held: usize,
+    /// Responses matched against a probe's rules (one per
+    /// `match_response*` call): what a response that grows byte by byte
+    /// costs.
+    pub passes: u64,
+}
+
+/// Counters bumped without the cache's lock.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    prefilter_rejects: AtomicU64,
+    passes: AtomicU64,
 }
 
 /// The bounded LRU of compiled patterns, keyed by rule index. A linear scan
@@ -252,6 +264,8 @@ impl<'a> ServiceDb<'a> {
         let cache = self.lock();
         CacheStats {
             held: cache.entries.len(),
+            prefilter_rejects: self.counters.prefilter_rejects.load(Ordering::Relaxed),
+            passes: self.counters.passes.load(Ordering::Relaxed),
             ..cache.stats
         }
     }
@@ -278,11 +292,17 @@ impl<'a> ServiceDb<'a> {
         response: &[u8],
         softmatched: Option<&str>,
     ) -> Option<Match<'a>> {
-        let mut soft: Option<Match<'a>> = None;
-        let mut hay = Haystack {
-            raw: response,
-            lower: None,
-        };
+        let mut rejects = 0;
+        let found = self.search(probe, response, softmatched, &mut rejects);
+        self.counters.passes.fetch_add(1, Ordering::Relaxed);
+        self.counters
+            .prefilter_rejects
+            .fetch_add(rejects, Ordering::Relaxed);
+        found
+    }
+
+    /// The probes whose rules a response to `probe` is tried against, in order.
+    fn rule_lists<'p>(&'p self, probe: &'p Probe<'a>) -> Vec<&'p Probe<'a>> {
         let mut lists: Vec<&Probe<'a>> = vec![probe];
         lists.extend(
             probe
@@ -297,7 +317,22 @@ impl<'a> ServiceDb<'a> {
                 }
             }
         }
-        for owner in lists {
+        lists
+    }
+
+    fn search(
+        &self,
+        probe: &Probe<'a>,
+        response: &[u8],
+        softmatched: Option<&str>,
+        rejects: &mut u64,
+    ) -> Option<Match<'a>> {
+        let mut soft: Option<Match<'a>> = None;
+        let mut hay = Haystack {
+            raw: response,
+            lower: None,
+        };
+        for owner in self.rule_lists(probe) {
             let range = owner.rules.start..owner.rules.end;
             for idx in range {
                 let Some(rule) = self.rules.get(idx as usize) else {
@@ -311,7 +346,11 @@ impl<'a> ServiceDb<'a> {
                         continue;
                     }
                 }
-                let Some(spans) = self.try_rule(idx, rule, &mut hay) else {
+                if !self.prefilter_passes(rule, &mut hay) {
+                    *rejects += 1;
+                    continue;
+                }
+                let Some(spans) = self.try_rule(idx, rule, &hay) else {
                     continue;
                 };
                 let m = self.build(rule, owner.name, response, &spans);
@@ -354,11 +393,8 @@ impl<'a> ServiceDb<'a> {
         memmem::find(searched, inner).is_some()
     }
 
-    fn try_rule(&self, idx: u32, rule: &Rule, hay: &mut Haystack<'_>) -> Option<backtrack::Spans> {
-        if !self.prefilter_passes(rule, hay) {
-            self.lock().stats.prefilter_rejects += 1;
-            return None;
-        }
+    /// Runs a rule that passed the prefilter.
+    fn try_rule(&self, idx: u32, rule: &Rule, hay: &Haystack<'_>) -> Option<backtrack::Spans> {
         let cached = {
             let mut cache = self.lock();
             if cache.is_broken(idx) {

@@ -8,7 +8,7 @@
 use std::ops::Range;
 use std::sync::Mutex;
 
-use super::matcher::Cache;
+use super::matcher::{Cache, Counters};
 use super::pattern::{self, MAX_LITERAL};
 use crate::ports::PortList;
 use crate::result::Protocol;
@@ -111,6 +111,9 @@ pub struct ServiceDb<'a> {
     pub(crate) arena: Vec<u8>,
     pub(crate) warnings: Vec<ServiceWarning>,
     pub(crate) cache: Mutex<Cache>,
+    /// Counted outside `cache`'s lock: most rules are rejected by the
+    /// prefilter, and a lock per rejection serialised every -sV worker.
+    pub(crate) counters: Counters,
 }
 
 /// A `match`/`softmatch` line as written in the file.
@@ -361,6 +364,7 @@ impl<'a, 'f> Parser<'a, 'f> {
                 arena: Vec::new(),
                 warnings: Vec::new(),
                 cache: Mutex::new(Cache::new(super::DEFAULT_CACHE_CAPACITY)),
+                counters: Counters::default(),
             },
             fallbacks: Vec::new(),
         }

@@ -27,6 +27,21 @@ pub const RESPONSE_CAP: usize = 4096;
 /// reply matched without its version when read in two parts).
 const LINGER: Duration = Duration::from_millis(30);
 
+/// Re-matching a response after every read made a service that trickles
+/// one byte at a time cost up to [`RESPONSE_CAP`] full passes of the matcher
+/// per probe. A response is matched again only once it has doubled or grown
+/// by this much, or when the service pauses (see [`QUIET_FIRST`]), and
+/// always when the read ends: at most a few dozen passes per probe.
+const REMATCH_GROWTH: usize = 512;
+
+/// A pause in the response that is worth a pass over the bytes still
+/// unmatched: a service that sends its banner in pieces has sent the whole
+/// of it by then. Each pause that brings no match doubles the next one, up
+/// to [`QUIET_MAX`], so a trickle slower than the pause cannot force a pass
+/// per byte for long.
+const QUIET_FIRST: Duration = Duration::from_millis(4);
+const QUIET_MAX: Duration = Duration::from_millis(64);
+
 /// Bytes asked of the socket per read; with [`RESPONSE_CAP`] this bounds a
 /// response at under 8 KiB.
 const READ_CHUNK: usize = 4096;
@@ -139,29 +154,190 @@ async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
     }
     let mut chunk = [0u8; READ_CHUNK];
     let mut matched = false;
+    let mut rematch = Rematch::new();
     loop {
-        let until = if matched {
-            deadline.min(Instant::now() + LINGER)
-        } else {
-            deadline
-        };
+        let (until, quiet_check) = rematch.wait_until(matched, deadline, progress);
         let n = match timeout_at(until, stream.read(&mut chunk)).await {
             Err(_) if matched => return Ending::Matched,
-            Err(_) => return Ending::TimedOut,
+            Err(_) if quiet_check => {
+                matched = rematch.pass(progress, recognised);
+                rematch.lengthen_quiet();
+                continue;
+            }
+            Err(_) => return rematch.last_pass(Ending::TimedOut, progress, recognised),
             Ok(Ok(0)) | Ok(Err(_)) if matched => return Ending::Matched,
-            Ok(Ok(0)) | Ok(Err(_)) => return Ending::Closed,
+            Ok(Ok(0)) | Ok(Err(_)) => {
+                return rematch.last_pass(Ending::Closed, progress, recognised)
+            }
             Ok(Ok(n)) => n,
         };
-        let mut p = lock(progress);
-        p.data.extend_from_slice(&chunk[..n]);
-        p.last_activity = Some(Instant::now());
-        if p.data.len() >= RESPONSE_CAP {
-            return if matched || recognised(&p.data) {
+        let len = {
+            let mut p = lock(progress);
+            p.data.extend_from_slice(&chunk[..n]);
+            p.last_activity = Some(Instant::now());
+            p.data.len()
+        };
+        if len >= RESPONSE_CAP {
+            return if matched || rematch.pass(progress, recognised) {
                 Ending::Matched
             } else {
                 Ending::Full
             };
         }
-        matched = matched || recognised(&p.data);
+        if !matched && rematch.grown_enough(len) {
+            matched = rematch.pass(progress, recognised);
+        }
+    }
+}
+
+/// When the bytes read so far get another pass of the matcher.
+#[derive(Debug)]
+struct Rematch {
+    /// Length of the response at the last pass.
+    checked: usize,
+    quiet: Duration,
+}
+
+impl Rematch {
+    fn new() -> Rematch {
+        Rematch {
+            checked: 0,
+            quiet: QUIET_FIRST,
+        }
+    }
+
+    /// The first read always qualifies: `checked` is 0.
+    fn grown_enough(&self, len: usize) -> bool {
+        len >= self.checked.saturating_mul(2) || len - self.checked.min(len) >= REMATCH_GROWTH
+    }
+
+    /// How long the next read may wait, and whether its running out is a
+    /// pause to match on rather than the end of the wait.
+    fn wait_until(&self, matched: bool, deadline: Instant, progress: &Shared) -> (Instant, bool) {
+        if matched {
+            return (deadline.min(Instant::now() + LINGER), false);
+        }
+        let p = lock(progress);
+        let pending = p.data.len() > self.checked;
+        match p.last_activity {
+            Some(at) if pending && at + self.quiet < deadline => (at + self.quiet, true),
+            _ => (deadline, false),
+        }
+    }
+
+    fn pass(&mut self, progress: &Shared, recognised: &(dyn Fn(&[u8]) -> bool + Sync)) -> bool {
+        let p = lock(progress);
+        self.checked = p.data.len();
+        recognised(&p.data)
+    }
+
+    fn lengthen_quiet(&mut self) {
+        self.quiet = (self.quiet * 2).min(QUIET_MAX);
+    }
+
+    /// The read ended before a match: bytes that came after the last pass
+    /// may still complete one.
+    fn last_pass(
+        &mut self,
+        ending: Ending,
+        progress: &Shared,
+        recognised: &(dyn Fn(&[u8]) -> bool + Sync),
+    ) -> Ending {
+        let pending = lock(progress).data.len() > self.checked;
+        if pending && self.pass(progress, recognised) {
+            Ending::Matched
+        } else {
+            ending
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Serves one connection on loopback: `pieces` written in turn, each
+    /// after its delay, then the connection is closed.
+    fn serve(pieces: Vec<(Duration, Vec<u8>)>) -> SocketAddr {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        std::thread::spawn(move || {
+            let Ok((mut conn, _)) = listener.accept() else {
+                return;
+            };
+            let _ = conn.set_nodelay(true);
+            for (delay, bytes) in pieces {
+                std::thread::sleep(delay);
+                if conn.write_all(&bytes).is_err() {
+                    return;
+                }
+            }
+        });
+        addr
+    }
+
+    /// Runs one probe with no payload; returns how it ended and how many
+    /// times the matcher was asked.
+    fn run(addr: SocketAddr, wait: Duration, recognised: fn(&[u8]) -> bool) -> (Ending, usize) {
+        let ep = Endpoint {
+            addr,
+            tls: None,
+            connect_timeout: Duration::from_secs(2),
+        };
+        let passes = AtomicUsize::new(0);
+        let counted = |data: &[u8]| {
+            passes.fetch_add(1, Ordering::Relaxed);
+            recognised(data)
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let ending = rt.block_on(exchange(&ep, b"", wait, &shared(), &counted));
+        (ending, passes.into_inner())
+    }
+
+    #[test]
+    fn a_trickling_service_costs_a_bounded_number_of_matcher_passes() {
+        // One byte every 2 ms for longer than the wait: 750 reads.
+        let trickle = (0..1000)
+            .map(|_| (Duration::from_millis(2), b"x".to_vec()))
+            .collect();
+        let (ending, passes) = run(serve(trickle), Duration::from_millis(1500), |_| false);
+        assert_eq!(ending, Ending::TimedOut);
+        assert!(passes <= 40, "{passes} matcher passes for one probe");
+    }
+
+    #[test]
+    fn a_response_in_pieces_is_still_matched_when_it_completes() {
+        let pieces = vec![
+            (Duration::ZERO, vec![b'a'; 300]),
+            (Duration::from_millis(30), b"\r\n".to_vec()),
+            (Duration::from_secs(5), Vec::new()),
+        ];
+        let started = std::time::Instant::now();
+        let (ending, _) = run(serve(pieces), Duration::from_secs(3), |d| {
+            d.ends_with(b"\r\n")
+        });
+        assert_eq!(ending, Ending::Matched);
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn bytes_just_before_the_close_get_a_last_pass() {
+        let pieces = vec![
+            (Duration::ZERO, vec![b'a'; 300]),
+            (Duration::from_millis(30), b"\r\n".to_vec()),
+        ];
+        let (ending, _) = run(serve(pieces), Duration::from_secs(3), |d| {
+            d.ends_with(b"\r\n")
+        });
+        assert_eq!(ending, Ending::Matched);
     }
 }

@@ -8,6 +8,11 @@
 //! stalls an engine; results still leave in target order. Each stage
 //! switches to its own memprof phase where it starts, so that is the one
 //! place to look for its figures.
+//!
+//! `--host-timeout` counts from the host's start, so it bounds `-sV` and
+//! `-O` as well as the port scan: a host whose stages run past it is
+//! handed on as [`HostOutcome::TimedOut`], as an engine reports a host
+//! that ran out during the scan, and nmap then reports nothing else for it.
 
 pub mod dns;
 pub mod os;
@@ -15,14 +20,17 @@ pub mod pool;
 pub mod version;
 
 use crate::error::ScanError;
+use crate::plan::{HostJob, HostOutcome};
 use crate::service::VersionScanner;
 use dns::ReverseDns;
 use os::{OsConfig, OsStage};
+pub use pool::Deliver;
 use pool::Ordered;
 use prtip_core::ports::PortList;
 use prtip_core::result::{HostResult, HostStatus, ServiceInfo};
 use prtip_core::services::ServiceNames;
 use std::io;
+use std::time::{Duration, Instant, SystemTime};
 
 /// Hosts processed at once.
 pub const WORKERS: usize = 8;
@@ -45,6 +53,9 @@ pub struct StagesConfig<'a> {
     pub scanned: &'a PortList,
     /// Targets in the scan: no more workers than this.
     pub hosts: u64,
+    /// `--host-timeout`: the most a host may take, port scan and stages
+    /// together.
+    pub host_timeout: Option<Duration>,
 }
 
 /// The per-host stages of one scan.
@@ -107,19 +118,22 @@ impl<'a> Stages<'a> {
     pub fn drive(
         &mut self,
         scan: impl FnOnce(&mut Emit<'_>) -> Result<(), ScanError>,
-        emit: &mut Emit<'_>,
+        emit: &mut Deliver<'_>,
     ) -> Result<(), ScanError> {
         let names = self.cfg.names;
-        let mut named = |mut host: HostResult| {
-            name_ports(&mut host, names);
-            emit(host)
+        let mut named = |outcome: HostOutcome| match outcome {
+            HostOutcome::Done(mut host) => {
+                name_ports(&mut host, names);
+                emit(HostOutcome::Done(host))
+            }
+            timed_out => emit(timed_out),
         };
         if self.workers.is_empty() {
-            return scan(&mut named);
+            return scan(&mut |host| named(HostOutcome::Done(host)));
         }
         let workers = std::mem::take(&mut self.workers);
         let this = &*self;
-        let process = |w: &mut Worker, host: &mut HostResult| this.process(w, host);
+        let process = |w: &mut Worker, host: HostResult| this.process(w, host);
         std::thread::scope(|scope| {
             let mut pool = Ordered::start(scope, workers, &process);
             let scanned = scan(&mut |host| pool.submit(host, &mut named));
@@ -129,22 +143,56 @@ impl<'a> Stages<'a> {
     }
 
     /// Every enabled stage, in order, for one host.
-    fn process(&self, w: &mut Worker, host: &mut HostResult) {
+    fn process(&self, w: &mut Worker, mut host: HostResult) -> HostOutcome {
         if host.status != HostStatus::Up {
-            return;
+            return HostOutcome::Done(host);
         }
         if self.cfg.reverse_dns && host.hostname.is_none() {
             let _phase = memprof::phase(memprof::Phase::ReverseDns);
             host.hostname = self.dns.lookup(host.addr, dns::REVERSE_TIMEOUT);
         }
+        let deadline = self.deadline(&host);
         if let (Some(scanner), Some(rt)) = (&self.cfg.versions, &w.rt) {
             let _phase = memprof::phase(memprof::Phase::ServiceDetection);
-            version::detect_versions(scanner, rt, host, self.cfg.names);
+            if !version::detect_versions(scanner, rt, &mut host, self.cfg.names, deadline) {
+                return timed_out(host);
+            }
         }
         if let Some(os) = &w.os {
-            host.os = os.detect(host, self.cfg.scanned);
+            // -O's probing is bounded by its own tries; it is not started
+            // without time left, and a host it took past the limit is dropped.
+            if passed(deadline) {
+                return timed_out(host);
+            }
+            host.os = os.detect(&host, self.cfg.scanned);
+            if passed(deadline) {
+                return timed_out(host);
+            }
         }
+        HostOutcome::Done(host)
     }
+
+    /// When `--host-timeout` runs out for `host`, counted from its start.
+    fn deadline(&self, host: &HostResult) -> Option<Instant> {
+        let limit = self.cfg.host_timeout?;
+        // A clock set back reads as no time spent, never as a panic.
+        let spent = SystemTime::now()
+            .duration_since(host.start)
+            .unwrap_or_default();
+        Some(Instant::now() + limit.saturating_sub(spent))
+    }
+}
+
+fn passed(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|d| Instant::now() >= d)
+}
+
+/// A host reported as nmap reports one whose `--host-timeout` ran out.
+fn timed_out(host: HostResult) -> HostOutcome {
+    HostOutcome::TimedOut(HostJob {
+        addr: host.addr,
+        hostname: host.hostname,
+    })
 }
 
 /// Names ports that no stage named, from nmap-services, as nmap's table does.
@@ -197,6 +245,7 @@ mod tests {
             names: &names,
             scanned: &ports,
             hosts: hosts.len() as u64,
+            host_timeout: None,
         })
         .expect("stages");
         let mut out = Vec::new();
@@ -208,8 +257,10 @@ mod tests {
                     }
                     Ok(())
                 },
-                &mut |h| {
-                    out.push(h);
+                &mut |o| {
+                    if let HostOutcome::Done(h) = o {
+                        out.push(h);
+                    }
                     Ok(())
                 },
             )

@@ -8,6 +8,7 @@ use prtip_core::result::{HostResult, HostStatus, PortState, Protocol};
 use prtip_core::service_db::{ServiceDb, BUILTIN_NAME, BUILTIN_PROBES};
 use prtip_core::services::ServiceNames;
 use std::path::Path;
+use std::time::Instant;
 
 /// nmap-service-probes memory-mapped, or the built-in probes.
 #[derive(Debug)]
@@ -46,15 +47,17 @@ impl ProbeSource {
 }
 
 /// Runs `-sV` on the host's open TCP ports, on the calling worker's own
-/// runtime, and records what was found.
+/// runtime, and records what was found. False when `deadline` came first:
+/// the probes still open are dropped with their connections.
 pub fn detect_versions(
     scanner: &VersionScanner<'_, '_>,
     rt: &tokio::runtime::Runtime,
     host: &mut HostResult,
     names: &ServiceNames,
-) {
+    deadline: Option<Instant>,
+) -> bool {
     if host.status != HostStatus::Up {
-        return;
+        return true;
     }
     let open: Vec<u16> = host
         .ports
@@ -64,16 +67,26 @@ pub fn detect_versions(
         .map(|p| p.port)
         .collect();
     if open.is_empty() {
-        return;
+        return true;
     }
-    let verdicts = rt.block_on(memprof::in_phase(
+    let identify = memprof::in_phase(
         memprof::Phase::ServiceDetection,
         scanner.identify_ports(host.addr, host.hostname.as_deref(), &open),
-    ));
+    );
+    let verdicts = rt.block_on(async {
+        match deadline {
+            Some(at) => tokio::time::timeout_at(at.into(), identify).await.ok(),
+            None => Some(identify.await),
+        }
+    });
+    let Some(verdicts) = verdicts else {
+        return false;
+    };
     for (port, verdict) in open.iter().zip(verdicts) {
         if let Some(p) = host.ports.shown.iter_mut().find(|p| p.port == *port) {
             let table = names.name(p.port, p.protocol);
             p.service = verdict.service_info(table).map(Box::new);
         }
     }
+    true
 }
