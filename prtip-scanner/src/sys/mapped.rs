@@ -1,13 +1,23 @@
-//! Read-only memory maps of data files, so large databases (nmap-services,
-//! nmap-service-probes, nmap-os-db) are read without copying them into the
-//! heap. Their pages show up in RSS, which `--mem-report` prints beside the heap.
+//! Data files (nmap-services, nmap-service-probes, nmap-os-db) held in a
+//! private read-only memory map, outside the heap. Their pages show up in
+//! RSS, which `--mem-report` prints beside the heap.
+//!
+//! The map is anonymous and the file is read into it once. A map of the
+//! file itself would be cheaper by one copy, but a file truncated while
+//! mapped raises SIGBUS on the next read of a lost page, and a file
+//! rewritten in place changes under text that was validated as UTF-8 only
+//! once. A copy can do neither, and reading a few MB from the page cache
+//! takes about a millisecond.
 
 use memmap2::{Mmap, MmapOptions};
 use std::fs::File;
-use std::io;
+use std::io::{self, Read};
 use std::path::Path;
 
-/// A file mapped read-only; unmapped on drop.
+/// Largest data file read: nmap's biggest (nmap-os-db) is about 5 MB.
+const MAX_LEN: u64 = 256 << 20;
+
+/// A file's bytes in a private read-only map; unmapped on drop.
 #[derive(Debug)]
 pub struct MappedFile {
     /// `None` for an empty file: there is nothing to map.
@@ -15,18 +25,25 @@ pub struct MappedFile {
 }
 
 impl MappedFile {
-    /// Map `path`. Empty files are allowed (no mapping is made).
+    /// Reads `path` into a private map. Empty files are allowed (no
+    /// mapping is made); a file that shrinks while it is read is an error.
     pub fn open(path: &Path) -> io::Result<MappedFile> {
-        let file = File::open(path)?;
-        if file.metadata()?.len() == 0 {
+        let mut file = File::open(path)?;
+        let len = file.metadata()?.len();
+        if len == 0 {
             return Ok(MappedFile { map: None });
         }
-        // SAFETY: a private read-only mapping of a file we opened. Were the
-        // file truncated or rewritten by someone else during the scan, reads
-        // could fault or change under us; the databases are only ever
-        // replaced by installers, which write a new file and rename it.
-        let map = unsafe { MmapOptions::new().map_copy_read_only(&file)? };
-        Ok(MappedFile { map: Some(map) })
+        if len > MAX_LEN {
+            return Err(io::Error::other(format!(
+                "file too large ({len} bytes; data files are at most {MAX_LEN})"
+            )));
+        }
+        let len = usize::try_from(len).map_err(|_| io::Error::other("file too large"))?;
+        let mut map = MmapOptions::new().len(len).map_anon()?;
+        file.read_exact(&mut map)?;
+        Ok(MappedFile {
+            map: Some(map.make_read_only()?),
+        })
     }
 
     /// The file's bytes.
@@ -63,6 +80,18 @@ mod tests {
         let f = tempfile::NamedTempFile::new().expect("temp file");
         assert_eq!(MappedFile::open(f.path()).expect("map").bytes(), b"");
         assert!(MappedFile::open(Path::new("/nonexistent/prtip")).is_err());
+    }
+
+    #[test]
+    fn truncating_the_file_later_changes_nothing() {
+        // A map of the file itself would raise SIGBUS on the lost pages.
+        let mut f = tempfile::NamedTempFile::new().expect("temp file");
+        let text = "x".repeat(64 << 10);
+        f.write_all(text.as_bytes()).expect("write");
+        let m = MappedFile::open(f.path()).expect("map");
+        f.as_file().set_len(0).expect("truncate");
+        std::fs::write(f.path(), b"\xff").expect("rewrite");
+        assert_eq!(m.text().expect("still the text read"), text);
     }
 
     #[test]
