@@ -160,7 +160,7 @@ pub struct OsSettings {
 }
 
 /// `-O` without raw sockets: what is missing and what to do instead.
-pub const NEED_CAP_NET_RAW_OS: &str = "-O (OS detection) needs the CAP_NET_RAW capability (raw sockets): run as root, or grant it with `setcap cap_net_raw,cap_net_admin+eip prtip`; without it, -sV still reports the OS some services reveal";
+pub const NEED_CAP_NET_RAW_OS: &str = "-O (OS detection) needs the CAP_NET_RAW capability (raw sockets): run as root, or grant it with `setcap cap_net_raw+eip prtip`; without it, -sV still reports the OS some services reveal";
 
 fn os_from(args: &Args, privileged: bool) -> Result<Option<OsSettings>, UsageError> {
     let max_tries = match &args.max_os_tries {
@@ -410,7 +410,7 @@ pub enum ScanKind {
 }
 
 /// The one-line refusal when raw sockets are needed but not allowed.
-pub const NEED_CAP_NET_RAW: &str = "-sS needs the CAP_NET_RAW capability (raw sockets): run as root, or grant it with `setcap cap_net_raw,cap_net_admin+eip prtip`, or use -sT (TCP connect scan)";
+pub const NEED_CAP_NET_RAW: &str = "-sS needs the CAP_NET_RAW capability (raw sockets): run as root, or grant it with `setcap cap_net_raw+eip prtip`, or use -sT (TCP connect scan)";
 
 fn parse_shard(v: &str) -> Result<(u64, u64), UsageError> {
     let bad = || {
