@@ -14,7 +14,7 @@ use prtip_scanner::plan::ScanPlan;
 use prtip_scanner::rlimit;
 use prtip_scanner::service::{VersionConfig, VersionScanner};
 use prtip_scanner::stages::os::OsConfig;
-use prtip_scanner::stages::StagesConfig;
+use prtip_scanner::stages::{StagesConfig, WORKERS};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -91,6 +91,7 @@ pub fn stages<'a>(
                     intensity: v.intensity,
                     all_ports: v.all_ports,
                     trace: v.trace,
+                    ports_at_once: version_ports_at_once(hosts)?,
                     ..VersionConfig::default()
                 },
                 stop.clone(),
@@ -118,6 +119,17 @@ pub fn stages<'a>(
         hosts,
         host_timeout: settings.timing.host_timeout,
     })
+}
+
+/// Ports of one host probed at once by -sV, so that every stage worker's
+/// connections (`window` per port) fit the descriptor budget together.
+fn version_ports_at_once(hosts: u64) -> Result<usize, String> {
+    let soft = rlimit::raise_nofile_limit()
+        .map_err(|e| format!("cannot read the open-file limit: {e}"))?;
+    let workers = WORKERS.min(usize::try_from(hosts.max(1)).unwrap_or(WORKERS));
+    let defaults = VersionConfig::default();
+    let per_port = workers * defaults.window.max(1);
+    Ok((rlimit::socket_budget(soft) / per_port).clamp(1, defaults.ports_at_once))
 }
 
 /// The run as the outputs describe it before the first host.

@@ -15,6 +15,8 @@ use tokio::net::TcpStream;
 use tokio::time::{timeout_at, Instant};
 use tokio_rustls::TlsConnector;
 
+use crate::sys::errno;
+
 use rustls::pki_types::ServerName;
 
 /// nmap stops reading a response once it holds this many bytes: enough to
@@ -104,6 +106,27 @@ impl std::fmt::Debug for Endpoint {
     }
 }
 
+/// How long a probe waits for this machine to free a descriptor before it
+/// tries to connect again.
+const SHORTAGE_BACKOFF: Duration = Duration::from_millis(10);
+
+/// Connects by `deadline`. Running out of descriptors or buffers here is
+/// this machine's shortage, not the service's answer: it is waited out
+/// until the deadline rather than reported as a port that would not connect.
+async fn connect(addr: SocketAddr, deadline: Instant) -> Option<TcpStream> {
+    loop {
+        match timeout_at(deadline, TcpStream::connect(addr)).await {
+            Ok(Ok(s)) => return Some(s),
+            Ok(Err(e))
+                if errno::is_local_shortage(&e) && Instant::now() + SHORTAGE_BACKOFF < deadline =>
+            {
+                tokio::time::sleep(SHORTAGE_BACKOFF).await;
+            }
+            _ => return None,
+        }
+    }
+}
+
 /// Runs one probe. `recognised` is asked after every read whether the bytes
 /// so far are a final answer.
 pub(crate) async fn exchange(
@@ -115,9 +138,8 @@ pub(crate) async fn exchange(
 ) -> Ending {
     let start = Instant::now();
     let connect_deadline = start + ep.connect_timeout.min(wait);
-    let tcp = match timeout_at(connect_deadline, TcpStream::connect(ep.addr)).await {
-        Ok(Ok(s)) => s,
-        _ => return Ending::NoConnection,
+    let Some(tcp) = connect(ep.addr, connect_deadline).await else {
+        return Ending::NoConnection;
     };
     let _ = tcp.set_nodelay(true);
     match &ep.tls {

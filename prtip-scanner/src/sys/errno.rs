@@ -5,3 +5,12 @@ pub use libc::{
     EACCES, EADDRNOTAVAIL, EAGAIN, ECONNREFUSED, ECONNRESET, EHOSTDOWN, EHOSTUNREACH, EINPROGRESS,
     EINTR, EMFILE, ENETDOWN, ENETUNREACH, ENFILE, ENOBUFS, ENOMEM, EPERM, ETIMEDOUT,
 };
+
+/// A shortage on this machine (descriptors, buffers, memory, local ports),
+/// not an answer from the target: worth waiting out and trying again.
+pub fn is_local_shortage(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(EMFILE | ENFILE | ENOBUFS | ENOMEM | EADDRNOTAVAIL | EAGAIN)
+    )
+}

@@ -34,20 +34,6 @@ pub struct SocketOptions {
     pub interface: Option<String>,
 }
 
-fn is_resource_error(e: &io::Error) -> bool {
-    matches!(
-        e.raw_os_error(),
-        Some(
-            errno::EMFILE
-                | errno::ENFILE
-                | errno::ENOBUFS
-                | errno::ENOMEM
-                | errno::EADDRNOTAVAIL
-                | errno::EAGAIN
-        )
-    )
-}
-
 /// Map a failed connect to a state, as nmap's connect scan does.
 fn classify(e: &io::Error) -> Option<(PortState, Reason)> {
     Some(match e.raw_os_error()? {
@@ -112,7 +98,7 @@ fn finished(
         Err(e) => match classify(&e) {
             Some((state, reason)) => Attempt::Answered { state, reason, rtt },
             None if e.raw_os_error() == Some(errno::ETIMEDOUT) => Attempt::Silent,
-            None if is_resource_error(&e) => Attempt::Resource(e),
+            None if errno::is_local_shortage(&e) => Attempt::Resource(e),
             // Anything else is unexpected; treat it as no answer rather than guess a state.
             None => Attempt::Silent,
         },
@@ -229,9 +215,9 @@ mod tests {
             Some((PortState::Open, Reason::SynAck))
         );
         assert_eq!(classify(&err(errno::EMFILE)), None);
-        assert!(is_resource_error(&err(errno::EMFILE)));
-        assert!(is_resource_error(&err(errno::EADDRNOTAVAIL)));
-        assert!(!is_resource_error(&err(errno::ECONNREFUSED)));
+        assert!(errno::is_local_shortage(&err(errno::EMFILE)));
+        assert!(errno::is_local_shortage(&err(errno::EADDRNOTAVAIL)));
+        assert!(!errno::is_local_shortage(&err(errno::ECONNREFUSED)));
     }
 
     #[tokio::test]
