@@ -14,7 +14,7 @@ use prtip_scanner::plan::ScanPlan;
 use prtip_scanner::rlimit;
 use prtip_scanner::service::{VersionConfig, VersionScanner};
 use prtip_scanner::stages::os::OsConfig;
-use prtip_scanner::stages::{StagesConfig, WORKERS};
+use prtip_scanner::stages::{worker_count, StagesConfig};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -26,16 +26,12 @@ const DEFAULT_PARALLELISM: usize = 1024;
 /// The engine for `settings`, scanning `ports` on every host.
 pub fn engine(settings: &Settings, ports: &Arc<PortList>) -> Result<EngineConfig, String> {
     Ok(match settings.scan {
-        ScanKind::Connect => {
-            let fd_limit = rlimit::raise_nofile_limit()
-                .map_err(|e| format!("cannot read the open-file limit: {e}"))?;
-            EngineConfig::Connect(ConnectConfig {
-                timing: settings.timing,
-                socket: settings.socket.clone(),
-                parallelism: parallelism(settings, rlimit::socket_budget(fd_limit)),
-                ports: Arc::clone(ports),
-            })
-        }
+        ScanKind::Connect => EngineConfig::Connect(ConnectConfig {
+            timing: settings.timing,
+            socket: settings.socket.clone(),
+            parallelism: parallelism(settings, socket_budget()?),
+            ports: Arc::clone(ports),
+        }),
         ScanKind::Syn => EngineConfig::Syn(SynSetup {
             timing: settings.timing,
             source: settings.socket.source,
@@ -124,12 +120,17 @@ pub fn stages<'a>(
 /// Ports of one host probed at once by -sV, so that every stage worker's
 /// connections (`window` per port) fit the descriptor budget together.
 fn version_ports_at_once(hosts: u64) -> Result<usize, String> {
+    let defaults = VersionConfig::default();
+    let per_port = worker_count(hosts) * defaults.window.max(1);
+    Ok((socket_budget()? / per_port).clamp(1, defaults.ports_at_once))
+}
+
+/// Sockets the scan may hold open at once, after raising the soft
+/// descriptor limit to the hard one.
+fn socket_budget() -> Result<usize, String> {
     let soft = rlimit::raise_nofile_limit()
         .map_err(|e| format!("cannot read the open-file limit: {e}"))?;
-    let workers = WORKERS.min(usize::try_from(hosts.max(1)).unwrap_or(WORKERS));
-    let defaults = VersionConfig::default();
-    let per_port = workers * defaults.window.max(1);
-    Ok((rlimit::socket_budget(soft) / per_port).clamp(1, defaults.ports_at_once))
+    Ok(rlimit::socket_budget(soft))
 }
 
 /// The run as the outputs describe it before the first host.

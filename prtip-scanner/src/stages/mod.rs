@@ -35,6 +35,12 @@ use std::time::{Duration, Instant, SystemTime};
 /// Hosts processed at once.
 pub const WORKERS: usize = 8;
 
+/// Stage workers for a scan of `hosts` targets: a worker costs a runtime
+/// and, with -O, raw sockets, so no more of them than there are hosts.
+pub fn worker_count(hosts: u64) -> usize {
+    WORKERS.min(usize::try_from(hosts.max(1)).unwrap_or(WORKERS))
+}
+
 /// Receives each finished host, in target order.
 pub type Emit<'a> = dyn FnMut(HostResult) -> io::Result<()> + 'a;
 
@@ -86,7 +92,7 @@ impl<'a> Stages<'a> {
                 (None, Some(_)) => Some(memprof::phase(memprof::Phase::OsDetection)),
                 (None, None) => None,
             };
-            let n = WORKERS.min(usize::try_from(cfg.hosts.max(1)).unwrap_or(WORKERS));
+            let n = worker_count(cfg.hosts);
             let mut os = match &cfg.os {
                 Some(o) => OsStage::open_many(o.clone(), n)?,
                 None => Vec::new(),
