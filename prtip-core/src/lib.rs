@@ -4,6 +4,7 @@ pub mod cookie;
 pub mod error;
 pub mod os_db;
 pub mod os_fp;
+pub mod payloads;
 pub mod permutation;
 pub mod ports;
 pub mod result;

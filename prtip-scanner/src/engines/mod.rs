@@ -4,6 +4,7 @@
 
 pub mod connect;
 pub mod syn;
+pub mod udp;
 
 use crate::cancel::StopFlag;
 use crate::error::ScanError;
@@ -16,6 +17,14 @@ use std::sync::Arc;
 pub enum EngineConfig {
     Connect(connect::ConnectConfig),
     Syn(syn::SynSetup),
+    /// `-sU` alone: raw discovery (unless `-Pn`), then the UDP scan.
+    Udp(udp::UdpSetup),
+    /// A TCP scan and a UDP scan of the same hosts (`-sS -sU`, `-sT -sU`):
+    /// discovery and TCP first, then UDP, one port table per host.
+    Both {
+        tcp: Box<EngineConfig>,
+        udp: udp::UdpSetup,
+    },
 }
 
 /// Opens the engine `cfg` names. `first_target` lets the raw engines pick
@@ -28,5 +37,7 @@ pub fn open(
     Ok(match cfg {
         EngineConfig::Connect(c) => Arc::new(connect::ConnectEngine::new(c, stop)?),
         EngineConfig::Syn(s) => Arc::new(syn::open(s, first_target, stop)?),
+        EngineConfig::Udp(u) => udp::open(u, first_target, stop)?,
+        EngineConfig::Both { udp, .. } => udp::open(udp, first_target, stop)?,
     })
 }
