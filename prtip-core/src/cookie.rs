@@ -46,6 +46,8 @@ pub const DEFAULT_SOURCE_PORT_RANGE: u16 = 4096;
 const TAG_TCP_SEQ: u8 = 0;
 const TAG_SOURCE_PORT: u8 = 1;
 const TAG_ICMP: u8 = 2;
+const TAG_UDP_ID: u8 = 3;
+const TAG_UDP_ECHO: u8 = 4;
 
 /// A keyed generator and checker of probe cookies. One per scan: a new key
 /// makes every reply to an earlier scan invalid.
@@ -114,6 +116,21 @@ impl SynCookie {
         ((h >> 16) as u16, h as u16)
     }
 
+    /// The keyed part of the IP identification of our UDP probe from
+    /// `src:sport` to `dst:dport`; ICMP errors quote it back.
+    #[inline]
+    pub fn udp_ip_id(&self, src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16) -> u16 {
+        self.hash(TAG_UDP_ID, src, dst, sport, dport) as u16
+    }
+
+    /// Keyed bytes for a payload field the service echoes (a DNS ID, an
+    /// NTP transmit timestamp) in our UDP probe to `dst:dport`.
+    #[inline]
+    pub fn udp_echo(&self, src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16) -> [u8; 8] {
+        self.hash(TAG_UDP_ECHO, src, dst, sport, dport)
+            .to_be_bytes()
+    }
+
     /// True when a TCP reply answers one of our probes.
     ///
     /// Our 4-tuple is the reply's reversed: (`dst`, `src`, `dport`, `sport`).
@@ -174,6 +191,9 @@ impl SynCookie {
             Reply::IcmpUnreachable(r) => self.validate_icmp(r),
             Reply::IcmpEchoReply(r) => self.validate_echo(r),
             Reply::IcmpTimestampReply(r) => self.validate_timestamp(r),
+            // UDP replies carry no cookie; the UDP engine checks their
+            // ports (and echoed payload fields) itself.
+            Reply::Udp(_) => false,
         }
     }
 }
@@ -273,6 +293,7 @@ mod tests {
             orig_sport: 61777,
             orig_dport: 22,
             orig_seq: c.seq(US, THEM, 61777, 22),
+            orig_ip_id: 0,
         };
         assert!(c.validate_icmp(&good));
         assert!(c.validate(&Reply::IcmpUnreachable(good)));
@@ -303,6 +324,7 @@ mod tests {
             orig_sport: 0x0800,
             orig_dport: 0xffff,
             orig_seq: u32::from(id) << 16 | u32::from(seq),
+            orig_ip_id: 0,
         };
         assert!(c.validate_icmp(&r));
         let mut bad = r;

@@ -5,6 +5,19 @@
 //! has a payload and every probe is an empty datagram.
 
 use crate::services::Loaded;
+use std::ops::Range;
+
+/// Bytes of a request that a well-behaved server copies into its reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Echo {
+    pub request: Range<usize>,
+    pub reply: Range<usize>,
+}
+
+/// Where `payload` to `port` has a field its reply echoes, if anywhere.
+pub fn echo_field(_port: u16, _payload: &[u8]) -> Option<Echo> {
+    None
+}
 
 /// Payloads per UDP port.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -92,6 +92,8 @@ pub enum Reason {
     Localhost,
     UserSet,
     TimeExceeded,
+    /// A UDP probe was answered with a UDP datagram.
+    UdpResponse,
 }
 
 impl Reason {
@@ -114,6 +116,7 @@ impl Reason {
             Reason::Localhost => "localhost-response",
             Reason::UserSet => "user-set",
             Reason::TimeExceeded => "time-exceeded",
+            Reason::UdpResponse => "udp-response",
         }
     }
 }
@@ -252,6 +255,16 @@ impl PortTable {
                 .filter(|e| e.state == state)
                 .map(|e| u64::from(e.count))
                 .sum::<u64>()
+    }
+}
+
+impl PortTable {
+    /// TEMPORARY until the mixed-protocol tables land: both tables side by side.
+    pub fn merge(mut self, other: PortTable, _max_per_state: u32, _open_only: bool) -> PortTable {
+        self.shown.extend(other.shown);
+        self.shown.sort_by_key(|p| (p.protocol, p.port));
+        self.extra.extend(other.extra);
+        self
     }
 }
 

@@ -444,6 +444,7 @@ fn parses_unreachable_with_full_and_minimal_quote() {
         orig_sport: 61000,
         orig_dport: 80,
         orig_seq: 0x1234_5678,
+        orig_ip_id: 0xabcd,
     };
     assert_eq!(
         parse_reply(&SCAPY_UNREACH_FULL),

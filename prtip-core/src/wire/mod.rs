@@ -81,7 +81,10 @@ pub use probes::{
     build_tcp_syn, TcpFields, DEFAULT_TTL, ICMP_ECHO_LEN, ICMP_TIMESTAMP_LEN, NMAP_MSS,
     NMAP_WINDOW, SYN_LEN, TCP_NO_OPTIONS_LEN,
 };
-pub use reply::{parse_reply, IcmpEchoReply, IcmpTimestampReply, IcmpUnreachable, Reply, TcpReply};
+pub use reply::{
+    parse_reply, IcmpEchoReply, IcmpTimestampReply, IcmpUnreachable, Reply, TcpReply, UdpReply,
+    UDP_REPLY_HEAD,
+};
 pub use tcp::{
     build_ipv4_tcp, build_ipv6_tcp, write_tcp, TcpFlags, TcpHeader, TcpOption, TcpOptions, TcpView,
     TCP_HEADER_LEN, TCP_MAX_OPTIONS_LEN, TCP_OPT_EOL, TCP_OPT_MSS, TCP_OPT_NOP,

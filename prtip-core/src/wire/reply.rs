@@ -14,7 +14,8 @@ use super::icmp::{
 };
 use super::ipv4::Ipv4View;
 use super::tcp::{TcpFlags, TcpView};
-use super::{IPPROTO_ICMP, IPPROTO_TCP};
+use super::udp::UDP_HEADER_LEN;
+use super::{IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP};
 
 /// RFC 792 guarantees only this much of the original transport header.
 const QUOTED_TRANSPORT_LEN: usize = 8;
@@ -30,6 +31,8 @@ pub enum Reply {
     IcmpEchoReply(IcmpEchoReply),
     /// ICMP timestamp reply (type 14).
     IcmpTimestampReply(IcmpTimestampReply),
+    /// A UDP datagram: an answer to a UDP probe, or anyone's traffic.
+    Udp(UdpReply),
 }
 
 /// The fields of a TCP reply a scanner needs.
@@ -95,6 +98,9 @@ pub struct IcmpUnreachable {
     /// Bytes 4..8 of the quoted transport header (TCP sequence number; for
     /// other protocols whatever sits there).
     pub orig_seq: u32,
+    /// Identification field of the quoted IP header: the UDP engine keys
+    /// it, because a quoted UDP header has no field of its own to key.
+    pub orig_ip_id: u16,
 }
 
 /// An ICMP echo reply.
@@ -148,6 +154,7 @@ pub fn parse_reply(packet: &[u8]) -> Option<Reply> {
     match ip.proto() {
         IPPROTO_TCP => parse_tcp(&ip).map(Reply::Tcp),
         IPPROTO_ICMP => parse_icmp(&ip),
+        IPPROTO_UDP => parse_udp(&ip).map(Reply::Udp),
         _ => None,
     }
 }
@@ -214,5 +221,57 @@ fn parse_quoted(ip: &Ipv4View<'_>, icmp: &IcmpView<'_>) -> Option<IcmpUnreachabl
         orig_sport: transport.sport()?,
         orig_dport: transport.dport()?,
         orig_seq: transport.word1()?,
+        orig_ip_id: inner.id(),
+    })
+}
+
+/// Bytes of a UDP reply's payload kept in a [`UdpReply`]: enough for the
+/// echoed fields the UDP engine checks (a DNS ID at 0, an NTP originate
+/// timestamp at 24..32), without a lifetime on [`Reply`].
+pub const UDP_REPLY_HEAD: usize = 32;
+
+/// A UDP datagram as the UDP engine needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct UdpReply {
+    pub src: Ipv4Addr,
+    pub dst: Ipv4Addr,
+    pub sport: u16,
+    pub dport: u16,
+    pub ttl: u8,
+    /// The first bytes of the payload (the rest of `head` is zero).
+    pub head: [u8; UDP_REPLY_HEAD],
+    /// How many bytes of `head` are payload.
+    pub head_len: u8,
+}
+
+impl UdpReply {
+    /// The payload bytes kept (at most [`UDP_REPLY_HEAD`]).
+    pub fn head(&self) -> &[u8] {
+        &self.head[..usize::from(self.head_len)]
+    }
+}
+
+/// Reads a UDP header leniently: a capture may be cut short of the length
+/// field, and only the header and the payload's first bytes matter here.
+fn parse_udp(ip: &Ipv4View<'_>) -> Option<UdpReply> {
+    let seg = ip.payload();
+    let header = seg.get(..UDP_HEADER_LEN)?;
+    let declared = usize::from(u16::from_be_bytes([header[4], header[5]]));
+    if declared < UDP_HEADER_LEN {
+        return None;
+    }
+    let end = declared.min(seg.len());
+    let payload = seg.get(UDP_HEADER_LEN..end)?;
+    let n = payload.len().min(UDP_REPLY_HEAD);
+    let mut head = [0u8; UDP_REPLY_HEAD];
+    head[..n].copy_from_slice(&payload[..n]);
+    Some(UdpReply {
+        src: ip.src(),
+        dst: ip.dst(),
+        sport: u16::from_be_bytes([header[0], header[1]]),
+        dport: u16::from_be_bytes([header[2], header[3]]),
+        ttl: ip.ttl(),
+        head,
+        head_len: n as u8,
     })
 }

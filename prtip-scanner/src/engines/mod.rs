@@ -3,6 +3,9 @@
 //! third module and a third [`EngineConfig`] variant.
 
 pub mod connect;
+pub mod hosts;
+pub mod pair;
+pub mod send;
 pub mod syn;
 pub mod udp;
 
@@ -37,7 +40,53 @@ pub fn open(
     Ok(match cfg {
         EngineConfig::Connect(c) => Arc::new(connect::ConnectEngine::new(c, stop)?),
         EngineConfig::Syn(s) => Arc::new(syn::open(s, first_target, stop)?),
-        EngineConfig::Udp(u) => udp::open(u, first_target, stop)?,
-        EngineConfig::Both { udp, .. } => udp::open(udp, first_target, stop)?,
+        EngineConfig::Udp(u) => {
+            // nmap's raw discovery comes from the SYN engine, with no ports.
+            let finder = syn::SynSetup {
+                timing: u.timing,
+                source: u.source,
+                interface: u.interface.clone(),
+                seed: u.seed,
+                shard: None,
+                ports: Arc::new(prtip_core::ports::PortList::new()),
+            };
+            let first: Arc<dyn Engine> = Arc::new(syn::open(finder, first_target, stop.clone())?);
+            let second = udp::open(u, first_target, stop)?;
+            Arc::new(pair::PairEngine::new(first, false, second))
+        }
+        EngineConfig::Both { tcp, udp } => {
+            let first = open(*tcp, first_target, stop.clone())?;
+            let second = udp::open(udp, first_target, stop)?;
+            Arc::new(pair::PairEngine::new(first, true, second))
+        }
     })
+}
+
+/// Our IPv4 address for a raw scan: `-S` when given, else the route to
+/// `first_target` (loopback when there is none).
+pub(crate) fn source_address(
+    chosen: Option<IpAddr>,
+    first_target: Option<IpAddr>,
+) -> Result<std::net::Ipv4Addr, ScanError> {
+    let target = match first_target {
+        Some(IpAddr::V4(a)) => a,
+        _ => std::net::Ipv4Addr::LOCALHOST,
+    };
+    match chosen {
+        Some(IpAddr::V4(a)) => Ok(a),
+        Some(addr @ IpAddr::V6(_)) => Err(ScanError::Unsupported(format!(
+            "-S {addr}: IPv6 source addresses are not supported yet"
+        ))),
+        None => crate::net::route::source_for(target).map_err(|source| ScanError::NoRoute {
+            addr: IpAddr::V4(target),
+            source,
+        }),
+    }
+}
+
+/// Bytes from the kernel's random source, for cookie keys and seeds.
+pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], ScanError> {
+    let mut buf = [0u8; N];
+    crate::sys::fill_random(&mut buf).map_err(ScanError::Random)?;
+    Ok(buf)
 }

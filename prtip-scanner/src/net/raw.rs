@@ -39,6 +39,15 @@ const TCP_ICMP_FILTER: [SockFilter; 5] = [
     SockFilter::new(0x06, 0, 0, 0xffff), // accept
 ];
 
+/// Accept IPv4 UDP (17) and ICMP (1), for the UDP scan.
+const UDP_ICMP_FILTER: [SockFilter; 5] = [
+    SockFilter::new(0x30, 0, 0, 9),      // ldb [9]: protocol
+    SockFilter::new(0x15, 2, 0, 17),     // jeq #17 -> accept
+    SockFilter::new(0x15, 1, 0, 1),      // jeq #1 -> accept
+    SockFilter::new(0x06, 0, 0, 0),      // drop
+    SockFilter::new(0x06, 0, 0, 0xffff), // accept
+];
+
 /// Raw sockets for one interface.
 #[derive(Debug)]
 pub struct RawIo {
@@ -61,6 +70,15 @@ impl RawIo {
         Ok(RawIo {
             send: RawSender::open(interface, SNDBUF_BYTES)?,
             recv: PacketReceiver::open(interface, &TCP_ICMP_FILTER, recv_buffer)?,
+        })
+    }
+
+    /// [`RawIo::open`] for the UDP scan: receives UDP and ICMP instead of
+    /// TCP and ICMP.
+    pub fn open_udp(interface: Option<&str>) -> io::Result<RawIo> {
+        Ok(RawIo {
+            send: RawSender::open(interface, SNDBUF_BYTES)?,
+            recv: PacketReceiver::open(interface, &UDP_ICMP_FILTER, SCAN_RCVBUF_BYTES)?,
         })
     }
 

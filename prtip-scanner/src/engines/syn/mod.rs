@@ -20,6 +20,7 @@ pub mod window;
 
 pub use setup::{open, SynSetup};
 
+use super::send::{self, RateGate, Sender};
 use crate::cancel::StopFlag;
 use crate::error::ScanError;
 use crate::net::{PacketIo, RECV_SLOT};
@@ -106,79 +107,8 @@ impl std::fmt::Debug for SynScanner {
     }
 }
 
-/// Spaces probes to honour `--max-rate` and `--scan-delay` in a sending thread.
-#[derive(Debug)]
-struct RateGate {
-    interval: Option<Duration>,
-    start: Instant,
-    sent: u64,
-}
-
-impl RateGate {
-    fn new(timing: &Timing) -> Self {
-        RateGate {
-            interval: crate::pacer::probe_interval(timing.max_rate, timing.scan_delay),
-            start: Instant::now(),
-            sent: 0,
-        }
-    }
-
-    /// How many probes may go now (at most `want`), sleeping until at least one may.
-    fn allow(&mut self, want: usize) -> usize {
-        let Some(iv) = self.interval else {
-            return want;
-        };
-        loop {
-            let due = (self.start.elapsed().as_secs_f64() / iv.as_secs_f64()) as u64 + 1;
-            let room = due.saturating_sub(self.sent);
-            if room > 0 {
-                let n = room.min(want as u64) as usize;
-                self.sent += n as u64;
-                return n;
-            }
-            let next = self.start + iv.mul_f64((self.sent) as f64);
-            std::thread::sleep(
-                next.saturating_duration_since(Instant::now())
-                    .max(Duration::from_micros(50)),
-            );
-        }
-    }
-}
-
-/// Probes collected for one `sendmmsg`.
-struct Batch {
-    bufs: [[u8; MAX_PROBE]; BATCH],
-    lens: [usize; BATCH],
-    dsts: [Ipv4Addr; BATCH],
-    n: usize,
-}
-
-impl Batch {
-    fn new() -> Self {
-        Batch {
-            bufs: [[0; MAX_PROBE]; BATCH],
-            lens: [0; BATCH],
-            dsts: [Ipv4Addr::UNSPECIFIED; BATCH],
-            n: 0,
-        }
-    }
-
-    fn slot(&mut self) -> &mut [u8; MAX_PROBE] {
-        &mut self.bufs[self.n]
-    }
-
-    fn commit(&mut self, len: usize, dst: Ipv4Addr) {
-        if len > 0 {
-            self.lens[self.n] = len;
-            self.dsts[self.n] = dst;
-            self.n += 1;
-        }
-    }
-
-    fn full(&self) -> bool {
-        self.n == BATCH
-    }
-}
+/// One `sendmmsg` worth of SYN probes.
+type Batch = send::Batch<MAX_PROBE, BATCH>;
 
 impl SynScanner {
     pub fn new(io: Arc<dyn PacketIo>, cfg: SynConfig, ports: &PortList, stop: StopFlag) -> Self {
@@ -210,41 +140,14 @@ impl SynScanner {
         (base..base + u32::from(self.cfg.sport_range)).contains(&u32::from(port))
     }
 
-    /// Hand a batch to the kernel, waiting out a full queue, honouring the rate.
-    fn flush(&self, batch: &mut Batch, gate: &mut RateGate) -> Result<(), ScanError> {
-        let mut done = 0;
-        let mut idle_spins = 0u32;
-        while done < batch.n {
-            if self.stop.is_stopped() {
-                break;
-            }
-            let allowed = gate.allow(batch.n - done);
-            let mut pkts: [&[u8]; BATCH] = [&[]; BATCH];
-            for (slot, i) in pkts.iter_mut().zip(done..done + allowed) {
-                *slot = &batch.bufs[i][..batch.lens[i]];
-            }
-            let sent = self
-                .io
-                .send_batch(&pkts[..allowed], &batch.dsts[done..done + allowed])
-                .map_err(ScanError::Send)?;
-            if sent == 0 {
-                // Queue full: give the NIC (or the target's kernel) a moment.
-                idle_spins += 1;
-                if idle_spins > 200_000 {
-                    return Err(ScanError::Send(io::Error::other(
-                        "the network interface accepted no packet for a long time",
-                    )));
-                }
-                std::thread::sleep(Duration::from_micros(50));
-            } else {
-                idle_spins = 0;
-            }
-            // Rate slots not used by a short send are lost, which only slows us down.
-            done += sent;
-            self.sent.fetch_add(sent as u64, Ordering::Relaxed);
+    /// A sender for one thread, paced by `timing`.
+    fn sender(&self, timing: &Timing) -> Sender<'_> {
+        Sender {
+            io: &*self.io,
+            stop: &self.stop,
+            sent: &self.sent,
+            gate: RateGate::new(timing),
         }
-        batch.n = 0;
-        Ok(())
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -342,6 +245,9 @@ impl SynScanner {
                     win.mark_alive(h, t.ttl, HostReason::TimestampReply);
                 }
             }
+            // Never validated (the cookie has nothing to check in UDP), and
+            // the SYN engine's filter keeps UDP out of its socket anyway.
+            Reply::Udp(_) => {}
         }
     }
 
@@ -381,7 +287,7 @@ impl SynScanner {
 
     /// nmap's default raw discovery: ICMP echo, SYN to 443, ACK to 80, ICMP timestamp.
     fn discover(&self, win: &Window, skip: &[bool]) -> Result<(), ScanError> {
-        let mut gate = RateGate::new(&self.cfg.timing);
+        let mut out = self.sender(&self.cfg.timing);
         let mut batch = Batch::new();
         for _round in 0..DISCOVERY_ROUNDS {
             for (h, &dst) in win.hosts.iter().enumerate() {
@@ -414,10 +320,10 @@ impl SynScanner {
                 let len = build_icmp_timestamp(batch.slot(), &ip, id, seq).unwrap_or(0);
                 batch.commit(len, dst);
                 if batch.n + 4 > BATCH {
-                    self.flush(&mut batch, &mut gate)?;
+                    out.flush(&mut batch)?;
                 }
             }
-            self.flush(&mut batch, &mut gate)?;
+            out.flush(&mut batch)?;
             let want = skip.iter().filter(|s| !**s).count() as u64;
             self.wait_for(self.round_wait(), || {
                 (0..win.host_count() as u32)
@@ -463,7 +369,7 @@ impl SynScanner {
         let mut templates: Vec<(Ipv4Addr, SynTemplate)> = Vec::new();
         let mut timing = self.cfg.timing;
         timing.max_rate = timing.max_rate.map(|r| r / parts as f64);
-        let mut gate = RateGate::new(&timing);
+        let mut out = self.sender(&timing);
         let mut batch = Batch::new();
         // Every round walks the same order: with --shard, a round must cover
         // exactly this machine's positions, and those depend on the order.
@@ -501,10 +407,10 @@ impl SynScanner {
             };
             self.write_syn(&templates[at].1, src, &mut batch, dst, dport, probe as u16);
             if batch.full() {
-                self.flush(&mut batch, &mut gate)?;
+                out.flush(&mut batch)?;
             }
         }
-        self.flush(&mut batch, &mut gate)?;
+        out.flush(&mut batch)?;
         Ok(mine)
     }
 

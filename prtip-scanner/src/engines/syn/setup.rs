@@ -10,7 +10,7 @@ use prtip_core::config::Timing;
 use prtip_core::cookie::DEFAULT_SOURCE_PORT_RANGE;
 use prtip_core::ports::PortList;
 use prtip_core::wire::DEFAULT_TTL;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 /// What the user chose for a SYN scan; everything else is looked up.
@@ -37,22 +37,7 @@ pub fn open(
     first_target: Option<IpAddr>,
     stop: StopFlag,
 ) -> Result<SynScanner, ScanError> {
-    let target = match first_target {
-        Some(IpAddr::V4(a)) => a,
-        _ => Ipv4Addr::LOCALHOST,
-    };
-    let source = match setup.source {
-        Some(IpAddr::V4(a)) => a,
-        Some(addr @ IpAddr::V6(_)) => {
-            return Err(ScanError::Unsupported(format!(
-                "-S {addr}: IPv6 source addresses are not supported yet"
-            )))
-        }
-        None => route::source_for(target).map_err(|source| ScanError::NoRoute {
-            addr: IpAddr::V4(target),
-            source,
-        })?,
-    };
+    let source = crate::engines::source_address(setup.source, first_target)?;
     let io = RawIo::open(setup.interface.as_deref()).map_err(|source| ScanError::RawSockets {
         interface: setup.interface.clone(),
         source,
@@ -61,7 +46,7 @@ pub fn open(
         route::source_port_window(route::ephemeral_range(), DEFAULT_SOURCE_PORT_RANGE);
     let seed = match setup.seed {
         Some(s) => s,
-        None => u64::from_le_bytes(random_bytes::<8>()?),
+        None => u64::from_le_bytes(crate::engines::random_bytes::<8>()?),
     };
     let cfg = SynConfig {
         timing: setup.timing,
@@ -69,17 +54,10 @@ pub fn open(
         source_per_target: setup.source.is_none() && setup.interface.is_none(),
         sport_base,
         sport_range,
-        key: random_bytes::<16>()?,
+        key: crate::engines::random_bytes::<16>()?,
         seed,
         shard: setup.shard,
         ttl: DEFAULT_TTL,
     };
     Ok(SynScanner::new(Arc::new(io), cfg, &setup.ports, stop))
-}
-
-/// Bytes from the kernel's random source, for the cookie key and the seed.
-fn random_bytes<const N: usize>() -> Result<[u8; N], ScanError> {
-    let mut buf = [0u8; N];
-    crate::sys::fill_random(&mut buf).map_err(ScanError::Random)?;
-    Ok(buf)
 }

@@ -9,7 +9,9 @@
 use prtip_core::ports::PortList;
 use prtip_core::result::{PortState, Reason};
 use std::net::Ipv4Addr;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub use crate::engines::hosts::{HostReason, HostSet};
 
 /// Most probes in one window: 2^21 probes is a 1 MiB outcome map.
 pub const MAX_WINDOW_PROBES: u64 = 1 << 21;
@@ -128,123 +130,44 @@ impl PortIndex {
     }
 }
 
-/// One window of hosts being scanned.
+/// One window of hosts being scanned: the hosts ([`HostSet`], reached
+/// through `Deref`) and a nibble per probe.
 #[derive(Debug)]
 pub struct Window {
-    /// Hosts in target order.
-    pub hosts: Vec<Ipv4Addr>,
-    /// (address, position in `hosts`), sorted by address, for reply lookup.
-    lookup: Vec<(u32, u32)>,
+    set: HostSet,
     nports: u64,
     outcomes: Vec<AtomicU64>,
-    /// TTL of the last reply per host (nmap's reason_ttl).
-    ttl: Vec<AtomicU8>,
-    /// Hosts that answered anything (discovery or port replies).
-    alive: Vec<AtomicU64>,
-    /// Why each host is up: the first reply's kind ([`HostReason`] code).
-    reason: Vec<AtomicU8>,
     /// Probes with an outcome.
     answered: AtomicU64,
-    /// Source address per host, when targets route through different ones;
-    /// empty when `default_source` serves every host.
-    sources: Vec<Ipv4Addr>,
-    default_source: Ipv4Addr,
 }
 
-/// Why a host counts as up, recorded by the receiver.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum HostReason {
-    SynAck = 1,
-    Reset = 2,
-    EchoReply = 3,
-    TimestampReply = 4,
-    Unreachable = 5,
-}
-
-impl HostReason {
-    fn from_code(c: u8) -> Option<HostReason> {
-        Some(match c {
-            1 => HostReason::SynAck,
-            2 => HostReason::Reset,
-            3 => HostReason::EchoReply,
-            4 => HostReason::TimestampReply,
-            5 => HostReason::Unreachable,
-            _ => return None,
-        })
-    }
-
-    /// nmap's reason name for the host's status.
-    pub fn reason(self) -> Reason {
-        match self {
-            HostReason::SynAck => Reason::SynAck,
-            HostReason::Reset => Reason::Reset,
-            HostReason::EchoReply => Reason::EchoReply,
-            HostReason::TimestampReply => Reason::TimestampReply,
-            HostReason::Unreachable => Reason::PortUnreach,
-        }
+impl std::ops::Deref for Window {
+    type Target = HostSet;
+    fn deref(&self) -> &HostSet {
+        &self.set
     }
 }
 
 impl Window {
     pub fn new(hosts: Vec<Ipv4Addr>, nports: u32) -> Self {
-        let mut lookup: Vec<(u32, u32)> = hosts
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (u32::from(*a), i as u32))
-            .collect();
-        lookup.sort_unstable();
         let nprobes = hosts.len() as u64 * u64::from(nports);
         let words = nprobes.div_ceil(16) as usize;
-        let nhosts = hosts.len();
         Window {
-            lookup,
+            set: HostSet::new(hosts),
             nports: u64::from(nports),
             outcomes: (0..words).map(|_| AtomicU64::new(0)).collect(),
-            ttl: (0..nhosts).map(|_| AtomicU8::new(0)).collect(),
-            alive: (0..nhosts.div_ceil(64))
-                .map(|_| AtomicU64::new(0))
-                .collect(),
-            reason: (0..nhosts).map(|_| AtomicU8::new(0)).collect(),
             answered: AtomicU64::new(0),
-            sources: Vec::new(),
-            default_source: Ipv4Addr::UNSPECIFIED,
-            hosts,
         }
     }
 
-    /// Set the source address of each host (`sources`, in host order, or
-    /// empty when `default` serves all of them).
+    /// Set the source address of each host (see [`HostSet::with_sources`]).
     pub fn with_sources(mut self, sources: Vec<Ipv4Addr>, default: Ipv4Addr) -> Self {
-        self.sources = sources;
-        self.default_source = default;
+        self.set = self.set.with_sources(sources, default);
         self
-    }
-
-    /// Our address towards host `host`.
-    pub fn source(&self, host: u32) -> Ipv4Addr {
-        self.sources
-            .get(host as usize)
-            .copied()
-            .unwrap_or(self.default_source)
-    }
-
-    pub fn host_count(&self) -> u64 {
-        self.hosts.len() as u64
     }
 
     pub fn probe_count(&self) -> u64 {
         self.host_count() * self.nports
-    }
-
-    /// Position of `addr` in this window (the first, if listed twice).
-    pub fn host_index(&self, addr: Ipv4Addr) -> Option<u32> {
-        let key = u32::from(addr);
-        let at = self.lookup.partition_point(|&(a, _)| a < key);
-        self.lookup
-            .get(at)
-            .filter(|&&(a, _)| a == key)
-            .map(|&(_, i)| i)
     }
 
     /// Probe index layout: consecutive indices are different hosts.
@@ -299,47 +222,9 @@ impl Window {
         true
     }
 
-    /// Note that `host` answered something.
-    pub fn mark_alive(&self, host: u32, ttl: u8, why: HostReason) {
-        if let Some(t) = self.ttl.get(host as usize) {
-            t.store(ttl, Ordering::Relaxed);
-        }
-        if let Some(r) = self.reason.get(host as usize) {
-            let _ = r.compare_exchange(0, why as u8, Ordering::Relaxed, Ordering::Relaxed);
-        }
-        if let Some(w) = self.alive.get(host as usize / 64) {
-            w.fetch_or(1 << (host % 64), Ordering::Relaxed);
-        }
-    }
-
-    pub fn is_alive(&self, host: u32) -> bool {
-        self.alive
-            .get(host as usize / 64)
-            .is_some_and(|w| w.load(Ordering::Relaxed) & (1 << (host % 64)) != 0)
-    }
-
-    pub fn ttl(&self, host: u32) -> u8 {
-        self.ttl
-            .get(host as usize)
-            .map_or(0, |t| t.load(Ordering::Relaxed))
-    }
-
-    /// Why `host` is up, if it answered.
-    pub fn host_reason(&self, host: u32) -> Option<HostReason> {
-        HostReason::from_code(self.reason.get(host as usize)?.load(Ordering::Relaxed))
-    }
-
     /// Number of probes that have an outcome.
     pub fn answered(&self) -> u64 {
         self.answered.load(Ordering::Relaxed)
-    }
-
-    /// Number of hosts that answered anything.
-    pub fn alive_count(&self) -> u64 {
-        self.alive
-            .iter()
-            .map(|w| u64::from(w.load(Ordering::Relaxed).count_ones()))
-            .sum()
     }
 }
 

@@ -1,15 +1,53 @@
 //! Stateless raw UDP scan (`-sU`).
 //!
-//! IN PROGRESS: the settings below are final; the engine lands in a
-//! following commit and until then `open` refuses.
+//! One thread sends, host by host, batches of probes (with nmap's payloads
+//! for each port); a receiver thread classifies UDP answers and ICMP
+//! errors. Nothing is kept per probe but a byte of outcome
+//! ([`state::UdpWindow`]); a reply is recognised as ours by the keyed
+//! source port, an ICMP error by the keyed IP identification it quotes
+//! (which also carries the batch number), and, where the protocol echoes a
+//! request field (a DNS ID, an NTP timestamp), by keyed bytes in it.
+//!
+//! How batches are spaced and what silence proves under ICMP rate limits
+//! is explained in [`schedule`]; ARCHITECTURE.md has the overview.
+
+mod probe;
+mod receive;
+pub mod schedule;
+mod setup;
+pub mod state;
+
+pub use setup::open_scanner;
 
 use crate::cancel::StopFlag;
 use crate::error::ScanError;
+use crate::net::{PacketIo, RECV_SLOT};
+use crate::plan::{Engine, HostJob, HostOutcome, OnHost, ScanPlan};
+use crate::rtt::RttEstimator;
 use prtip_core::config::Timing;
+use prtip_core::cookie::SynCookie;
 use prtip_core::payloads::PayloadDb;
 use prtip_core::ports::PortList;
-use std::net::IpAddr;
-use std::sync::Arc;
+use prtip_core::result::{
+    HostResult, HostStatus, PortResult, PortState, PortTable, PortTableBuilder, Protocol, Reason,
+};
+use schedule::{HostPlan, Rules};
+use state::{PortOrder, UdpWindow};
+use std::io;
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use super::hosts::HostSet;
+use super::send::{RateGate, Sender};
+
+/// Datagrams taken from the kernel per call.
+const RECV_BATCH: usize = 64;
+/// How long the receiver blocks before it looks at the stop flag again.
+const RECV_POLL: Duration = Duration::from_millis(20);
+/// Longest nap of the sending thread between looks at its hosts.
+const TICK: Duration = Duration::from_millis(20);
 
 /// What the user chose for a UDP scan; everything else is looked up.
 #[derive(Debug, Clone)]
@@ -30,13 +68,376 @@ pub struct UdpSetup {
     pub defeat_icmp_ratelimit: bool,
 }
 
+/// Settings of a UDP scan with every address and secret resolved.
+#[derive(Debug, Clone)]
+pub struct UdpConfig {
+    pub timing: Timing,
+    /// Our address as targets see it (`-S`, or the route to the first target).
+    pub source: Ipv4Addr,
+    /// Look the source address up for every target (false with `-S` or `-e`).
+    pub source_per_target: bool,
+    /// Source ports used: `sport_base .. sport_base + sport_range`.
+    pub sport_base: u16,
+    pub sport_range: u16,
+    /// Secret of the scan's cookies.
+    pub key: [u8; 16],
+    /// Seed of the port order.
+    pub seed: u64,
+    pub ttl: u8,
+    pub defeat_icmp_ratelimit: bool,
+}
+
+/// Counters of a finished (or stopped) scan.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UdpStats {
+    pub sent: u64,
+    pub received: u64,
+    /// Replies that answered one of our probes.
+    pub matched: u64,
+    /// Replies addressed to our probes that failed validation (forged, or
+    /// from another scan): dropped.
+    pub dropped: u64,
+}
+
+/// A UDP scan over one packet interface.
+pub struct UdpScanner {
+    io: Arc<dyn PacketIo>,
+    cfg: UdpConfig,
+    cookie: SynCookie,
+    stop: StopFlag,
+    order: PortOrder,
+    ports: Arc<PortList>,
+    payloads: Arc<PayloadDb>,
+    rtt: RttEstimator,
+    sent: AtomicU64,
+    received: AtomicU64,
+    matched: AtomicU64,
+    dropped: AtomicU64,
+    current: RwLock<Option<Arc<UdpWindow>>>,
+}
+
+impl std::fmt::Debug for UdpScanner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UdpScanner")
+            .field("cfg", &self.cfg)
+            .finish_non_exhaustive()
+    }
+}
+
+impl UdpScanner {
+    pub fn new(
+        io: Arc<dyn PacketIo>,
+        cfg: UdpConfig,
+        ports: Arc<PortList>,
+        payloads: Arc<PayloadDb>,
+        stop: StopFlag,
+    ) -> Self {
+        UdpScanner {
+            io,
+            cookie: SynCookie::new(cfg.key),
+            order: PortOrder::new(&ports, cfg.seed),
+            rtt: RttEstimator::new(&cfg.timing),
+            cfg,
+            stop,
+            ports,
+            payloads,
+            sent: AtomicU64::new(0),
+            received: AtomicU64::new(0),
+            matched: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            current: RwLock::new(None),
+        }
+    }
+
+    fn sport(&self, dst: Ipv4Addr, dport: u16) -> u16 {
+        self.cookie
+            .source_port(dst, dport, self.cfg.sport_base, self.cfg.sport_range)
+    }
+
+    fn stats(&self) -> UdpStats {
+        UdpStats {
+            sent: self.sent.load(Ordering::Relaxed),
+            received: self.received.load(Ordering::Relaxed),
+            matched: self.matched.load(Ordering::Relaxed),
+            dropped: self.dropped.load(Ordering::Relaxed),
+        }
+    }
+
+    fn rules(&self) -> Rules {
+        Rules {
+            defeat: self.cfg.defeat_icmp_ratelimit,
+            max_quiet: self.cfg.timing.max_retries.max(1),
+        }
+    }
+
+    /// Send batches to the hosts marked in `scan` until each is settled
+    /// (or the scan stops).
+    fn drive(&self, win: &UdpWindow, scan: &[bool]) -> Result<(), ScanError> {
+        let start = Instant::now();
+        let mut plans: Vec<HostPlan> = scan
+            .iter()
+            .map(|&s| {
+                let mut p = HostPlan::new(start, self.rtt.timeout());
+                p.done = !s || self.order.is_empty();
+                p
+            })
+            .collect();
+        let mut out = Sender {
+            io: &*self.io,
+            stop: &self.stop,
+            sent: &self.sent,
+            gate: RateGate::new(&self.cfg.timing),
+        };
+        let mut batch = probe::Batch::new();
+        while !self.stop.is_stopped() {
+            let now = Instant::now();
+            let wait = self.rtt.timeout();
+            let mut wake = now + TICK;
+            let mut busy = false;
+            for (h, plan) in plans.iter_mut().enumerate() {
+                if plan.done {
+                    continue;
+                }
+                busy = true;
+                if let Some(sent) = plan.in_flight {
+                    if now < sent + wait {
+                        wake = wake.min(sent + wait);
+                        continue;
+                    }
+                    schedule::judge(win, h as u32, plan, self.rules(), now, wait);
+                    if plan.done {
+                        continue;
+                    }
+                }
+                if now >= plan.next {
+                    self.send_batch(win, h as u32, plan, &mut batch, &mut out)?;
+                    wake = wake.min(now + wait);
+                } else {
+                    wake = wake.min(plan.next);
+                }
+            }
+            out.flush(&mut batch)?;
+            if !busy {
+                break;
+            }
+            let nap = wake.saturating_duration_since(Instant::now());
+            std::thread::sleep(nap.clamp(Duration::from_millis(1), TICK));
+        }
+        Ok(())
+    }
+
+    /// One batch to `host`: its unsettled ports in the scan's order, then
+    /// the sentinel.
+    fn send_batch(
+        &self,
+        win: &UdpWindow,
+        host: u32,
+        plan: &mut HostPlan,
+        batch: &mut probe::Batch,
+        out: &mut Sender<'_>,
+    ) -> Result<(), ScanError> {
+        plan.batch = probe::next_batch(plan.batch);
+        win.start_batch(host, plan.batch);
+        let now = Instant::now();
+        win.set_sent(host, now);
+        let mut count = 0u32;
+        plan.end = win.nports();
+        for rank in 0..win.nports() {
+            if win.outcome(host, rank).is_some() {
+                continue;
+            }
+            self.write_probes(win, host, rank, probe::tag(plan.batch, false), batch, out)?;
+            count += 1;
+            if count == schedule::MAX_BATCH_PORTS {
+                plan.end = rank + 1;
+                break;
+            }
+        }
+        if let Some(s) = win.sentinel(host) {
+            self.write_probes(win, host, s, probe::tag(plan.batch, true), batch, out)?;
+        }
+        plan.pending = count;
+        plan.in_flight = Some(now);
+        plan.batches += 1;
+        plan.first.get_or_insert(now);
+        Ok(())
+    }
+
+    fn receive_until(&self, done: &AtomicBool, error: &Mutex<Option<io::Error>>) {
+        // On this thread's stack, not the heap: 16 KiB.
+        let mut bufs = [[0u8; RECV_SLOT]; RECV_BATCH];
+        let mut lens = [0usize; RECV_BATCH];
+        while !done.load(Ordering::Relaxed) {
+            match self.io.recv_many(&mut bufs, &mut lens, RECV_POLL) {
+                Ok(n) => {
+                    for i in 0..n {
+                        self.handle(&bufs[i][..lens[i]]);
+                    }
+                }
+                Err(e) => {
+                    *error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn port_result(&self, win: &UdpWindow, host: u32, port: u16) -> PortResult {
+        let outcome = self.order.rank(port).and_then(|r| win.outcome(host, r));
+        let (state, reason) = match outcome {
+            Some(o) => o.state_reason(),
+            // Stopped before the port was settled: nothing came back.
+            None => (PortState::OpenFiltered, Reason::NoResponse),
+        };
+        let mut r = PortResult::new(port, Protocol::Udp, state, reason);
+        if reason != Reason::NoResponse {
+            r.reason_ttl = win.ttl(host);
+        }
+        r
+    }
+
+    fn host_results(
+        &self,
+        win: &UdpWindow,
+        jobs: Vec<HostJob>,
+        plan: &ScanPlan,
+        start: SystemTime,
+        on_host: &mut OnHost<'_>,
+    ) -> Result<(), ScanError> {
+        for (h, job) in jobs.into_iter().enumerate() {
+            let hi = h as u32;
+            let (status, reason) = if !plan.discovery {
+                (HostStatus::Up, Reason::UserSet)
+            } else {
+                match win.host_reason(hi) {
+                    Some(r) => (HostStatus::Up, r.reason()),
+                    None => (HostStatus::Down, Reason::NoResponse),
+                }
+            };
+            let mut ports = PortTable::default();
+            if status == HostStatus::Up && plan.port_scan {
+                let mut table = PortTableBuilder::new(plan.max_per_state, plan.open_only);
+                for port in self.ports.iter() {
+                    table.add(self.port_result(win, hi, port));
+                }
+                ports = table.finish();
+            }
+            on_host(HostOutcome::Done(HostResult {
+                addr: job.addr,
+                hostname: job.hostname,
+                status,
+                reason,
+                latency: None,
+                start,
+                end: SystemTime::now(),
+                ports,
+                os: None,
+            }))
+            .map_err(ScanError::Output)?;
+        }
+        Ok(())
+    }
+
+    /// Scan `jobs` window by window; finished hosts go to `on_host` in target order.
+    pub fn run_counted(
+        &self,
+        jobs: &mut dyn Iterator<Item = HostJob>,
+        plan: ScanPlan,
+        on_host: &mut OnHost<'_>,
+    ) -> Result<UdpStats, ScanError> {
+        let done = AtomicBool::new(false);
+        let recv_error = Mutex::new(None);
+        let result = std::thread::scope(|s| {
+            s.spawn(|| {
+                let _receiving = memprof::phase(memprof::Phase::Receiving);
+                self.receive_until(&done, &recv_error);
+            });
+            let r = self.windows(jobs, &plan, on_host);
+            done.store(true, Ordering::Relaxed);
+            r
+        });
+        if let Some(e) = recv_error.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            return Err(ScanError::Receive(e));
+        }
+        result?;
+        Ok(self.stats())
+    }
+
+    fn window_of(&self, jobs: &[HostJob]) -> UdpWindow {
+        let addrs: Vec<Ipv4Addr> = jobs
+            .iter()
+            .map(|j| match j.addr {
+                IpAddr::V4(a) => a,
+                IpAddr::V6(_) => Ipv4Addr::UNSPECIFIED,
+            })
+            .collect();
+        let sources: Vec<Ipv4Addr> = if self.cfg.source_per_target {
+            addrs
+                .iter()
+                .map(|&a| crate::net::route::source_for(a).unwrap_or(self.cfg.source))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let set = HostSet::new(addrs).with_sources(sources, self.cfg.source);
+        UdpWindow::new(set, self.order.len())
+    }
+
+    fn windows(
+        &self,
+        jobs: &mut dyn Iterator<Item = HostJob>,
+        plan: &ScanPlan,
+        on_host: &mut OnHost<'_>,
+    ) -> Result<(), ScanError> {
+        let per_window = state::window_hosts(self.order.len() as usize);
+        let mut jobs = jobs.filter(|j| j.addr.is_ipv4()).peekable();
+        while jobs.peek().is_some() && !self.stop.is_stopped() {
+            let _sending = memprof::phase(memprof::Phase::Sending);
+            let start = SystemTime::now();
+            let batch: Vec<HostJob> = jobs.by_ref().take(per_window).collect();
+            let win = Arc::new(self.window_of(&batch));
+            *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&win));
+            if plan.port_scan {
+                let scan = vec![true; batch.len()];
+                self.drive(&win, &scan)?;
+            }
+            if self.stop.is_stopped() {
+                // Unfinished hosts are not reported, like the other engines.
+                break;
+            }
+            drop(_sending);
+            let _output = memprof::phase(memprof::Phase::Output);
+            self.host_results(&win, batch, plan, start, on_host)?;
+            *self.current.write().unwrap_or_else(|e| e.into_inner()) = None;
+        }
+        Ok(())
+    }
+}
+
+impl Engine for UdpScanner {
+    fn run(
+        &self,
+        jobs: &mut dyn Iterator<Item = HostJob>,
+        plan: ScanPlan,
+        on_host: &mut OnHost<'_>,
+    ) -> Result<(), ScanError> {
+        self.run_counted(jobs, plan, on_host).map(drop)
+    }
+
+    fn probes_sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    fn scan_type(&self) -> &'static str {
+        "udp"
+    }
+}
+
 /// Opens the raw sockets and returns the engine.
 pub fn open(
-    _setup: UdpSetup,
-    _first_target: Option<IpAddr>,
-    _stop: StopFlag,
-) -> Result<Arc<dyn crate::plan::Engine>, ScanError> {
-    Err(ScanError::Unsupported(
-        "-sU (UDP scan) is not supported yet".into(),
-    ))
+    setup: UdpSetup,
+    first_target: Option<IpAddr>,
+    stop: StopFlag,
+) -> Result<Arc<dyn Engine>, ScanError> {
+    Ok(Arc::new(open_scanner(setup, first_target, stop)?))
 }

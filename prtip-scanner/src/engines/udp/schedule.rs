@@ -1,0 +1,202 @@
+//! When each host gets its next batch of probes, and what a batch's
+//! silence proves.
+//!
+//! Linux answers a closed UDP port with an ICMP port unreachable, but
+//! sends at most one ICMP error a second to each destination after a burst
+//! of six (a token bucket, `net.ipv4.icmp_ratelimit`). A probe that met an
+//! empty bucket is silent although the port is closed, so silence alone
+//! proves nothing while the bucket may be empty.
+//!
+//! What does prove something is order. A host's batch sends its unsettled
+//! ports in one fixed order, then one *sentinel*: a port known to draw ICMP
+//! errors. The target's kernel takes the datagrams in that order within a
+//! fraction of a millisecond, and its bucket only empties as it answers. So
+//! when a probe sent later in the batch drew an error from the target, the
+//! bucket was not empty when every earlier probe arrived, and an earlier
+//! silent port is not closed. Such a silence is *confirmed*; a port whose
+//! silence is confirmed in [`CONFIRMATIONS`] batches is open|filtered. Ports
+//! after the last answered probe learn nothing and stay in the next batch.
+//!
+//! Tokens are the scarce resource: every batch spends them on closed ports
+//! (each of which needs one) and on at most one sentinel, and silent ports
+//! are confirmed for free in front of them. Batches are spaced so that a
+//! few tokens have come back between them ([`next_interval`]); the scan of
+//! a host with `C` closed ports thus takes about `C - burst` seconds, the
+//! least the target allows, and runs in parallel across hosts, each with
+//! its own bucket.
+//!
+//! A host that never sent an ICMP error has nothing to confirm with: like
+//! nmap, its silent ports are open|filtered after one retransmission, but
+//! only once [`QUIET_HOST_WAIT`] has passed since the first batch, long
+//! enough for a bucket drained by someone else to refill and show itself
+//! (a third batch is sent then if the first two came sooner).
+
+use super::state::{BatchMark, Outcome, UdpWindow, SENTINEL_POS};
+use std::time::{Duration, Instant};
+
+/// Confirmed silences that make a port open|filtered: two, so one lost
+/// probe or reordered datagram cannot decide a port.
+pub const CONFIRMATIONS: u8 = 2;
+/// Batches before a host with no ICMP errors at all is judged silent.
+pub const QUIET_HOST_BATCHES: u32 = 2;
+/// Time a host with no ICMP errors gets to show one before its silence counts.
+pub const QUIET_HOST_WAIT: Duration = Duration::from_millis(1500);
+/// Longest pause between two batches to one host. Linux's bucket holds six
+/// seconds of tokens, so waiting up to four loses none.
+pub const MAX_INTERVAL: Duration = Duration::from_secs(4);
+/// ICMP errors a rate-limited host should have in store at each batch.
+const TARGET_ERRORS: f64 = 2.0;
+/// Most probes in one host's batch (before the sentinel).
+pub const MAX_BATCH_PORTS: u32 = 4096;
+
+/// The sender's plan for one host.
+#[derive(Debug, Clone)]
+pub struct HostPlan {
+    /// Number of the last batch sent (0: none yet).
+    pub batch: u16,
+    /// When the batch in flight went out; `None` once it was judged.
+    pub in_flight: Option<Instant>,
+    /// Ranks below this were in the batch in flight.
+    pub end: u32,
+    /// Probes of the batch in flight that had no outcome when sent.
+    pub pending: u32,
+    /// Pause between batch starts.
+    pub interval: Duration,
+    /// Earliest start of the next batch.
+    pub next: Instant,
+    pub batches: u32,
+    pub first: Option<Instant>,
+    /// Batches in a row that drew nothing at all.
+    pub quiet: u32,
+    pub done: bool,
+}
+
+impl HostPlan {
+    pub fn new(now: Instant, interval: Duration) -> Self {
+        HostPlan {
+            batch: 0,
+            in_flight: None,
+            end: 0,
+            pending: 0,
+            interval,
+            next: now,
+            batches: 0,
+            first: None,
+            quiet: 0,
+            done: false,
+        }
+    }
+}
+
+/// How a host's batches are judged.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules {
+    /// `--defeat-icmp-ratelimit`: settle after one retransmission.
+    pub defeat: bool,
+    /// Batches in a row without any answer before a host is given up.
+    pub max_quiet: u32,
+}
+
+/// What judging a batch found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Verdict {
+    /// Probes of the batch still without an outcome.
+    pub unsettled: u32,
+    /// Probes the network answered during the batch.
+    pub answered: u32,
+    /// ICMP errors the target sent for the batch.
+    pub errors: u16,
+}
+
+/// Judge `host`'s batch in flight from what the receiver marked, and plan
+/// the next one; `wait` is the current round-trip timeout.
+pub fn judge(
+    win: &UdpWindow,
+    host: u32,
+    plan: &mut HostPlan,
+    rules: Rules,
+    now: Instant,
+    wait: Duration,
+) -> Verdict {
+    let sent = plan.in_flight.unwrap_or(now);
+    let mark = win.mark(host);
+    let fresh = mark.batch == plan.batch;
+    let errors_seen = win.sentinel(host).is_some();
+    let mut unsettled = 0u32;
+    for rank in 0..plan.end {
+        if win.outcome(host, rank).is_some() {
+            continue;
+        }
+        unsettled += 1;
+        if fresh && confirms(mark, rank) && win.confirm_silence(host, rank) >= CONFIRMATIONS {
+            win.settle_silent(host, rank, Outcome::Silent);
+        }
+    }
+    let answered = plan.pending.saturating_sub(unsettled);
+    plan.in_flight = None;
+    if answered == 0 && mark.errors == 0 {
+        plan.quiet += 1;
+    } else {
+        plan.quiet = 0;
+    }
+    let waited = plan.first.map_or(Duration::ZERO, |f| now.duration_since(f));
+    let give_up = if rules.defeat {
+        plan.batches >= QUIET_HOST_BATCHES
+    } else if !errors_seen {
+        plan.batches > QUIET_HOST_BATCHES
+            || (plan.batches == QUIET_HOST_BATCHES && waited >= QUIET_HOST_WAIT)
+    } else {
+        plan.quiet > rules.max_quiet
+    };
+    if give_up {
+        let verdict = if rules.defeat {
+            Outcome::SilentUnsure
+        } else {
+            Outcome::Silent
+        };
+        for rank in 0..win.nports() {
+            win.settle_silent(host, rank, verdict);
+        }
+    }
+    let left = count_unsettled(win, host);
+    plan.done = left == 0;
+    let errors = if fresh { mark.errors } else { 0 };
+    plan.interval = next_interval(plan.interval, errors, wait);
+    plan.next = sent + plan.interval;
+    if !errors_seen && plan.batches >= QUIET_HOST_BATCHES {
+        // A quiet host's last chance comes once a drained bucket has refilled.
+        if let Some(first) = plan.first {
+            plan.next = plan.next.max(first + QUIET_HOST_WAIT);
+        }
+    }
+    Verdict {
+        unsettled: left,
+        answered,
+        errors,
+    }
+}
+
+/// A silent probe at `rank` is proven not closed when a probe sent after
+/// it in the same batch drew an ICMP error from the target.
+fn confirms(mark: BatchMark, rank: u32) -> bool {
+    mark.reach == SENTINEL_POS || mark.reach > rank + 1
+}
+
+fn count_unsettled(win: &UdpWindow, host: u32) -> u32 {
+    (0..win.nports())
+        .filter(|&r| win.outcome(host, r).is_none())
+        .count() as u32
+}
+
+/// The pause before the next batch: shorter while errors come back
+/// freely, longer while the target's bucket is empty, so that each batch
+/// finds about [`TARGET_ERRORS`] tokens in it. Never below `wait` (a round
+/// trip timeout), never above [`MAX_INTERVAL`].
+pub fn next_interval(current: Duration, errors: u16, wait: Duration) -> Duration {
+    let scaled = if errors == 0 {
+        current.mul_f64(2.0)
+    } else {
+        current.mul_f64((TARGET_ERRORS / f64::from(errors)).clamp(0.25, 2.0))
+    };
+    scaled.clamp(wait, MAX_INTERVAL.max(wait))
+}

@@ -1,0 +1,388 @@
+//! What the UDP engine remembers about one window of hosts: a byte per
+//! probe, and per host one word describing the batch in flight.
+//!
+//! Probe byte: the low 4 bits are the [`Outcome`] (0 = none yet), bits 4-5
+//! count the batches in which the port was silent *although the target
+//! could have answered* (see `schedule`). Hosts × ports bytes, bounded by
+//! [`MAX_WINDOW_PROBES`].
+
+use super::super::hosts::HostSet;
+use prtip_core::permutation::Permutation;
+use prtip_core::ports::PortList;
+use prtip_core::result::{PortState, Reason};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::time::{Duration, Instant};
+
+/// Most probes in one window: 2^20 probes is a 1 MiB state array.
+pub const MAX_WINDOW_PROBES: u64 = 1 << 20;
+/// Most hosts in one window (bounds the per-host arrays).
+pub const MAX_WINDOW_HOSTS: usize = 4096;
+/// "No sentinel port yet".
+const NO_SENTINEL: u32 = u32::MAX;
+/// Batch position meaning "after every port": a sentinel's answer.
+pub const SENTINEL_POS: u32 = u32::MAX;
+
+/// Hosts per window for `ports` ports per host.
+pub fn window_hosts(ports: usize) -> usize {
+    let per = (MAX_WINDOW_PROBES / ports.max(1) as u64).max(1);
+    usize::try_from(per)
+        .unwrap_or(usize::MAX)
+        .min(MAX_WINDOW_HOSTS)
+}
+
+/// What is known of one probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Outcome {
+    /// A UDP datagram came back.
+    Open = 1,
+    /// ICMP port unreachable from the target itself.
+    Closed = 2,
+    NetUnreach = 3,
+    HostUnreach = 4,
+    ProtoUnreach = 5,
+    /// Port unreachable sent by someone else (a router or firewall).
+    PortUnreachFiltered = 6,
+    NetProhibited = 7,
+    HostProhibited = 8,
+    AdminProhibited = 9,
+    /// No answer, decided by the scheduler: open|filtered.
+    Silent = 10,
+    /// No answer under `--defeat-icmp-ratelimit`: closed|filtered.
+    SilentUnsure = 11,
+}
+
+impl Outcome {
+    fn from_code(c: u8) -> Option<Outcome> {
+        use Outcome::*;
+        Some(match c {
+            1 => Open,
+            2 => Closed,
+            3 => NetUnreach,
+            4 => HostUnreach,
+            5 => ProtoUnreach,
+            6 => PortUnreachFiltered,
+            7 => NetProhibited,
+            8 => HostProhibited,
+            9 => AdminProhibited,
+            10 => Silent,
+            11 => SilentUnsure,
+            _ => return None,
+        })
+    }
+
+    /// The outcome of an ICMP destination-unreachable `code`, with nmap's
+    /// rule that only the target itself can call a UDP port closed.
+    pub fn from_icmp(code: u8, from_target: bool) -> Option<Outcome> {
+        use Outcome::*;
+        Some(match code {
+            0 => NetUnreach,
+            1 => HostUnreach,
+            2 => ProtoUnreach,
+            3 if from_target => Closed,
+            3 => PortUnreachFiltered,
+            9 => NetProhibited,
+            10 => HostProhibited,
+            13 => AdminProhibited,
+            _ => return None,
+        })
+    }
+
+    /// Decided by silence, so a late real answer may still replace it.
+    pub fn is_silence(self) -> bool {
+        matches!(self, Outcome::Silent | Outcome::SilentUnsure)
+    }
+
+    /// State and reason as nmap reports them for a UDP scan.
+    pub fn state_reason(self) -> (PortState, Reason) {
+        use Outcome::*;
+        match self {
+            Open => (PortState::Open, Reason::UdpResponse),
+            Closed => (PortState::Closed, Reason::PortUnreach),
+            NetUnreach => (PortState::Filtered, Reason::NetUnreach),
+            HostUnreach => (PortState::Filtered, Reason::HostUnreach),
+            ProtoUnreach => (PortState::Filtered, Reason::ProtoUnreach),
+            PortUnreachFiltered => (PortState::Filtered, Reason::PortUnreach),
+            NetProhibited => (PortState::Filtered, Reason::NetProhibited),
+            HostProhibited => (PortState::Filtered, Reason::HostProhibited),
+            AdminProhibited => (PortState::Filtered, Reason::AdminProhibited),
+            Silent => (PortState::OpenFiltered, Reason::NoResponse),
+            SilentUnsure => (PortState::ClosedFiltered, Reason::NoResponse),
+        }
+    }
+}
+
+/// The order ports are probed in on every host: a seeded permutation of
+/// the port list, and its inverse, so a reply's port gives its rank.
+#[derive(Debug)]
+pub struct PortOrder {
+    /// Port number at each rank.
+    ports: Vec<u16>,
+    /// Rank of each port, indexed by port number minus `base`.
+    ranks: Vec<u16>,
+    base: u16,
+}
+
+impl PortOrder {
+    /// At most 65,536 ports, so a rank fits in a `u16`: 4 bytes a port.
+    pub fn new(list: &PortList, seed: u64) -> Self {
+        let all: Vec<u16> = list.iter().collect();
+        let perm = Permutation::new(all.len() as u64, seed);
+        let ports: Vec<u16> = perm.iter().map(|i| all[i as usize]).collect();
+        let (base, top) = list.bounds().unwrap_or((0, 0));
+        let mut ranks = vec![u16::MAX; usize::from(top - base) + 1];
+        for (rank, &p) in ports.iter().enumerate() {
+            ranks[usize::from(p - base)] = rank as u16;
+        }
+        PortOrder { ports, ranks, base }
+    }
+
+    pub fn len(&self) -> u32 {
+        self.ports.len() as u32
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ports.is_empty()
+    }
+
+    /// The port probed at `rank`.
+    pub fn port(&self, rank: u32) -> Option<u16> {
+        self.ports.get(rank as usize).copied()
+    }
+
+    /// The rank of `port`, if it is scanned.
+    pub fn rank(&self, port: u16) -> Option<u32> {
+        let r = *self.ranks.get(usize::from(port.checked_sub(self.base)?))?;
+        (self.port(u32::from(r)) == Some(port)).then_some(u32::from(r))
+    }
+}
+
+/// The batch in flight on one host, packed so the receiver can update it
+/// with one compare-and-swap: batch number (16 bits), ICMP errors counted
+/// for it (16), and the last position in it that drew an ICMP error (32).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BatchMark {
+    pub batch: u16,
+    pub errors: u16,
+    /// One past the rank of the latest-sent probe that drew an ICMP error,
+    /// or [`SENTINEL_POS`]; 0 when none did.
+    pub reach: u32,
+}
+
+impl BatchMark {
+    fn pack(self) -> u64 {
+        u64::from(self.batch) << 48 | u64::from(self.errors) << 32 | u64::from(self.reach)
+    }
+
+    fn unpack(w: u64) -> Self {
+        BatchMark {
+            batch: (w >> 48) as u16,
+            errors: (w >> 32) as u16,
+            reach: w as u32,
+        }
+    }
+}
+
+/// One window of hosts being UDP-scanned.
+#[derive(Debug)]
+pub struct UdpWindow {
+    set: HostSet,
+    nports: u32,
+    probes: Vec<AtomicU8>,
+    marks: Vec<AtomicU64>,
+    /// Rank of a port on each host known to draw ICMP errors.
+    sentinel: Vec<AtomicU32>,
+    /// Probes with an outcome from the network.
+    answered: AtomicU64,
+    /// When each host's batch in flight went out, in µs since `epoch`.
+    sent_us: Vec<AtomicU64>,
+    epoch: Instant,
+}
+
+impl std::ops::Deref for UdpWindow {
+    type Target = HostSet;
+    fn deref(&self) -> &HostSet {
+        &self.set
+    }
+}
+
+impl UdpWindow {
+    pub fn new(set: HostSet, nports: u32) -> Self {
+        let n = set.hosts.len();
+        let probes = n as u64 * u64::from(nports);
+        UdpWindow {
+            nports,
+            probes: (0..probes).map(|_| AtomicU8::new(0)).collect(),
+            marks: (0..n).map(|_| AtomicU64::new(0)).collect(),
+            sentinel: (0..n).map(|_| AtomicU32::new(NO_SENTINEL)).collect(),
+            answered: AtomicU64::new(0),
+            sent_us: (0..n).map(|_| AtomicU64::new(0)).collect(),
+            epoch: Instant::now(),
+            set,
+        }
+    }
+
+    fn slot(&self, host: u32, rank: u32) -> Option<&AtomicU8> {
+        if rank >= self.nports {
+            return None;
+        }
+        self.probes
+            .get(host as usize * self.nports as usize + rank as usize)
+    }
+
+    /// The outcome of `rank` on `host`, if any.
+    pub fn outcome(&self, host: u32, rank: u32) -> Option<Outcome> {
+        Outcome::from_code(self.slot(host, rank)?.load(Ordering::Relaxed) & 0xf)
+    }
+
+    /// Batches in which the probe was silent while an answer was possible.
+    pub fn confirmations(&self, host: u32, rank: u32) -> u8 {
+        self.slot(host, rank)
+            .map_or(0, |s| (s.load(Ordering::Relaxed) >> 4) & 3)
+    }
+
+    /// Record an answer from the network. The first answer wins, but an
+    /// answer replaces a verdict of silence. False if nothing changed.
+    pub fn record(&self, host: u32, rank: u32, outcome: Outcome) -> bool {
+        let Some(slot) = self.slot(host, rank) else {
+            return false;
+        };
+        let mut cur = slot.load(Ordering::Relaxed);
+        loop {
+            match Outcome::from_code(cur & 0xf) {
+                Some(o) if !o.is_silence() => return false,
+                _ => {}
+            }
+            let new = (cur & 0xf0) | outcome as u8;
+            match slot.compare_exchange_weak(cur, new, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => break,
+                Err(now) => cur = now,
+            }
+        }
+        self.answered.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
+    /// One more batch of confirmed silence for a probe; returns the new count.
+    pub fn confirm_silence(&self, host: u32, rank: u32) -> u8 {
+        let Some(slot) = self.slot(host, rank) else {
+            return 0;
+        };
+        let mut cur = slot.load(Ordering::Relaxed);
+        loop {
+            let count = (((cur >> 4) & 3) + 1).min(3);
+            // Keeps the outcome bits, which the receiver may be writing.
+            match slot.compare_exchange_weak(
+                cur,
+                (cur & 0xcf) | (count << 4),
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return count,
+                Err(now) => cur = now,
+            }
+        }
+    }
+
+    /// Settle a probe as silent (`outcome`) unless an answer arrived.
+    pub fn settle_silent(&self, host: u32, rank: u32, outcome: Outcome) {
+        let Some(slot) = self.slot(host, rank) else {
+            return;
+        };
+        let mut cur = slot.load(Ordering::Relaxed);
+        while cur & 0xf == 0 {
+            match slot.compare_exchange_weak(
+                cur,
+                (cur & 0xf0) | outcome as u8,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return,
+                Err(now) => cur = now,
+            }
+        }
+    }
+
+    /// Start batch `batch` on `host`: what the receiver saw of the last one
+    /// is returned, and counting starts over.
+    pub fn start_batch(&self, host: u32, batch: u16) -> BatchMark {
+        let Some(m) = self.marks.get(host as usize) else {
+            return BatchMark::default();
+        };
+        let fresh = BatchMark {
+            batch,
+            errors: 0,
+            reach: 0,
+        };
+        BatchMark::unpack(m.swap(fresh.pack(), Ordering::AcqRel))
+    }
+
+    /// What the receiver saw of the batch in flight on `host`.
+    pub fn mark(&self, host: u32) -> BatchMark {
+        self.marks
+            .get(host as usize)
+            .map_or(BatchMark::default(), |m| {
+                BatchMark::unpack(m.load(Ordering::Acquire))
+            })
+    }
+
+    /// The batch in flight on `host` drew an ICMP error at `reach` (rank + 1,
+    /// or [`SENTINEL_POS`]). Ignored unless `batch` is the one in flight.
+    pub fn note_error(&self, host: u32, batch: u16, reach: u32) {
+        let Some(m) = self.marks.get(host as usize) else {
+            return;
+        };
+        let mut cur = m.load(Ordering::Acquire);
+        loop {
+            let mut mark = BatchMark::unpack(cur);
+            if mark.batch != batch {
+                return;
+            }
+            mark.errors = mark.errors.saturating_add(1);
+            mark.reach = mark.reach.max(reach);
+            match m.compare_exchange_weak(cur, mark.pack(), Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return,
+                Err(now) => cur = now,
+            }
+        }
+    }
+
+    /// A port of `host` known to draw ICMP errors, for sentinel probes.
+    pub fn sentinel(&self, host: u32) -> Option<u32> {
+        let s = self.sentinel.get(host as usize)?.load(Ordering::Relaxed);
+        (s != NO_SENTINEL).then_some(s)
+    }
+
+    /// Remember `rank` as `host`'s sentinel if it has none.
+    pub fn offer_sentinel(&self, host: u32, rank: u32) {
+        if let Some(s) = self.sentinel.get(host as usize) {
+            let _ = s.compare_exchange(NO_SENTINEL, rank, Ordering::Relaxed, Ordering::Relaxed);
+        }
+    }
+
+    /// Probes answered from the network.
+    pub fn answered(&self) -> u64 {
+        self.answered.load(Ordering::Relaxed)
+    }
+
+    /// Note when `host`'s batch went out, for round-trip samples.
+    pub fn set_sent(&self, host: u32, at: Instant) {
+        if let Some(s) = self.sent_us.get(host as usize) {
+            s.store(
+                at.duration_since(self.epoch).as_micros() as u64,
+                Ordering::Relaxed,
+            );
+        }
+    }
+
+    /// Time since `host`'s batch in flight went out.
+    pub fn since_sent(&self, host: u32, now: Instant) -> Option<Duration> {
+        let us = self.sent_us.get(host as usize)?.load(Ordering::Relaxed);
+        now.duration_since(self.epoch)
+            .checked_sub(Duration::from_micros(us))
+    }
+
+    pub fn nports(&self) -> u32 {
+        self.nports
+    }
+}
