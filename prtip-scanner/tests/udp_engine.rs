@@ -164,7 +164,7 @@ fn answer(host: &Mutex<Host>, probe: &[u8]) -> Vec<Vec<u8>> {
         .get(&udp.dport())
         .copied()
         .unwrap_or(Answer::Silent);
-    let limited = |h: &mut Host| h.bucket.as_mut().map_or(true, Bucket::take);
+    let limited = |h: &mut Host| h.bucket.as_mut().is_none_or(Bucket::take);
     match what {
         Answer::Open => vec![udp_reply(&ip, &udp)],
         Answer::Silent => Vec::new(),
