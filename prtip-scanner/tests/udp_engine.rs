@@ -415,3 +415,65 @@ fn forged_errors_are_dropped() {
     assert_eq!(stats.dropped, u64::from(*forged.lock().unwrap()));
     assert!(stats.dropped >= 10);
 }
+
+/// A reply on the DNS port must carry the keyed ID of our query: an answer
+/// with another ID is someone else's (or forged), and is dropped.
+#[test]
+fn replies_must_echo_the_keyed_dns_id() {
+    let net = Arc::new(FakeNet::new(Box::new(|p: &[u8]| {
+        let ip = Ipv4View::parse(p).expect("ipv4");
+        let udp = UdpView::parse(ip.payload()).expect("udp");
+        let mut body = udp.payload().to_vec();
+        if udp.dport() == 53 {
+            body[0] ^= 1;
+        }
+        let mut buf = vec![0u8; 1600];
+        let h = Ipv4Header {
+            src: ip.dst(),
+            dst: ip.src(),
+            id: 1,
+            ttl: 64,
+            tos: 0,
+            df: false,
+        };
+        let hdr = UdpHeader {
+            sport: udp.dport(),
+            dport: udp.sport(),
+        };
+        let n = build_ipv4_udp(&mut buf, &h, &hdr, &body).expect("room");
+        buf.truncate(n);
+        vec![buf]
+    })));
+    let scanner = UdpScanner::new(
+        Arc::clone(&net) as _,
+        config(false),
+        Arc::new(PortList::from_ranges([(53, 54)])),
+        Arc::new(PayloadDb::builtin()),
+        StopFlag::new(),
+    );
+    let mut got = Vec::new();
+    let stats = scanner
+        .run_counted(
+            &mut std::iter::once(HostJob {
+                addr: IpAddr::V4(HOST),
+                hostname: None,
+            }),
+            ScanPlan {
+                discovery: false,
+                port_scan: true,
+                max_per_state: 100,
+                open_only: false,
+            },
+            &mut |o| {
+                got.push(o);
+                Ok(())
+            },
+        )
+        .expect("scan");
+    let Some(HostOutcome::Done(r)) = got.pop() else {
+        panic!()
+    };
+    assert_eq!(state_of(&r, 53).0, PortState::OpenFiltered);
+    assert_eq!(state_of(&r, 54).0, PortState::Open);
+    assert!(stats.dropped >= 1, "{stats:?}");
+}

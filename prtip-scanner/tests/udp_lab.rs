@@ -32,7 +32,9 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const OPEN: [u16; 3] = [53, 123, 5000];
+/// An echo server answers these; 53 gets a DNS payload whose keyed ID the
+/// echo carries back, as a DNS server would.
+const OPEN: [u16; 3] = [53, 5000, 7777];
 const DROPPED: [u16; 3] = [161, 5001, 5002];
 const REJECTED: [u16; 2] = [5003, 5004];
 /// Closed ports: enough to drain the ICMP burst several times over.
@@ -69,7 +71,7 @@ fn furnish(lab: &Lab) {
          \x20 r,_,_=select.select(socks,[],[],1)\n\
          \x20 for s in r:\n\
          \x20   d,a=s.recvfrom(2048)\n\
-         \x20   s.sendto(b'answer:'+d[:16],a)\n",
+         \x20   s.sendto(d,a)\n",
         list(&OPEN),
         Lab::TARGET_ADDR
     );
