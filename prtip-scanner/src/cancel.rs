@@ -85,6 +85,8 @@ impl InterruptWatcher {
         let thread = std::thread::Builder::new()
             .name("signals".into())
             .spawn(move || {
+                // Waiting for signals needs no rights (see sys::privs).
+                let _ = crate::sys::privs::drop_all();
                 for signal in signals.forever() {
                     if seen.load(Ordering::SeqCst) != 0 {
                         std::process::exit(i32::from(exit_status(signal)));

@@ -205,6 +205,10 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
         let _output = memprof::phase(Phase::Output);
         open_outputs(&settings.outputs, &stdout).map_err(usage)?
     };
+    // Every socket and file the scan needs is open: give up every right.
+    // Threads started from here on inherit nothing.
+    prtip_scanner::sys::privs::drop_all()
+        .map_err(|e| Failure::Scan(format!("cannot drop privileges: {e}")))?;
     let info = configs::run_info(settings, command_line, engine.scan_type(), &ports);
     begin(&mut sinks, &info)?;
     prtip_scanner::inject::stuck_point();

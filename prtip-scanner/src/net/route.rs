@@ -51,7 +51,9 @@ pub fn source_port_window(ephemeral: (u16, u16), want: u16) -> (u16, u16) {
 /// True when the effective capability set holds CAP_NET_RAW.
 pub fn has_cap_net_raw() -> bool {
     const CAP_NET_RAW: u32 = 13;
-    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+    // Capabilities are per thread, and prtip's main thread gives its up at
+    // once (sys::privs): ask about this thread, not the process leader.
+    let Ok(status) = std::fs::read_to_string("/proc/thread-self/status") else {
         return false;
     };
     status

@@ -7,6 +7,7 @@ pub mod errno;
 mod mapped;
 pub mod names;
 pub mod packet;
+pub mod privs;
 pub mod rlimit;
 pub mod route;
 pub use mapped::MappedFile;

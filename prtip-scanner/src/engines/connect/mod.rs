@@ -292,6 +292,11 @@ impl ConnectEngine {
     pub fn new(cfg: ConnectConfig, stop: StopFlag) -> Result<Self, ScanError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
+            // Connecting needs no rights, not even SO_BINDTODEVICE for -e
+            // since Linux 5.7 (see sys::privs).
+            .on_thread_start(|| {
+                let _ = crate::sys::privs::drop_all();
+            })
             .build()
             .map_err(ScanError::Runtime)?;
         Ok(ConnectEngine {
