@@ -104,7 +104,15 @@ pub fn profile_app(
 ) -> (std::process::ExitCode, memprof::dhat::HeapStats, Duration) {
     let started = Instant::now();
     let profiler = memprof::dhat::Profiler::builder().testing().build();
-    let code = prtip::app::run(argv);
+    // On a thread of its own: a scan gives up the capabilities of the
+    // thread it runs on, and this one still has to leave the lab's
+    // namespace and tear the lab down. The new thread starts in this
+    // thread's network namespace.
+    let code = std::thread::scope(|s| {
+        s.spawn(|| prtip::app::run(argv))
+            .join()
+            .unwrap_or(std::process::ExitCode::FAILURE)
+    });
     let stats = memprof::dhat::HeapStats::get();
     drop(profiler);
     (code, stats, started.elapsed())
