@@ -67,10 +67,6 @@ pub enum Error {
         end: u32,
     },
 
-    /// UDP ports were requested; only TCP scans exist so far.
-    #[error("UDP scanning is not supported yet")]
-    UdpUnsupported,
-
     /// A services file without frequencies (the old `/etc/services` format),
     /// so "top ports" cannot be selected from it.
     #[error("{file}: no port frequencies in this services file; cannot select top ports")]

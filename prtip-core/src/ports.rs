@@ -101,6 +101,38 @@ impl PortList {
         out
     }
 
+    /// Ports of `self` that are not in `other` (`--exclude-ports`).
+    pub fn difference(&self, other: &PortList) -> PortList {
+        let mut out = Vec::with_capacity(self.ranges.len());
+        let mut j = 0;
+        for &(lo, hi) in &self.ranges {
+            // Ranges of `other` wholly below this one cannot matter again.
+            while other.ranges.get(j).is_some_and(|&(_, b_hi)| b_hi < lo) {
+                j += 1;
+            }
+            let mut start = u32::from(lo);
+            let mut k = j;
+            while let Some(&(b_lo, b_hi)) = other.ranges.get(k) {
+                if u32::from(b_lo) > u32::from(hi) {
+                    break;
+                }
+                if u32::from(b_lo) > start {
+                    out.push((start, u32::from(b_lo) - 1));
+                }
+                start = start.max(u32::from(b_hi) + 1);
+                k += 1;
+            }
+            if start <= u32::from(hi) {
+                out.push((start, u32::from(hi)));
+            }
+        }
+        // Every bound lies within one of self's u16 ranges.
+        PortList::from_ranges(
+            out.into_iter()
+                .filter_map(|(a, b)| Some((u16::try_from(a).ok()?, u16::try_from(b).ok()?))),
+        )
+    }
+
     /// Ports of `self` that are also in `other`.
     pub fn intersect(&self, other: &PortList) -> PortList {
         let mut out = Vec::new();
@@ -175,16 +207,52 @@ impl Iterator for PortIter<'_> {
 
 impl ExactSizeIterator for PortIter<'_> {}
 
+/// The port scans a command line asks for: where the items of `-p`
+/// without a `T:`/`U:` prefix go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Protocols {
+    pub tcp: bool,
+    pub udp: bool,
+}
+
+impl Protocols {
+    /// A TCP scan only.
+    pub const TCP: Protocols = Protocols {
+        tcp: true,
+        udp: false,
+    };
+    /// A UDP scan only (`-sU`).
+    pub const UDP: Protocols = Protocols {
+        tcp: false,
+        udp: true,
+    };
+    /// A TCP and a UDP scan (`-sS -sU`).
+    pub const BOTH: Protocols = Protocols {
+        tcp: true,
+        udp: true,
+    };
+
+    fn kinds(self) -> &'static [Kind] {
+        match (self.tcp, self.udp) {
+            (true, true) => &[Kind::Tcp, Kind::Udp],
+            (false, true) => &[Kind::Udp],
+            // Neither cannot come from a command line; TCP is nmap's default.
+            _ => &[Kind::Tcp],
+        }
+    }
+}
+
 /// A parsed `-p` argument, with TCP and UDP ports kept apart.
 ///
-/// Items without a `T:`/`U:` prefix apply to the scan types requested; prtip
-/// only has TCP scans, so they land in `tcp`. The caller turns a non-empty
-/// `udp` into [`Error::UdpUnsupported`].
+/// Items with a `T:`/`U:` prefix go to that protocol; items without one go
+/// to every protocol the caller names (the scans requested, as in nmap).
+/// Dropping the ports of a protocol that is not scanned is the caller's
+/// choice (nmap warns and ignores them).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PortSpec {
-    /// TCP ports (`T:` items and unprefixed items).
+    /// TCP ports (`T:` items, and unprefixed items when TCP is scanned).
     pub tcp: PortList,
-    /// UDP ports (`U:` items).
+    /// UDP ports (`U:` items, and unprefixed items when UDP is scanned).
     pub udp: PortList,
 }
 
@@ -194,22 +262,41 @@ enum Kind {
     Udp,
 }
 
+impl Kind {
+    fn protocol(self) -> crate::result::Protocol {
+        match self {
+            Kind::Tcp => crate::result::Protocol::Tcp,
+            Kind::Udp => crate::result::Protocol::Udp,
+        }
+    }
+}
+
 impl PortSpec {
+    /// Parses nmap's `-p` syntax for a TCP scan; see [`PortSpec::parse_for`].
+    pub fn parse(spec: &str, services: Option<&str>) -> Result<PortSpec> {
+        Self::parse_for(spec, services, Protocols::TCP)
+    }
+
     /// Parses nmap's `-p` syntax: `22`, `22,80,443`, `1000-2000`, `-100`,
     /// `60000-`, `-` (1-65535), `T:`/`U:` prefixes (sticky until the next
     /// prefix, as in nmap), and service names with `*`/`?` wildcards
     /// (`http`, `http*`), looked up in `services` (the content of
     /// nmap-services) or, when that is `None`, in prtip's built-in table.
+    /// Items without a prefix go to each protocol of `unprefixed`; a name
+    /// there must match in at least one of them.
     ///
     /// Port 0 is accepted only when written explicitly (`0`, `0-10`); open
     /// ranges start at 1, like nmap. One trailing comma is allowed.
-    pub fn parse(spec: &str, services: Option<&str>) -> Result<PortSpec> {
+    pub fn parse_for(
+        spec: &str,
+        services: Option<&str>,
+        unprefixed: Protocols,
+    ) -> Result<PortSpec> {
         if spec.trim().is_empty() {
             return Err(Error::port(spec.trim(), "no ports specified"));
         }
-        let mut tcp = Vec::new();
-        let mut udp = Vec::new();
-        let mut kind = Kind::Tcp;
+        let mut lists = (Vec::new(), Vec::new());
+        let mut prefix = None;
         let items: Vec<&str> = spec.split(',').collect();
         let last = items.len() - 1;
         for (i, raw) in items.into_iter().enumerate() {
@@ -217,16 +304,18 @@ impl PortSpec {
             if item.is_empty() && i == last && i > 0 {
                 break; // nmap allows one trailing comma
             }
-            item = strip_prefixes(item, &mut kind)?;
+            item = strip_prefixes(item, &mut prefix)?;
             if item.is_empty() {
                 return Err(Error::port(raw.trim(), "no ports in this item"));
             }
-            let out = match kind {
-                Kind::Tcp => &mut tcp,
-                Kind::Udp => &mut udp,
+            let kinds = match prefix {
+                Some(Kind::Tcp) => &[Kind::Tcp],
+                Some(Kind::Udp) => &[Kind::Udp],
+                None => unprefixed.kinds(),
             };
-            parse_item(item, kind, services, out)?;
+            parse_item(item, kinds, services, &mut lists)?;
         }
+        let (tcp, udp) = lists;
         if tcp.is_empty() && udp.is_empty() {
             return Err(Error::port(spec.trim(), "no ports specified"));
         }
@@ -242,14 +331,23 @@ impl PortSpec {
     }
 }
 
-fn strip_prefixes<'s>(mut item: &'s str, kind: &mut Kind) -> Result<&'s str> {
+type Lists = (Vec<(u16, u16)>, Vec<(u16, u16)>);
+
+fn list_of(lists: &mut Lists, kind: Kind) -> &mut Vec<(u16, u16)> {
+    match kind {
+        Kind::Tcp => &mut lists.0,
+        Kind::Udp => &mut lists.1,
+    }
+}
+
+fn strip_prefixes<'s>(mut item: &'s str, kind: &mut Option<Kind>) -> Result<&'s str> {
     loop {
         let Some((head, rest)) = item.split_at_checked(2) else {
             return Ok(item);
         };
         match head {
-            "T:" => *kind = Kind::Tcp,
-            "U:" => *kind = Kind::Udp,
+            "T:" => *kind = Some(Kind::Tcp),
+            "U:" => *kind = Some(Kind::Udp),
             "S:" => {
                 return Err(Error::port(
                     item,
@@ -268,20 +366,18 @@ fn strip_prefixes<'s>(mut item: &'s str, kind: &mut Kind) -> Result<&'s str> {
     }
 }
 
-fn parse_item(
-    item: &str,
-    kind: Kind,
-    services: Option<&str>,
-    out: &mut Vec<(u16, u16)>,
-) -> Result<()> {
+fn parse_item(item: &str, kinds: &[Kind], services: Option<&str>, lists: &mut Lists) -> Result<()> {
     let Some(&first) = item.as_bytes().first() else {
         return Err(Error::port(item, "no ports in this item"));
     };
     if first.is_ascii_digit() || first == b'-' {
-        out.push(parse_range(item)?);
+        let range = parse_range(item)?;
+        for &kind in kinds {
+            list_of(lists, kind).push(range);
+        }
         Ok(())
     } else if first.is_ascii_lowercase() || first == b'*' || first == b'?' {
-        add_service_ports(item, kind, services, out)
+        add_service_ports(item, kinds, services, lists)
     } else if first == b'[' {
         Err(Error::port(
             item,
@@ -342,38 +438,45 @@ fn parse_port(text: &str, item: &str) -> Result<u32> {
     }
 }
 
+/// Adds the ports whose name matches `mask`, for each protocol of `kinds`;
+/// fails when none matches in any of them.
 fn add_service_ports(
     mask: &str,
-    kind: Kind,
+    kinds: &[Kind],
     services: Option<&str>,
-    out: &mut Vec<(u16, u16)>,
+    lists: &mut Lists,
 ) -> Result<()> {
     if mask.len() > 127 || mask.bytes().any(|b| b.is_ascii_whitespace()) {
         return Err(Error::port(mask, "malformed service name"));
     }
-    let proto = match kind {
-        Kind::Tcp => crate::result::Protocol::Tcp,
-        Kind::Udp => crate::result::Protocol::Udp,
-    };
-    let before = out.len();
-    let mut add = |name: &str, port: u16| {
-        if wildcard_match(mask, name) {
-            out.push((port, port));
+    let mut found = 0;
+    for &kind in kinds {
+        let out = list_of(lists, kind);
+        let before = out.len();
+        let mut add = |name: &str, port: u16| {
+            if wildcard_match(mask, name) {
+                out.push((port, port));
+            }
+        };
+        match services {
+            Some(content) => services::for_each_name(content, kind.protocol(), &mut add),
+            None => services::builtin_names(kind.protocol(), &mut add),
         }
-    };
-    match services {
-        Some(content) => services::for_each_name(content, proto, |name, port| add(name, port)),
-        None => services::builtin_names(proto, |name, port| add(name, port)),
+        found += out.len() - before;
     }
-    if out.len() == before {
+    if found == 0 {
         let table = if services.is_some() {
             "nmap-services"
         } else {
             "the built-in service table (nmap-services not found)"
         };
+        let protocols: Vec<&str> = kinds.iter().map(|k| k.protocol().as_str()).collect();
         return Err(Error::port(
             mask,
-            format!("no {} service matches this name in {table}", proto.as_str()),
+            format!(
+                "no {} service matches this name in {table}",
+                protocols.join(" or ")
+            ),
         ));
     }
     Ok(())
@@ -477,6 +580,57 @@ http-proxy\t8080/tcp\t0.042052
         assert!(p.tcp.is_empty());
         let p = PortSpec::parse("U:53", None).unwrap();
         assert!(!p.udp.is_empty() && p.tcp.is_empty());
+    }
+
+    fn both(spec: &str, unprefixed: Protocols) -> (String, String) {
+        match PortSpec::parse_for(spec, Some(SERVICES), unprefixed) {
+            Ok(p) => (p.tcp.to_nmap_string(), p.udp.to_nmap_string()),
+            Err(e) => (format!("ERR {e}"), String::new()),
+        }
+    }
+
+    #[test]
+    fn unprefixed_items_go_to_every_scanned_protocol() {
+        let s = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+        assert_eq!(both("53", Protocols::BOTH), s("53", "53"));
+        assert_eq!(both("53", Protocols::UDP), s("", "53"));
+        assert_eq!(both("53", Protocols::TCP), s("53", ""));
+        assert_eq!(both("U:53,T:22", Protocols::TCP), s("22", "53"));
+        assert_eq!(both("U:53,T:22", Protocols::UDP), s("22", "53"));
+        assert_eq!(both("22,U:53,54", Protocols::BOTH), s("22", "22,53-54"));
+        // Names are looked up per protocol: "domain" is both, "ssh" TCP only here.
+        assert_eq!(both("domain", Protocols::BOTH), s("53", "53"));
+        assert_eq!(both("domain", Protocols::UDP), s("", "53"));
+        assert_eq!(both("ssh,domain", Protocols::BOTH), s("22,53", "53"));
+        assert_eq!(both("ssh", Protocols::BOTH), s("22", ""));
+        assert_eq!(
+            both("ssh", Protocols::UDP).0,
+            "ERR invalid port specification \"ssh\": no udp service matches this name in nmap-services"
+        );
+        assert_eq!(
+            both("nosuch", Protocols::BOTH).0,
+            "ERR invalid port specification \"nosuch\": no tcp or udp service matches this name in nmap-services"
+        );
+        assert_eq!(
+            both("U:ssh", Protocols::BOTH).0,
+            "ERR invalid port specification \"ssh\": no udp service matches this name in nmap-services"
+        );
+    }
+
+    #[test]
+    fn difference_removes_ports_and_ranges() {
+        let l = |s: &str| PortSpec::parse(s, None).unwrap().tcp;
+        let d = |a: &str, b: &str| l(a).difference(&l(b)).to_nmap_string();
+        assert_eq!(d("1-100", "50"), "1-49,51-100");
+        assert_eq!(d("1-100", "1-10,90-200"), "11-89");
+        assert_eq!(d("1-100", "-"), "");
+        assert_eq!(d("22,80,443", "80"), "22,443");
+        assert_eq!(d("22,80,443", "1000-2000"), "22,80,443");
+        assert_eq!(d("1-10,20-30,40-50", "5-45"), "1-4,46-50");
+        assert_eq!(d("0-65535", "1-65534"), "0,65535");
+        assert_eq!(d("65535", "65535"), "");
+        assert_eq!(PortList::new().difference(&l("1")), PortList::new());
+        assert_eq!(l("5-9").difference(&PortList::new()), l("5-9"));
     }
 
     #[test]

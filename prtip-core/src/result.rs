@@ -92,7 +92,7 @@ pub enum Reason {
     Localhost,
     UserSet,
     TimeExceeded,
-    /// A UDP probe was answered with a UDP datagram.
+    /// A UDP probe got a UDP answer: the port is open.
     UdpResponse,
 }
 
@@ -224,13 +224,44 @@ impl PortResult {
     }
 }
 
+/// Ports of one protocol collapsed for one reason: one item of a "Not
+/// shown" line, one XML `<extrareasons>` element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExtraReason {
+    pub protocol: Protocol,
+    pub reason: Reason,
+    pub count: u32,
+    /// The lowest of these ports. nmap lists reasons of equal count in the
+    /// order their first port comes in its port list (TCP before UDP, then
+    /// by port), so this is kept to order them the same way, also when two
+    /// tables are merged.
+    pub first_port: u16,
+}
+
+impl ExtraReason {
+    pub fn new(protocol: Protocol, reason: Reason, count: u32, first_port: u16) -> Self {
+        ExtraReason {
+            protocol,
+            reason,
+            count,
+            first_port,
+        }
+    }
+
+    fn same_kind(&self, other: &ExtraReason) -> bool {
+        self.protocol == other.protocol && self.reason == other.reason
+    }
+}
+
 /// Ports collapsed into one "Not shown" line / XML `<extraports>` element.
+/// A state is collapsed by its total over every protocol, as nmap's; the
+/// reasons then say how many of each protocol there are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExtraPorts {
     pub state: PortState,
     pub count: u32,
-    /// Count per reason, most frequent first (XML `<extrareasons>`).
-    pub reasons: Vec<(Reason, u32)>,
+    /// Count per protocol and reason, in nmap's order (most frequent first).
+    pub reasons: Vec<ExtraReason>,
 }
 
 /// The ports of one host: shown ports (sorted by protocol, then port) and collapsed groups.
@@ -256,32 +287,44 @@ impl PortTable {
                 .map(|e| u64::from(e.count))
                 .sum::<u64>()
     }
-}
 
-impl PortTable {
-    /// TEMPORARY until the mixed-protocol tables land: both tables side by side.
-    pub fn merge(mut self, other: PortTable, _max_per_state: u32, _open_only: bool) -> PortTable {
-        self.shown.extend(other.shown);
-        self.shown.sort_by_key(|p| (p.protocol, p.port));
-        self.extra.extend(other.extra);
-        self
+    /// One table of a host's ports from two scans of it (its TCP table and
+    /// its UDP table), exactly as if every port had been added to one
+    /// [`PortTableBuilder::new`]`(max_per_state, open_only)`: states are
+    /// collapsed by their total over both, a state collapsed in either stays
+    /// collapsed (its ports are only counted there), and the shown ports are
+    /// sorted TCP first, then by port, as nmap lists them.
+    pub fn merge(self, other: PortTable, max_per_state: u32, open_only: bool) -> PortTable {
+        let mut builder = PortTableBuilder::new(max_per_state, open_only);
+        for group in self.extra.iter().chain(&other.extra) {
+            builder.add_collapsed(group);
+        }
+        for port in self.shown.into_iter().chain(other.shown) {
+            builder.add(port);
+        }
+        builder.finish()
     }
 }
 
 /// Collects port results for one host with memory bounded by the display rule.
 ///
 /// nmap hides a non-open state when more than `max_per_state` ports share it
-/// (25, times `verbose + 1 + 20 * debug` when verbosity or debugging is on).
-/// Once a state passes that threshold its buffered entries are dropped and
-/// only counted, so the builder never holds more than
-/// `max_per_state + 1` results per non-open state.
+/// (25, times `verbose + 1 + 20 * debug` when verbosity or debugging is on),
+/// counting every protocol together. Once a state passes that threshold its
+/// buffered entries are dropped and only counted, so the builder never holds
+/// more than `max_per_state + 1` results per non-open state.
 #[derive(Debug)]
 pub struct PortTableBuilder {
     max_per_state: u32,
     open_only: bool,
     kept: Vec<PortResult>,
     counts: [u32; 6],
-    reasons: Vec<(PortState, Reason, u32)>,
+    /// States whose ports arrived already collapsed (see `add_collapsed`):
+    /// they cannot be listed whatever their count.
+    forced: [bool; 6],
+    /// States whose buffered ports were dropped; collapsing is for good.
+    dropped: [bool; 6],
+    reasons: Vec<(PortState, ExtraReason)>,
 }
 
 impl PortTableBuilder {
@@ -292,6 +335,8 @@ impl PortTableBuilder {
             open_only,
             kept: Vec::new(),
             counts: [0; 6],
+            forced: [false; 6],
+            dropped: [false; 6],
             reasons: Vec::new(),
         }
     }
@@ -306,37 +351,67 @@ impl PortTableBuilder {
         }
     }
 
-    fn collapsible(&self, state: PortState) -> bool {
-        state != PortState::Open
-    }
-
     fn collapsed(&self, state: PortState) -> bool {
-        if !self.collapsible(state) {
+        let i = state.index();
+        if self.forced[i] {
+            return true;
+        }
+        if state == PortState::Open {
             return false;
         }
-        (self.open_only && !state.maybe_open()) || self.counts[state.index()] > self.max_per_state
+        (self.open_only && !state.maybe_open()) || self.counts[i] > self.max_per_state
+    }
+
+    fn record(&mut self, state: PortState, r: ExtraReason) {
+        match self
+            .reasons
+            .iter_mut()
+            .find(|(s, e)| *s == state && e.same_kind(&r))
+        {
+            Some((_, e)) => {
+                e.count = e.count.saturating_add(r.count);
+                e.first_port = e.first_port.min(r.first_port);
+            }
+            None => self.reasons.push((state, r)),
+        }
+    }
+
+    /// Keeps `state`'s ports out of the table from now on.
+    fn drop_buffered(&mut self, state: PortState) {
+        let i = state.index();
+        if !self.dropped[i] {
+            self.dropped[i] = true;
+            self.kept.retain(|p| p.state != state);
+            self.kept.shrink_to_fit();
+        }
     }
 
     /// Record one port's result.
     pub fn add(&mut self, result: PortResult) {
         let state = result.state;
         self.counts[state.index()] = self.counts[state.index()].saturating_add(1);
-        match self
-            .reasons
-            .iter_mut()
-            .find(|(s, r, _)| *s == state && *r == result.reason)
-        {
-            Some(entry) => entry.2 = entry.2.saturating_add(1),
-            None => self.reasons.push((state, result.reason, 1)),
-        }
+        self.record(
+            state,
+            ExtraReason::new(result.protocol, result.reason, 1, result.port),
+        );
         if self.collapsed(state) {
-            // Crossing the threshold: drop what was buffered for this state.
-            if self.counts[state.index()] == self.max_per_state.saturating_add(1) {
-                self.kept.retain(|p| p.state != state);
-                self.kept.shrink_to_fit();
-            }
+            self.drop_buffered(state);
         } else {
             self.kept.push(result);
+        }
+    }
+
+    /// Record ports another table already collapsed: they are only counted,
+    /// so their state stays collapsed here too.
+    pub fn add_collapsed(&mut self, group: &ExtraPorts) {
+        let i = group.state.index();
+        self.counts[i] = self.counts[i].saturating_add(group.count);
+        for r in &group.reasons {
+            self.record(group.state, *r);
+        }
+        if group.count > 0 {
+            self.forced[i] = true;
+            self.drop_buffered(group.state);
         }
     }
 
@@ -355,21 +430,21 @@ impl PortTableBuilder {
         let mut extra = Vec::new();
         for state in PortState::ALL {
             if self.counts[state.index()] > 0 && self.collapsed(state) {
-                let mut reasons: Vec<(Reason, u32)> = self
+                let reasons = self
                     .reasons
                     .iter()
-                    .filter(|(s, _, _)| *s == state)
-                    .map(|&(_, r, c)| (r, c))
+                    .filter(|(s, _)| *s == state)
+                    .map(|&(_, r)| r)
                     .collect();
-                reasons.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
                 extra.push(ExtraPorts {
                     state,
                     count: self.counts[state.index()],
-                    reasons,
+                    reasons: nmap_reason_order(reasons),
                 });
             }
         }
-        // nmap lists the largest collapsed group first.
+        // nmap lists the largest collapsed group first; equal groups keep
+        // nmap's state order, which PortState::ALL follows.
         extra.sort_by_key(|e| std::cmp::Reverse(e.count));
         self.kept.sort_by_key(|p| (p.protocol, p.port));
         PortTable {
@@ -377,6 +452,44 @@ impl PortTableBuilder {
             extra,
         }
     }
+}
+
+/// The reasons of one collapsed state in the order nmap prints them.
+///
+/// nmap gathers them in a linked list, in the order it meets them walking
+/// its port list (TCP, then UDP, by port) behind an empty head entry, and
+/// sorts that list with a bottom-up merge sort that puts larger counts first
+/// but, on equal counts, takes the entry of the later run first. The same
+/// sort is done here so that ties (30 closed TCP and 30 closed UDP ports)
+/// come out as nmap prints them.
+fn nmap_reason_order(mut found: Vec<ExtraReason>) -> Vec<ExtraReason> {
+    found.sort_by_key(|r| (r.protocol, r.first_port));
+    let mut list: Vec<Option<ExtraReason>> = std::iter::once(None)
+        .chain(found.into_iter().map(Some))
+        .collect();
+    let count = |r: &Option<ExtraReason>| r.map_or(0, |r| r.count);
+    let mut run = 1;
+    while run < list.len() {
+        let mut merged = Vec::with_capacity(list.len());
+        for pair in list.chunks(2 * run) {
+            let (left, right) = pair.split_at(run.min(pair.len()));
+            let (mut i, mut j) = (0, 0);
+            while i < left.len() || j < right.len() {
+                let left_first =
+                    j == right.len() || (i < left.len() && count(&right[j]) < count(&left[i]));
+                if left_first {
+                    merged.push(left[i]);
+                    i += 1;
+                } else {
+                    merged.push(right[j]);
+                    j += 1;
+                }
+            }
+        }
+        list = merged;
+        run *= 2;
+    }
+    list.into_iter().flatten().filter(|r| r.count > 0).collect()
 }
 
 /// Whether a host answered discovery.
@@ -496,19 +609,27 @@ pub struct OsGuessClass {
     pub cpe: Vec<String>,
 }
 
-/// Facts about the whole run, known before the first host.
+/// One port scan of the run, as XML `<scaninfo>` describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RunInfo {
-    /// The command line as typed.
-    pub args: String,
-    pub start: SystemTime,
-    /// nmap's scan type name: "connect", "syn".
+pub struct ScanInfo {
+    /// nmap's scan type name: "connect", "syn", "udp".
     pub scan_type: &'static str,
     pub protocol: Protocol,
     /// Number of ports per host.
     pub num_services: u32,
     /// Compact port list, e.g. "1-1000" or "22,80,443".
     pub services: String,
+}
+
+/// Facts about the whole run, known before the first host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunInfo {
+    /// The command line as typed.
+    pub args: String,
+    pub start: SystemTime,
+    /// The port scans, in nmap's order (the TCP scan before the UDP scan);
+    /// empty for `-sn`.
+    pub scans: Vec<ScanInfo>,
     pub verbose: u8,
     pub debug: u8,
     /// `--reason` was given.
@@ -521,6 +642,13 @@ pub struct RunInfo {
     pub os_scan: bool,
     /// `--osscan-guess`: print guesses even when conditions are ideal.
     pub os_guess: bool,
+}
+
+impl RunInfo {
+    /// Ports per host over every scan.
+    pub fn ports_per_host(&self) -> u64 {
+        self.scans.iter().map(|s| u64::from(s.num_services)).sum()
+    }
 }
 
 /// Totals at the end of the run.
@@ -593,7 +721,7 @@ mod tests {
             vec![ExtraPorts {
                 state: PortState::Closed,
                 count: 990,
-                reasons: vec![(Reason::ConnRefused, 990)]
+                reasons: vec![ExtraReason::new(Protocol::Tcp, Reason::ConnRefused, 990, 1)]
             }]
         );
         assert_eq!(t.total(), 1000);
@@ -650,8 +778,271 @@ mod tests {
         let t = b.finish();
         assert_eq!(
             t.extra[0].reasons,
-            vec![(Reason::NoResponse, 2), (Reason::AdminProhibited, 1)]
+            vec![
+                ExtraReason::new(Protocol::Tcp, Reason::NoResponse, 2, 1),
+                ExtraReason::new(Protocol::Tcp, Reason::AdminProhibited, 1, 2)
+            ]
         );
+    }
+
+    fn udp(p: u16, state: PortState, reason: Reason) -> PortResult {
+        PortResult::new(p, Protocol::Udp, state, reason)
+    }
+
+    fn table(max: u32, open_only: bool, ports: impl IntoIterator<Item = PortResult>) -> PortTable {
+        let mut b = PortTableBuilder::new(max, open_only);
+        for p in ports {
+            b.add(p);
+        }
+        b.finish()
+    }
+
+    /// `count` closed ports from `first` up: TCP ones reset, UDP ones port-unreach.
+    fn closed(proto: Protocol, first: u16, count: u16) -> Vec<PortResult> {
+        let reason = match proto {
+            Protocol::Tcp => Reason::Reset,
+            Protocol::Udp => Reason::PortUnreach,
+        };
+        (first..first + count)
+            .map(|p| PortResult::new(p, proto, PortState::Closed, reason))
+            .collect()
+    }
+
+    fn reasons_of(t: &PortTable) -> Vec<(Protocol, Reason, u32)> {
+        t.extra
+            .iter()
+            .flat_map(|e| e.reasons.iter().map(|r| (r.protocol, r.reason, r.count)))
+            .collect()
+    }
+
+    #[test]
+    fn equal_counts_are_ordered_as_nmap_prints_them() {
+        // nmap 7.93, -sS -sU on 127.0.0.1 (every port closed):
+        // -p 1-30            "30 closed udp ports (port-unreach), 30 closed tcp ports (reset)"
+        // -p T:1-40,U:1-30   "40 closed tcp ports (reset), 30 closed udp ports (port-unreach)"
+        // -p T:1-20,U:1-40   "40 closed udp ports (port-unreach), 20 closed tcp ports (reset)"
+        let (t, u) = (Protocol::Tcp, Protocol::Udp);
+        let cases = [
+            (
+                (30, 30),
+                vec![(u, Reason::PortUnreach, 30), (t, Reason::Reset, 30)],
+            ),
+            (
+                (40, 30),
+                vec![(t, Reason::Reset, 40), (u, Reason::PortUnreach, 30)],
+            ),
+            (
+                (20, 40),
+                vec![(u, Reason::PortUnreach, 40), (t, Reason::Reset, 20)],
+            ),
+        ];
+        for ((tcp, udp), want) in cases {
+            let mut all = closed(t, 1, tcp);
+            all.extend(closed(u, 1, udp));
+            let one = table(25, false, all);
+            assert_eq!(reasons_of(&one), want, "T:{tcp} U:{udp}");
+            assert_eq!(one.extra[0].count, u32::from(tcp + udp));
+            let merged = table(25, false, closed(t, 1, tcp)).merge(
+                table(25, false, closed(u, 1, udp)),
+                25,
+                false,
+            );
+            assert_eq!(merged, one, "T:{tcp} U:{udp}");
+        }
+    }
+
+    #[test]
+    fn merge_lists_small_states_tcp_first() {
+        let tcp = table(
+            25,
+            false,
+            [
+                port(80, PortState::Open, Reason::SynAck),
+                port(22, PortState::Closed, Reason::Reset),
+            ],
+        );
+        let udp = table(
+            25,
+            false,
+            [
+                udp(53, PortState::Open, Reason::UdpResponse),
+                udp(7, PortState::OpenFiltered, Reason::NoResponse),
+                udp(9, PortState::Closed, Reason::PortUnreach),
+            ],
+        );
+        let m = tcp.merge(udp, 25, false);
+        assert!(m.extra.is_empty());
+        let listed: Vec<(Protocol, u16)> = m.shown.iter().map(|p| (p.protocol, p.port)).collect();
+        assert_eq!(
+            listed,
+            vec![
+                (Protocol::Tcp, 22),
+                (Protocol::Tcp, 80),
+                (Protocol::Udp, 7),
+                (Protocol::Udp, 9),
+                (Protocol::Udp, 53)
+            ]
+        );
+    }
+
+    #[test]
+    fn merge_collapses_a_state_shown_on_both_sides_over_the_threshold() {
+        // 20 + 10 closed: each side lists them, together they pass 25.
+        let tcp = table(25, false, closed(Protocol::Tcp, 100, 20));
+        let udp = table(25, false, closed(Protocol::Udp, 100, 10));
+        assert!(tcp.extra.is_empty() && udp.extra.is_empty());
+        let m = tcp.merge(udp, 25, false);
+        assert!(m.shown.is_empty());
+        assert_eq!(m.extra.len(), 1);
+        assert_eq!(m.extra[0].count, 30);
+        assert_eq!(
+            m.extra[0].reasons,
+            vec![
+                ExtraReason::new(Protocol::Tcp, Reason::Reset, 20, 100),
+                ExtraReason::new(Protocol::Udp, Reason::PortUnreach, 10, 100)
+            ]
+        );
+        assert_eq!(m.total(), 30);
+    }
+
+    #[test]
+    fn merge_keeps_a_state_collapsed_on_one_side_collapsed() {
+        let mut tcp_ports = closed(Protocol::Tcp, 1, 990);
+        tcp_ports.push(port(2000, PortState::Open, Reason::SynAck));
+        let tcp = table(25, false, tcp_ports);
+        let udp = table(
+            25,
+            false,
+            [
+                udp(53, PortState::Closed, Reason::PortUnreach),
+                udp(54, PortState::Closed, Reason::PortUnreach),
+                udp(123, PortState::OpenFiltered, Reason::NoResponse),
+            ],
+        );
+        // A threshold the collapsed side's count is under: it stays collapsed.
+        let m = tcp.merge(udp, 5000, false);
+        let shown: Vec<(Protocol, u16)> = m.shown.iter().map(|p| (p.protocol, p.port)).collect();
+        assert_eq!(shown, vec![(Protocol::Tcp, 2000), (Protocol::Udp, 123)]);
+        assert_eq!(m.extra.len(), 1);
+        assert_eq!(m.extra[0].state, PortState::Closed);
+        assert_eq!(m.extra[0].count, 992);
+        assert_eq!(
+            reasons_of(&m),
+            vec![
+                (Protocol::Tcp, Reason::Reset, 990),
+                (Protocol::Udp, Reason::PortUnreach, 2)
+            ]
+        );
+        assert_eq!(m.total(), 994);
+    }
+
+    #[test]
+    fn merge_with_open_only_collapses_what_cannot_be_open() {
+        let tcp = table(
+            25,
+            true,
+            [
+                port(22, PortState::Open, Reason::SynAck),
+                port(23, PortState::Closed, Reason::Reset),
+                port(24, PortState::Filtered, Reason::NoResponse),
+            ],
+        );
+        let udp = table(
+            25,
+            true,
+            [
+                udp(53, PortState::OpenFiltered, Reason::NoResponse),
+                udp(54, PortState::Closed, Reason::PortUnreach),
+                udp(55, PortState::Filtered, Reason::AdminProhibited),
+            ],
+        );
+        let m = tcp.merge(udp, 25, true);
+        let shown: Vec<(Protocol, u16, PortState)> = m
+            .shown
+            .iter()
+            .map(|p| (p.protocol, p.port, p.state))
+            .collect();
+        assert_eq!(
+            shown,
+            vec![
+                (Protocol::Tcp, 22, PortState::Open),
+                (Protocol::Udp, 53, PortState::OpenFiltered)
+            ]
+        );
+        let groups: Vec<(PortState, u32)> = m.extra.iter().map(|e| (e.state, e.count)).collect();
+        assert_eq!(
+            groups,
+            vec![(PortState::Closed, 2), (PortState::Filtered, 2)]
+        );
+        assert_eq!(
+            m.extra[1].reasons,
+            vec![
+                ExtraReason::new(Protocol::Udp, Reason::AdminProhibited, 1, 55),
+                ExtraReason::new(Protocol::Tcp, Reason::NoResponse, 1, 24)
+            ]
+        );
+        assert_eq!(m.total(), 6);
+    }
+
+    #[test]
+    fn open_ports_are_never_collapsed_by_merging() {
+        let tcp = table(
+            2,
+            false,
+            (1..=10).map(|p| port(p, PortState::Open, Reason::SynAck)),
+        );
+        let udp = table(
+            2,
+            false,
+            (1..=10).map(|p| udp(p, PortState::Open, Reason::UdpResponse)),
+        );
+        let m = tcp.merge(udp, 2, false);
+        assert_eq!(m.shown.len(), 20);
+        assert!(m.extra.is_empty());
+    }
+
+    /// Pseudo-random ports of both protocols: merging the per-protocol
+    /// tables must give what one builder given every port gives.
+    #[test]
+    fn merge_equals_one_builder_for_any_mix() {
+        let states = [
+            (PortState::Open, Reason::SynAck),
+            (PortState::Closed, Reason::Reset),
+            (PortState::Closed, Reason::PortUnreach),
+            (PortState::Filtered, Reason::NoResponse),
+            (PortState::Filtered, Reason::HostProhibited),
+            (PortState::OpenFiltered, Reason::NoResponse),
+            (PortState::ClosedFiltered, Reason::NoResponse),
+        ];
+        let mut x: u32 = 12345;
+        let mut next = |m: u32| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            (x >> 16) % m
+        };
+        for round in 0..300 {
+            let max = next(8);
+            let open_only = round % 5 == 0;
+            let n = next(60) as u16;
+            let ports: Vec<PortResult> = (0..n)
+                .map(|i| {
+                    let (state, reason) = states[next(states.len() as u32) as usize];
+                    let proto = if next(2) == 0 {
+                        Protocol::Tcp
+                    } else {
+                        Protocol::Udp
+                    };
+                    PortResult::new(i * 3 + next(3) as u16, proto, state, reason)
+                })
+                .collect();
+            let one = table(max, open_only, ports.clone());
+            let (t, u): (Vec<_>, Vec<_>) =
+                ports.into_iter().partition(|p| p.protocol == Protocol::Tcp);
+            let merged = table(max, open_only, t).merge(table(max, open_only, u), max, open_only);
+            assert_eq!(
+                merged, one,
+                "round {round}, max {max}, open_only {open_only}"
+            );
+        }
     }
 
     #[test]

@@ -325,15 +325,14 @@ fn select_top(
     })
 }
 
-/// Service names for the ports of one scan, looked up by port.
+/// Service names for the ports of one scan, looked up by port and protocol.
 ///
 /// Only the scanned ports' names are kept: one string arena plus a sorted
-/// index of (port, offset, length), 8 bytes per port.
+/// index of (protocol, port, offset, length), 8 bytes per port.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ServiceNames {
-    proto: Option<Protocol>,
     arena: String,
-    index: Vec<(u16, u32, u8)>,
+    index: Vec<(Protocol, u16, u32, u8)>,
 }
 
 impl ServiceNames {
@@ -348,14 +347,24 @@ impl ServiceNames {
         proto: Protocol,
         ports: &PortList,
     ) -> Loaded<ServiceNames> {
-        let mut names = ServiceNames {
-            proto: Some(proto),
-            ..ServiceNames::default()
-        };
+        Self::load_all(content, file, &[(proto, ports)])
+    }
+
+    /// As [`ServiceNames::load`], for the ports of several protocols in one
+    /// pass over the file (a TCP and a UDP scan).
+    pub fn load_all(
+        content: &str,
+        file: &str,
+        wanted: &[(Protocol, &PortList)],
+    ) -> Loaded<ServiceNames> {
+        let mut names = ServiceNames::default();
         let mut entries = Entries::new(content, file);
         for e in entries.by_ref() {
-            if e.proto.matches(proto) && ports.contains(e.port) {
-                names.push(e.port, e.name);
+            let scanned = |&&(p, ports): &&(Protocol, &PortList)| {
+                e.proto.matches(p) && ports.contains(e.port)
+            };
+            if let Some(&(p, _)) = wanted.iter().find(scanned) {
+                names.push(p, e.port, e.name);
             }
         }
         names.finish();
@@ -368,20 +377,24 @@ impl ServiceNames {
     /// Names of `ports` from prtip's own built-in table (used when
     /// nmap-services is not installed).
     pub fn builtin(proto: Protocol, ports: &PortList) -> ServiceNames {
-        let mut names = ServiceNames {
-            proto: Some(proto),
-            ..ServiceNames::default()
-        };
-        builtin_names(proto, |name, port| {
-            if ports.contains(port) {
-                names.push(port, name);
-            }
-        });
+        Self::builtin_all(&[(proto, ports)])
+    }
+
+    /// As [`ServiceNames::builtin`], for the ports of several protocols.
+    pub fn builtin_all(wanted: &[(Protocol, &PortList)]) -> ServiceNames {
+        let mut names = ServiceNames::default();
+        for &(proto, ports) in wanted {
+            builtin_names(proto, |name, port| {
+                if ports.contains(port) {
+                    names.push(proto, port, name);
+                }
+            });
+        }
         names.finish();
         names
     }
 
-    fn push(&mut self, port: u16, name: &str) {
+    fn push(&mut self, proto: Protocol, port: u16, name: &str) {
         if name.is_empty() {
             return;
         }
@@ -390,13 +403,16 @@ impl ServiceNames {
             return; // longer than MAX_NAME or a >4 GiB arena: cannot come from parse_line
         };
         self.arena.push_str(name);
-        self.index.push((port, offset, len));
+        self.index.push((proto, port, offset, len));
     }
 
     fn finish(&mut self) {
         // Entries arrive in file order, which is not quite port order
-        // (tcp/udp interleave); the first entry per port is already unique.
-        self.index.sort_by_key(|&(port, _, _)| port);
+        // (tcp/udp interleave). The built-in table may name a port twice;
+        // the first name wins, as the first line does in a file.
+        self.index.sort_by_key(|&(proto, port, _, _)| (proto, port));
+        self.index
+            .dedup_by_key(|&mut (proto, port, _, _)| (proto, port));
         self.index.shrink_to_fit();
         self.arena.shrink_to_fit();
     }
@@ -404,14 +420,11 @@ impl ServiceNames {
     /// The name of `port`/`proto`, or `None` when the table has none (nmap
     /// then prints "unknown" in normal output and no service in XML).
     pub fn name(&self, port: u16, proto: Protocol) -> Option<&str> {
-        if self.proto != Some(proto) {
-            return None;
-        }
         let i = self
             .index
-            .binary_search_by_key(&port, |&(p, _, _)| p)
+            .binary_search_by_key(&(proto, port), |&(p, n, _, _)| (p, n))
             .ok()?;
-        let (_, offset, len) = self.index[i];
+        let (_, _, offset, len) = self.index[i];
         let start = offset as usize;
         self.arena.get(start..start + usize::from(len))
     }
@@ -518,25 +531,162 @@ const BUILTIN_TCP: &[(u16, &str)] = &[
     (7001, "afs3-callback"),
 ];
 
+/// prtip's own list of well-known UDP services, in the order prtip ranks
+/// them, with the names it prints for them when nmap-services is absent.
+///
+/// Hand-picked for the same reason as [`BUILTIN_TCP`]: nmap's UDP
+/// frequencies are nmap's measurements. It holds the UDP services a network
+/// commonly runs (name resolution, time, management, LAN discovery, VPN and
+/// authentication, voice, tunnels, industrial and game protocols, and the
+/// classic small services), 112 of them: enough for `-F`. Ranking a
+/// thousand UDP ports would need measured data this project does not have,
+/// so beyond this list [`builtin_top_ports`] pads with the lowest port
+/// numbers, as it does for TCP.
+const BUILTIN_UDP: &[(u16, &str)] = &[
+    (53, "domain"),
+    (123, "ntp"),
+    (161, "snmp"),
+    (67, "dhcps"),
+    (68, "dhcpc"),
+    (137, "netbios-ns"),
+    (138, "netbios-dgm"),
+    (500, "isakmp"),
+    (4500, "nat-t-ike"),
+    (514, "syslog"),
+    (1900, "upnp"),
+    (5353, "zeroconf"),
+    (69, "tftp"),
+    (162, "snmptrap"),
+    (111, "rpcbind"),
+    (2049, "nfs"),
+    (135, "msrpc"),
+    (445, "microsoft-ds"),
+    (139, "netbios-ssn"),
+    (5355, "llmnr"),
+    (3702, "ws-discovery"),
+    (1812, "radius"),
+    (1813, "radacct"),
+    (1645, "radius"),
+    (1646, "radacct"),
+    (88, "kerberos-sec"),
+    (464, "kpasswd5"),
+    (389, "ldap"),
+    (443, "https"),
+    (80, "http"),
+    (5060, "sip"),
+    (1194, "openvpn"),
+    (1701, "L2TP"),
+    (51820, "wireguard"),
+    (3478, "stun"),
+    (520, "route"),
+    (1434, "ms-sql-m"),
+    (1433, "ms-sql-s"),
+    (631, "ipp"),
+    (427, "svrloc"),
+    (623, "asf-rmcp"),
+    (177, "xdmcp"),
+    (3389, "ms-wbt-server"),
+    (5632, "pcanywherestat"),
+    (3283, "netassistant"),
+    (5351, "nat-pmp"),
+    (5000, "upnp"),
+    (546, "dhcpv6-client"),
+    (547, "dhcpv6-server"),
+    (11211, "memcache"),
+    (7, "echo"),
+    (9, "discard"),
+    (13, "daytime"),
+    (17, "qotd"),
+    (19, "chargen"),
+    (37, "time"),
+    (49, "tacacs"),
+    (593, "http-rpc-epmap"),
+    (2000, "cisco-sccp"),
+    (1985, "hsrp"),
+    (3784, "bfd-control"),
+    (3785, "bfd-echo"),
+    (6343, "sflow"),
+    (4739, "ipfix"),
+    (4789, "vxlan"),
+    (8472, "otv"),
+    (5004, "avt-profile-1"),
+    (5005, "avt-profile-2"),
+    (4569, "iax"),
+    (2427, "mgcp-gateway"),
+    (2727, "mgcp-callagent"),
+    (1718, "h225gatedisc"),
+    (1719, "h323gatestat"),
+    (2123, "gtp-control"),
+    (2152, "gtp-user"),
+    (3386, "gprs-sig"),
+    (5246, "capwap-control"),
+    (5247, "capwap-data"),
+    (1604, "icabrowser"),
+    (4172, "pcoip"),
+    (2746, "cpudpencap"),
+    (3544, "teredo"),
+    (10161, "snmpdtls"),
+    (6514, "syslog-tls"),
+    (636, "ldaps"),
+    (853, "domain-s"),
+    (750, "kerberos"),
+    (7000, "afs3-fileserver"),
+    (7001, "afs3-callback"),
+    (3130, "squid-ipc"),
+    (10080, "amanda"),
+    (5683, "coap"),
+    (5684, "coaps"),
+    (47808, "bacnet"),
+    (20000, "dnp"),
+    (44818, "EtherNetIP-2"),
+    (3671, "efcp"),
+    (17185, "wdbrpc"),
+    (9200, "wap-wsp"),
+    (3074, "xbox"),
+    (27015, "halflife"),
+    (26000, "quake"),
+    (27960, "quake3"),
+    (6881, "bittorrent"),
+    (33434, "traceroute"),
+    (31337, "BackOrifice"),
+    (32768, "omad"),
+    (515, "printer"),
+    (518, "ntalk"),
+    (2535, "madcap"),
+    (6481, "servicetags"),
+    (4444, "krb524"),
+];
+
+fn builtin_table(proto: Protocol) -> &'static [(u16, &'static str)] {
+    match proto {
+        Protocol::Tcp => BUILTIN_TCP,
+        Protocol::Udp => BUILTIN_UDP,
+    }
+}
+
 /// prtip's own fallback for `--top-ports n` when nmap-services is absent:
-/// the hand-picked list above (first `n` of it), then ports 1, 2, 3, ...
-/// that are not already in it, until there are `n` ports.
-pub fn builtin_top_ports(n: usize) -> PortList {
-    let n = n.min(65_535);
-    let hand = BUILTIN_TCP.iter().map(|&(p, _)| p);
-    let chosen: Vec<u16> = hand.clone().take(n).collect();
+/// the hand-picked list of `proto` (first `n` of it), then ports 1, 2, 3,
+/// ... that are not already in it, until there are `n` ports. Ports in
+/// `except` (`--exclude-ports`) are never chosen, so the list still has `n`
+/// ports when that many remain, as nmap's choice has.
+pub fn builtin_top_ports(proto: Protocol, n: usize, except: &PortList) -> PortList {
+    let table = builtin_table(proto);
+    let listed = |p: u16| table.iter().any(|&(h, _)| h == p);
+    let hand = table
+        .iter()
+        .map(|&(p, _)| p)
+        .filter(|p| !except.contains(*p))
+        .take(n);
+    let chosen: Vec<u16> = hand.collect();
     let fill = (1..=u16::MAX)
-        .filter(|p| !BUILTIN_TCP.iter().any(|&(h, _)| h == *p))
+        .filter(|&p| !listed(p) && !except.contains(p))
         .take(n.saturating_sub(chosen.len()));
     chosen.iter().copied().chain(fill).collect()
 }
 
 /// Calls `f(name, port)` for each entry of the built-in table.
 pub(crate) fn builtin_names(proto: Protocol, mut f: impl FnMut(&str, u16)) {
-    if proto != Protocol::Tcp {
-        return;
-    }
-    for &(port, name) in BUILTIN_TCP {
+    for &(port, name) in builtin_table(proto) {
         f(name, port);
     }
 }
@@ -675,13 +825,15 @@ alias\t11/tcp\tmail\t# /etc/services style alias: no frequency
             assert!(seen.insert(p), "port {p} listed twice");
             assert!(!name.is_empty() && name.len() <= MAX_NAME);
         }
+        let none = PortList::new();
+        let top = |n| builtin_top_ports(Protocol::Tcp, n, &none);
         for n in [0, 1, 10, 50, 100, 1000, 5000] {
-            assert_eq!(builtin_top_ports(n).len(), n, "n={n}");
+            assert_eq!(top(n).len(), n, "n={n}");
         }
-        assert_eq!(builtin_top_ports(65_535), PortList::all());
-        assert_eq!(builtin_top_ports(usize::MAX).len(), 65_535);
-        assert_eq!(builtin_top_ports(3).to_nmap_string(), "22,80,443");
-        let top100 = builtin_top_ports(100);
+        assert_eq!(top(65_535), PortList::all());
+        assert_eq!(top(usize::MAX).len(), 65_535);
+        assert_eq!(top(3).to_nmap_string(), "22,80,443");
+        let top100 = top(100);
         for &(p, _) in BUILTIN_TCP {
             assert!(top100.contains(p));
         }
@@ -689,6 +841,66 @@ alias\t11/tcp\tmail\t# /etc/services style alias: no frequency
         let names = ServiceNames::builtin(Protocol::Tcp, &top100);
         assert_eq!(names.name(22, Protocol::Tcp), Some("ssh"));
         assert_eq!(names.name(1, Protocol::Tcp), None);
+    }
+
+    #[test]
+    fn builtin_udp_list_is_enough_for_fast_mode_and_pads_beyond() {
+        let mut seen = std::collections::HashSet::new();
+        for &(p, name) in BUILTIN_UDP {
+            assert!(seen.insert(p), "port {p} listed twice");
+            assert!(
+                !name.is_empty() && name.len() <= MAX_NAME && !name.contains(char::is_whitespace)
+            );
+        }
+        assert!(BUILTIN_UDP.len() >= 100, "-F needs 100 named ports");
+        let none = PortList::new();
+        let top = |n| builtin_top_ports(Protocol::Udp, n, &none);
+        assert_eq!(top(3).to_nmap_string(), "53,123,161");
+        let fast = top(100);
+        assert_eq!(fast.len(), 100);
+        let named = ServiceNames::builtin(Protocol::Udp, &fast);
+        assert_eq!(named.len(), 100, "every -F port has a name");
+        assert_eq!(named.name(53, Protocol::Udp), Some("domain"));
+        assert_eq!(named.name(53, Protocol::Tcp), None);
+        // Past the hand-picked list: the lowest unlisted ports, so the size holds.
+        let thousand = top(1000);
+        assert_eq!(thousand.len(), 1000);
+        assert!(thousand.contains(1) && thousand.contains(51820));
+        assert_eq!(top(65_535), PortList::all());
+    }
+
+    #[test]
+    fn builtin_top_ports_skip_excluded_ports_and_keep_the_count() {
+        let except = PortList::from_ranges([(53, 53), (1, 3)]);
+        let t = builtin_top_ports(Protocol::Udp, 3, &except);
+        assert_eq!(t.to_nmap_string(), "67,123,161");
+        let t = builtin_top_ports(Protocol::Tcp, 1000, &except);
+        assert_eq!(t.len(), 1000);
+        assert!(!t.contains(53) && !t.contains(1) && !t.contains(3) && t.contains(4));
+    }
+
+    #[test]
+    fn names_of_two_protocols_in_one_table() {
+        let tcp = PortList::from_ranges([(1, 1), (22, 22)]);
+        let udp = PortList::from_ranges([(1, 1), (53, 53)]);
+        let sample = format!("{SAMPLE}domain\t53/udp\t0.2\n");
+        let n = ServiceNames::load_all(
+            &sample,
+            "s",
+            &[(Protocol::Tcp, &tcp), (Protocol::Udp, &udp)],
+        )
+        .value;
+        assert_eq!(n.name(1, Protocol::Tcp), Some("tcpmux"));
+        assert_eq!(n.name(1, Protocol::Udp), Some("tcpmux"));
+        assert_eq!(n.name(22, Protocol::Tcp), Some("ssh"));
+        assert_eq!(n.name(22, Protocol::Udp), None);
+        assert_eq!(n.name(53, Protocol::Udp), Some("domain"));
+        assert_eq!(n.name(53, Protocol::Tcp), None);
+        assert_eq!(n.len(), 4);
+        let b = ServiceNames::builtin_all(&[(Protocol::Tcp, &tcp), (Protocol::Udp, &udp)]);
+        assert_eq!(b.name(22, Protocol::Tcp), Some("ssh"));
+        assert_eq!(b.name(53, Protocol::Udp), Some("domain"));
+        assert_eq!(b.name(53, Protocol::Tcp), None);
     }
 
     #[test]

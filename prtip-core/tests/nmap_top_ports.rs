@@ -1,7 +1,8 @@
 //! `top_ports` must pick exactly nmap's ports, tie-breaking included.
 //!
 //! Runs the installed nmap against 127.0.0.1 only (a connect scan of the
-//! loopback interface) and compares its `<scaninfo services="...">` with ours.
+//! loopback interface, and as root a UDP scan of it) and compares its
+//! `<scaninfo services="...">` with ours.
 //! Without nmap or its nmap-services this is skipped loudly, except under
 //! CI=true, where a missing prerequisite is a failure.
 
@@ -10,7 +11,7 @@ use std::process::Command;
 use prtip_core::result::Protocol;
 use prtip_core::services::{top_ports, ServiceNames};
 use prtip_testkit::nmapdata::{DATADIR, SERVICES};
-use prtip_testkit::prereq::{require_text, require_tool};
+use prtip_testkit::prereq::{require_root, require_text, require_tool};
 use prtip_testkit::process::run_ok;
 use prtip_testkit::xml;
 
@@ -23,12 +24,13 @@ fn prerequisites() -> Option<String> {
     require_text(SERVICES)
 }
 
-/// nmap's own choice for `--top-ports n`, from its XML output.
-fn nmap_top_ports(n: usize) -> String {
+/// nmap's own choice for `--top-ports n` of a `scan` (`-sT`, `-sU`), from
+/// its XML output.
+fn nmap_top_ports(scan: &str, n: usize) -> String {
     let out = run_ok(
         Command::new("nmap")
             .args([
-                "-sT",
+                scan,
                 "-Pn",
                 "-n",
                 "--max-retries",
@@ -60,8 +62,28 @@ fn top_ports_match_nmap() {
         assert_eq!(ours.value.len(), n);
         assert_eq!(
             ours.value.to_nmap_string(),
-            nmap_top_ports(n),
+            nmap_top_ports("-sT", n),
             "--top-ports {n}"
+        );
+    }
+}
+
+#[test]
+fn udp_top_ports_match_nmap() {
+    // nmap's UDP scan needs root; it probes 127.0.0.1 only.
+    if !require_root() {
+        return;
+    }
+    let Some(content) = prerequisites() else {
+        return;
+    };
+    for n in [1, 10, 100, 1000] {
+        let ours = top_ports(&content, "nmap-services", Protocol::Udp, n).expect("frequencies");
+        assert_eq!(ours.value.len(), n);
+        assert_eq!(
+            ours.value.to_nmap_string(),
+            nmap_top_ports("-sU", n),
+            "-sU --top-ports {n}"
         );
     }
 }

@@ -5,9 +5,8 @@ use crate::configs;
 use crate::output::{open_outputs, MultiSink as Sinks, Stdout};
 use crate::panics;
 use crate::progress::Progress;
-use crate::settings::{load_port_db, PortDb, Settings};
+use crate::settings::{load_payloads, load_port_db, PortDb, Settings};
 use memprof::Phase;
-use prtip_core::ports::PortList;
 use prtip_core::result::{HostResult, HostStatus, ResultSink, RunInfo, RunStats};
 use prtip_core::services::ServiceNames;
 use prtip_core::target::{ExcludeSet, Resolver, TargetList};
@@ -188,15 +187,22 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
     // point of the scan still completes every file.
     let interrupts = InterruptWatcher::start(stop.clone())
         .map_err(|e| Failure::Scan(format!("cannot watch for signals: {e}")))?;
-    let ports = Arc::new(dbs.ports);
+    let ports = dbs.ports;
     let mut jobs = host_jobs(&targets, &excludes, &resolver).peekable();
     let first = jobs.peek().map(|j| j.addr);
     let engine_cfg = configs::engine(settings, &ports).map_err(Failure::Scan)?;
     let engine = engines::open(engine_cfg, first, stop.clone()).map_err(failure)?;
     let total_hosts = targets.count().unwrap_or(0);
     let mut stages = Stages::open(
-        configs::stages(settings, &probe_db, &dbs.names, &ports, total_hosts, &stop)
-            .map_err(Failure::Scan)?,
+        configs::stages(
+            settings,
+            &probe_db,
+            &dbs.names,
+            &ports.tcp,
+            total_hosts,
+            &stop,
+        )
+        .map_err(Failure::Scan)?,
     )
     .map_err(failure)?;
     // Opened only once the sockets and routes are set up, so a scan that
@@ -209,17 +215,17 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
     // Threads started from here on inherit nothing.
     prtip_scanner::sys::privs::drop_all()
         .map_err(|e| Failure::Scan(format!("cannot drop privileges: {e}")))?;
-    let info = configs::run_info(settings, command_line, engine.scan_type(), &ports);
+    let info = configs::run_info(settings, command_line, &ports);
     begin(&mut sinks, &info)?;
     prtip_scanner::inject::stuck_point();
     let started = Instant::now();
     let progress = Progress::new(
         std::io::stderr().is_terminal(),
-        total_hosts.saturating_mul(u64::from(info.num_services.max(1))),
+        total_hosts.saturating_mul(info.ports_per_host().max(1)),
     );
     let counter = Arc::clone(&engine);
     let ticker = progress.ticker(Arc::new(move || counter.probes_sent()));
-    let plan = configs::plan(settings);
+    let plan = configs::plan(settings, &ports);
     let mut tally = Tally::default();
     let mut emit = |outcome: HostOutcome| match outcome {
         HostOutcome::Done(host) => emit_host(host, settings, &mut sinks, &progress),
@@ -258,7 +264,7 @@ fn failure(e: ScanError) -> Failure {
 
 /// The data files a scan reads before it starts.
 struct Databases {
-    ports: PortList,
+    ports: configs::ScanPorts,
     names: ServiceNames,
     /// nmap-service-probes (or the built-in probes) with `-sV`.
     probes: Option<ProbeSource>,
@@ -267,7 +273,8 @@ struct Databases {
 impl Databases {
     fn load(settings: &Settings) -> Result<Databases, Failure> {
         let PortDb {
-            ports,
+            tcp,
+            udp,
             names,
             warnings,
             ..
@@ -276,6 +283,22 @@ impl Databases {
         for w in &warnings {
             eprintln!("prtip: warning: {w}");
         }
+        let payloads = match &settings.udp {
+            Some(_) if !udp.is_empty() => {
+                let loaded =
+                    load_payloads(settings.payloads_file.as_deref()).map_err(Failure::Usage)?;
+                for w in &loaded.warnings {
+                    eprintln!("prtip: warning: {w}");
+                }
+                Some(Arc::new(loaded.value))
+            }
+            _ => None,
+        };
+        let ports = configs::ScanPorts {
+            tcp: Arc::new(tcp),
+            udp: Arc::new(udp),
+            payloads,
+        };
         let probes = match &settings.version {
             Some(_) => Some(ProbeSource::open(settings.probes_file.as_deref()).map_err(failure)?),
             None => None,

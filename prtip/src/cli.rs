@@ -24,6 +24,11 @@ pub struct Args {
     pub syn_scan: bool,
     #[arg(long = "sT")]
     pub connect_scan: bool,
+    #[arg(long = "sU")]
+    pub udp_scan: bool,
+    /// `--defeat-icmp-ratelimit`: accepted with any scan, used by `-sU`.
+    #[arg(long = "defeat-icmp-ratelimit")]
+    pub defeat_icmp_ratelimit: bool,
     #[arg(long = "sV")]
     pub version_scan: bool,
     #[arg(long = "version-intensity", allow_hyphen_values = true)]
@@ -55,6 +60,11 @@ pub struct Args {
     pub port_specs: Vec<String>,
     #[arg(skip)]
     pub ports: Option<String>,
+    /// `--exclude-ports`, kept as a list only to refuse a second one like nmap does.
+    #[arg(long = "exclude-ports", allow_hyphen_values = true, action = ArgAction::Append)]
+    pub exclude_port_specs: Vec<String>,
+    #[arg(skip)]
+    pub exclude_ports: Option<String>,
     #[arg(short = 'F')]
     pub fast: bool,
     #[arg(long = "top-ports", allow_hyphen_values = true)]
@@ -125,7 +135,6 @@ pub struct Args {
 
 /// nmap options prtip recognises but does not implement yet, with a short name for the message.
 const UNSUPPORTED: &[(&str, &str)] = &[
-    ("-sU", "UDP scan"),
     ("-sA", "ACK scan"),
     ("-sW", "window scan"),
     ("-sM", "Maimon scan"),
@@ -195,7 +204,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("--no-stylesheet", "XML stylesheets"),
     ("--top-ports-ratio", "port ratios"),
     ("--port-ratio", "port ratios"),
-    ("--exclude-ports", "port exclusion"),
 ];
 
 /// A command-line problem, reported as one line with exit status 2.
@@ -244,8 +252,8 @@ pub fn normalize(raw: impl IntoIterator<Item = OsString>) -> Result<Vec<OsString
             return Err(err);
         }
         match s.as_str() {
-            "-sS" | "-sT" | "-sV" | "-sn" | "-Pn" | "-oN" | "-oG" | "-oX" | "-oJ" | "-oA"
-            | "-iL" => out.push(format!("-{s}").into()),
+            "-sS" | "-sT" | "-sU" | "-sV" | "-sn" | "-Pn" | "-oN" | "-oG" | "-oX" | "-oJ"
+            | "-oA" | "-iL" => out.push(format!("-{s}").into()),
             // Older nmap spellings of the same options.
             "-sP" => out.push("--sn".into()),
             "-PN" | "-P0" => out.push("--Pn".into()),
@@ -257,12 +265,25 @@ pub fn normalize(raw: impl IntoIterator<Item = OsString>) -> Result<Vec<OsString
                 }
             }
             _ if s.starts_with("-s") && s.len() > 2 && !s.starts_with("--") => {
-                return Err(UsageError(format!("unknown scan type {s}")));
+                out.extend(scan_letters(&s)?);
             }
             _ => out.push(arg),
         }
     }
     Ok(out)
+}
+
+/// nmap reads `-s` followed by several scan letters as each of them
+/// (`-sSU` is `-sS -sU`, `-sSUV` adds `-sV`), in any order.
+fn scan_letters(s: &str) -> Result<Vec<OsString>, UsageError> {
+    s[2..]
+        .chars()
+        .map(|c| match c {
+            'S' | 'T' | 'U' | 'V' | 'n' => Ok(format!("--s{c}").into()),
+            _ => Err(unsupported(&format!("-s{c}"))
+                .unwrap_or_else(|| UsageError(format!("unknown scan type {s}")))),
+        })
+        .collect()
 }
 
 /// `-v3` / `-d2`: nmap's numeric verbosity and debug levels.
@@ -283,7 +304,13 @@ pub fn parse(raw: impl IntoIterator<Item = OsString>) -> Result<Args, UsageError
             "only one -p option is allowed; separate ports with commas".to_string(),
         ));
     }
+    if args.exclude_port_specs.len() > 1 {
+        return Err(UsageError(
+            "only one --exclude-ports option is allowed; separate ports with commas".to_string(),
+        ));
+    }
     args.ports = args.port_specs.pop();
+    args.exclude_ports = args.exclude_port_specs.pop();
     Ok(args)
 }
 
@@ -300,7 +327,7 @@ fn one_line(e: &clap::Error) -> String {
     // Show the user's spelling (`-oX`), not the internal long form (`--oX`).
     let mut msg = first;
     for flag in [
-        "sS", "sT", "sV", "sn", "Pn", "oN", "oG", "oX", "oJ", "oA", "iL",
+        "sS", "sT", "sU", "sV", "sn", "Pn", "oN", "oG", "oX", "oJ", "oA", "iL",
     ] {
         msg = msg.replace(&format!("'--{flag}"), &format!("'-{flag}"));
     }
@@ -316,8 +343,8 @@ SYNOPSIS
     prtip [scan type] [options] <target specification...>
 
 DESCRIPTION
-    prtip finds open TCP ports the way nmap does and accepts nmap's options
-    and output formats. With --mem-report it also prints how much heap each
+    prtip finds open TCP and UDP ports the way nmap does and accepts nmap's
+    options and output formats. With --mem-report it also prints how much heap each
     phase of the scan used.
 
 TARGET SPECIFICATION
@@ -335,6 +362,11 @@ HOST DISCOVERY
 SCAN TECHNIQUES
     -sT                   TCP connect scan (the default without raw-socket privileges).
     -sS                   TCP SYN scan (the default with raw-socket privileges).
+    -sU                   UDP scan, alone or with -sS or -sT (-sSU, -sTU); needs
+                          raw-socket privileges. Payloads come from nmap-payloads
+                          (a small built-in set without it).
+    --defeat-icmp-ratelimit  With -sU: do not wait out ICMP rate limits; ports
+                          that stay silent are reported closed|filtered.
     -sV                   Service and version detection with nmap-service-probes
                           (from --datadir or /usr/share/nmap; a small built-in
                           database when neither has it).
@@ -346,11 +378,13 @@ SCAN TECHNIQUES
 
 PORT SPECIFICATION
     -p <ports>            Ports to scan: -p22; -p1-65535; -p 22,80,8000-8100; -p- for all;
-                          T: selects TCP ports (U: for UDP is not supported yet).
-    -F                    Fast mode: the 100 most common ports.
-    --top-ports <n>       The n most common ports (default: 1000).
+                          T: and U: select TCP and UDP ports (-p U:53,161,T:22);
+                          ports without a prefix go to every scan requested.
+    --exclude-ports <ports>  Leave these ports out (same syntax as -p).
+    -F                    Fast mode: the 100 most common ports of each protocol.
+    --top-ports <n>       The n most common ports of each protocol (default: 1000).
     Frequencies come from nmap-services in --datadir or /usr/share/nmap;
-    without that file prtip uses a built-in list of its own.
+    without that file prtip uses built-in lists of its own.
 
 SERVICE/VERSION DETECTION
     --version-intensity <0-9>  Try probes up to this rarity (default 7); probes
@@ -404,6 +438,7 @@ EXIT STATUS
 EXAMPLES
     prtip -sT -p 1-1000 127.0.0.1
     prtip -p- --open -oA scan 127.0.0.1
+    prtip -sSU -p U:53,161,T:22 127.0.0.1
 ";
 
 #[cfg(test)]
@@ -477,8 +512,62 @@ mod tests {
     }
 
     #[test]
+    fn udp_scan_alone_and_combined_like_nmap() {
+        let a = ok("-sU x");
+        assert!(a.udp_scan && !a.syn_scan && !a.connect_scan && !a.version_scan);
+        for (flags, syn, connect, version) in [
+            ("-sS -sU", true, false, false),
+            ("-sSU", true, false, false),
+            ("-sUS", true, false, false),
+            ("-sTU", false, true, false),
+            ("-sUV", false, false, true),
+            ("-sVU", false, false, true),
+            ("-sSUV", true, false, true),
+            ("-sU -sV -sT", false, true, true),
+            ("-sUU", false, false, false),
+        ] {
+            let a = ok(&format!("{flags} x"));
+            assert!(a.udp_scan, "{flags}");
+            assert_eq!(
+                (a.syn_scan, a.connect_scan, a.version_scan),
+                (syn, connect, version),
+                "{flags}"
+            );
+            assert_eq!(a.targets, vec!["x"], "{flags}");
+        }
+        let a = ok("-sSV x");
+        assert!(a.syn_scan && a.version_scan && !a.udp_scan);
+        assert!(ok("-sUn x").ping_only);
+        assert!(ok("--defeat-icmp-ratelimit -sU x").defeat_icmp_ratelimit);
+        // nmap accepts it without -sU too.
+        assert!(ok("--defeat-icmp-ratelimit -sT x").defeat_icmp_ratelimit);
+    }
+
+    #[test]
+    fn combined_scan_letters_refuse_what_is_missing_by_name() {
+        assert_eq!(err("-sCV x"), "-sC (script scan) is not supported yet");
+        assert_eq!(err("-sSA x"), "-sA (ACK scan) is not supported yet");
+        assert_eq!(err("-sUQ x"), "unknown scan type -sUQ");
+    }
+
+    #[test]
+    fn exclude_ports_like_p() {
+        let a = ok("--exclude-ports 22,U:53 x");
+        assert_eq!(a.exclude_ports.as_deref(), Some("22,U:53"));
+        assert_eq!(
+            ok("--exclude-ports=-100 x").exclude_ports.as_deref(),
+            Some("-100")
+        );
+        assert_eq!(
+            ok("--exclude-ports -100 x").exclude_ports.as_deref(),
+            Some("-100")
+        );
+        assert!(err("--exclude-ports 22 --exclude-ports 23 x").contains("only one --exclude-ports"));
+    }
+
+    #[test]
     fn unsupported_flags_are_refused_by_name() {
-        assert_eq!(err("-sU x"), "-sU (UDP scan) is not supported yet");
+        assert_eq!(err("-sA x"), "-sA (ACK scan) is not supported yet");
         assert_eq!(err("-PS22 x"), "-PS (TCP SYN ping) is not supported yet");
         assert_eq!(
             err("--script=default x"),

@@ -2,13 +2,15 @@
 //! config, the scan plan, the stages' config and the run's description.
 
 use crate::settings::{ScanKind, Settings};
+use prtip_core::payloads::PayloadDb;
 use prtip_core::ports::PortList;
-use prtip_core::result::{PortTableBuilder, Protocol, RunInfo};
+use prtip_core::result::{PortTableBuilder, Protocol, RunInfo, ScanInfo};
 use prtip_core::service_db::ServiceDb;
 use prtip_core::services::ServiceNames;
 use prtip_scanner::cancel::StopFlag;
 use prtip_scanner::engines::connect::ConnectConfig;
 use prtip_scanner::engines::syn::SynSetup;
+use prtip_scanner::engines::udp::UdpSetup;
 use prtip_scanner::engines::EngineConfig;
 use prtip_scanner::plan::ScanPlan;
 use prtip_scanner::rlimit;
@@ -23,9 +25,63 @@ use std::time::SystemTime;
 /// silent (filtered) ports, where it bounds the time per port group.
 const DEFAULT_PARALLELISM: usize = 1024;
 
-/// The engine for `settings`, scanning `ports` on every host.
-pub fn engine(settings: &Settings, ports: &Arc<PortList>) -> Result<EngineConfig, String> {
-    Ok(match settings.scan {
+/// The ports every host gets, per protocol, and what `-sU` sends.
+#[derive(Debug, Clone)]
+pub struct ScanPorts {
+    /// Empty without a TCP scan.
+    pub tcp: Arc<PortList>,
+    /// Empty without `-sU`.
+    pub udp: Arc<PortList>,
+    /// nmap-payloads (or prtip's own); `None` without `-sU`.
+    pub payloads: Option<Arc<PayloadDb>>,
+}
+
+impl ScanPorts {
+    /// True when some port is to be scanned.
+    pub fn any(&self) -> bool {
+        !self.tcp.is_empty() || !self.udp.is_empty()
+    }
+}
+
+/// The engine for `settings`: the TCP scan, the UDP scan, or both in one
+/// engine. A scan whose protocol has no port left is skipped, as nmap does
+/// (the warning was printed when the ports were read); with no port at
+/// all, a TCP engine runs discovery only (the plan says so).
+pub fn engine(settings: &Settings, ports: &ScanPorts) -> Result<EngineConfig, String> {
+    let udp = match &settings.udp {
+        Some(u) if !ports.udp.is_empty() => Some(UdpSetup {
+            timing: settings.timing,
+            source: settings.socket.source,
+            interface: settings.socket.interface.clone(),
+            seed: settings.seed,
+            ports: Arc::clone(&ports.udp),
+            payloads: ports
+                .payloads
+                .clone()
+                .unwrap_or_else(|| Arc::new(PayloadDb::builtin())),
+            defeat_icmp_ratelimit: u.defeat_icmp_ratelimit,
+        }),
+        _ => None,
+    };
+    // -sU alone is privileged (checked in settings), so a SYN engine can
+    // run its discovery when no UDP port is left.
+    let kind = settings.tcp.unwrap_or(ScanKind::Syn);
+    Ok(match udp {
+        Some(udp) if settings.tcp.is_some() && !ports.tcp.is_empty() => EngineConfig::Both {
+            tcp: Box::new(tcp_engine(settings, kind, &ports.tcp)?),
+            udp,
+        },
+        Some(udp) => EngineConfig::Udp(udp),
+        None => tcp_engine(settings, kind, &ports.tcp)?,
+    })
+}
+
+fn tcp_engine(
+    settings: &Settings,
+    kind: ScanKind,
+    ports: &Arc<PortList>,
+) -> Result<EngineConfig, String> {
+    Ok(match kind {
         ScanKind::Connect => EngineConfig::Connect(ConnectConfig {
             timing: settings.timing,
             socket: settings.socket.clone(),
@@ -60,10 +116,11 @@ fn parallelism(settings: &Settings, fd_budget: usize) -> usize {
 }
 
 /// What to do with each host.
-pub fn plan(settings: &Settings) -> ScanPlan {
+pub fn plan(settings: &Settings, ports: &ScanPorts) -> ScanPlan {
     ScanPlan {
         discovery: !settings.no_ping,
-        port_scan: !settings.ping_only,
+        // nmap reports hosts without a port table when no port is left.
+        port_scan: !settings.ping_only && ports.any(),
         max_per_state: PortTableBuilder::nmap_threshold(settings.verbose, settings.debug),
         open_only: settings.open_only,
     }
@@ -133,21 +190,29 @@ fn socket_budget() -> Result<usize, String> {
     Ok(rlimit::socket_budget(soft))
 }
 
-/// The run as the outputs describe it before the first host.
-pub fn run_info(
-    settings: &Settings,
-    args: String,
-    scan_type: &'static str,
-    ports: &PortList,
-) -> RunInfo {
-    let ports_per_host = if settings.ping_only { 0 } else { ports.len() };
+/// The run as the outputs describe it before the first host: one
+/// `<scaninfo>` per scan requested, in nmap's order (TCP, then UDP), also
+/// for a scan skipped for want of ports (nmap lists it with no services).
+pub fn run_info(settings: &Settings, args: String, ports: &ScanPorts) -> RunInfo {
+    let scan = |scan_type, protocol, list: &PortList| ScanInfo {
+        scan_type,
+        protocol,
+        num_services: u32::try_from(list.len()).unwrap_or(u32::MAX),
+        services: list.to_nmap_string(),
+    };
+    let mut scans = Vec::new();
+    if !settings.ping_only {
+        if let Some(kind) = settings.tcp {
+            scans.push(scan(kind.nmap_name(), Protocol::Tcp, &ports.tcp));
+        }
+        if settings.udp.is_some() {
+            scans.push(scan("udp", Protocol::Udp, &ports.udp));
+        }
+    }
     RunInfo {
         args,
         start: SystemTime::now(),
-        scan_type,
-        protocol: Protocol::Tcp,
-        num_services: u32::try_from(ports_per_host).unwrap_or(u32::MAX),
-        services: ports.to_nmap_string(),
+        scans,
         verbose: settings.verbose,
         debug: settings.debug,
         reason: settings.reason,
@@ -155,5 +220,122 @@ pub fn run_info(
         version_scan: settings.version.is_some(),
         os_scan: settings.os.is_some(),
         os_guess: settings.os.is_some_and(|o| o.guess),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::parse;
+    use std::ffi::OsString;
+
+    fn settings(cmd: &str) -> Settings {
+        let argv: Vec<OsString> = std::iter::once("prtip")
+            .chain(cmd.split_whitespace())
+            .map(OsString::from)
+            .collect();
+        Settings::from_args_with(&parse(argv).expect(cmd), true).expect(cmd)
+    }
+
+    fn ports(tcp: &[u16], udp: &[u16]) -> ScanPorts {
+        ScanPorts {
+            tcp: Arc::new(tcp.iter().copied().collect()),
+            udp: Arc::new(udp.iter().copied().collect()),
+            payloads: None,
+        }
+    }
+
+    fn kind(cfg: &EngineConfig) -> String {
+        match cfg {
+            EngineConfig::Connect(c) => format!("connect {}", c.ports.to_nmap_string()),
+            EngineConfig::Syn(s) => format!("syn {}", s.ports.to_nmap_string()),
+            EngineConfig::Udp(u) => format!("udp {}", u.ports.to_nmap_string()),
+            EngineConfig::Both { tcp, udp } => {
+                format!("{} + udp {}", kind(tcp), udp.ports.to_nmap_string())
+            }
+        }
+    }
+
+    #[test]
+    fn engine_per_scan_combination() {
+        for (cmd, tcp, udp, want) in [
+            ("-sU x", &[][..], &[53][..], "udp 53"),
+            ("-sS -sU x", &[22], &[53], "syn 22 + udp 53"),
+            ("-sTU x", &[22], &[53], "connect 22 + udp 53"),
+            ("-sS x", &[22], &[], "syn 22"),
+            ("-sT x", &[22], &[], "connect 22"),
+            // A scan left without ports is skipped...
+            ("-sS -sU x", &[22], &[], "syn 22"),
+            ("-sT -sU x", &[], &[53], "udp 53"),
+            // ...and with no port at all, a TCP engine only runs discovery.
+            ("-sU x", &[], &[], "syn "),
+            ("-sT -sU x", &[], &[], "connect "),
+        ] {
+            let cfg = engine(&settings(cmd), &ports(tcp, udp)).expect(cmd);
+            assert_eq!(kind(&cfg), want, "{cmd}");
+        }
+    }
+
+    #[test]
+    fn udp_setup_carries_the_udp_options() {
+        let s = settings("-sU --defeat-icmp-ratelimit --seed 7 -S 127.0.0.1 x");
+        let EngineConfig::Udp(u) = engine(&s, &ports(&[], &[53, 161])).expect("engine") else {
+            panic!("not a UDP engine");
+        };
+        assert!(u.defeat_icmp_ratelimit);
+        assert_eq!(u.seed, Some(7));
+        assert_eq!(u.source, Some("127.0.0.1".parse().expect("addr")));
+        assert_eq!(u.ports.to_nmap_string(), "53,161");
+        let EngineConfig::Udp(u) = engine(&settings("-sU x"), &ports(&[], &[53])).expect("engine")
+        else {
+            panic!("not a UDP engine");
+        };
+        assert!(!u.defeat_icmp_ratelimit);
+    }
+
+    #[test]
+    fn plan_scans_ports_only_when_some_are_left() {
+        let s = settings("-sS -sU x");
+        assert!(plan(&s, &ports(&[22], &[])).port_scan);
+        assert!(plan(&s, &ports(&[], &[53])).port_scan);
+        assert!(!plan(&s, &ports(&[], &[])).port_scan);
+        assert!(!plan(&settings("-sn x"), &ports(&[], &[])).port_scan);
+    }
+
+    #[test]
+    fn run_info_has_one_scan_per_scan_type() {
+        let described = |cmd: &str, p: &ScanPorts| {
+            run_info(&settings(cmd), cmd.into(), p)
+                .scans
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{} {} {} {}",
+                        s.scan_type,
+                        s.protocol.as_str(),
+                        s.num_services,
+                        s.services
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let p = ports(&[22, 80], &[53]);
+        assert_eq!(
+            described("-sS -sU x", &p),
+            vec!["syn tcp 2 22,80", "udp udp 1 53"]
+        );
+        assert_eq!(
+            described("-sT -sU x", &p),
+            vec!["connect tcp 2 22,80", "udp udp 1 53"]
+        );
+        assert_eq!(described("-sU x", &ports(&[], &[53])), vec!["udp udp 1 53"]);
+        // nmap lists a skipped scan with no services.
+        assert_eq!(
+            described("-sS -sU x", &ports(&[22], &[])),
+            vec!["syn tcp 1 22", "udp udp 0 "]
+        );
+        assert!(described("-sn x", &ports(&[], &[])).is_empty());
+        let info = run_info(&settings("-sS -sU x"), "x".into(), &p);
+        assert_eq!(info.ports_per_host(), 3);
     }
 }

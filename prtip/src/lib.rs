@@ -8,6 +8,7 @@ pub mod configs;
 pub mod memreport;
 pub mod output;
 pub mod panics;
+pub mod portdb;
 pub mod progress;
 pub mod settings;
 mod sys;

@@ -3,12 +3,10 @@
 
 use crate::cli::{Args, UsageError};
 use crate::output::OutputSpec;
+pub use crate::portdb::{load_payloads, load_port_db, PortChoice, PortDb, PortRequest, PortSource};
 use prtip_core::config::{parse_time_spec, Timing, TimingTemplate};
-use prtip_core::ports::{PortList, PortSpec};
-use prtip_core::result::Protocol;
-use prtip_core::services::{self, ServiceNames};
+use prtip_core::ports::Protocols;
 use prtip_scanner::engines::connect::SocketOptions;
-use prtip_scanner::sys::MappedFile;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
@@ -19,99 +17,14 @@ pub enum MemReport {
     Json(Option<PathBuf>),
 }
 
-/// How the ports to scan are chosen; resolved against nmap-services by [`load_port_db`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PortChoice {
-    /// `-p` as typed (may name services, which need nmap-services).
-    Spec(String),
-    /// The n most frequent ports (`--top-ports n`, `-F` = 100, default 1000).
-    Top(usize),
-    /// `-sn`: no port scan.
-    NoPorts,
-}
-
-/// Where the port list and service names came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PortSource {
-    Explicit,
-    NmapServices,
-    BuiltIn,
-}
-
-/// Ports to scan and the names to print for them, read in one pass.
-#[derive(Debug, Clone)]
-pub struct PortDb {
-    pub ports: PortList,
-    pub names: ServiceNames,
-    pub source: PortSource,
-    /// Skipped lines of nmap-services, as `file:line: reason`.
-    pub warnings: Vec<String>,
-}
-
-/// Read nmap-services once (memory-mapped, so its text never enters the heap)
-/// and derive both the port list and the names of those ports.
-pub fn load_port_db(
-    choice: &PortChoice,
-    services_file: Option<&Path>,
-) -> Result<PortDb, UsageError> {
-    let mapped = match services_file {
-        Some(p) => Some(
-            MappedFile::open(p).map_err(|e| usage(format!("cannot read {}: {e}", p.display())))?,
-        ),
-        None => None,
-    };
-    let text = match (&mapped, services_file) {
-        (Some(m), Some(p)) => Some((
-            m.text()
-                .map_err(|e| usage(format!("cannot read {}: {e}", p.display())))?,
-            p.display().to_string(),
-        )),
-        _ => None,
-    };
-    let mut warnings = Vec::new();
-    let (ports, source) = match choice {
-        PortChoice::NoPorts => (PortList::new(), PortSource::Explicit),
-        PortChoice::Spec(spec) => {
-            let parsed = PortSpec::parse(spec, text.as_ref().map(|(t, _)| *t))
-                .map_err(|e| usage(e.to_string()))?;
-            if !parsed.udp.is_empty() {
-                return Err(usage(prtip_core::error::Error::UdpUnsupported.to_string()));
-            }
-            (parsed.tcp, PortSource::Explicit)
-        }
-        PortChoice::Top(n) => match &text {
-            Some((t, name)) => {
-                let loaded = services::top_ports(t, name, Protocol::Tcp, *n)
-                    .map_err(|e| usage(e.to_string()))?;
-                warnings.extend(loaded.warnings.iter().map(ToString::to_string));
-                (loaded.value, PortSource::NmapServices)
-            }
-            None => (services::builtin_top_ports(*n), PortSource::BuiltIn),
-        },
-    };
-    let names = match &text {
-        Some((t, name)) => {
-            let loaded = ServiceNames::load(t, name, Protocol::Tcp, &ports);
-            // top_ports already reported the same lines.
-            if warnings.is_empty() {
-                warnings.extend(loaded.warnings.iter().map(ToString::to_string));
-            }
-            loaded.value
-        }
-        None => ServiceNames::builtin(Protocol::Tcp, &ports),
-    };
-    Ok(PortDb {
-        ports,
-        names,
-        source,
-        warnings,
-    })
-}
-
 /// Validated settings of one run.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub scan: ScanKind,
+    /// The TCP scan; `None` with `-sU` alone. With `-sn`, the engine that
+    /// runs host discovery.
+    pub tcp: Option<ScanKind>,
+    /// `-sU` and its options; `None` without `-sU`.
+    pub udp: Option<UdpSettings>,
     /// `--seed`: probe order of the SYN scan.
     pub seed: Option<u64>,
     /// `--shard i/n` as (i - 1, n).
@@ -121,9 +34,11 @@ pub struct Settings {
     pub ping_only: bool,
     pub no_ping: bool,
     pub no_dns: bool,
-    pub ports: PortChoice,
+    pub ports: PortRequest,
     /// nmap-services file to read, if one exists (ports and service names).
     pub services_file: Option<PathBuf>,
+    /// nmap-payloads to read for `-sU`; prtip's own payloads if none.
+    pub payloads_file: Option<PathBuf>,
     pub timing: Timing,
     pub socket: SocketOptions,
     pub outputs: OutputSpec,
@@ -144,6 +59,34 @@ pub struct Settings {
     pub os_db_file: Option<PathBuf>,
     /// nmap-service-probes to read for `-sV`; the built-in database if none.
     pub probes_file: Option<PathBuf>,
+}
+
+/// `-sU` options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UdpSettings {
+    /// `--defeat-icmp-ratelimit`.
+    pub defeat_icmp_ratelimit: bool,
+}
+
+/// `-sU` without raw sockets: what is missing and what to do.
+pub const NEED_CAP_NET_RAW_UDP: &str = "-sU (UDP scan) needs the CAP_NET_RAW capability (raw sockets): run as root, or grant it with `setcap cap_net_raw+eip prtip`; a UDP scan has no unprivileged form";
+
+fn udp_from(args: &Args, privileged: bool) -> Result<Option<UdpSettings>, UsageError> {
+    if !args.udp_scan {
+        if args.defeat_icmp_ratelimit {
+            // nmap refuses it without -sU too.
+            return Err(usage(
+                "--defeat-icmp-ratelimit applies only to a UDP scan: add -sU or leave it out",
+            ));
+        }
+        return Ok(None);
+    }
+    if !privileged {
+        return Err(usage(NEED_CAP_NET_RAW_UDP));
+    }
+    Ok(Some(UdpSettings {
+        defeat_icmp_ratelimit: args.defeat_icmp_ratelimit,
+    }))
 }
 
 /// `-O` options.
@@ -409,8 +352,86 @@ pub enum ScanKind {
     Syn,
 }
 
+impl ScanKind {
+    /// nmap's name of the scan type (XML `<scaninfo type=...>`).
+    pub fn nmap_name(self) -> &'static str {
+        match self {
+            ScanKind::Connect => "connect",
+            ScanKind::Syn => "syn",
+        }
+    }
+}
+
 /// The one-line refusal when raw sockets are needed but not allowed.
 pub const NEED_CAP_NET_RAW: &str = "-sS needs the CAP_NET_RAW capability (raw sockets): run as root, or grant it with `setcap cap_net_raw+eip prtip`, or use -sT (TCP connect scan)";
+
+/// The TCP scan the flags ask for, and a notice when it was chosen for
+/// the user. Without a scan type nmap runs a SYN scan when privileged and a
+/// connect scan otherwise, but `-sU` alone runs no TCP scan at all.
+fn tcp_from(
+    args: &Args,
+    privileged: bool,
+) -> Result<(Option<ScanKind>, Option<String>), UsageError> {
+    if args.syn_scan && args.connect_scan {
+        return Err(usage(
+            "choose one TCP scan type: -sS (SYN) or -sT (connect)",
+        ));
+    }
+    if args.syn_scan && !privileged {
+        return Err(usage(NEED_CAP_NET_RAW));
+    }
+    Ok(if args.connect_scan {
+        (Some(ScanKind::Connect), None)
+    } else if args.syn_scan || (privileged && !args.udp_scan) {
+        (Some(ScanKind::Syn), None)
+    } else if args.udp_scan {
+        (None, None)
+    } else if args.ping_only {
+        (Some(ScanKind::Connect), None)
+    } else {
+        (
+            Some(ScanKind::Connect),
+            Some(
+                "no raw-socket privilege (CAP_NET_RAW), so using a TCP connect scan (-sT)"
+                    .to_string(),
+            ),
+        )
+    })
+}
+
+/// `-sn` is discovery only: no port selection, no port scan type.
+fn refuse_ping_only_conflicts(args: &Args) -> Result<(), UsageError> {
+    if args.ping_only && (args.ports.is_some() || args.fast || args.top_ports.is_some()) {
+        return Err(usage(
+            "-sn means no port scan; it cannot be combined with -p, -F or --top-ports",
+        ));
+    }
+    if args.ping_only && (args.connect_scan || args.syn_scan || args.udp_scan) {
+        return Err(usage(
+            "-sn (no port scan) cannot be combined with -sS, -sT or -sU",
+        ));
+    }
+    Ok(())
+}
+
+/// `--host-timeout` needs a scan that can give up on one host; the raw
+/// scans cannot yet.
+fn refuse_host_timeout(args: &Args, tcp: Option<ScanKind>, udp: bool) -> Result<(), UsageError> {
+    if args.host_timeout.is_none() {
+        return Ok(());
+    }
+    if udp {
+        return Err(usage(
+            "--host-timeout is not supported with -sU yet (leave it out)",
+        ));
+    }
+    if tcp == Some(ScanKind::Syn) {
+        return Err(usage(
+            "--host-timeout is not supported with -sS yet (use -sT, or leave it out)",
+        ));
+    }
+    Ok(())
+}
 
 fn parse_shard(v: &str) -> Result<(u64, u64), UsageError> {
     let bad = || {
@@ -439,14 +460,8 @@ impl Settings {
 
     /// As [`Settings::from_args`], with the privilege given.
     pub fn from_args_with(args: &Args, privileged: bool) -> Result<Settings, UsageError> {
-        if args.syn_scan && args.connect_scan {
-            return Err(usage(
-                "choose one TCP scan type: -sS (SYN) or -sT (connect)",
-            ));
-        }
-        if args.syn_scan && !privileged {
-            return Err(usage(NEED_CAP_NET_RAW));
-        }
+        let (tcp, notice) = tcp_from(args, privileged)?;
+        let udp = udp_from(args, privileged)?;
         let version = version_from(args)?;
         let os = os_from(args, privileged)?;
         let os_db_file = match os {
@@ -455,41 +470,13 @@ impl Settings {
             })?),
             None => None,
         };
-        if args.ping_only && (args.ports.is_some() || args.fast || args.top_ports.is_some()) {
-            return Err(usage(
-                "-sn means no port scan; it cannot be combined with -p, -F or --top-ports",
-            ));
-        }
-        if args.ping_only && (args.connect_scan || args.syn_scan) {
-            return Err(usage(
-                "-sn (no port scan) cannot be combined with -sS or -sT",
-            ));
-        }
+        refuse_ping_only_conflicts(args)?;
         if args.targets.is_empty() && args.input_list.is_none() {
             return Err(usage(
                 "no targets were specified (see prtip --help for the target syntax)",
             ));
         }
-        let (scan, notice) = if args.connect_scan {
-            (ScanKind::Connect, None)
-        } else if args.syn_scan || privileged {
-            (ScanKind::Syn, None)
-        } else if args.ping_only {
-            (ScanKind::Connect, None)
-        } else {
-            (
-                ScanKind::Connect,
-                Some(
-                    "no raw-socket privilege (CAP_NET_RAW), so using a TCP connect scan (-sT)"
-                        .to_string(),
-                ),
-            )
-        };
-        if scan == ScanKind::Syn && args.host_timeout.is_some() {
-            return Err(usage(
-                "--host-timeout is not supported with -sS yet (use -sT, or leave it out)",
-            ));
-        }
+        refuse_host_timeout(args, tcp, udp.is_some())?;
         let seed = match &args.seed {
             Some(v) => Some(v.trim().parse::<u64>().map_err(|_| {
                 usage(format!(
@@ -499,6 +486,11 @@ impl Settings {
             None => None,
         };
         let shard = args.shard.as_deref().map(parse_shard).transpose()?;
+        if shard.is_some_and(|(_, n)| n > 1) && udp.is_some() {
+            return Err(usage(
+                "--shard is not supported with -sU yet: every machine would scan every UDP port",
+            ));
+        }
         if shard.is_some_and(|(_, n)| n > 1) && seed.is_none() {
             // Each machine would otherwise draw its own random order, and the
             // slices would overlap instead of splitting the work.
@@ -520,9 +512,19 @@ impl Settings {
             }
         }
         let services_file = find_data_file(args.datadir.as_deref(), "nmap-services");
-        let ports = port_choice(args)?;
+        let payloads_file =
+            udp.and_then(|_| find_data_file(args.datadir.as_deref(), "nmap-payloads"));
+        let ports = PortRequest {
+            choice: port_choice(args)?,
+            exclude: args.exclude_ports.clone(),
+            protocols: Protocols {
+                tcp: tcp.is_some(),
+                udp: udp.is_some(),
+            },
+        };
         Ok(Settings {
-            scan,
+            tcp,
+            udp,
             seed,
             shard,
             notice,
@@ -531,6 +533,7 @@ impl Settings {
             no_dns: args.no_dns,
             ports,
             services_file,
+            payloads_file,
             timing: timing_from(args)?,
             socket: SocketOptions {
                 source,
@@ -573,10 +576,10 @@ mod tests {
         settings_as(s, false)
     }
 
-    fn ports(s: &Settings) -> PortList {
+    fn ports(s: &Settings) -> prtip_core::ports::PortList {
         load_port_db(&s.ports, s.services_file.as_deref())
             .expect("ports")
-            .ports
+            .tcp
     }
 
     fn err(s: &str) -> String {
@@ -614,14 +617,14 @@ mod tests {
     #[test]
     fn scan_type_follows_privilege_like_nmap() {
         let s = settings_as("-p 80 x", true).expect("valid");
-        assert_eq!(s.scan, ScanKind::Syn);
+        assert_eq!(s.tcp, Some(ScanKind::Syn));
         assert!(s.notice.is_none());
         let s = settings_as("-p 80 x", false).expect("valid");
-        assert_eq!(s.scan, ScanKind::Connect);
+        assert_eq!(s.tcp, Some(ScanKind::Connect));
         assert!(s.notice.expect("notice").contains("CAP_NET_RAW"));
         assert_eq!(
-            settings_as("-sT -p 80 x", true).expect("valid").scan,
-            ScanKind::Connect
+            settings_as("-sT -p 80 x", true).expect("valid").tcp,
+            Some(ScanKind::Connect)
         );
         let e = settings_as("-sS -p 80 x", false).expect_err("needs privilege");
         assert!(
@@ -632,12 +635,12 @@ mod tests {
         let e = settings_as("-O -p 80 x", false).expect_err("needs privilege");
         assert!(e.contains("CAP_NET_RAW") && e.contains("-O"), "{e}");
         assert_eq!(
-            settings_as("-sn x", true).expect("valid").scan,
-            ScanKind::Syn
+            settings_as("-sn x", true).expect("valid").tcp,
+            Some(ScanKind::Syn)
         );
         assert_eq!(
-            settings_as("-sn x", false).expect("valid").scan,
-            ScanKind::Connect
+            settings_as("-sn x", false).expect("valid").tcp,
+            Some(ScanKind::Connect)
         );
     }
 
@@ -649,6 +652,90 @@ mod tests {
             "{e}"
         );
         assert!(settings_as("-sT --host-timeout 5s x", true).is_ok());
+    }
+
+    #[test]
+    fn udp_scan_types_like_nmap() {
+        let scans = |cmd: &str| {
+            let s = settings_as(cmd, true).expect(cmd);
+            (s.tcp, s.udp.is_some(), s.ports.protocols)
+        };
+        let (syn, connect) = (Some(ScanKind::Syn), Some(ScanKind::Connect));
+        // -sU alone runs no TCP scan, as nmap.
+        assert_eq!(scans("-sU x"), (None, true, Protocols::UDP));
+        assert_eq!(scans("-sU -sV x"), (None, true, Protocols::UDP));
+        assert_eq!(scans("-sUV x"), (None, true, Protocols::UDP));
+        assert_eq!(scans("-sS -sU x"), (syn, true, Protocols::BOTH));
+        assert_eq!(scans("-sSU x"), (syn, true, Protocols::BOTH));
+        assert_eq!(scans("-sSUV x"), (syn, true, Protocols::BOTH));
+        assert_eq!(scans("-sT -sU x"), (connect, true, Protocols::BOTH));
+        assert_eq!(scans("-sTU x"), (connect, true, Protocols::BOTH));
+        // -sV alone keeps nmap's default TCP scan.
+        assert_eq!(scans("-sV x"), (syn, false, Protocols::TCP));
+        let s = settings_as("-sU --defeat-icmp-ratelimit x", true).expect("valid");
+        assert_eq!(
+            s.udp,
+            Some(UdpSettings {
+                defeat_icmp_ratelimit: true
+            })
+        );
+        assert!(s.notice.is_none());
+    }
+
+    #[test]
+    fn udp_scan_without_cap_net_raw_is_one_line_naming_it() {
+        for cmd in ["-sU x", "-sTU x", "-sT -sU -p 53 x", "-sUV x"] {
+            let e = settings_as(cmd, false).expect_err(cmd);
+            assert_eq!(e, NEED_CAP_NET_RAW_UDP, "{cmd}");
+        }
+        assert!(NEED_CAP_NET_RAW_UDP.contains("setcap cap_net_raw+eip prtip"));
+        assert!(NEED_CAP_NET_RAW_UDP.contains("root"));
+        assert!(!NEED_CAP_NET_RAW_UDP.contains('\n'));
+        // -sS is refused first, with its own way out (-sT).
+        assert_eq!(
+            settings_as("-sSU x", false).expect_err("-sSU"),
+            NEED_CAP_NET_RAW
+        );
+    }
+
+    #[test]
+    fn udp_refusals() {
+        for (cmd, needle) in [
+            (
+                "-sU --host-timeout 5s x",
+                "--host-timeout is not supported with -sU",
+            ),
+            (
+                "-sT -sU --host-timeout 5s x",
+                "--host-timeout is not supported with -sU",
+            ),
+            (
+                "-sS -sU --host-timeout 5s x",
+                "--host-timeout is not supported with -sU",
+            ),
+            ("-sT --defeat-icmp-ratelimit x", "--defeat-icmp-ratelimit"),
+            ("--defeat-icmp-ratelimit x", "-sU"),
+            ("-sU --seed 1 --shard 1/2 x", "--shard"),
+            ("-sU -sn x", "-sn"),
+            ("-snU x", "-sn"),
+        ] {
+            let e = settings_as(cmd, true).expect_err(cmd);
+            assert!(e.contains(needle), "{cmd}: {e}");
+            assert!(!e.contains('\n'), "{cmd}: {e}");
+        }
+        assert!(settings_as("-sU --host-timeout 0 x", true).is_err());
+        assert!(settings_as("-sU --seed 1 --shard 1/1 x", true).is_ok());
+    }
+
+    #[test]
+    fn payloads_file_is_looked_up_for_udp_only() {
+        let s = settings_as("-sT x", true).expect("valid");
+        assert_eq!(s.payloads_file, None);
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("nmap-payloads"), "# none\n").expect("write");
+        let cmd = format!("-sU --datadir {} x", dir.path().display());
+        let s = settings_as(&cmd, true).expect("valid");
+        assert_eq!(s.payloads_file, Some(dir.path().join("nmap-payloads")));
     }
 
     #[test]
@@ -678,7 +765,13 @@ mod tests {
         let cases = [
             ("-p 70000 x", "70000"),
             ("-p 90-80 x", "90-80"),
-            ("-p U:53 x", "UDP"),
+            ("-sU x", "CAP_NET_RAW"),
+            ("-sT -sU x", "CAP_NET_RAW"),
+            ("--defeat-icmp-ratelimit x", "-sU"),
+            ("-sT --exclude-ports 70000 x", "--exclude-ports"),
+            ("-sT --exclude-ports nosuchservice x", "nosuchservice"),
+            ("-sT -p U:nosuchservice x", "no udp service"),
+            ("-sn -sU x", "-sU"),
             ("-T9 x", "-T9"),
             ("--max-retries -1 x", "--max-retries"),
             ("--host-timeout 5q x", "5q"),

@@ -47,7 +47,10 @@ fn usage_errors_are_one_line_with_status_2() {
         (&["-sT", "-oX"], "-oX"),
         (&["-T"], "-T"),
         // nmap flags that are not implemented.
-        (&["-sU", LO], "-sU (UDP scan) is not supported yet"),
+        (&["-sA", LO], "-sA (ACK scan) is not supported yet"),
+        (&["-sCV", LO], "-sC (script scan) is not supported yet"),
+        (&["-sSA", LO], "-sA (ACK scan) is not supported yet"),
+        (&["-sUQ", LO], "unknown scan type -sUQ"),
         (&["-A", LO], "-A (aggressive mode) is not supported yet"),
         (&["--script=x", LO], "--script (NSE scripts) is not supported yet"),
         (&["--script", "x", LO], "not supported yet"),
@@ -72,7 +75,14 @@ fn usage_errors_are_one_line_with_status_2() {
         (&["-sT", "-p", "70000", LO], "70000"),
         (&["-sT", "-p", "99999999999999999999", LO], "out of range"),
         (&["-sT", "-p", "90-80", LO], "90-80"),
-        (&["-sT", "-p", "U:53", LO], "UDP"),
+        (&["-sT", "-p", "U:nosuchservicename", LO], "no udp service"),
+        (&["-sT", "--exclude-ports", "70000", LO], "--exclude-ports"),
+        (&["-sT", "--exclude-ports", "nosuchservicename", LO], "nosuchservicename"),
+        (&["-sT", "--exclude-ports", "1", "--exclude-ports", "2", LO], "only one --exclude-ports"),
+        (&["-sT", "--defeat-icmp-ratelimit", LO], "--defeat-icmp-ratelimit"),
+        // Refused for the privilege or for the option, depending on who runs the test.
+        (&["-sU", "--host-timeout", "5s", LO], "-sU"),
+        (&["-sT", "-sU", "-sn", LO], "-sU"),
         (&["-sT", "-p", "", LO], "no ports"),
         (&["-sT", "-p", "80,,81", LO], "port specification"),
         (&["-sT", "-p", "T:", LO], "T:"),
@@ -310,6 +320,56 @@ fn syn_scan_without_cap_net_raw_names_the_capability() {
         "{}",
         describe(&out)
     );
+}
+
+/// `-sU` without CAP_NET_RAW: one line naming the capability and the way
+/// to grant it; there is no unprivileged UDP scan to fall back to.
+#[test]
+fn udp_scan_without_cap_net_raw_names_the_capability() {
+    if !require_root() || !require_tool("setpriv") {
+        return;
+    }
+    for flags in [&["-sU"][..], &["-sTU"], &["-sT", "-sU", "-sV"]] {
+        let out = run(std::process::Command::new("setpriv")
+            .args(["--bounding-set=-net_raw", "--inh-caps=-net_raw"])
+            .arg(common::prtip_path())
+            .args(flags)
+            .args(["-p", "53", LO]));
+        assert_eq!(out.status.code(), Some(2), "{flags:?}: {}", describe(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{flags:?}: {}", describe(&out));
+        for needle in [
+            "prtip: -sU",
+            "CAP_NET_RAW",
+            "root",
+            "setcap cap_net_raw+eip",
+        ] {
+            assert!(lines[0].contains(needle), "missing {needle}: {}", lines[0]);
+        }
+        assert!(out.stdout.is_empty(), "{}", describe(&out));
+    }
+}
+
+/// `U:` ports without `-sU` are ignored with one warning, as nmap does, and
+/// the TCP scan runs (one connect to 127.0.0.1).
+#[test]
+fn udp_ports_without_udp_scan_are_ignored_with_a_warning() {
+    let out = run(prtip().args(["-sT", "-n", "-Pn", "-p", "T:1,U:53", "-oX", "-", LO]));
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("U:")).collect();
+    assert_eq!(warnings.len(), 1, "{}", describe(&out));
+    assert!(
+        warnings[0].starts_with("prtip: warning: "),
+        "{}",
+        describe(&out)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let scans: Vec<&str> = xml::elements(&stdout, "scaninfo").collect();
+    assert_eq!(scans.len(), 1, "{stdout}");
+    assert_eq!(xml::attr(scans[0], "services").as_deref(), Some("1"));
+    assert!(!stdout.contains("protocol=\"udp\""), "{stdout}");
 }
 
 /// A privileged prtip refuses an output path that is a symbolic link

@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 use prtip::output::{GrepableSink, JsonSink, NormalFlavor, NormalSink, XmlSink};
 use prtip_core::result::{
     HostResult, HostStatus, PortResult, PortState, PortTable, Protocol, Reason, ResultSink,
-    RunInfo, ServiceInfo,
+    RunInfo, ScanInfo, ServiceInfo,
 };
 
 #[global_allocator]
@@ -29,10 +29,12 @@ fn run_info() -> RunInfo {
     RunInfo {
         args: "prtip -sS -p- 198.18.4.1".into(),
         start: SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000),
-        scan_type: "syn",
-        protocol: Protocol::Tcp,
-        num_services: 65_535,
-        services: "1-65535".into(),
+        scans: vec![ScanInfo {
+            scan_type: "syn",
+            protocol: Protocol::Tcp,
+            num_services: 65_535,
+            services: "1-65535".into(),
+        }],
         verbose: 0,
         debug: 0,
         reason: true,

@@ -6,6 +6,8 @@
 //! Needs nmap; without it the test prints a loud SKIPPED line, except under
 //! CI=true where that is a failure.
 
+mod common;
+
 use std::net::{IpAddr, Ipv4Addr};
 use std::process::Command;
 use std::time::{Duration, SystemTime};
@@ -13,14 +15,14 @@ use std::time::{Duration, SystemTime};
 use prtip_testkit::{
     loopback::{self, LoopbackPorts},
     nmapdata,
-    prereq::require_tool,
+    prereq::{require_root, require_tool},
     process::{run_ok, tempdir},
 };
 
 use prtip::output::{GrepableSink, NormalFlavor, NormalSink};
 use prtip_core::result::{
-    ExtraPorts, HostResult, HostStatus, PortResult, PortState, PortTable, Protocol, Reason,
-    ResultSink, RunInfo, RunStats, ServiceInfo,
+    ExtraPorts, ExtraReason, HostResult, HostStatus, PortResult, PortState, PortTable, Protocol,
+    Reason, ResultSink, RunInfo, RunStats, ScanInfo, ServiceInfo,
 };
 
 /// The report body: comment lines dropped, latency and our name masked.
@@ -108,7 +110,12 @@ fn compare(open_count: usize, closed_count: usize, reason: bool) {
         host.ports.extra = vec![ExtraPorts {
             state: PortState::Closed,
             count: n,
-            reasons: vec![(Reason::ConnRefused, n)],
+            reasons: vec![ExtraReason::new(
+                Protocol::Tcp,
+                Reason::ConnRefused,
+                n,
+                closed[0],
+            )],
         }];
     } else {
         shown.extend(closed.iter().map(|&p| {
@@ -122,10 +129,12 @@ fn compare(open_count: usize, closed_count: usize, reason: bool) {
     let run = RunInfo {
         args: format!("prtip -sT -Pn -n -p {port_list} 127.0.0.1"),
         start: SystemTime::now(),
-        scan_type: "connect",
-        protocol: Protocol::Tcp,
-        num_services: u32::try_from(all.len()).expect("count"),
-        services: port_list.clone(),
+        scans: vec![ScanInfo {
+            scan_type: "connect",
+            protocol: Protocol::Tcp,
+            num_services: u32::try_from(all.len()).expect("count"),
+            services: port_list.clone(),
+        }],
         verbose: 0,
         debug: 0,
         reason,
@@ -181,4 +190,37 @@ fn all_ports_ignored_matches_nmap() {
     if require_tool("nmap") {
         compare(0, 27, true);
     }
+}
+
+/// `-sS -sU`: TCP and UDP ports in one table, a closed state collapsed over
+/// both protocols ("Not shown: 30 closed udp ports (port-unreach), 30
+/// closed tcp ports (reset)", nmap's order for equal counts), open|filtered.
+#[test]
+fn tcp_and_udp_in_one_report_match_nmap() {
+    if !require_root() || !require_tool("nmap") {
+        return;
+    }
+    let _g = loopback::lock();
+    let ports = common::mixed::MixedPorts::new(30, 30);
+    let dir = tempdir();
+    let base = dir.path().join("nmap");
+    ports.run_nmap(&base);
+    let nmap_normal = std::fs::read_to_string(base.with_extension("nmap")).expect("read");
+    let nmap_grep = std::fs::read_to_string(base.with_extension("gnmap")).expect("read");
+    assert!(nmap_normal.contains("/udp "), "{nmap_normal}");
+    let (run, host) = (ports.run_info(), ports.host());
+    let normal = render(NormalSink::new(Vec::new(), NormalFlavor::File), &run, &host);
+    let ours = String::from_utf8(normal.into_inner()).expect("utf8");
+    assert_eq!(
+        body(&ours),
+        body(&nmap_normal),
+        "ours:\n{ours}\nnmap:\n{nmap_normal}"
+    );
+    let grep = render(GrepableSink::new(Vec::new()), &run, &host);
+    let ours = String::from_utf8(grep.into_inner()).expect("utf8");
+    assert_eq!(
+        body(&ours),
+        body(&nmap_grep),
+        "ours:\n{ours}\nnmap:\n{nmap_grep}"
+    );
 }

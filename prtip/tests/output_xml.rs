@@ -4,6 +4,8 @@
 //! Needs nmap, xmllint and ndiff; without them the tests print a loud
 //! SKIPPED line, except under CI=true where a missing tool is a failure.
 
+mod common;
+
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::process::Command;
@@ -12,15 +14,15 @@ use std::time::{Duration, SystemTime};
 use prtip_testkit::{
     loopback::{self, LoopbackPorts},
     nmapdata,
-    prereq::{require_file, require_tool},
+    prereq::{require_file, require_root, require_tool},
     process::{run_ok, tempdir},
     xml,
 };
 
 use prtip::output::XmlSink;
 use prtip_core::result::{
-    ExtraPorts, HostResult, HostStatus, PortResult, PortState, PortTable, Protocol, Reason,
-    ResultSink, RunInfo, RunStats, ServiceInfo, ServiceMethod,
+    ExtraPorts, ExtraReason, HostResult, HostStatus, PortResult, PortState, PortTable, Protocol,
+    Reason, ResultSink, RunInfo, RunStats, ScanInfo, ServiceInfo, ServiceMethod,
 };
 
 /// True when every tool and nmap's DTD are there; otherwise skip loudly
@@ -43,10 +45,12 @@ fn run_info(args: &str, services: String, num: u32) -> RunInfo {
     RunInfo {
         args: args.to_owned(),
         start: SystemTime::now(),
-        scan_type: "connect",
-        protocol: Protocol::Tcp,
-        num_services: num,
-        services,
+        scans: vec![ScanInfo {
+            scan_type: "connect",
+            protocol: Protocol::Tcp,
+            num_services: num,
+            services,
+        }],
         verbose: 0,
         debug: 0,
         reason: false,
@@ -79,6 +83,11 @@ fn up_host(name: Option<&str>) -> HostResult {
         ports: PortTable::default(),
         os: None,
     }
+}
+
+/// Collapsed TCP ports of one reason (the first port only orders reasons).
+fn tcp(reason: Reason, count: u32) -> ExtraReason {
+    ExtraReason::new(Protocol::Tcp, reason, count, 1)
 }
 
 /// Everything the format can carry, including what a hostile server could
@@ -125,19 +134,19 @@ fn rich_hosts() -> Vec<HostResult> {
         ExtraPorts {
             state: PortState::Closed,
             count: 990,
-            reasons: vec![(Reason::ConnRefused, 990)],
+            reasons: vec![tcp(Reason::ConnRefused, 990)],
         },
         ExtraPorts {
             state: PortState::Filtered,
             count: 6,
-            reasons: vec![(Reason::NoResponse, 4), (Reason::AdminProhibited, 2)],
+            reasons: vec![tcp(Reason::NoResponse, 4), tcp(Reason::AdminProhibited, 2)],
         },
     ];
     let mut all_ignored = up_host(Some("bad\"name<&>\x01"));
     all_ignored.ports.extra = vec![ExtraPorts {
         state: PortState::OpenFiltered,
         count: 1000,
-        reasons: vec![(Reason::NoResponse, 1000)],
+        reasons: vec![ExtraReason::new(Protocol::Udp, Reason::NoResponse, 1000, 1)],
     }];
     let mut down = up_host(None);
     down.status = HostStatus::Down;
@@ -170,7 +179,7 @@ fn hand_built_scan_validates_against_nmap_dtd() {
     }
     // A ping scan (no scaninfo, no ports) and an empty run are documents too.
     run.port_scan = false;
-    run.scan_type = "ping";
+    run.scans.clear();
     let path = dir.path().join("ping.xml");
     write_xml(&path, &run, &[up_host(None)], &stats(1, 0, false));
     xml::xmllint(&path, true);
@@ -229,7 +238,7 @@ fn ndiff_finds_no_difference_with_nmap_on_localhost() {
     host.ports.extra = vec![ExtraPorts {
         state: PortState::Closed,
         count: closed,
-        reasons: vec![(Reason::ConnRefused, closed)],
+        reasons: vec![tcp(Reason::ConnRefused, closed)],
     }];
     let args = format!("prtip -sT -Pn -n -p {port_list} 127.0.0.1");
     let run = run_info(
@@ -242,5 +251,51 @@ fn ndiff_finds_no_difference_with_nmap_on_localhost() {
     xml::xmllint(&ours, true);
 
     // Only the banner lines (scanner version, arguments) may differ.
+    xml::ndiff_no_port_differences(&nmap_xml, &ours);
+}
+
+/// `-sS -sU`: two `<scaninfo>`, `<extrareasons>` per protocol, UDP ports;
+/// valid against the DTD and no port difference with nmap's own file.
+#[test]
+fn tcp_and_udp_scan_validates_and_ndiff_agrees_with_nmap() {
+    if !require_root() || !have_tools(&["nmap", "xmllint", "ndiff"]) {
+        return;
+    }
+    let _g = loopback::lock();
+    let ports = common::mixed::MixedPorts::new(30, 30);
+    let dir = tempdir();
+    let base = dir.path().join("nmap");
+    ports.run_nmap(&base);
+    let nmap_xml = base.with_extension("xml");
+    let nmap_text = std::fs::read_to_string(&nmap_xml).expect("read nmap.xml");
+    let ours = dir.path().join("prtip.xml");
+    write_xml(
+        &ours,
+        &ports.run_info(),
+        &[ports.host()],
+        &stats(1, 0, false),
+    );
+    xml::xmllint(&ours, true);
+    let text = std::fs::read_to_string(&ours).expect("read ours");
+    let scaninfo = |t: &str| {
+        xml::elements(t, "scaninfo")
+            .map(|e| ["type", "protocol", "numservices", "services"].map(|a| xml::attr(e, a)))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(scaninfo(&text), scaninfo(&nmap_text));
+    // nmap 7.93 adds `ports=` to each <extrareasons>; prtip keeps only counts.
+    let reasons = |t: &str| {
+        xml::elements(t, "extrareasons")
+            .map(|e| {
+                (
+                    xml::attr(e, "reason"),
+                    xml::attr(e, "count"),
+                    xml::attr(e, "proto"),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(reasons(&text), reasons(&nmap_text), "{text}\n{nmap_text}");
+    assert_eq!(reasons(&text).len(), 2, "{text}");
     xml::ndiff_no_port_differences(&nmap_xml, &ours);
 }

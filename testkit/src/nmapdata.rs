@@ -19,6 +19,15 @@ pub const SERVICES: &str = "/usr/share/nmap/nmap-services";
 /// TCP port -> service name, as nmap would print it from its nmap-services
 /// (the first entry per port); empty when the file is missing.
 pub fn tcp_service_names() -> HashMap<u16, String> {
+    service_names("/tcp")
+}
+
+/// UDP port -> service name, as [`tcp_service_names`] for TCP.
+pub fn udp_service_names() -> HashMap<u16, String> {
+    service_names("/udp")
+}
+
+fn service_names(suffix: &str) -> HashMap<u16, String> {
     let text = std::fs::read_to_string(SERVICES).unwrap_or_default();
     let mut map = HashMap::new();
     for line in text.lines().filter(|l| !l.starts_with('#')) {
@@ -26,7 +35,7 @@ pub fn tcp_service_names() -> HashMap<u16, String> {
         let (Some(name), Some(spec)) = (fields.next(), fields.next()) else {
             continue;
         };
-        if let Some(port) = spec.strip_suffix("/tcp").and_then(|p| p.parse().ok()) {
+        if let Some(port) = spec.strip_suffix(suffix).and_then(|p| p.parse().ok()) {
             map.entry(port).or_insert_with(|| name.to_owned());
         }
     }

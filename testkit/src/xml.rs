@@ -222,7 +222,7 @@ pub fn ndiff_no_port_differences(a: &Path, b: &Path) {
     let text = String::from_utf8_lossy(&out.stdout);
     let port_lines: Vec<&str> = text
         .lines()
-        .filter(|l| l.contains("/tcp") || l.contains("Not shown"))
+        .filter(|l| l.contains("/tcp") || l.contains("/udp") || l.contains("Not shown"))
         .collect();
     assert!(
         out.status.code() == Some(0) && port_lines.is_empty(),

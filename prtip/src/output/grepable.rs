@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::os::OsPrinting;
-use prtip_core::result::{HostResult, HostStatus, ResultSink, RunInfo, RunStats};
+use prtip_core::result::{HostResult, HostStatus, Protocol, ResultSink, RunInfo, RunStats};
 
 use super::not_begun;
 use super::text::{done_summary, screen_safe, service_name, Spill, NAME, VERSION};
@@ -40,6 +40,9 @@ impl<W: Write> ResultSink for GrepableSink<W> {
             ctime(run.start),
             screen_safe(&run.args)
         )?;
+        if run.verbose > 0 {
+            writeln!(self.out, "{}", ports_scanned(run))?;
+        }
         self.run = Some(run.clone());
         self.out.flush()
     }
@@ -69,6 +72,26 @@ impl<W: Write> ResultSink for GrepableSink<W> {
         )?;
         self.out.flush()
     }
+}
+
+/// nmap's `-v` header: how many ports of each protocol are scanned, and
+/// which, "# Ports scanned: TCP(3;22,80,443) UDP(0;) SCTP(0;) PROTOCOLS(0;)".
+fn ports_scanned(run: &RunInfo) -> String {
+    let of = |protocol: Protocol| {
+        // nmap runs one scan per protocol; the first one's list is its list.
+        run.scans
+            .iter()
+            .find(|s| s.protocol == protocol)
+            .map_or_else(
+                || "0;".to_owned(),
+                |s| format!("{};{}", s.num_services, s.services),
+            )
+    };
+    format!(
+        "# Ports scanned: TCP({}) UDP({}) SCTP(0;) PROTOCOLS(0;)",
+        of(Protocol::Tcp),
+        of(Protocol::Udp)
+    )
 }
 
 /// Field separators of the format; nmap replaces '/' so awk/cut still work.
@@ -179,8 +202,47 @@ mod tests {
     }
 
     #[test]
+    fn udp_ports_and_one_ignored_state_over_both_protocols() {
+        let out = collect(|s| host_lines(&mixed_run_info(), &mixed_host(), s));
+        assert_eq!(
+            out,
+            "Host: 127.0.0.1 ()\tStatus: Up\n\
+             Host: 127.0.0.1 ()\tPorts: 22/open/tcp//ssh///, 7/open|filtered/udp//echo///, 53/open/udp//domain///, 161/closed|filtered/udp//snmp///\tIgnored State: closed (66)\n"
+        );
+    }
+
+    #[test]
+    fn verbose_header_lists_ports_per_protocol() {
+        // nmap 7.93 -v: "# Ports scanned: TCP(1;22) UDP(1;53) SCTP(0;) PROTOCOLS(0;)".
+        let mut run = mixed_run_info();
+        let header = |run: &RunInfo| {
+            let mut sink = GrepableSink::new(Vec::new());
+            sink.begin(run).expect("begin");
+            let out = String::from_utf8(sink.into_inner()).expect("utf8");
+            out.lines().nth(1).map(str::to_owned)
+        };
+        assert_eq!(header(&run), None, "only with -v");
+        run.verbose = 1;
+        assert_eq!(
+            header(&run).as_deref(),
+            Some("# Ports scanned: TCP(40;1-40) UDP(30;1-30) SCTP(0;) PROTOCOLS(0;)")
+        );
+        run.scans.remove(0);
+        assert_eq!(
+            header(&run).as_deref(),
+            Some("# Ports scanned: TCP(0;) UDP(30;1-30) SCTP(0;) PROTOCOLS(0;)")
+        );
+        run.scans.clear();
+        run.port_scan = false;
+        assert_eq!(
+            header(&run).as_deref(),
+            Some("# Ports scanned: TCP(0;) UDP(0;) SCTP(0;) PROTOCOLS(0;)")
+        );
+    }
+
+    #[test]
     fn several_ignored_states_are_not_listed() {
-        let out = collect(|s| host_lines(&run_info(), &mixed_host(), s));
+        let out = collect(|s| host_lines(&run_info(), &two_states_host(), s));
         assert!(!out.contains("Ignored State"), "{out}");
     }
 

@@ -10,20 +10,19 @@
 //! `null`, never omitted. As in nmap's XML, down hosts appear only with `-v`.
 //!
 //! ```json
-//! {"type":"run","scanner":"prtip","version":"0.1.0","args":"prtip -sT -p 22,80 127.0.0.1","start":1795611224,"scan_type":"connect","protocol":"tcp","num_services":2,"services":"22,80","port_scan":true,"version_scan":true,"verbose":0,"debug":0}
-//! {"type":"host","addr":"127.0.0.1","hostname":"localhost","status":"up","reason":"user-set","latency_us":262,"start":1795611224,"end":1795611225,"ports":[{"port":22,"protocol":"tcp","state":"open","reason":"syn-ack","reason_ttl":0,"service":{"name":"ssh","product":"OpenSSH","version":"9.2p1 Debian 2","extrainfo":"protocol 2.0","hostname":null,"ostype":"Linux","devicetype":null,"tunnel":null,"cpe":["cpe:/a:openbsd:openssh:9.2p1"],"method":"probed","conf":10}}],"extraports":[{"state":"closed","count":1,"reasons":[{"reason":"conn-refused","count":1}]}]}
+//! {"type":"run","scanner":"prtip","version":"0.1.0","args":"prtip -sT -sU -sV -p 22,80,U:53 127.0.0.1","start":1795611224,"scans":[{"type":"connect","protocol":"tcp","num_services":2,"services":"22,80"},{"type":"udp","protocol":"udp","num_services":1,"services":"53"}],"port_scan":true,"version_scan":true,"os_scan":false,"verbose":0,"debug":0}
+//! {"type":"host","addr":"127.0.0.1","hostname":"localhost","status":"up","reason":"user-set","latency_us":262,"start":1795611224,"end":1795611225,"ports":[{"port":22,"protocol":"tcp","state":"open","reason":"syn-ack","reason_ttl":0,"service":{"name":"ssh","product":"OpenSSH","version":"9.2p1 Debian 2","extrainfo":"protocol 2.0","hostname":null,"ostype":"Linux","devicetype":null,"tunnel":null,"cpe":["cpe:/a:openbsd:openssh:9.2p1"],"method":"probed","conf":10}}],"extraports":[{"state":"closed","count":1,"reasons":[{"protocol":"tcp","reason":"conn-refused","count":1}]}]}
 //! {"type":"stats","end":1795611225,"elapsed":0.05,"hosts_up":1,"hosts_down":0,"hosts_total":1,"interrupted":false}
 //! ```
 //!
 //! | field | meaning |
 //! |---|---|
-//! | `run.scan_type` | nmap's scan type name (`connect`, `syn`, ...) |
-//! | `run.services` | the port list, compact (`1-1000`) |
+//! | `run.scans` | one entry per port scan, as nmap's XML `<scaninfo>`: `type` (`connect`, `syn`, `udp`), `protocol`, `num_services`, `services` (the port list, compact: `1-1000`); empty with `-sn` |
 //! | `host.hostname` | name typed by the user or from reverse DNS, or `null` |
 //! | `host.reason` | why the host is considered up/down (nmap's reason names) |
 //! | `host.latency_us` | round-trip time in microseconds, or `null` |
 //! | `host.ports` | the ports nmap would list in its table (`service` is `null` when unknown) |
-//! | `host.extraports` | ports collapsed into "Not shown" groups: state, count, count per reason |
+//! | `host.extraports` | ports collapsed into "Not shown" groups: state, count (over every protocol), count per protocol and reason |
 //! | `service.method` | `table` (guessed from the port number) or `probed` (-sV) |
 //! | `service.conf` | confidence 0-10, as nmap's XML `conf` |
 //! | `service.tunnel` | `"ssl"` when the service was found inside TLS |
@@ -78,15 +77,21 @@ struct RunLine<'a> {
     version: &'static str,
     args: &'a str,
     start: u64,
-    scan_type: &'a str,
-    protocol: &'static str,
-    num_services: u32,
-    services: &'a str,
+    scans: Vec<ScanJson<'a>>,
     port_scan: bool,
     version_scan: bool,
     os_scan: bool,
     verbose: u8,
     debug: u8,
+}
+
+#[derive(Serialize)]
+struct ScanJson<'a> {
+    #[serde(rename = "type")]
+    scan_type: &'static str,
+    protocol: &'static str,
+    num_services: u32,
+    services: &'a str,
 }
 
 #[derive(Serialize)]
@@ -221,6 +226,7 @@ struct ExtraJson {
 
 #[derive(Serialize)]
 struct ReasonCount {
+    protocol: &'static str,
     reason: &'static str,
     count: u32,
 }
@@ -274,10 +280,16 @@ impl<W: Write> ResultSink for JsonSink<W> {
             version: VERSION,
             args: &run.args,
             start: unix_secs(run.start),
-            scan_type: run.scan_type,
-            protocol: run.protocol.as_str(),
-            num_services: run.num_services,
-            services: &run.services,
+            scans: run
+                .scans
+                .iter()
+                .map(|scan| ScanJson {
+                    scan_type: scan.scan_type,
+                    protocol: scan.protocol.as_str(),
+                    num_services: scan.num_services,
+                    services: &scan.services,
+                })
+                .collect(),
             port_scan: run.port_scan,
             version_scan: run.version_scan,
             os_scan: run.os_scan,
@@ -313,9 +325,10 @@ impl<W: Write> ResultSink for JsonSink<W> {
                     reasons: g
                         .reasons
                         .iter()
-                        .map(|&(reason, count)| ReasonCount {
-                            reason: reason.as_str(),
-                            count,
+                        .map(|r| ReasonCount {
+                            protocol: r.protocol.as_str(),
+                            reason: r.reason.as_str(),
+                            count: r.count,
                         })
                         .collect(),
                 })
@@ -368,7 +381,8 @@ mod tests {
         assert_eq!(v.len(), 3, "down host is skipped without -v");
         assert_eq!(v[0]["type"], "run");
         assert_eq!(v[0]["scanner"], "prtip");
-        assert_eq!(v[0]["num_services"], 101);
+        assert_eq!(v[0]["scans"][0]["num_services"], 101);
+        assert_eq!(v[0]["scans"][0]["type"], "connect");
         assert_eq!(v[1]["type"], "host");
         assert_eq!(v[1]["addr"], "127.0.0.1");
         assert_eq!(v[1]["hostname"], "localhost");
@@ -402,6 +416,30 @@ mod tests {
             .as_str()
             .expect("product");
         assert_eq!(product, "<script>&\"'\x1b[31m");
+    }
+
+    #[test]
+    fn scans_and_udp_ports() {
+        let v = lines(&mixed_run_info(), &[mixed_host()], &stats(1, 0));
+        let scans = v[0]["scans"].as_array().expect("scans");
+        assert_eq!(scans.len(), 2);
+        assert_eq!(scans[0]["type"], "syn");
+        assert_eq!(scans[0]["protocol"], "tcp");
+        assert_eq!(scans[1]["type"], "udp");
+        assert_eq!(scans[1]["protocol"], "udp");
+        assert_eq!(scans[1]["num_services"], 30);
+        assert_eq!(scans[1]["services"], "1-30");
+        let ports = v[1]["ports"].as_array().expect("ports");
+        assert_eq!(ports[1]["protocol"], "udp");
+        assert_eq!(ports[1]["state"], "open|filtered");
+        assert_eq!(ports[2]["reason"], "udp-response");
+        assert_eq!(ports[3]["state"], "closed|filtered");
+        let extra = &v[1]["extraports"][0];
+        assert_eq!(extra["count"], 66);
+        assert_eq!(extra["reasons"][0]["protocol"], "tcp");
+        assert_eq!(extra["reasons"][1]["protocol"], "udp");
+        assert_eq!(extra["reasons"][1]["reason"], "port-unreach");
+        assert_eq!(extra["reasons"][1]["count"], 27);
     }
 
     #[test]

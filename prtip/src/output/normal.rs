@@ -153,7 +153,7 @@ fn host_block(run: &RunInfo, host: &HostResult, out: &mut Spill<'_>) {
                 "All {total} scanned ports on {nameip} are in ignored states.\n"
             ));
         }
-        not_shown_line(run, host, out);
+        not_shown_line(host, out);
         out.push('\n');
         if !table.shown.is_empty() {
             port_table(run, &table.shown, out);
@@ -188,9 +188,10 @@ fn os_section(os: &OsReport, printing: OsPrinting, out: &mut String) {
 }
 
 /// "Not shown: 995 closed tcp ports (reset), 3 filtered tcp ports (no-response)":
-/// one item per (state, reason), the plural taken from the state's total as nmap does.
-fn not_shown_line(run: &RunInfo, host: &HostResult, out: &mut String) {
-    let proto = run.protocol.as_str();
+/// one item per (state, protocol, reason), the plural taken from the state's
+/// total over every protocol, as nmap does ("1 closed tcp ports (reset), 30
+/// closed udp ports (port-unreach)").
+fn not_shown_line(host: &HostResult, out: &mut String) {
     let mut first = true;
     for group in host.ports.extra.iter().filter(|g| g.count > 0) {
         let plural = if group.count == 1 { "" } else { "s" };
@@ -198,8 +199,15 @@ fn not_shown_line(run: &RunInfo, host: &HostResult, out: &mut String) {
         let mut items: Vec<String> = group
             .reasons
             .iter()
-            .filter(|(_, n)| *n > 0)
-            .map(|(reason, n)| format!("{n} {state} {proto} port{plural} ({})", reason.as_str()))
+            .filter(|r| r.count > 0)
+            .map(|r| {
+                format!(
+                    "{} {state} {} port{plural} ({})",
+                    r.count,
+                    r.protocol.as_str(),
+                    r.reason.as_str()
+                )
+            })
             .collect();
         if items.is_empty() {
             items.push(format!("{} {state} port{plural}", group.count));
@@ -360,6 +368,7 @@ mod tests {
     use super::super::testdata::*;
     use super::super::text::collect;
     use super::*;
+    use prtip_core::result::{ExtraPorts, ExtraReason, Protocol, Reason};
 
     fn render(
         flavor: NormalFlavor,
@@ -455,7 +464,7 @@ PORT      STATE  SERVICE    REASON       VERSION
              All 100 scanned ports on 127.0.0.1 are in ignored states.\n\
              Not shown: 100 closed tcp ports (conn-refused)\n\n"
         );
-        let out = collect(|s| host_block(&run, &mixed_host(), s));
+        let out = collect(|s| host_block(&run, &two_states_host(), s));
         assert!(
             out.contains(
                 "Not shown: 995 closed tcp ports (reset), 3 filtered tcp ports (no-response)\n"
@@ -468,6 +477,52 @@ PORT      STATE  SERVICE    REASON       VERSION
             "{out}"
         );
         assert!(out.contains("22/tcp open  ssh\n"), "{out}");
+    }
+
+    #[test]
+    fn tcp_and_udp_ports_in_one_table() {
+        // Laid out as nmap 7.93 lays out `-sS -sU --reason` on 127.0.0.1.
+        let mut run = mixed_run_info();
+        let out = collect(|s| host_block(&run, &mixed_host(), s));
+        let expected = "\
+prtip scan report for 127.0.0.1
+Host is up (0.000040s latency).
+Not shown: 39 closed tcp ports (reset), 27 closed udp ports (port-unreach)
+PORT    STATE           SERVICE
+22/tcp  open            ssh
+7/udp   open|filtered   echo
+53/udp  open            domain
+161/udp closed|filtered snmp
+
+";
+        assert_eq!(out, expected);
+        run.reason = true;
+        let out = collect(|s| host_block(&run, &mixed_host(), s));
+        assert!(
+            out.contains("PORT    STATE           SERVICE REASON\n22/tcp  open            ssh     syn-ack\n7/udp   open|filtered   echo    no-response ttl 64\n53/udp  open            domain  udp-response ttl 64\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn not_shown_plural_counts_every_protocol() {
+        // nmap: one closed TCP port among 30 closed UDP ones is still "ports".
+        let mut host = mixed_host();
+        host.ports.extra[0] = ExtraPorts {
+            state: prtip_core::result::PortState::Closed,
+            count: 31,
+            reasons: vec![
+                ExtraReason::new(Protocol::Udp, Reason::PortUnreach, 30, 1),
+                ExtraReason::new(Protocol::Tcp, Reason::Reset, 1, 1),
+            ],
+        };
+        let out = collect(|s| host_block(&mixed_run_info(), &host, s));
+        assert!(
+            out.contains(
+                "Not shown: 30 closed udp ports (port-unreach), 1 closed tcp ports (reset)\n"
+            ),
+            "{out}"
+        );
     }
 
     #[test]

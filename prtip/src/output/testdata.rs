@@ -5,8 +5,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use prtip_core::result::{
-    ExtraPorts, HostResult, HostStatus, PortResult, PortState, PortTable, Protocol, Reason,
-    RunInfo, RunStats, ServiceInfo, ServiceMethod,
+    ExtraPorts, ExtraReason, HostResult, HostStatus, PortResult, PortState, PortTable, Protocol,
+    Reason, RunInfo, RunStats, ScanInfo, ServiceInfo, ServiceMethod,
 };
 
 pub(crate) const T0: u64 = 1_795_611_224;
@@ -19,10 +19,12 @@ pub(crate) fn run_info() -> RunInfo {
     RunInfo {
         args: "prtip -sT -Pn -p 18000-18100 localhost".into(),
         start: t0(),
-        scan_type: "connect",
-        protocol: Protocol::Tcp,
-        num_services: 101,
-        services: "18000-18100".into(),
+        scans: vec![ScanInfo {
+            scan_type: "connect",
+            protocol: Protocol::Tcp,
+            num_services: 101,
+            services: "18000-18100".into(),
+        }],
         verbose: 0,
         debug: 0,
         reason: false,
@@ -70,10 +72,23 @@ fn probed(name: &str) -> ServiceInfo {
 }
 
 fn extra(state: PortState, reasons: &[(Reason, u32)]) -> ExtraPorts {
+    let tcp: Vec<_> = reasons
+        .iter()
+        .map(|&(r, n)| (Protocol::Tcp, r, n))
+        .collect();
+    extra_of(state, &tcp)
+}
+
+/// A collapsed group whose reasons name their protocol (first ports do
+/// not matter here: the reasons are given in nmap's order).
+fn extra_of(state: PortState, reasons: &[(Protocol, Reason, u32)]) -> ExtraPorts {
     ExtraPorts {
         state,
-        count: reasons.iter().map(|r| r.1).sum(),
-        reasons: reasons.to_vec(),
+        count: reasons.iter().map(|r| r.2).sum(),
+        reasons: reasons
+            .iter()
+            .map(|&(p, r, n)| ExtraReason::new(p, r, n, 1))
+            .collect(),
     }
 }
 
@@ -127,7 +142,7 @@ pub(crate) fn all_closed_host() -> HostResult {
 }
 
 /// Two collapsed states, as nmap prints for a partly firewalled host.
-pub(crate) fn mixed_host() -> HostResult {
+pub(crate) fn two_states_host() -> HostResult {
     let mut h = host([127, 0, 0, 1], None, Reason::UserSet, Some(100));
     h.ports.shown = vec![open(22), open(80)];
     h.ports.extra = vec![
@@ -204,5 +219,61 @@ pub(crate) fn hostile_host() -> HostResult {
         ..probed("ht/tp\t")
     }));
     h.ports.shown = vec![p];
+    h
+}
+
+/// `nmap -sS -sU` run: a SYN scan of T:22,80 and a UDP scan of U:53,161.
+pub(crate) fn mixed_run_info() -> RunInfo {
+    RunInfo {
+        args: "prtip -sS -sU -p T:1-40,U:1-30 127.0.0.1".into(),
+        scans: vec![
+            ScanInfo {
+                scan_type: "syn",
+                protocol: Protocol::Tcp,
+                num_services: 40,
+                services: "1-40".into(),
+            },
+            ScanInfo {
+                scan_type: "udp",
+                protocol: Protocol::Udp,
+                num_services: 30,
+                services: "1-30".into(),
+            },
+        ],
+        ..run_info()
+    }
+}
+
+fn udp(port: u16, state: PortState, reason: Reason, name: Option<&str>) -> PortResult {
+    let mut p = PortResult::new(port, Protocol::Udp, state, reason);
+    p.reason_ttl = 64;
+    p.service = name.map(|n| Box::new(ServiceInfo::from_table(n)));
+    p
+}
+
+/// A TCP and a UDP scan of one host: ports of both protocols shown, the
+/// UDP states nmap reports, and one state collapsed over both protocols.
+pub(crate) fn mixed_host() -> HostResult {
+    let mut h = host([127, 0, 0, 1], None, Reason::UserSet, Some(40));
+    let mut ssh = open(22);
+    ssh.service = Some(Box::new(ServiceInfo::from_table("ssh")));
+    h.ports.shown = vec![
+        ssh,
+        udp(7, PortState::OpenFiltered, Reason::NoResponse, Some("echo")),
+        udp(53, PortState::Open, Reason::UdpResponse, Some("domain")),
+        udp(
+            161,
+            PortState::ClosedFiltered,
+            Reason::NoResponse,
+            Some("snmp"),
+        ),
+    ];
+    h.ports.extra = vec![extra_of(
+        PortState::Closed,
+        &[
+            (Protocol::Tcp, Reason::Reset, 39),
+            (Protocol::Udp, Reason::PortUnreach, 27),
+        ],
+    )];
     h
 }

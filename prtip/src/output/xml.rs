@@ -86,14 +86,18 @@ impl<W: Write> ResultSink for XmlSink<W> {
             unix_secs(run.start),
             escape(&startstr)
         );
-        if run.port_scan && DTD_SCAN_TYPES.contains(&run.scan_type) {
+        for scan in run
+            .scans
+            .iter()
+            .filter(|scan| run.port_scan && DTD_SCAN_TYPES.contains(&scan.scan_type))
+        {
             let _ = writeln!(
                 s,
                 "<scaninfo type=\"{}\" protocol=\"{}\" numservices=\"{}\" services=\"{}\"/>",
-                run.scan_type,
-                run.protocol.as_str(),
-                run.num_services,
-                escape(&run.services)
+                scan.scan_type,
+                scan.protocol.as_str(),
+                scan.num_services,
+                escape(&scan.services)
             );
         }
         let _ = write!(
@@ -200,7 +204,7 @@ fn host_element(run: &RunInfo, host: &HostResult, s: &mut Spill<'_>) {
         s.push_str("</hostnames>\n");
     }
     if ports && host.ports.total() > 0 {
-        ports_element(run, host, s);
+        ports_element(host, s);
     }
     if let Some(os) = host.os.as_deref().filter(|_| up) {
         os_element(os, OsPrinting::of(run), s);
@@ -271,7 +275,7 @@ fn hostname_type(run: &RunInfo, name: &str) -> &'static str {
     }
 }
 
-fn ports_element(run: &RunInfo, host: &HostResult, s: &mut Spill<'_>) {
+fn ports_element(host: &HostResult, s: &mut Spill<'_>) {
     s.push_str("<ports>");
     for group in host.ports.extra.iter().filter(|g| g.count > 0) {
         let _ = writeln!(
@@ -280,15 +284,16 @@ fn ports_element(run: &RunInfo, host: &HostResult, s: &mut Spill<'_>) {
             group.state.as_str(),
             group.count
         );
-        // nmap also lists the port numbers of each reason; we keep only
-        // counters for collapsed ports (memory rule), and the DTD makes
-        // `ports` optional.
-        for (reason, count) in group.reasons.iter().filter(|(_, n)| *n > 0) {
+        // nmap 7.93 also lists the port numbers of each reason (`ports=`);
+        // collapsed ports are only counted here (memory rule), and the DTD
+        // makes `ports` optional.
+        for r in group.reasons.iter().filter(|r| r.count > 0) {
             let _ = writeln!(
                 s,
-                "<extrareasons reason=\"{}\" count=\"{count}\" proto=\"{}\"/>",
-                reason.as_str(),
-                run.protocol.as_str()
+                "<extrareasons reason=\"{}\" count=\"{}\" proto=\"{}\"/>",
+                r.reason.as_str(),
+                r.count,
+                r.protocol.as_str()
             );
         }
         s.push_str("</extraports>\n");
@@ -434,6 +439,22 @@ mod tests {
         assert!(out.contains(host), "{out}");
         assert!(out.contains("<runstats><finished time=\"1795611224\" timestr=\""));
         assert!(out.contains("; 1 IP address (1 host up) scanned in 0.05 seconds\" elapsed=\"0.05\" exit=\"success\"/><hosts up=\"1\" down=\"0\" total=\"1\"/>\n</runstats>\n</nmaprun>\n"));
+    }
+
+    #[test]
+    fn one_scaninfo_per_scan_and_reasons_per_protocol() {
+        let out = render(&mixed_run_info(), &[mixed_host()], &stats(1, 0));
+        assert!(out.contains("<scaninfo type=\"syn\" protocol=\"tcp\" numservices=\"40\" services=\"1-40\"/>\n<scaninfo type=\"udp\" protocol=\"udp\" numservices=\"30\" services=\"1-30\"/>\n<verbose level=\"0\"/>"), "{out}");
+        let ports = "<ports><extraports state=\"closed\" count=\"66\">\n\
+<extrareasons reason=\"reset\" count=\"39\" proto=\"tcp\"/>\n\
+<extrareasons reason=\"port-unreach\" count=\"27\" proto=\"udp\"/>\n\
+</extraports>\n\
+<port protocol=\"tcp\" portid=\"22\"><state state=\"open\" reason=\"syn-ack\" reason_ttl=\"0\"/><service name=\"ssh\" method=\"table\" conf=\"3\"/></port>\n\
+<port protocol=\"udp\" portid=\"7\"><state state=\"open|filtered\" reason=\"no-response\" reason_ttl=\"64\"/><service name=\"echo\" method=\"table\" conf=\"3\"/></port>\n\
+<port protocol=\"udp\" portid=\"53\"><state state=\"open\" reason=\"udp-response\" reason_ttl=\"64\"/><service name=\"domain\" method=\"table\" conf=\"3\"/></port>\n\
+<port protocol=\"udp\" portid=\"161\"><state state=\"closed|filtered\" reason=\"no-response\" reason_ttl=\"64\"/><service name=\"snmp\" method=\"table\" conf=\"3\"/></port>\n\
+</ports>\n";
+        assert!(out.contains(ports), "{out}");
     }
 
     #[test]

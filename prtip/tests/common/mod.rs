@@ -6,6 +6,8 @@
 // Each test file uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub mod mixed;
+
 use std::collections::BTreeSet;
 use std::process::{Command, Output};
 #[cfg(feature = "dhat-heap")]
