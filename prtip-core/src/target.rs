@@ -242,8 +242,11 @@ pub struct TargetSpec(Spec);
 
 impl TargetSpec {
     /// Parses one nmap target expression; the error names the bad token.
+    /// A netmask longer than 32 bits is an error here (nmap refuses it in
+    /// `--exclude`); scan targets go through [`TargetList`], which reads it
+    /// as /32 as nmap does.
     pub fn parse(token: &str) -> Result<TargetSpec> {
-        parse_spec(token).map(TargetSpec)
+        parse_spec(token, Netmasks::Strict).map(TargetSpec)
     }
 
     /// Number of addresses the expression covers (a hostname counts as one
@@ -272,7 +275,26 @@ impl std::str::FromStr for TargetSpec {
     }
 }
 
-fn parse_spec(token: &str) -> Result<Spec> {
+/// What a netmask of more than 32 bits (`10.0.0.0/33`) means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Netmasks {
+    /// An error (exclusions: nmap quits on them).
+    Strict,
+    /// The one address, after a warning (scan targets: nmap 7.93 says
+    /// `Illegal netmask in "10.0.0.0/33". Assuming /32 (one host)` and
+    /// scans it). See [`TargetList::warnings`].
+    AssumeHost,
+}
+
+/// nmap reads the netmask with `strtol` into an `int`: digits only, and a
+/// value beyond `i32::MAX` is a failed split, not an illegal netmask.
+fn oversized_netmask(text: &str) -> bool {
+    !text.is_empty()
+        && text.bytes().all(|b| b.is_ascii_digit())
+        && text.parse::<i32>().is_ok_and(|bits| bits > 32)
+}
+
+fn parse_spec(token: &str, netmasks: Netmasks) -> Result<Spec> {
     if token.is_empty() {
         return Err(Error::target(token, "empty target"));
     }
@@ -292,7 +314,11 @@ fn parse_spec(token: &str) -> Result<Spec> {
             ))
         };
     }
-    let prefix = prefix_text.map(|p| parse_prefix(p, token)).transpose()?;
+    let prefix = match prefix_text {
+        Some(p) if netmasks == Netmasks::AssumeHost && oversized_netmask(p) => Some(32),
+        Some(p) => Some(parse_prefix(p, token)?),
+        None => None,
+    };
     if host.is_empty() {
         return Err(Error::target(token, "missing address before \"/\""));
     }
@@ -613,10 +639,32 @@ impl TargetList {
     pub fn count(&self) -> Result<u64> {
         let mut total: u64 = 0;
         for token in self.tokens() {
-            let spec = TargetSpec::parse(token.text).map_err(|e| token.wrap(e))?;
+            let spec = parse_spec(token.text, Netmasks::AssumeHost)
+                .map(TargetSpec)
+                .map_err(|e| token.wrap(e))?;
             total = total.saturating_add(spec.count());
         }
         Ok(total)
+    }
+
+    /// What nmap warns about but scans anyway, one line each (with
+    /// `file:line` for `-iL` content): a netmask longer than 32 bits is read
+    /// as /32 (`10.0.0.0/33` is the one address 10.0.0.0).
+    pub fn warnings(&self) -> impl Iterator<Item = String> + '_ {
+        self.tokens().filter_map(|token| {
+            let (_, bits) = token.text.rsplit_once('/')?;
+            if !oversized_netmask(bits) || token.text.contains(':') {
+                return None;
+            }
+            let what = format!(
+                "illegal netmask in \"{}\": assuming /32 (one host), as nmap does",
+                token.text
+            );
+            Some(match token.file {
+                Some((file, line)) => format!("{file}:{line}: {what}"),
+                None => what,
+            })
+        })
     }
 
     /// True when no expression was given (a file of comments counts as none).
@@ -714,7 +762,7 @@ impl<R: ?Sized> fmt::Debug for Targets<'_, R> {
 
 impl<R: Resolver + ?Sized> Targets<'_, R> {
     fn activate(&self, token: Token<'_>) -> Result<Active> {
-        let spec = parse_spec(token.text).map_err(|e| token.wrap(e))?;
+        let spec = parse_spec(token.text, Netmasks::AssumeHost).map_err(|e| token.wrap(e))?;
         Ok(match spec {
             Spec::Range(lo, hi) => Active {
                 set: AddrSet::Range(lo, hi),
@@ -1065,6 +1113,51 @@ mod tests {
                 Err(e) => assert_eq!(e.to_string(), want, "spec {spec:?}"),
             }
         }
+    }
+
+    #[test]
+    fn oversized_netmasks_mean_one_host_in_targets_as_in_nmap() {
+        // nmap 7.93: `Illegal netmask in "10.0.0.0/33". Assuming /32 (one host)`.
+        for (spec, count, first) in [
+            ("10.0.0.0/33", 1, "10.0.0.0"),
+            ("10.0.0.9/033", 1, "10.0.0.9"),
+            ("10.0.0.9/2147483647", 1, "10.0.0.9"),
+            ("10.0.0.1-3/40", 3, "10.0.0.1"),
+        ] {
+            let list = one(spec);
+            assert_eq!(list.count(), Ok(count), "{spec}");
+            assert_eq!(expand(&list, &ExcludeSet::new(), 1), vec![first], "{spec}");
+            let warned: Vec<String> = list.warnings().collect();
+            assert_eq!(
+                warned,
+                vec![format!(
+                    "illegal netmask in \"{spec}\": assuming /32 (one host), as nmap does"
+                )]
+            );
+        }
+        // Beyond an int, nmap cannot split the netmask off at all.
+        for spec in [
+            "10.0.0.0/2147483648",
+            "10.0.0.0/+33",
+            "10.0.0.0/-1",
+            "::1/200",
+        ] {
+            assert!(one(spec).count().is_err(), "{spec}");
+            assert_eq!(one(spec).warnings().count(), 0, "{spec}");
+        }
+        // A legal netmask is no warning.
+        assert_eq!(one("10.0.0.0/32").warnings().count(), 0);
+        // In a file, the warning says where.
+        let mut l = TargetList::new();
+        l.push_file("list.txt", "10.0.0.1\n# x/99\n10.0.0.2/99\n");
+        assert_eq!(l.count(), Ok(2));
+        assert_eq!(
+            l.warnings().collect::<Vec<_>>(),
+            vec!["list.txt:3: illegal netmask in \"10.0.0.2/99\": assuming /32 (one host), as nmap does"]
+        );
+        // nmap quits on an exclusion with such a netmask; so does prtip.
+        let e = ExcludeSet::new().add_list("10.0.0.1/33", &NoResolver);
+        assert!(e.is_err(), "{e:?}");
     }
 
     #[test]

@@ -37,8 +37,35 @@ pub const EXIT_CLOSED_STDOUT: u8 = 141;
 pub const EXIT_INTERRUPTED: u8 = 130;
 
 fn fail(code: u8, msg: impl std::fmt::Display) -> ExitCode {
-    eprintln!("prtip: {msg}");
+    eprintln!("prtip: {}", elide_long_words(&msg.to_string()));
     ExitCode::from(code)
+}
+
+/// Words longer than this are shortened in messages for the user.
+const LONGEST_WORD: usize = 256;
+
+/// Messages quote the value that was refused; a value of 100,000
+/// characters would make the one line of the error 100 KB long. Such a
+/// word keeps its start and end (where the quotes and the rest of the
+/// sentence are) and says how long it was. Paths up to PATH_MAX-ish
+/// lengths that matter in practice stay whole.
+fn elide_long_words(msg: &str) -> std::borrow::Cow<'_, str> {
+    if msg.len() <= LONGEST_WORD {
+        return msg.into();
+    }
+    let words: Vec<String> = msg
+        .split(' ')
+        .map(|w| {
+            let n = w.chars().count();
+            if n <= LONGEST_WORD {
+                return w.to_string();
+            }
+            let head: String = w.chars().take(40).collect();
+            let tail: String = w.chars().skip(n - 8).collect();
+            format!("{head}...[{} more characters]...{tail}", n - 48)
+        })
+        .collect();
+    words.join(" ").into()
 }
 
 /// Writes `text` to standard output; print! would panic on a closed pipe.
@@ -122,13 +149,53 @@ fn usage(e: impl std::fmt::Display) -> Failure {
 
 fn read_input(path: &Path) -> Result<String, Failure> {
     if path.as_os_str() == "-" {
-        let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .map_err(|e| usage(format!("cannot read targets from standard input: {e}")))?;
-        return Ok(s);
+        return read_text(std::io::stdin().lock())
+            .map_err(|e| usage(format!("cannot read targets from standard input: {e}")));
     }
-    std::fs::read_to_string(path).map_err(|e| usage(format!("cannot read {}: {e}", path.display())))
+    std::fs::File::open(path)
+        .map_err(|e| e.to_string())
+        .and_then(read_text)
+        .map_err(|e| usage(format!("cannot read {}: {e}", path.display())))
+}
+
+/// Reads a list of targets in pieces, checking each piece as it comes:
+/// a file that is not text is refused at its first bad byte. Reading it
+/// whole first would never end for `-iL /dev/zero` or `/dev/urandom`
+/// (the first exhausts memory, the second never ends at all). No target
+/// list contains a NUL byte, though UTF-8 allows it.
+fn read_text(mut input: impl Read) -> Result<String, String> {
+    let mut text = Vec::new();
+    let mut piece = [0u8; 8192];
+    // Bytes of `text` known to be whole UTF-8 characters.
+    let mut checked = 0;
+    loop {
+        let n = match input.read(&mut piece) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.to_string()),
+        };
+        if let Some(i) = piece[..n].iter().position(|&b| b == 0) {
+            return Err(format!(
+                "not a text file (a NUL byte at byte {})",
+                text.len() + i
+            ));
+        }
+        text.extend_from_slice(&piece[..n]);
+        match std::str::from_utf8(&text[checked..]) {
+            Ok(_) => checked = text.len(),
+            // A character cut in two by the end of this piece.
+            Err(e) if e.error_len().is_none() => checked += e.valid_up_to(),
+            Err(e) => {
+                return Err(format!(
+                    "not UTF-8 text (byte {})",
+                    checked + e.valid_up_to()
+                ))
+            }
+        }
+    }
+    String::from_utf8(text)
+        .map_err(|e| format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()))
 }
 
 fn target_list(settings: &Settings) -> Result<TargetList, Failure> {
@@ -141,7 +208,13 @@ fn target_list(settings: &Settings) -> Result<TargetList, Failure> {
         list.push_file(name, read_input(path)?);
     }
     // Syntax errors stop the run before any packet is sent.
-    list.count().map_err(usage)?;
+    if list.count().map_err(usage)? == 0 {
+        // nmap 7.93 says the same of an empty -iL file, and scans nothing.
+        eprintln!("prtip: warning: no targets were specified, so 0 hosts scanned");
+    }
+    for w in list.warnings() {
+        eprintln!("prtip: warning: {}", elide_long_words(&w));
+    }
     Ok(list)
 }
 
@@ -441,4 +514,48 @@ fn emit_host(
 
 fn has_open_port(host: &HostResult) -> bool {
     host.status == HostStatus::Up && host.ports.shown.iter().any(|p| p.state.maybe_open())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_words_are_shortened_and_the_rest_kept() {
+        let value = "9".repeat(100_000);
+        let msg = format!("invalid --seed \"{value}\": expected a non-negative integer");
+        let short = elide_long_words(&msg);
+        assert!(short.len() < 200, "{short}");
+        assert!(short.starts_with("invalid --seed \"9999"), "{short}");
+        assert!(short.contains("[99955 more characters]"), "{short}");
+        assert!(
+            short.ends_with("99\": expected a non-negative integer"),
+            "{short}"
+        );
+        let path = format!("cannot read /{}: x", "d".repeat(200));
+        assert_eq!(elide_long_words(&path), path);
+    }
+
+    #[test]
+    fn text_is_read_in_pieces_and_refused_at_the_first_bad_byte() {
+        // A character split across two pieces is still whole.
+        let text = format!("{}é 127.0.0.1\n", "#".repeat(8191));
+        assert_eq!(read_text(text.as_bytes()), Ok(text.clone()));
+        assert_eq!(read_text(&b""[..]), Ok(String::new()));
+        assert_eq!(
+            read_text(&b"10.0.0.1\n\0"[..]),
+            Err("not a text file (a NUL byte at byte 9)".to_string())
+        );
+        assert_eq!(
+            read_text(&b"10.0.0.1 \xff\xfe"[..]),
+            Err("not UTF-8 text (byte 9)".to_string())
+        );
+        assert_eq!(
+            read_text(&b"10.0.0.1 \xc3"[..]),
+            Err("not UTF-8 text (byte 9)".to_string())
+        );
+        // An endless source ends at its first NUL byte.
+        assert!(read_text(std::io::repeat(0)).is_err());
+        assert!(read_text(std::io::repeat(0xff)).is_err());
+    }
 }

@@ -69,7 +69,10 @@ pub struct Args {
     pub fast: bool,
     #[arg(long = "top-ports", allow_hyphen_values = true)]
     pub top_ports: Option<String>,
-    #[arg(short = 'T')]
+    // Values that start with '-' are taken as values (and refused by
+    // name) where no valid value looks like an option: `-T -1` says what
+    // is wrong with -T, not "unexpected argument '-1'".
+    #[arg(short = 'T', allow_hyphen_values = true)]
     pub timing: Option<String>,
     #[arg(long = "min-rate", allow_hyphen_values = true)]
     pub min_rate: Option<String>,
@@ -83,13 +86,13 @@ pub struct Args {
     pub scan_delay: Option<String>,
     #[arg(long = "iL")]
     pub input_list: Option<PathBuf>,
-    #[arg(long = "exclude", action = ArgAction::Append)]
+    #[arg(long = "exclude", allow_hyphen_values = true, action = ArgAction::Append)]
     pub exclude: Vec<String>,
     #[arg(long = "excludefile")]
     pub exclude_file: Option<PathBuf>,
     #[arg(short = 'e')]
     pub interface: Option<String>,
-    #[arg(short = 'S')]
+    #[arg(short = 'S', allow_hyphen_values = true)]
     pub source: Option<String>,
     #[arg(long = "datadir")]
     pub datadir: Option<PathBuf>,
@@ -124,7 +127,7 @@ pub struct Args {
     #[arg(long = "seed", allow_hyphen_values = true)]
     pub seed: Option<String>,
     /// `--shard i/n`: scan only the i-th of n slices (masscan's `--shard`).
-    #[arg(long = "shard")]
+    #[arg(long = "shard", allow_hyphen_values = true)]
     pub shard: Option<String>,
     #[arg(short = 'h', long = "help")]
     pub help: bool,
@@ -259,8 +262,10 @@ pub fn normalize(raw: impl IntoIterator<Item = OsString>) -> Result<Vec<OsString
             "-PN" | "-P0" => out.push("--Pn".into()),
             _ if is_count_with_level(&s, 'v') || is_count_with_level(&s, 'd') => {
                 let letter = &s[1..2];
-                let level: usize = s[2..].parse().unwrap_or(1);
-                for _ in 0..level.min(10) {
+                // Digits only, so a failed parse is an overflow: the most
+                // there is, not the least.
+                let level: usize = s[2..].parse().unwrap_or(usize::MAX);
+                for _ in 0..level.min(MAX_LEVEL) {
                     out.push(format!("-{letter}").into());
                 }
             }
@@ -285,6 +290,9 @@ fn scan_letters(s: &str) -> Result<Vec<OsString>, UsageError> {
         })
         .collect()
 }
+
+/// Highest verbosity or debug level that `-v<n>` / `-d<n>` gives.
+const MAX_LEVEL: usize = 10;
 
 /// `-v3` / `-d2`: nmap's numeric verbosity and debug levels.
 fn is_count_with_level(s: &str, letter: char) -> bool {
@@ -486,6 +494,8 @@ mod tests {
         assert_eq!(a.debug, 2);
         let a = ok("-v3 x");
         assert_eq!(a.verbose, 3);
+        assert_eq!(ok("-v0 x").verbose, 0);
+        assert_eq!(ok("-d99999999999999999999 x").debug, 10);
     }
 
     #[test]

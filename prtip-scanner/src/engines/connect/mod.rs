@@ -290,6 +290,7 @@ pub struct ConnectEngine {
 
 impl ConnectEngine {
     pub fn new(cfg: ConnectConfig, stop: StopFlag) -> Result<Self, ScanError> {
+        probe::check_options(&cfg.socket)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             // Connecting needs no rights, not even SO_BINDTODEVICE for -e

@@ -48,6 +48,22 @@ fn classify(e: &io::Error) -> Option<(PortState, Reason)> {
     })
 }
 
+/// Applies `-S` and `-e` to one socket before the scan starts. They are
+/// applied to every probe's socket, but a source address that is not one
+/// of ours or an interface that does not exist would otherwise only show
+/// at the first probe, once the outputs had begun ("0 IP addresses
+/// scanned", then the error). A socket that cannot be made at all is
+/// left for the probes to report.
+pub(crate) fn check_options(opts: &SocketOptions) -> Result<(), ScanError> {
+    if opts.source.is_none() && opts.interface.is_none() {
+        return Ok(());
+    }
+    let local = opts
+        .source
+        .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    new_socket(&SocketAddr::new(local, 0), opts).map(drop)
+}
+
 fn new_socket(target: &SocketAddr, opts: &SocketOptions) -> Result<io::Result<Socket>, ScanError> {
     let ty = Type::STREAM.nonblocking().cloexec();
     let sock = match Socket::new(Domain::for_address(*target), ty, Some(SockProtocol::TCP)) {
@@ -255,5 +271,27 @@ mod tests {
             .await
             .expect_err("must fail");
         assert!(e.to_string().contains("203.0.113.7"), "{e}");
+    }
+
+    #[test]
+    fn options_are_checked_before_the_scan() {
+        let bad_source = SocketOptions {
+            source: Some("203.0.113.7".parse().expect("ip")),
+            interface: None,
+        };
+        let e = check_options(&bad_source).expect_err("not ours");
+        assert!(e.to_string().contains("203.0.113.7"), "{e}");
+        let bad_interface = SocketOptions {
+            source: None,
+            interface: Some("nosuchif0".to_string()),
+        };
+        let e = check_options(&bad_interface).expect_err("no such interface");
+        assert!(e.to_string().contains("nosuchif0"), "{e}");
+        let fine = SocketOptions {
+            source: Some("127.0.0.1".parse().expect("ip")),
+            interface: Some("lo".to_string()),
+        };
+        check_options(&fine).expect("loopback");
+        check_options(&SocketOptions::default()).expect("nothing to check");
     }
 }
