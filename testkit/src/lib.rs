@@ -9,6 +9,7 @@
 //!   [`lab::ScriptLab`] built by `scripts/lab`).
 //! - [`capture`]: `tcpdump` inside a lab namespace.
 //! - [`services`]: real daemons (`scripts/services`) in a namespace.
+//! - [`hostile`]: services built to hurt `-sV`, and a namespace for them.
 //! - [`nmapdata`]: nmap's installed data, or hiding it from a thread.
 //! - [`loopback`]: listeners and servers on 127.0.0.1.
 //!
@@ -20,6 +21,7 @@
 //! [`loopback`] binds 127.0.0.1 only.
 
 pub mod capture;
+pub mod hostile;
 pub mod lab;
 pub mod loopback;
 pub mod netns;
