@@ -94,6 +94,8 @@ pub enum Phase {
     TargetExpansion,
     /// Loading the service and OS databases.
     DatabaseLoad,
+    /// Reading the UDP payloads (`-sU`: nmap-payloads or the built-in file).
+    UdpPayloads,
     /// Sending probes.
     Sending,
     /// Receiving and classifying replies.
@@ -112,10 +114,11 @@ pub enum Phase {
 
 impl Phase {
     /// Every phase, in report order.
-    pub const ALL: [Phase; 10] = [
+    pub const ALL: [Phase; 11] = [
         Phase::ArgumentParsing,
         Phase::TargetExpansion,
         Phase::DatabaseLoad,
+        Phase::UdpPayloads,
         Phase::Sending,
         Phase::Receiving,
         Phase::ReverseDns,
@@ -132,6 +135,7 @@ impl Phase {
             Phase::ArgumentParsing => "argument parsing",
             Phase::TargetExpansion => "target expansion",
             Phase::DatabaseLoad => "database load",
+            Phase::UdpPayloads => "UDP payloads",
             Phase::Sending => "sending",
             Phase::Receiving => "receiving",
             Phase::ReverseDns => "reverse DNS",

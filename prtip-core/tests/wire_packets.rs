@@ -476,7 +476,9 @@ fn ethernet_padding_is_ignored() {
 
 #[test]
 fn rejects_what_cannot_be_a_reply() {
-    // Truncated at every length.
+    // Truncated at every length (a capture cut short): nothing, or the very
+    // reply the whole packet gives once every field it reads is present;
+    // never a different one.
     for pkt in [
         &SCAPY_SYN_ACK[..],
         &SCAPY_RST_ACK,
@@ -484,8 +486,13 @@ fn rejects_what_cannot_be_a_reply() {
         &SCAPY_TS_REPLY,
         &SCAPY_UNREACH_FULL,
     ] {
+        let whole = parse_reply(pkt);
         for len in 0..pkt.len() {
-            assert_eq!(parse_reply(&pkt[..len]), None, "len {len}");
+            let cut = parse_reply(&pkt[..len]);
+            assert!(cut.is_none() || cut == whole, "len {len}: {cut:?}");
+            if len < 28 {
+                assert_eq!(cut, None, "len {len}");
+            }
         }
     }
     let mutate = |f: &dyn Fn(&mut [u8])| {
@@ -506,18 +513,17 @@ fn rejects_what_cannot_be_a_reply() {
         None,
         "total length < IHL"
     );
-    assert_eq!(
-        mutate(&|p| p[2..4].copy_from_slice(&[0x00, 0xff])),
-        None,
-        "total length past the bytes"
-    );
+    // A total length past the bytes is a capture cut short: read as far as
+    // it goes (the TCP header is all there).
+    assert!(mutate(&|p| p[2..4].copy_from_slice(&[0x00, 0xff])).is_some());
     assert_eq!(
         mutate(&|p| p[32] = 0xf0),
         None,
         "TCP data offset past the segment"
     );
     assert_eq!(mutate(&|p| p[32] = 0x40), None, "TCP data offset below 5");
-    assert_eq!(mutate(&|p| p[9] = 17), None, "UDP");
+    assert_eq!(mutate(&|p| p[9] = 47), None, "GRE");
+    assert!(matches!(mutate(&|p| p[9] = 17), Some(Reply::Udp(_))), "UDP");
     // First fragment (MF set, offset 0) still carries the whole TCP header.
     assert!(mutate(&|p| p[6] |= 0x20).is_some());
     // Unhandled ICMP types.
@@ -620,4 +626,62 @@ fn cookie_round_trip_through_the_wire() {
     echo[24..26].copy_from_slice(&id.to_be_bytes());
     echo[26..28].copy_from_slice(&eseq.to_be_bytes());
     assert!(c.validate(&parse_reply(&echo).expect("parses")));
+}
+
+/// The engines receive into 256-byte slots: a large UDP answer, or an ICMP
+/// error quoting a large probe, arrives cut short of its total length and
+/// must still be read as far as it goes.
+#[test]
+fn captures_cut_short_are_read_as_far_as_they_go() {
+    use prtip_core::wire::{
+        build_ipv4_icmp, build_ipv4_udp, IcmpMessage, Ipv4Header, UdpHeader, ICMP_DEST_UNREACHABLE,
+    };
+    let ip = |src, dst| Ipv4Header {
+        src,
+        dst,
+        id: 0x4242,
+        ttl: 61,
+        tos: 0,
+        df: false,
+    };
+    let mut answer = vec![0u8; 1200];
+    let body: Vec<u8> = (0..1000u32).map(|i| i as u8).collect();
+    let udp = UdpHeader {
+        sport: 53,
+        dport: 61001,
+    };
+    let n = build_ipv4_udp(&mut answer, &ip(THEM, US), &udp, &body).expect("room");
+    match parse_reply(&answer[..256.min(n)]) {
+        Some(Reply::Udp(u)) => {
+            assert_eq!((u.sport, u.dport, u.ttl), (53, 61001, 61));
+            assert_eq!(u.head(), &body[..32]);
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // Our probe with a 600-byte payload, quoted whole by the target.
+    let mut probe = vec![0u8; 700];
+    let probe_udp = UdpHeader {
+        sport: 61001,
+        dport: 67,
+    };
+    let n = build_ipv4_udp(&mut probe, &ip(US, THEM), &probe_udp, &[7u8; 600]).expect("room");
+    let mut error = vec![0u8; 800];
+    let m = IcmpMessage {
+        icmp_type: ICMP_DEST_UNREACHABLE,
+        code: 3,
+        rest: 0,
+        body: &probe[..n],
+    };
+    let n = build_ipv4_icmp(&mut error, &ip(THEM, US), &m).expect("room");
+    match parse_reply(&error[..256.min(n)]) {
+        Some(Reply::IcmpUnreachable(u)) => {
+            assert_eq!(
+                (u.orig_sport, u.orig_dport, u.orig_ip_id),
+                (61001, 67, 0x4242)
+            );
+            assert_eq!(u.code, 3);
+        }
+        other => panic!("{other:?}"),
+    }
 }

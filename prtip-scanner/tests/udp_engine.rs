@@ -477,3 +477,44 @@ fn replies_must_echo_the_keyed_dns_id() {
     assert_eq!(state_of(&r, 54).0, PortState::Open);
     assert!(stats.dropped >= 1, "{stats:?}");
 }
+
+/// `--host-timeout` gives up on a host still waiting on its ICMP limit, and
+/// reports it as timed out instead of guessing its ports.
+#[test]
+fn host_timeout_gives_up_on_a_rate_limited_host() {
+    let answers: Vec<(u16, Answer)> = (1000..1040).map(|p| (p, Answer::Closed)).collect();
+    let h = Arc::new(Mutex::new(host(&answers, Some(Bucket::new(6.0, 1.0)))));
+    let responder = Arc::clone(&h);
+    let net = Arc::new(FakeNet::new(Box::new(move |p| answer(&responder, p))));
+    let mut cfg = config(false);
+    cfg.timing.host_timeout = Some(Duration::from_millis(800));
+    let scanner = UdpScanner::new(
+        Arc::clone(&net) as _,
+        cfg,
+        Arc::new(PortList::from_ranges([(1000, 1039)])),
+        Arc::new(PayloadDb::default()),
+        StopFlag::new(),
+    );
+    let mut got = Vec::new();
+    let t = Instant::now();
+    scanner
+        .run_counted(
+            &mut std::iter::once(HostJob {
+                addr: IpAddr::V4(HOST),
+                hostname: None,
+            }),
+            ScanPlan {
+                discovery: false,
+                port_scan: true,
+                max_per_state: 100,
+                open_only: false,
+            },
+            &mut |o| {
+                got.push(o);
+                Ok(())
+            },
+        )
+        .expect("scan");
+    assert!(matches!(got.as_slice(), [HostOutcome::TimedOut(j)] if j.addr == IpAddr::V4(HOST)));
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+}

@@ -285,6 +285,7 @@ impl Databases {
         }
         let payloads = match &settings.udp {
             Some(_) if !udp.is_empty() => {
+                let _payloads = memprof::phase(Phase::UdpPayloads);
                 let loaded =
                     load_payloads(settings.payloads_file.as_deref()).map_err(Failure::Usage)?;
                 for w in &loaded.warnings {

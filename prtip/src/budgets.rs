@@ -89,6 +89,27 @@ pub const OS_DETECT: Budget = Budget {
     plan_bytes: Some(5 * MIB),
 };
 
+/// UDP scan of nmap's 1,000 most frequent UDP ports on one lab host, with
+/// its ICMP limits lifted, three of them answered by an echo server (root).
+pub const UDP_1K: Budget = Budget {
+    name: "udp_1k",
+    scenario:
+        "`prtip -sU -n -Pn --top-ports 1000 198.18.0.2` in a lab namespace (3 UDP echo ports)",
+    max_heap_bytes: 256 * KIB,
+    plan_bytes: Some(MIB),
+};
+
+/// UDP scan of a /22 x 1,000 ports across the namespace lab with the
+/// target's ICMP limits lifted (root): the SYN /22's budget, because memory
+/// must not grow with the target count.
+pub const UDP_LAB22: Budget = Budget {
+    name: "udp_lab22",
+    scenario:
+        "`prtip -sU -n -Pn -p 1-1000 198.18.4.0/22` in the lab (1,024 hosts x 3 UDP echo ports)",
+    max_heap_bytes: SYN_LAB22.max_heap_bytes,
+    plan_bytes: SYN_LAB22.plan_bytes,
+};
+
 /// Every budget, in README order.
 pub const ALL: &[Budget] = &[
     CONNECT_1K,
@@ -96,6 +117,8 @@ pub const ALL: &[Budget] = &[
     SYN_1K,
     SYN_LAB22,
     SYN_LAB16,
+    UDP_1K,
+    UDP_LAB22,
     VERSION_SCAN,
     VERSION_BUILTIN,
     OS_DETECT,

@@ -324,6 +324,74 @@ impl ScriptLab {
     pub fn adopt(&self, child: Child) {
         self.children.adopt(child);
     }
+
+    /// A UDP echo server on `ports` of every address of the prefix (see
+    /// [`udp_echo`]), ready on return, killed with the lab.
+    pub fn udp_echo(&self, ports: &[u16]) {
+        udp_echo(self, ports, |c| self.adopt(c));
+    }
+}
+
+/// A UDP echo server (python3) in the target namespace of `lab`, on `ports`
+/// of every local address: each datagram goes back to its sender, with the
+/// same bytes (so echoed IDs match), from the address it was sent to. A
+/// server bound to 0.0.0.0 would answer from the namespace's primary
+/// address, which no scanner accepts as the probed host's answer, so the
+/// reply's source is set from IP_PKTINFO. The server goes to `keep` (which
+/// should make sure it is killed, as [`Lab::adopt`] does); ready on
+/// return; lives at most ten minutes.
+pub fn udp_echo(lab: &impl Namespaces, ports: &[u16], keep: impl FnOnce(Child)) {
+    let list = ports
+        .iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let script = format!(
+        "import socket,select,time\n\
+         IP_PKTINFO=8\n\
+         socks=[]\n\
+         for p in [{list}]:\n\
+         \x20 s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n\
+         \x20 s.setsockopt(socket.SOL_IP,IP_PKTINFO,1)\n\
+         \x20 s.bind(('0.0.0.0',p))\n\
+         \x20 socks.append(s)\n\
+         end=time.time()+600\n\
+         while time.time()<end:\n\
+         \x20 r,_,_=select.select(socks,[],[],1)\n\
+         \x20 for s in r:\n\
+         \x20   d,anc,_,a=s.recvmsg(4096,256)\n\
+         \x20   info=[c for c in anc if c[0]==socket.SOL_IP and c[1]==IP_PKTINFO]\n\
+         \x20   if info:\n\
+         \x20     ifindex=info[0][2][:4]\n\
+         \x20     dst=info[0][2][8:12]\n\
+         \x20     reply=[(socket.SOL_IP,IP_PKTINFO,b'\\0\\0\\0\\0'+dst+dst)]\n\
+         \x20     s.sendmsg([d],reply,0,a)\n\
+         \x20   else:\n\
+         \x20     s.sendto(d,a)\n"
+    );
+    let child = lab
+        .cmd(Side::Target, "python3")
+        .args(["-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn the UDP echo server");
+    keep(child);
+    let last = ports.last().copied().unwrap_or(0);
+    let filter = format!("sport = :{last}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let out = run(lab.cmd(Side::Target, "ss").args(["-Huln", &filter]));
+        if !String::from_utf8_lossy(&out.stdout).trim().is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the UDP echo server on {list} never came up"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
 }
 
 impl Namespaces for ScriptLab {

@@ -155,6 +155,20 @@ impl<'a> Ipv4View<'a> {
         Some(Ipv4View { payload, ..v })
     }
 
+    /// A packet as a capture holds it, perhaps cut short of its total
+    /// length (receive slots are smaller than a large datagram, and the
+    /// engines need only its first bytes): as [`Ipv4View::parse`], but the
+    /// payload is whatever of it was captured.
+    pub fn parse_capture(packet: &'a [u8]) -> Option<Self> {
+        let v = Self::parse_quoted(packet)?;
+        let total = usize::from(v.total_len());
+        if total < v.header.len() {
+            return None;
+        }
+        let payload = packet.get(v.header.len()..total.min(packet.len()))?;
+        Some(Ipv4View { payload, ..v })
+    }
+
     /// A datagram quoted in an ICMP error: only the header must be complete.
     /// The total length is not checked (routers quote a prefix by design,
     /// and some quote more than the header claims); the payload is whatever

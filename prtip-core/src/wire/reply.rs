@@ -142,12 +142,15 @@ pub struct IcmpTimestampReply {
 /// Parses an IPv4 packet (no link-layer header) into a [`Reply`].
 ///
 /// Returns `None` for anything that cannot answer a probe of ours: not
-/// IPv4, a bad IHL, a total length larger than the bytes present, a
-/// non-first fragment, a truncated transport header, or a protocol / ICMP
-/// type we do not handle. Bytes beyond the IPv4 total length (Ethernet
-/// padding) are ignored.
+/// IPv4, a bad IHL, a total length shorter than the header, a non-first
+/// fragment, a truncated transport header, or a protocol / ICMP type we do
+/// not handle. Bytes beyond the IPv4 total length (Ethernet padding) are
+/// ignored; a packet cut short of its total length (a capture) is read as
+/// far as it goes.
 pub fn parse_reply(packet: &[u8]) -> Option<Reply> {
-    let ip = Ipv4View::parse(packet)?;
+    // Captures are cut at the receive slot: a large UDP answer, or an ICMP
+    // error quoting a large probe, is longer than the bytes kept of it.
+    let ip = Ipv4View::parse_capture(packet)?;
     if !ip.is_first_fragment() {
         return None;
     }

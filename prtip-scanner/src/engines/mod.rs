@@ -5,6 +5,7 @@
 pub mod connect;
 pub mod hosts;
 pub mod pair;
+pub mod portindex;
 pub mod send;
 pub mod syn;
 pub mod udp;

@@ -8,10 +8,9 @@
 
 use crate::error::ScanError;
 use crate::plan::{Engine, HostJob, HostOutcome, OnHost, ScanPlan};
-use prtip_core::result::{HostResult, HostStatus, PortTable, Reason};
+use prtip_core::result::{HostResult, HostStatus};
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::SystemTime;
 
 /// Hosts per chunk: results held between the two scans are a few hundred
 /// bytes a host (collapsed port states are counters).
@@ -38,12 +37,6 @@ impl PairEngine {
     /// What the first engine says of each host of `chunk`, in order.
     fn first_pass(&self, chunk: &[HostJob], plan: ScanPlan) -> Result<Vec<HostOutcome>, ScanError> {
         let mut found = Vec::with_capacity(chunk.len());
-        if !(plan.discovery || self.first_scans_ports && plan.port_scan) {
-            // -Pn with -sU alone: every host is up, nothing to ask.
-            let now = SystemTime::now();
-            found.extend(chunk.iter().map(|j| HostOutcome::Done(assumed_up(j, now))));
-            return Ok(found);
-        }
         let p = ScanPlan {
             port_scan: plan.port_scan && self.first_scans_ports,
             ..plan
@@ -83,21 +76,6 @@ impl PairEngine {
     }
 }
 
-/// A host taken as up without asking (`-Pn`).
-fn assumed_up(job: &HostJob, now: SystemTime) -> HostResult {
-    HostResult {
-        addr: job.addr,
-        hostname: job.hostname.clone(),
-        status: HostStatus::Up,
-        reason: Reason::UserSet,
-        latency: None,
-        start: now,
-        end: now,
-        ports: PortTable::default(),
-        os: None,
-    }
-}
-
 /// One host's report from both scans.
 fn combine(first: HostResult, second: HostResult, plan: &ScanPlan) -> HostResult {
     HostResult {
@@ -116,6 +94,11 @@ impl Engine for PairEngine {
         plan: ScanPlan,
         on_host: &mut OnHost<'_>,
     ) -> Result<(), ScanError> {
+        if !(plan.discovery || self.first_scans_ports && plan.port_scan) {
+            // -Pn with -sU alone: the second engine has the hosts to itself,
+            // streamed, with no chunk held in between.
+            return self.second.run(jobs, plan, on_host);
+        }
         loop {
             let chunk: Vec<HostJob> = (&mut *jobs).take(CHUNK).collect();
             if chunk.is_empty() {

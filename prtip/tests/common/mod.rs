@@ -172,6 +172,49 @@ pub fn syn_lab_heap_scenario(
     drop(lab);
 }
 
+/// A UDP scan (`-sU -n -Pn -p <ports>` of `target`) run in-process under
+/// dhat inside `scan_ns` (a lab whose target namespace runs a UDP echo
+/// server on `open` and has its ICMP limits lifted): checks that each of
+/// `hosts` addresses reported exactly `open` open and `ports_per_host`
+/// ports in all, then asserts the peak heap against `budget`.
+#[cfg(feature = "dhat-heap")]
+pub fn udp_heap_scenario(
+    budget: &prtip::budgets::Budget,
+    scan_ns: &str,
+    port_args: &[&str],
+    target: &str,
+    open: &[u16],
+    (hosts, ports_per_host): (usize, u64),
+) {
+    let dir = tempdir();
+    let json = dir.path().join("scan.json");
+    let mut argv = vec!["prtip", "-sU", "-n", "-Pn"];
+    argv.extend_from_slice(port_args);
+    argv.extend(["-oJ", json.to_str().expect("utf8 path"), target]);
+    let argv = argv.into_iter().map(std::ffi::OsString::from).collect();
+
+    let netns = NetnsGuard::enter(scan_ns);
+    let (code, stats, elapsed) = profile_app(argv);
+    drop(netns);
+
+    assert_eq!(code, std::process::ExitCode::SUCCESS);
+    let found = json_hosts(&std::fs::read_to_string(&json).expect("json output"));
+    assert_eq!(found.len(), hosts, "one line per address of {target}");
+    let want: BTreeSet<u16> = open.iter().copied().collect();
+    let wrong: Vec<_> = found
+        .iter()
+        .filter(|(_, (status, open, total))| {
+            status != "up" || *open != want || *total != ports_per_host
+        })
+        .take(10)
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "hosts without every UDP echo port: {wrong:?}"
+    );
+    assert_within_budget(budget, &stats, elapsed);
+}
+
 /// Print a heap test's figures and assert its peak against `budget`.
 #[cfg(feature = "dhat-heap")]
 pub fn assert_within_budget(

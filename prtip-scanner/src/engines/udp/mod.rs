@@ -171,8 +171,8 @@ impl UdpScanner {
     }
 
     /// Send batches to the hosts marked in `scan` until each is settled
-    /// (or the scan stops).
-    fn drive(&self, win: &UdpWindow, scan: &[bool]) -> Result<(), ScanError> {
+    /// (or the scan stops); true for each host `--host-timeout` gave up.
+    fn drive(&self, win: &UdpWindow, scan: &[bool]) -> Result<Vec<bool>, ScanError> {
         let start = Instant::now();
         let mut plans: Vec<HostPlan> = scan
             .iter()
@@ -195,7 +195,7 @@ impl UdpScanner {
             let mut wake = now + TICK;
             let mut busy = false;
             for (h, plan) in plans.iter_mut().enumerate() {
-                if plan.done {
+                if plan.done || schedule::out_of_time(plan, self.cfg.timing.host_timeout, now) {
                     continue;
                 }
                 busy = true;
@@ -223,7 +223,7 @@ impl UdpScanner {
             let nap = wake.saturating_duration_since(Instant::now());
             std::thread::sleep(nap.clamp(Duration::from_millis(1), TICK));
         }
-        Ok(())
+        Ok(plans.iter().map(|p| p.timed_out).collect())
     }
 
     /// One batch to `host`: its unsettled ports in the scan's order, then
@@ -300,11 +300,16 @@ impl UdpScanner {
         &self,
         win: &UdpWindow,
         jobs: Vec<HostJob>,
-        plan: &ScanPlan,
+        (plan, timed_out): (&ScanPlan, &[bool]),
         start: SystemTime,
         on_host: &mut OnHost<'_>,
     ) -> Result<(), ScanError> {
         for (h, job) in jobs.into_iter().enumerate() {
+            if timed_out.get(h).copied().unwrap_or(false) {
+                // nmap reports nothing of such a host but that it was skipped.
+                on_host(HostOutcome::TimedOut(job)).map_err(ScanError::Output)?;
+                continue;
+            }
             let hi = h as u32;
             let (status, reason) = if !plan.discovery {
                 (HostStatus::Up, Reason::UserSet)
@@ -397,17 +402,18 @@ impl UdpScanner {
             let batch: Vec<HostJob> = jobs.by_ref().take(per_window).collect();
             let win = Arc::new(self.window_of(&batch));
             *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&win));
-            if plan.port_scan {
-                let scan = vec![true; batch.len()];
-                self.drive(&win, &scan)?;
-            }
+            let timed_out = if plan.port_scan {
+                self.drive(&win, &vec![true; batch.len()])?
+            } else {
+                Vec::new()
+            };
             if self.stop.is_stopped() {
                 // Unfinished hosts are not reported, like the other engines.
                 break;
             }
             drop(_sending);
             let _output = memprof::phase(memprof::Phase::Output);
-            self.host_results(&win, batch, plan, start, on_host)?;
+            self.host_results(&win, batch, (plan, &timed_out), start, on_host)?;
             *self.current.write().unwrap_or_else(|e| e.into_inner()) = None;
         }
         Ok(())

@@ -69,6 +69,8 @@ pub struct HostPlan {
     /// Batches in a row that drew nothing at all.
     pub quiet: u32,
     pub done: bool,
+    /// `--host-timeout` ran out before the host was settled.
+    pub timed_out: bool,
 }
 
 impl HostPlan {
@@ -84,8 +86,23 @@ impl HostPlan {
             first: None,
             quiet: 0,
             done: false,
+            timed_out: false,
         }
     }
+}
+
+/// Give up on a host whose first batch went out more than `limit` ago
+/// (`--host-timeout`): true when it has just run out.
+pub fn out_of_time(plan: &mut HostPlan, limit: Option<Duration>, now: Instant) -> bool {
+    let expired = match (limit, plan.first) {
+        (Some(limit), Some(first)) => now.duration_since(first) >= limit,
+        _ => false,
+    };
+    if expired {
+        plan.done = true;
+        plan.timed_out = true;
+    }
+    expired
 }
 
 /// How a host's batches are judged.

@@ -7,9 +7,12 @@
 //! [`MAX_WINDOW_PROBES`].
 
 use super::super::hosts::HostSet;
+use super::super::portindex::PortIndex;
 use prtip_core::permutation::Permutation;
 use prtip_core::ports::PortList;
 use prtip_core::result::{PortState, Reason};
+#[cfg(test)]
+use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
@@ -113,47 +116,53 @@ impl Outcome {
 }
 
 /// The order ports are probed in on every host: a seeded permutation of
-/// the port list, and its inverse, so a reply's port gives its rank.
+/// the port list, and its inverse, so a reply's port gives its rank. Two
+/// `u16` a port (ranks fit: a list has at most 65,536 ports), whatever the
+/// span of port numbers.
 #[derive(Debug)]
 pub struct PortOrder {
-    /// Port number at each rank.
-    ports: Vec<u16>,
-    /// Rank of each port, indexed by port number minus `base`.
-    ranks: Vec<u16>,
-    base: u16,
+    index: PortIndex,
+    /// The list position of the port probed at each rank.
+    at_rank: Vec<u16>,
+    /// The rank of the port at each list position.
+    rank_of: Vec<u16>,
 }
 
 impl PortOrder {
-    /// At most 65,536 ports, so a rank fits in a `u16`: 4 bytes a port.
     pub fn new(list: &PortList, seed: u64) -> Self {
-        let all: Vec<u16> = list.iter().collect();
-        let perm = Permutation::new(all.len() as u64, seed);
-        let ports: Vec<u16> = perm.iter().map(|i| all[i as usize]).collect();
-        let (base, top) = list.bounds().unwrap_or((0, 0));
-        let mut ranks = vec![u16::MAX; usize::from(top - base) + 1];
-        for (rank, &p) in ports.iter().enumerate() {
-            ranks[usize::from(p - base)] = rank as u16;
+        let index = PortIndex::new(list);
+        let n = index.len();
+        let perm = Permutation::new(u64::from(n), seed);
+        let at_rank: Vec<u16> = perm.iter().map(|i| i as u16).collect();
+        let mut rank_of = vec![0u16; n as usize];
+        for (rank, &pos) in at_rank.iter().enumerate() {
+            rank_of[usize::from(pos)] = rank as u16;
         }
-        PortOrder { ports, ranks, base }
+        PortOrder {
+            index,
+            at_rank,
+            rank_of,
+        }
     }
 
     pub fn len(&self) -> u32 {
-        self.ports.len() as u32
+        self.index.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ports.is_empty()
+        self.index.is_empty()
     }
 
     /// The port probed at `rank`.
     pub fn port(&self, rank: u32) -> Option<u16> {
-        self.ports.get(rank as usize).copied()
+        let pos = *self.at_rank.get(rank as usize)?;
+        self.index.port(u32::from(pos))
     }
 
     /// The rank of `port`, if it is scanned.
     pub fn rank(&self, port: u16) -> Option<u32> {
-        let r = *self.ranks.get(usize::from(port.checked_sub(self.base)?))?;
-        (self.port(u32::from(r)) == Some(port)).then_some(u32::from(r))
+        let pos = self.index.index(port)?;
+        self.rank_of.get(pos as usize).map(|&r| u32::from(r))
     }
 }
 
@@ -384,5 +393,58 @@ impl UdpWindow {
 
     pub fn nports(&self) -> u32 {
         self.nports
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_order_is_a_permutation_with_its_inverse() {
+        let list = PortList::from_ranges([(7, 7), (53, 53), (1000, 1999), (65535, 65535)]);
+        let order = PortOrder::new(&list, 5);
+        assert_eq!(order.len(), 1003);
+        let mut seen: Vec<u16> = (0..order.len()).filter_map(|r| order.port(r)).collect();
+        assert_ne!(
+            seen.iter().take(5).copied().collect::<Vec<_>>(),
+            vec![7, 53, 1000, 1001, 1002]
+        );
+        for r in 0..order.len() {
+            assert_eq!(order.rank(order.port(r).expect("port")), Some(r));
+        }
+        seen.sort_unstable();
+        assert_eq!(seen, list.iter().collect::<Vec<_>>());
+        assert_eq!(order.rank(8), None);
+        assert_eq!(order.port(1003), None);
+    }
+
+    #[test]
+    fn a_silence_verdict_gives_way_to_an_answer_but_not_the_reverse() {
+        let w = UdpWindow::new(HostSet::new(vec![Ipv4Addr::new(198, 18, 1, 1)]), 4);
+        w.settle_silent(0, 1, Outcome::Silent);
+        assert!(w.record(0, 1, Outcome::Open));
+        assert_eq!(w.outcome(0, 1), Some(Outcome::Open));
+        assert!(!w.record(0, 1, Outcome::Closed));
+        w.settle_silent(0, 1, Outcome::Silent);
+        assert_eq!(w.outcome(0, 1), Some(Outcome::Open));
+        assert_eq!(w.confirm_silence(0, 2), 1);
+        assert_eq!(w.confirm_silence(0, 2), 2);
+        assert_eq!(w.outcome(0, 2), None);
+    }
+
+    #[test]
+    fn errors_count_only_for_the_batch_in_flight() {
+        let w = UdpWindow::new(HostSet::new(vec![Ipv4Addr::new(198, 18, 1, 1)]), 8);
+        w.start_batch(0, 3);
+        w.note_error(0, 3, 5);
+        w.note_error(0, 2, 8);
+        w.note_error(0, 3, 2);
+        let m = w.mark(0);
+        assert_eq!((m.batch, m.errors, m.reach), (3, 2, 5));
+        let old = w.start_batch(0, 4);
+        assert_eq!(old, m);
+        w.note_error(0, 4, SENTINEL_POS);
+        assert_eq!(w.mark(0).reach, SENTINEL_POS);
     }
 }
