@@ -6,6 +6,8 @@
 //! and its data files; without them it prints `SKIPPED (needs ...)`, and
 //! under `CI=true` it fails instead.
 
+#![cfg(not(feature = "dhat-heap"))]
+
 mod common;
 
 use common::prtip_path;

@@ -226,9 +226,9 @@ fn settle<'a>(
     let progress = slot.progress.as_ref()?;
     let data = exchange::lock(progress);
     if data.data.is_empty() {
-        // nmap's "tcpwrapped" flag: only a wait that ran out (or a failure
-        // of our own) rules it out; a close, a reset or an ICMP refusal
-        // leaves it standing.
+        // nmap's "tcpwrapped" flag: a wait that ran out, or no connection
+        // at all, rules it out; a close, a reset or an ICMP refusal leaves
+        // it standing (a UDP port refused everywhere ends tcpwrapped).
         match ending {
             Ending::Closed if is_null(probe) && walk.wrap_possible => {
                 let limit = probe

@@ -207,7 +207,7 @@ fn count_unsettled(win: &UdpWindow, host: u32) -> u32 {
 
 /// The pause before the next batch: shorter while errors come back
 /// freely, longer while the target's bucket is empty, so that each batch
-/// finds about [`TARGET_ERRORS`] tokens in it. Never below `wait` (a round
+/// finds about `TARGET_ERRORS` (two) tokens in it. Never below `wait` (a round
 /// trip timeout), never above [`MAX_INTERVAL`].
 pub fn next_interval(current: Duration, errors: u16, wait: Duration) -> Duration {
     let scaled = if errors == 0 {
