@@ -199,9 +199,9 @@ impl UdpScanner {
                     continue;
                 }
                 busy = true;
-                if let Some(sent) = plan.in_flight {
-                    if now < sent + wait {
-                        wake = wake.min(sent + wait);
+                if plan.in_flight.is_some() {
+                    if let Some(at) = schedule::judge_at(win, h as u32, plan, now, wait) {
+                        wake = wake.min(at);
                         continue;
                     }
                     schedule::judge(win, h as u32, plan, self.rules(), now, wait);
@@ -253,8 +253,10 @@ impl UdpScanner {
                 break;
             }
         }
+        plan.sentinel = false;
         if let Some(s) = win.sentinel(host) {
             self.write_probes(win, host, s, probe::tag(plan.batch, true), batch, out)?;
+            plan.sentinel = true;
         }
         plan.pending = count;
         plan.in_flight = Some(now);
