@@ -20,6 +20,7 @@ pub mod window;
 
 pub use setup::{open, SynSetup};
 
+use super::hosts::report;
 use super::send::{self, RateGate, Sender};
 use crate::cancel::StopFlag;
 use crate::error::ScanError;
@@ -30,7 +31,7 @@ use prtip_core::cookie::SynCookie;
 use prtip_core::permutation::Permutation;
 use prtip_core::ports::PortList;
 use prtip_core::result::{
-    HostResult, HostStatus, PortResult, PortState, PortTable, PortTableBuilder, Protocol, Reason,
+    HostStatus, PortResult, PortState, PortTable, PortTableBuilder, Protocol, Reason,
 };
 use prtip_core::wire::{
     build_icmp_echo, build_icmp_timestamp, build_tcp_ack, build_tcp_syn, parse_reply, Ipv4Fields,
@@ -470,16 +471,7 @@ impl SynScanner {
     ) -> Result<(), ScanError> {
         for (h, job) in jobs.into_iter().enumerate() {
             let hi = h as u32;
-            let (status, reason) = if !plan.discovery {
-                (HostStatus::Up, Reason::UserSet)
-            } else if local[h] {
-                (HostStatus::Up, Reason::Localhost)
-            } else {
-                match win.host_reason(hi) {
-                    Some(r) => (HostStatus::Up, r.reason()),
-                    None => (HostStatus::Down, Reason::NoResponse),
-                }
-            };
+            let (status, reason) = win.status(hi, plan.discovery, local[h]);
             let mut ports = PortTable::default();
             if status == HostStatus::Up && plan.port_scan {
                 let mut table = PortTableBuilder::new(plan.max_per_state, plan.open_only);
@@ -506,18 +498,7 @@ impl SynScanner {
                 }
                 ports = table.finish();
             }
-            on_host(HostOutcome::Done(HostResult {
-                addr: job.addr,
-                hostname: job.hostname,
-                status,
-                reason,
-                latency: None,
-                start,
-                end: SystemTime::now(),
-                ports,
-                os: None,
-            }))
-            .map_err(ScanError::Output)?;
+            on_host(report(job, (status, reason), start, ports)).map_err(ScanError::Output)?;
         }
         Ok(())
     }

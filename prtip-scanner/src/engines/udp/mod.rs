@@ -29,7 +29,7 @@ use prtip_core::cookie::SynCookie;
 use prtip_core::payloads::PayloadDb;
 use prtip_core::ports::PortList;
 use prtip_core::result::{
-    HostResult, HostStatus, PortResult, PortState, PortTable, PortTableBuilder, Protocol, Reason,
+    HostStatus, PortResult, PortState, PortTable, PortTableBuilder, Protocol, Reason,
 };
 use schedule::{HostPlan, Rules};
 use state::{PortOrder, UdpWindow};
@@ -39,7 +39,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
-use super::hosts::HostSet;
+use super::hosts::{report, HostSet};
 use super::send::{RateGate, Sender};
 
 /// Datagrams taken from the kernel per call.
@@ -313,14 +313,7 @@ impl UdpScanner {
                 continue;
             }
             let hi = h as u32;
-            let (status, reason) = if !plan.discovery {
-                (HostStatus::Up, Reason::UserSet)
-            } else {
-                match win.host_reason(hi) {
-                    Some(r) => (HostStatus::Up, r.reason()),
-                    None => (HostStatus::Down, Reason::NoResponse),
-                }
-            };
+            let (status, reason) = win.status(hi, plan.discovery, false);
             let mut ports = PortTable::default();
             if status == HostStatus::Up && plan.port_scan {
                 let mut table = PortTableBuilder::new(plan.max_per_state, plan.open_only);
@@ -329,18 +322,7 @@ impl UdpScanner {
                 }
                 ports = table.finish();
             }
-            on_host(HostOutcome::Done(HostResult {
-                addr: job.addr,
-                hostname: job.hostname,
-                status,
-                reason,
-                latency: None,
-                start,
-                end: SystemTime::now(),
-                ports,
-                os: None,
-            }))
-            .map_err(ScanError::Output)?;
+            on_host(report(job, (status, reason), start, ports)).map_err(ScanError::Output)?;
         }
         Ok(())
     }
