@@ -8,6 +8,13 @@ use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::time::SystemTime;
 
+/// Hosts per window for `ports` ports per host, when a window may hold at
+/// most `max_probes` probes and `max_hosts` hosts.
+pub fn window_hosts(ports: usize, max_probes: u64, max_hosts: usize) -> usize {
+    let per = (max_probes / ports.max(1) as u64).max(1);
+    usize::try_from(per).unwrap_or(usize::MAX).min(max_hosts)
+}
+
 /// Why a host counts as up, recorded by the receiver.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]

@@ -24,7 +24,7 @@ use super::hosts::report;
 use super::send::{self, RateGate, Sender};
 use crate::cancel::StopFlag;
 use crate::error::ScanError;
-use crate::net::{PacketIo, RECV_SLOT};
+use crate::net::PacketIo;
 use crate::plan::{Engine, HostJob, HostOutcome, OnHost, ScanPlan};
 use prtip_core::config::Timing;
 use prtip_core::cookie::SynCookie;
@@ -48,10 +48,6 @@ use window::{window_hosts, HostReason, Outcome, PortIndex, Window};
 const BATCH: usize = 64;
 /// Largest packet a probe needs (the ICMP timestamp request).
 const MAX_PROBE: usize = 48;
-/// Datagrams taken from the kernel per call.
-const RECV_BATCH: usize = 64;
-/// How long the receiver blocks before it looks at the stop flags again.
-const RECV_POLL: Duration = Duration::from_millis(20);
 /// Discovery probe rounds (nmap retries host discovery once by default).
 const DISCOVERY_ROUNDS: u32 = 2;
 /// Ports nmap's default raw discovery probes: SYN to 443, ACK to 80.
@@ -249,25 +245,6 @@ impl SynScanner {
             // Never validated (the cookie has nothing to check in UDP), and
             // the SYN engine's filter keeps UDP out of its socket anyway.
             Reply::Udp(_) => {}
-        }
-    }
-
-    fn receive_until(&self, done: &AtomicBool, error: &Mutex<Option<io::Error>>) {
-        // On this thread's stack, not the heap: 16 KiB.
-        let mut bufs = [[0u8; RECV_SLOT]; RECV_BATCH];
-        let mut lens = [0usize; RECV_BATCH];
-        while !done.load(Ordering::Relaxed) {
-            match self.io.recv_many(&mut bufs, &mut lens, RECV_POLL) {
-                Ok(n) => {
-                    for i in 0..n {
-                        self.handle(&bufs[i][..lens[i]]);
-                    }
-                }
-                Err(e) => {
-                    *error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
-                    return;
-                }
-            }
         }
     }
 
@@ -520,7 +497,7 @@ impl SynScanner {
         let result = std::thread::scope(|s| {
             s.spawn(|| {
                 let _receiving = memprof::phase(memprof::Phase::Receiving);
-                self.receive_until(&done, &recv_error);
+                super::send::receive_until(&*self.io, &done, &recv_error, |p| self.handle(p));
             });
             let r = self.windows(&mut jobs, per_window, &plan, on_host);
             done.store(true, Ordering::Relaxed);

@@ -21,7 +21,7 @@ pub use setup::open_scanner;
 
 use crate::cancel::StopFlag;
 use crate::error::ScanError;
-use crate::net::{PacketIo, RECV_SLOT};
+use crate::net::PacketIo;
 use crate::plan::{Engine, HostJob, HostOutcome, OnHost, ScanPlan};
 use crate::rtt::RttEstimator;
 use prtip_core::config::Timing;
@@ -33,7 +33,6 @@ use prtip_core::result::{
 };
 use schedule::{HostPlan, Rules};
 use state::{PortOrder, UdpWindow};
-use std::io;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -42,10 +41,6 @@ use std::time::{Duration, Instant, SystemTime};
 use super::hosts::{report, HostSet};
 use super::send::{RateGate, Sender};
 
-/// Datagrams taken from the kernel per call.
-const RECV_BATCH: usize = 64;
-/// How long the receiver blocks before it looks at the stop flag again.
-const RECV_POLL: Duration = Duration::from_millis(20);
 /// Longest nap of the sending thread between looks at its hosts.
 const TICK: Duration = Duration::from_millis(20);
 
@@ -265,25 +260,6 @@ impl UdpScanner {
         Ok(())
     }
 
-    fn receive_until(&self, done: &AtomicBool, error: &Mutex<Option<io::Error>>) {
-        // On this thread's stack, not the heap: 16 KiB.
-        let mut bufs = [[0u8; RECV_SLOT]; RECV_BATCH];
-        let mut lens = [0usize; RECV_BATCH];
-        while !done.load(Ordering::Relaxed) {
-            match self.io.recv_many(&mut bufs, &mut lens, RECV_POLL) {
-                Ok(n) => {
-                    for i in 0..n {
-                        self.handle(&bufs[i][..lens[i]]);
-                    }
-                }
-                Err(e) => {
-                    *error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
-                    return;
-                }
-            }
-        }
-    }
-
     fn port_result(&self, win: &UdpWindow, host: u32, port: u16) -> PortResult {
         let outcome = self.order.rank(port).and_then(|r| win.outcome(host, r));
         let (state, reason) = match outcome {
@@ -339,7 +315,7 @@ impl UdpScanner {
         let result = std::thread::scope(|s| {
             s.spawn(|| {
                 let _receiving = memprof::phase(memprof::Phase::Receiving);
-                self.receive_until(&done, &recv_error);
+                super::send::receive_until(&*self.io, &done, &recv_error, |p| self.handle(p));
             });
             let r = self.windows(jobs, &plan, on_host);
             done.store(true, Ordering::Relaxed);
