@@ -27,10 +27,7 @@ pub const SENTINEL_POS: u32 = u32::MAX;
 
 /// Hosts per window for `ports` ports per host.
 pub fn window_hosts(ports: usize) -> usize {
-    let per = (MAX_WINDOW_PROBES / ports.max(1) as u64).max(1);
-    usize::try_from(per)
-        .unwrap_or(usize::MAX)
-        .min(MAX_WINDOW_HOSTS)
+    crate::engines::hosts::window_hosts(ports, MAX_WINDOW_PROBES, MAX_WINDOW_HOSTS)
 }
 
 /// What is known of one probe.
