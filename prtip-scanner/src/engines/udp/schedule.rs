@@ -96,7 +96,8 @@ impl HostPlan {
 
 /// When `host`'s batch in flight can be judged: `None` now, else the time
 /// to look again. A batch is judged a round-trip timeout after it went
-/// out, or as soon as its sentinel's error is back (the target has handled
+/// out, once every probe in it has an answer, or as soon as its sentinel's
+/// error is back (the target has handled
 /// every probe before it, so waiting longer teaches nothing about the ports
 /// that drew no error), provided the host's first batch has had its full
 /// timeout, so a slow service still had that long to answer its first probe.
@@ -108,7 +109,8 @@ pub fn judge_at(
     wait: Duration,
 ) -> Option<Instant> {
     let sent = plan.in_flight?;
-    if now >= sent + wait {
+    if now >= sent + wait || win.batch_answers(host) >= plan.pending {
+        // Out of time, or every probe of the batch has its answer.
         return None;
     }
     let first_waited = plan.first.is_some_and(|f| now >= f + wait);
