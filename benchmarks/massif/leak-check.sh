@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Valgrind memcheck on the release binary: every scan type prtip has (-sT,
-# -sS, -sV, -O) must end with 0 bytes definitely lost and 0 bytes possibly
+# -sS, -sU with -sS, -sV, -O) must end with 0 bytes definitely lost and 0 bytes possibly
 # lost, with no suppression file. -sS and -O need root (raw sockets; valgrind
 # refuses binaries with file capabilities, so it must be root, not setcap).
 # -sV and -O talk to an HTTP server this script starts on 127.0.0.1.
@@ -31,11 +31,11 @@ web=$(cat "$port_file")
 
 scans=("-sT -n -p 1-1000 127.0.0.1" "-sT -sV -n -p $web 127.0.0.1")
 if [ "$(id -u)" = 0 ]; then
-    scans+=("-sS -n -p 1-1000 127.0.0.1" "-O -n -p $web 127.0.0.1")
+    scans+=("-sS -n -p 1-1000 127.0.0.1" "-sS -sU -n -p 1-500 127.0.0.1" "-O -n -p $web 127.0.0.1")
 elif [ "${CI:-}" = true ]; then
-    echo "CI=true but not root: the -sS and -O leak checks cannot run"; exit 1
+    echo "CI=true but not root: the -sS, -sU and -O leak checks cannot run"; exit 1
 else
-    echo "SKIPPED (needs root): -sS and -O leak checks"
+    echo "SKIPPED (needs root): -sS, -sU and -O leak checks"
 fi
 fail=0
 lost() { # kind, report file: bytes in the LEAK SUMMARY line, or "?"

@@ -9,6 +9,7 @@
 #
 # Usage: benchmarks/massif/run.sh [SCENARIO...]   (default: all available)
 # Scenarios: stateless-1k, stateful-10k (127.0.0.0/22: 1,024 loopback hosts),
+# udp-1k (nmap's top 1,000 UDP ports of 127.0.0.1, exempt from ICMP limits),
 # service-detection and os-fingerprinting (both inside the namespace of
 # scripts/services, whose 127.0.0.1 has real ssh, http and https daemons;
 # brought up if needed and left up), leak-check.
@@ -24,11 +25,12 @@ bin=target/release/prtip
 declare -A ARGS=(
     [stateless-1k]="-sS -n -p 1-1000 127.0.0.1"
     [stateful-10k]="-sS -n -p 1-1000 127.0.0.0/22"
+    [udp-1k]="-sU -n -Pn --top-ports 1000 127.0.0.1"
     [service-detection]="-sV -n -p 22,80,443 127.0.0.1"
     [os-fingerprinting]="-O -n -p 80 127.0.0.1"
 )
 scenarios=("$@")
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(stateless-1k stateful-10k service-detection os-fingerprinting leak-check)
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(stateless-1k stateful-10k udp-1k service-detection os-fingerprinting leak-check)
 
 for s in "${scenarios[@]}"; do
     case $s in
@@ -36,7 +38,7 @@ for s in "${scenarios[@]}"; do
         echo "== leak-check"
         benchmarks/massif/leak-check.sh "$here/leak-check.txt"
         ;;
-    stateless-1k | stateful-10k | service-detection | os-fingerprinting)
+    stateless-1k | stateful-10k | udp-1k | service-detection | os-fingerprinting)
         echo "== $s: prtip ${ARGS[$s]}"
         run=()
         if [ "$s" = service-detection ] || [ "$s" = os-fingerprinting ]; then
@@ -66,6 +68,7 @@ here = sys.argv[1]
 rows = [
     ("stateless-1k", "`-sS -p 1-1000 127.0.0.1`", 1 << 20, 256 << 10),
     ("stateful-10k", "`-sS -p 1-1000 127.0.0.0/22`", 100 << 20, 2 << 20),
+    ("udp-1k", "`-sU -Pn --top-ports 1000 127.0.0.1`", 1 << 20, 256 << 10),
     ("service-detection", "`-sV -p 22,80,443 127.0.0.1`", 10 << 20, 4 << 20),
     ("os-fingerprinting", "`-O -p 80 127.0.0.1`", 5 << 20, 2 << 20),
 ]

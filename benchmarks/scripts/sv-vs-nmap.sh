@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Service/version detection: prtip -sV vs nmap -sV against real daemons
 # (scripts/services: vsftpd, OpenSSH, Exim, nginx http+https, MariaDB,
-# PostgreSQL, Redis, memcached in the network namespace prtip-svc).
+# PostgreSQL, Redis, memcached in the network namespace prtip-svc; with
+# SV_SET=udp, -sU -sV against its UDP set: dnsmasq, tftpd-hpa, chrony,
+# snmpd in prtip-svcu).
 #
-# Usage: [PRTIP=target/release/prtip] [SV_ARGS=-n] [SVC_NETNS=prtip-svc]
+# Usage: [PRTIP=target/release/prtip] [SV_ARGS=-n] [SV_SET=tcp|udp] [SVC_NETNS=prtip-svc]
 #        benchmarks/scripts/sv-vs-nmap.sh [RUNS]          (default 3)
 #
 # Brings the services up if they are not (scripts/services up) and leaves them
-# up. For each port set (80; 22,80,443; all nine ports) runs, interleaved RUNS
-# times, inside the namespace:
-#     nmap   -sV $SV_ARGS -p <ports> 127.0.0.1
+# up. For each port set (TCP: 80; 22,80,443; all nine ports. UDP: the three
+# that answer, U:53,123,161; all four, adding tftpd's 69, which answers
+# neither scanner) runs, interleaved RUNS times, inside the namespace:
+#     nmap   -sV $SV_ARGS -p <ports> 127.0.0.1       (-sU -sV with SV_SET=udp)
 #     $PRTIP -sV $SV_ARGS -p <ports> 127.0.0.1
 # under /usr/bin/time -v, then prints a markdown table (min and median wall
 # time, median and max peak RSS) and, port by port, the service/version each
@@ -24,13 +27,26 @@ runs=${1:-3}
 command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (apt-get install time)"; exit 2; }
 command -v nmap >/dev/null || { echo "needs nmap (apt-get install nmap)"; exit 2; }
 
-ns=${SVC_NETNS:-prtip-svc}
+set_name=${SV_SET:-tcp}
 read -r -a sv_args <<<"${SV_ARGS--n}"
 target=127.0.0.1
-all_ports=21,22,25,80,443,3306,5432,6379,11211
-port_sets=(80 "22,80,443" "$all_ports")
+case $set_name in
+tcp)
+    ns=${SVC_NETNS:-prtip-svc}
+    scan=(-sV)
+    all_ports=21,22,25,80,443,3306,5432,6379,11211
+    port_sets=(80 "22,80,443" "$all_ports")
+    ;;
+udp)
+    ns=${SVC_NETNS:-prtip-svcu}
+    scan=(-sU -sV)
+    all_ports=U:53,69,123,161
+    port_sets=(U:53,123,161 "$all_ports")
+    ;;
+*) echo "SV_SET must be tcp or udp: $set_name"; exit 2 ;;
+esac
 
-svc() { scripts/services --netns "$ns" "$@"; }
+svc() { scripts/services --set "$set_name" --netns "$ns" "$@"; }
 
 PRTIP=${PRTIP:-target/release/prtip}
 [[ $PRTIP == /* ]] || PRTIP=$PWD/$PRTIP
@@ -46,7 +62,8 @@ measure() { # tool, set-index, ports
     local tool=$1 i=$2 ports=$3 cmd rc=0 wall rss key=$1.$2
     if [ "$tool" = nmap ]; then cmd=(nmap); else cmd=("$PRTIP"); fi
     /usr/bin/time -v -o "$tmp/time" \
-        scripts/services --netns "$ns" exec "${cmd[@]}" -sV "${sv_args[@]}" -p "$ports" "$target" \
+        scripts/services --set "$set_name" --netns "$ns" exec "${cmd[@]}" "${scan[@]}" "${sv_args[@]}" \
+        -p "$ports" "$target" \
         >"$tmp/$key.out" 2>"$tmp/$key.err" || rc=$?
     # "Elapsed (wall clock) time (h:mm:ss or m:ss): 0:12.79"
     wall=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, t, ":"); s = 0
@@ -75,7 +92,7 @@ done
 ok_col() { awk -v c="$2" '$1 == 0 { print $c }' "$tmp/$1"; }
 
 echo
-echo "## -sV wall time and peak RSS, $runs runs each, 127.0.0.1 in netns $ns"
+echo "## ${scan[*]} wall time and peak RSS, $runs runs each, 127.0.0.1 in netns $ns"
 echo
 echo "| ports | tool | ok runs | wall min (s) | wall median (s) | peak RSS median (KB) | peak RSS max (KB) |"
 echo "| --- | --- | ---: | ---: | ---: | ---: | ---: |"
@@ -98,7 +115,7 @@ done
 # format): "PORT STATE SERVICE VERSION...". Prints "port<TAB>rest of line".
 port_lines() {
     [ -f "$1" ] || return 0
-    awk '$1 ~ /^[0-9]+\/tcp$/ { p = $1; $1 = ""; sub(/^ +/, ""); print p "\t" $0 }' "$1"
+    awk -v proto="$set_name" '$1 ~ "^[0-9]+/" proto "$" { p = $1; $1 = ""; sub(/^ +/, ""); print p "\t" $0 }' "$1"
 }
 
 last=$((${#port_sets[@]} - 1))
@@ -114,12 +131,13 @@ fi
 port_lines "$tmp/nmap.$last.out" >"$tmp/nmap.lines"
 port_lines "$tmp/prtip.$last.out" >"$tmp/prtip.lines"
 missing_version=0
-for p in ${all_ports//,/ }; do
-    n=$(awk -F'\t' -v p="$p/tcp" '$1 == p { print $2 }' "$tmp/nmap.lines")
-    m=$(awk -F'\t' -v p="$p/tcp" '$1 == p { print $2 }' "$tmp/prtip.lines")
+ports_only=${all_ports#U:}
+for p in ${ports_only//,/ }; do
+    n=$(awk -F'\t' -v p="$p/$set_name" '$1 == p { print $2 }' "$tmp/nmap.lines")
+    m=$(awk -F'\t' -v p="$p/$set_name" '$1 == p { print $2 }' "$tmp/prtip.lines")
     [ -z "$m" ] && m=${prtip_note:-(no line)}
-    # open + service + at least one version word
-    [ "$(wc -w <<<"$n")" -ge 3 ] || missing_version=1
+    # open + service + at least one version word (tftpd answers no one)
+    [ "$(wc -w <<<"$n")" -ge 3 ] || [ "$p/$set_name" = 69/udp ] || missing_version=1
     echo "| $p | ${n:-(no line)} | $m |"
 done
 if [ "$missing_version" = 1 ]; then

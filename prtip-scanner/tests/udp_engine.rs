@@ -175,6 +175,38 @@ fn answer(host: &Mutex<Host>, probe: &[u8]) -> Vec<Vec<u8>> {
     }
 }
 
+/// Runs `scanner` over [`HOST`] without discovery: what it reported, and its counters.
+fn run_host(scanner: &UdpScanner) -> (Vec<HostOutcome>, UdpStats) {
+    let mut got = Vec::new();
+    let stats = scanner
+        .run_counted(
+            &mut std::iter::once(HostJob {
+                addr: IpAddr::V4(HOST),
+                hostname: None,
+            }),
+            ScanPlan {
+                discovery: false,
+                port_scan: true,
+                max_per_state: 1000,
+                open_only: false,
+            },
+            &mut |o| {
+                got.push(o);
+                Ok(())
+            },
+        )
+        .expect("scan");
+    (got, stats)
+}
+
+/// The one host's result of a run that must have finished it.
+fn done(mut got: Vec<HostOutcome>) -> HostResult {
+    match got.pop() {
+        Some(HostOutcome::Done(r)) => r,
+        other => panic!("no result: {other:?}"),
+    }
+}
+
 struct Run {
     result: HostResult,
     stats: UdpStats,
@@ -194,31 +226,10 @@ fn scan(host: Host, ports: &[u16], defeat: bool) -> Run {
         Arc::new(PayloadDb::default()),
         StopFlag::new(),
     );
-    let plan = ScanPlan {
-        discovery: false,
-        port_scan: true,
-        max_per_state: 1000,
-        open_only: false,
-    };
-    let mut got = Vec::new();
     let t = Instant::now();
-    let stats = scanner
-        .run_counted(
-            &mut std::iter::once(HostJob {
-                addr: IpAddr::V4(HOST),
-                hostname: None,
-            }),
-            plan,
-            &mut |o| {
-                got.push(o);
-                Ok(())
-            },
-        )
-        .expect("scan");
+    let (got, stats) = run_host(&scanner);
     let elapsed = t.elapsed();
-    let Some(HostOutcome::Done(result)) = got.pop() else {
-        panic!("no result")
-    };
+    let result = done(got);
     Run {
         result,
         stats,
@@ -385,28 +396,8 @@ fn forged_errors_are_dropped() {
         Arc::new(PayloadDb::default()),
         StopFlag::new(),
     );
-    let mut got = Vec::new();
-    let stats = scanner
-        .run_counted(
-            &mut std::iter::once(HostJob {
-                addr: IpAddr::V4(HOST),
-                hostname: None,
-            }),
-            ScanPlan {
-                discovery: false,
-                port_scan: true,
-                max_per_state: 100,
-                open_only: false,
-            },
-            &mut |o| {
-                got.push(o);
-                Ok(())
-            },
-        )
-        .expect("scan");
-    let Some(HostOutcome::Done(r)) = got.pop() else {
-        panic!()
-    };
+    let (got, stats) = run_host(&scanner);
+    let r = done(got);
     assert!(r
         .ports
         .shown
@@ -451,29 +442,32 @@ fn replies_must_echo_the_keyed_dns_id() {
         Arc::new(PayloadDb::builtin()),
         StopFlag::new(),
     );
-    let mut got = Vec::new();
-    let stats = scanner
-        .run_counted(
-            &mut std::iter::once(HostJob {
-                addr: IpAddr::V4(HOST),
-                hostname: None,
-            }),
-            ScanPlan {
-                discovery: false,
-                port_scan: true,
-                max_per_state: 100,
-                open_only: false,
-            },
-            &mut |o| {
-                got.push(o);
-                Ok(())
-            },
-        )
-        .expect("scan");
-    let Some(HostOutcome::Done(r)) = got.pop() else {
-        panic!()
-    };
+    let (got, stats) = run_host(&scanner);
+    let r = done(got);
     assert_eq!(state_of(&r, 53).0, PortState::OpenFiltered);
     assert_eq!(state_of(&r, 54).0, PortState::Open);
     assert!(stats.dropped >= 1, "{stats:?}");
+}
+
+/// `--host-timeout` gives up on a host still waiting on its ICMP limit, and
+/// reports it as timed out instead of guessing its ports.
+#[test]
+fn host_timeout_gives_up_on_a_rate_limited_host() {
+    let answers: Vec<(u16, Answer)> = (1000..1040).map(|p| (p, Answer::Closed)).collect();
+    let h = Arc::new(Mutex::new(host(&answers, Some(Bucket::new(6.0, 1.0)))));
+    let responder = Arc::clone(&h);
+    let net = Arc::new(FakeNet::new(Box::new(move |p| answer(&responder, p))));
+    let mut cfg = config(false);
+    cfg.timing.host_timeout = Some(Duration::from_millis(800));
+    let scanner = UdpScanner::new(
+        Arc::clone(&net) as _,
+        cfg,
+        Arc::new(PortList::from_ranges([(1000, 1039)])),
+        Arc::new(PayloadDb::default()),
+        StopFlag::new(),
+    );
+    let t = Instant::now();
+    let (got, _) = run_host(&scanner);
+    assert!(matches!(got.as_slice(), [HostOutcome::TimedOut(j)] if j.addr == IpAddr::V4(HOST)));
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
 }

@@ -91,7 +91,8 @@ fn furnish(lab: &Lab) {
         list(&DROPPED),
         list(&REJECTED)
     );
-    let path = std::env::temp_dir().join(format!("prtip-udp-lab-{}.nft", std::process::id()));
+    // One file per lab: the tests of this file run in parallel.
+    let path = std::env::temp_dir().join(format!("{}.nft", lab.target_ns));
     std::fs::write(&path, rules).expect("write nft rules");
     lab.ok(
         Side::Target,

@@ -175,7 +175,8 @@ pub fn stages<'a>(
 }
 
 /// Ports of one host probed at once by -sV, so that every stage worker's
-/// connections (`window` per port) fit the descriptor budget together.
+/// sockets (`window` per port, TCP connections and UDP sockets alike: both
+/// protocols' ports share this count) fit the descriptor budget together.
 fn version_ports_at_once(hosts: u64) -> Result<usize, String> {
     let defaults = VersionConfig::default();
     let per_port = worker_count(hosts) * defaults.window.max(1);

@@ -414,16 +414,11 @@ fn refuse_ping_only_conflicts(args: &Args) -> Result<(), UsageError> {
     Ok(())
 }
 
-/// `--host-timeout` needs a scan that can give up on one host; the raw
-/// scans cannot yet.
-fn refuse_host_timeout(args: &Args, tcp: Option<ScanKind>, udp: bool) -> Result<(), UsageError> {
+/// `--host-timeout` needs a scan that can give up on one host; the SYN
+/// scan cannot yet (the connect and UDP scans can).
+fn refuse_host_timeout(args: &Args, tcp: Option<ScanKind>, _udp: bool) -> Result<(), UsageError> {
     if args.host_timeout.is_none() {
         return Ok(());
-    }
-    if udp {
-        return Err(usage(
-            "--host-timeout is not supported with -sU yet (leave it out)",
-        ));
     }
     if tcp == Some(ScanKind::Syn) {
         return Err(usage(
@@ -702,16 +697,8 @@ mod tests {
     fn udp_refusals() {
         for (cmd, needle) in [
             (
-                "-sU --host-timeout 5s x",
-                "--host-timeout is not supported with -sU",
-            ),
-            (
-                "-sT -sU --host-timeout 5s x",
-                "--host-timeout is not supported with -sU",
-            ),
-            (
                 "-sS -sU --host-timeout 5s x",
-                "--host-timeout is not supported with -sU",
+                "--host-timeout is not supported with -sS",
             ),
             ("-sT --defeat-icmp-ratelimit x", "--defeat-icmp-ratelimit"),
             ("--defeat-icmp-ratelimit x", "-sU"),
@@ -723,7 +710,9 @@ mod tests {
             assert!(e.contains(needle), "{cmd}: {e}");
             assert!(!e.contains('\n'), "{cmd}: {e}");
         }
-        assert!(settings_as("-sU --host-timeout 0 x", true).is_err());
+        assert!(settings_as("-sU --host-timeout 0 x", true).is_ok());
+        assert!(settings_as("-sU --host-timeout 5s x", true).is_ok());
+        assert!(settings_as("-sT -sU --host-timeout 5s x", true).is_ok());
         assert!(settings_as("-sU --seed 1 --shard 1/1 x", true).is_ok());
     }
 

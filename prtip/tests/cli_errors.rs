@@ -83,7 +83,7 @@ fn usage_errors_are_one_line_with_status_2() {
         (&["-sT", "--exclude-ports", "1", "--exclude-ports", "2", LO], "only one --exclude-ports"),
         (&["-sT", "--defeat-icmp-ratelimit", LO], "--defeat-icmp-ratelimit"),
         // Refused for the privilege or for the option, depending on who runs the test.
-        (&["-sU", "--host-timeout", "5s", LO], "-sU"),
+        (&["-sS", "-sU", "--host-timeout", "5s", LO], "-sS"),
         (&["-sT", "-sU", "-sn", LO], "-sU"),
         (&["-sT", "-p", "", LO], "no ports"),
         (&["-sT", "-p", "80,,81", LO], "port specification"),

@@ -299,3 +299,48 @@ fn tcp_and_udp_scan_validates_and_ndiff_agrees_with_nmap() {
     assert_eq!(reasons(&text).len(), 2, "{text}");
     xml::ndiff_no_port_differences(&nmap_xml, &ours);
 }
+
+/// The same `-sS -sU` scan run by prtip itself (its SYN and UDP engines,
+/// joined by the pair engine): valid against the DTD, the same
+/// `<scaninfo>` and `<extrareasons>` as nmap's, and no port difference.
+#[test]
+fn real_tcp_and_udp_scan_agrees_with_nmap() {
+    if !require_root() || !have_tools(&["nmap", "xmllint", "ndiff"]) {
+        return;
+    }
+    let _g = loopback::lock();
+    let ports = common::mixed::MixedPorts::new(30, 30);
+    let dir = tempdir();
+    let base = dir.path().join("nmap");
+    ports.run_nmap(&base);
+    let nmap_xml = base.with_extension("xml");
+    let nmap_text = std::fs::read_to_string(&nmap_xml).expect("read nmap.xml");
+    let ours = dir.path().join("prtip.xml");
+    let spec = ports.spec();
+    let path = ours.to_str().expect("utf-8 path");
+    common::prtip_ok(&[
+        "-sS",
+        "-sU",
+        "--reason",
+        "-Pn",
+        "-n",
+        "-p",
+        &spec,
+        "-oX",
+        path,
+        "127.0.0.1",
+    ]);
+    xml::xmllint(&ours, true);
+    let text = std::fs::read_to_string(&ours).expect("read ours");
+    let summary = |t: &str| {
+        let scaninfo: Vec<_> = xml::elements(t, "scaninfo")
+            .map(|e| ["type", "protocol", "numservices", "services"].map(|a| xml::attr(e, a)))
+            .collect();
+        let reasons: Vec<_> = xml::elements(t, "extrareasons")
+            .map(|e| ["reason", "count", "proto"].map(|a| xml::attr(e, a)))
+            .collect();
+        (scaninfo, reasons)
+    };
+    assert_eq!(summary(&text), summary(&nmap_text), "{text}\n{nmap_text}");
+    xml::ndiff_no_port_differences(&nmap_xml, &ours);
+}

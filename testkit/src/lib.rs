@@ -11,7 +11,9 @@
 //! - [`services`]: real daemons (`scripts/services`) in a namespace.
 //! - [`hostile`]: services built to hurt `-sV`, and a namespace for them.
 //! - [`nmapdata`]: nmap's installed data, or hiding it from a thread.
-//! - [`loopback`]: listeners and servers on 127.0.0.1.
+//! - [`loopback`]: listeners and servers on 127.0.0.1, TCP and UDP.
+//! - [`versiontrace`]: what nmap's version scan concluded, from its
+//!   `--version-trace` output.
 //!
 //! Programs of the crate under test (the `prtip` binary) are passed in by
 //! path: `CARGO_BIN_EXE_*` exists only in that crate's integration tests.
@@ -29,6 +31,7 @@ pub mod nmapdata;
 pub mod prereq;
 pub mod process;
 pub mod services;
+pub mod versiontrace;
 pub mod xml;
 
 /// Path of a file of this repository, from its root (e.g. `scripts/lab`).

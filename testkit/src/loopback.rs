@@ -1,13 +1,14 @@
 //! Listeners and servers on 127.0.0.1 for tests that scan the loopback
-//! interface (never 127.0.0.1:2024 or anything else they did not open).
+//! interface (never 127.0.0.1:2024 or anything else they did not open):
+//! TCP ([`serve`], [`LoopbackPorts`]) and UDP ([`UdpService`]).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread;
-use std::time::Duration;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
 
 use crate::process::{describe, run};
 
@@ -115,4 +116,116 @@ pub fn ss_listeners() -> BTreeSet<u16> {
             accepts_loopback.then(|| port.parse().ok()).flatten()
         })
         .collect()
+}
+
+/// Datagrams to send back, each after its delay (counted from the request).
+pub type Replies = Vec<(Duration, Vec<u8>)>;
+
+/// The longest a [`UdpService`] lives, whatever the test does.
+const LIFETIME: Duration = Duration::from_secs(60);
+/// How often the thread looks at its stop flag.
+const POLL: Duration = Duration::from_millis(20);
+
+/// A UDP service on an ephemeral 127.0.0.1 port, for tests that play one
+/// (see [`UdpService::start`]); stopped and joined on drop.
+#[derive(Debug)]
+pub struct UdpService {
+    addr: SocketAddr,
+    received: Arc<Mutex<Vec<Vec<u8>>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl UdpService {
+    /// Starts a service answering each request with `answer(request)`.
+    /// Delayed replies go out from a short-lived thread of their own, so a
+    /// slow answer to one probe does not hold up the others.
+    pub fn start(answer: impl Fn(&[u8]) -> Replies + Send + 'static) -> UdpService {
+        Self::start_on(0, answer)
+    }
+
+    /// [`start`](Self::start) on a chosen port: only in a network namespace
+    /// the test made, where no one else can hold it.
+    pub fn start_on(port: u16, answer: impl Fn(&[u8]) -> Replies + Send + 'static) -> UdpService {
+        let sock = UdpSocket::bind((Ipv4Addr::LOCALHOST, port))
+            .unwrap_or_else(|e| panic!("bind UDP 127.0.0.1:{port}: {e}"));
+        sock.set_read_timeout(Some(POLL)).expect("read timeout");
+        let addr = sock.local_addr().expect("local address");
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (log, flag) = (Arc::clone(&received), Arc::clone(&stop));
+        let thread = std::thread::spawn(move || {
+            let end = Instant::now() + LIFETIME;
+            let mut buf = vec![0u8; 65536];
+            while !flag.load(Ordering::Relaxed) && Instant::now() < end {
+                let Ok((n, from)) = sock.recv_from(&mut buf) else {
+                    continue;
+                };
+                let request = buf[..n].to_vec();
+                let replies = answer(&request);
+                log.lock().unwrap_or_else(|e| e.into_inner()).push(request);
+                send(&sock, from, replies);
+            }
+        });
+        UdpService {
+            addr,
+            received,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// A service that never answers.
+    pub fn silent() -> UdpService {
+        UdpService::start(|_| Vec::new())
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Every request so far, in arrival order.
+    pub fn received(&self) -> Vec<Vec<u8>> {
+        self.received
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+fn send(sock: &UdpSocket, to: SocketAddr, replies: Replies) {
+    if replies.iter().all(|(delay, _)| delay.is_zero()) {
+        for (_, d) in replies {
+            let _ = sock.send_to(&d, to);
+        }
+        return;
+    }
+    let Ok(sock) = sock.try_clone() else { return };
+    std::thread::spawn(move || {
+        let start = Instant::now();
+        for (delay, d) in replies {
+            std::thread::sleep((start + delay).saturating_duration_since(Instant::now()));
+            let _ = sock.send_to(&d, to);
+        }
+    });
+}
+
+impl Drop for UdpService {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A UDP port on 127.0.0.1 with nothing behind it (bound, then closed):
+/// datagrams to it draw ICMP port unreachable.
+pub fn closed_udp_port() -> SocketAddr {
+    let sock = UdpSocket::bind("127.0.0.1:0").expect("bind a UDP port on 127.0.0.1");
+    sock.local_addr().expect("local address")
 }

@@ -1,5 +1,7 @@
 //! Real daemons (ssh 22, nginx http 80 + https 443, and the others of
-//! `scripts/services`) in a network namespace of their own.
+//! `scripts/services`) in a network namespace of their own; or its UDP set
+//! (dnsmasq 53, tftpd-hpa 69, chrony 123, snmpd 161) with
+//! [`ServicesNetns::up_set`].
 
 use std::process::Command;
 use std::time::Duration;
@@ -13,6 +15,8 @@ use crate::process::{describe, run_teardown, run_timeout};
 #[derive(Debug)]
 pub struct ServicesNetns {
     pub name: String,
+    /// `scripts/services --set`: `tcp` or `udp`.
+    pub set: &'static str,
 }
 
 impl ServicesNetns {
@@ -25,16 +29,22 @@ impl ServicesNetns {
     /// failure under CI) without root or `ip`, or when the daemons do not
     /// come up. `name`: at most 12 characters of `[a-z0-9_-]`.
     pub fn up(name: &str) -> Option<ServicesNetns> {
+        Self::up_set(name, "tcp")
+    }
+
+    /// [`up`](Self::up) for one set of `scripts/services` (`tcp` or `udp`).
+    pub fn up_set(name: &str, set: &'static str) -> Option<ServicesNetns> {
         if !require_root() || !require_tool("ip") {
             return None;
         }
         // From here on Drop runs `scripts/services down`, whatever happens.
         let svc = ServicesNetns {
             name: name.to_string(),
+            set,
         };
         let out = run_timeout(
             Command::new(Self::script())
-                .args(["--netns", name, "up"])
+                .args(["--set", set, "--netns", name, "up"])
                 .env("PRTIP_SVC_VETH", "0"),
             Duration::from_secs(600),
         );
@@ -61,7 +71,7 @@ impl ServicesNetns {
 impl Drop for ServicesNetns {
     fn drop(&mut self) {
         run_teardown(
-            Command::new(Self::script()).args(["--netns", &self.name, "down"]),
+            Command::new(Self::script()).args(["--set", self.set, "--netns", &self.name, "down"]),
             Duration::from_secs(120),
             &format!("scripts/services down for {}", self.name),
         );

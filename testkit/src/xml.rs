@@ -171,6 +171,8 @@ pub struct Service {
     pub tunnel: Option<String>,
     pub product: Option<String>,
     pub version: Option<String>,
+    pub extrainfo: Option<String>,
+    pub hostname: Option<String>,
     pub method: Option<String>,
 }
 
@@ -190,6 +192,8 @@ pub fn port_services(xml: &str) -> BTreeMap<u16, (String, Option<Service>)> {
                 tunnel: attr(s, "tunnel"),
                 product: attr(s, "product"),
                 version: attr(s, "version"),
+                extrainfo: attr(s, "extrainfo"),
+                hostname: attr(s, "hostname"),
                 method: attr(s, "method"),
             });
             (port, (state, service))

@@ -2,9 +2,18 @@
 //! engines: lookup of a reply's address, the source address towards each
 //! host, and whether (and why) each host answered.
 
-use prtip_core::result::Reason;
+use crate::plan::{HostJob, HostOutcome};
+use prtip_core::result::{HostResult, HostStatus, PortTable, Reason};
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::time::SystemTime;
+
+/// Hosts per window for `ports` ports per host, when a window may hold at
+/// most `max_probes` probes and `max_hosts` hosts.
+pub fn window_hosts(ports: usize, max_probes: u64, max_hosts: usize) -> usize {
+    let per = (max_probes / ports.max(1) as u64).max(1);
+    usize::try_from(per).unwrap_or(usize::MAX).min(max_hosts)
+}
 
 /// Why a host counts as up, recorded by the receiver.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,6 +152,21 @@ impl HostSet {
         HostReason::from_code(self.reason.get(host as usize)?.load(Ordering::Relaxed))
     }
 
+    /// Whether `host` is up, and why: as the user said (`discovery` off,
+    /// `-Pn`), as one of our own addresses (`local`), or by what it answered.
+    pub fn status(&self, host: u32, discovery: bool, local: bool) -> (HostStatus, Reason) {
+        if !discovery {
+            (HostStatus::Up, Reason::UserSet)
+        } else if local {
+            (HostStatus::Up, Reason::Localhost)
+        } else {
+            match self.host_reason(host) {
+                Some(r) => (HostStatus::Up, r.reason()),
+                None => (HostStatus::Down, Reason::NoResponse),
+            }
+        }
+    }
+
     /// Number of hosts that answered anything.
     pub fn alive_count(&self) -> u64 {
         self.alive
@@ -150,4 +174,24 @@ impl HostSet {
             .map(|w| u64::from(w.load(Ordering::Relaxed).count_ones()))
             .sum()
     }
+}
+
+/// A raw engine's report of one host of a window, scanned since `start`.
+pub fn report(
+    job: HostJob,
+    (status, reason): (HostStatus, Reason),
+    start: SystemTime,
+    ports: PortTable,
+) -> HostOutcome {
+    HostOutcome::Done(HostResult {
+        addr: job.addr,
+        hostname: job.hostname,
+        status,
+        reason,
+        latency: None,
+        start,
+        end: SystemTime::now(),
+        ports,
+        os: None,
+    })
 }

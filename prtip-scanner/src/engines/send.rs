@@ -1,14 +1,16 @@
-//! Sending side shared by the raw engines: probes are built into a
+//! The packet loops shared by the raw engines: probes are built into a
 //! fixed batch and handed to the kernel with one `sendmmsg`, paced by
-//! `--max-rate` and `--scan-delay`.
+//! `--max-rate` and `--scan-delay`; replies are taken a batch at a time by
+//! [`receive_until`].
 
 use crate::cancel::StopFlag;
 use crate::error::ScanError;
-use crate::net::PacketIo;
+use crate::net::{PacketIo, RECV_SLOT};
 use prtip_core::config::Timing;
 use std::io;
 use std::net::Ipv4Addr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Spaces probes to honour `--max-rate` and `--scan-delay` in a sending thread.
@@ -154,5 +156,36 @@ impl Sender<'_> {
         }
         batch.n = 0;
         Ok(())
+    }
+}
+
+/// Datagrams taken from the kernel per call.
+const RECV_BATCH: usize = 64;
+/// How long the receiver blocks before it looks at `done` again.
+const RECV_POLL: Duration = Duration::from_millis(20);
+
+/// The receiver thread's loop: every datagram from `io` goes to `handle`
+/// until `done` is set; a receive error ends it, kept in `error`.
+pub fn receive_until(
+    io: &dyn PacketIo,
+    done: &AtomicBool,
+    error: &Mutex<Option<io::Error>>,
+    mut handle: impl FnMut(&[u8]),
+) {
+    // On this thread's stack, not the heap: 16 KiB.
+    let mut bufs = [[0u8; RECV_SLOT]; RECV_BATCH];
+    let mut lens = [0usize; RECV_BATCH];
+    while !done.load(Ordering::Relaxed) {
+        match io.recv_many(&mut bufs, &mut lens, RECV_POLL) {
+            Ok(n) => {
+                for i in 0..n {
+                    handle(&bufs[i][..lens[i]]);
+                }
+            }
+            Err(e) => {
+                *error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                return;
+            }
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! One probe on its own connection: connect (and TLS handshake), send the
 //! payload, read until the answer matches, the peer closes, the wait ends
-//! or the response is big enough.
+//! or the response is big enough. UDP probes have their own exchange
+//! (`udp.rs`); [`run_probe`] picks by the endpoint's protocol.
 //!
 //! Progress is published through [`Progress`] so that the port driver can
 //! judge a probe that is still running (how long it has been silent, what
@@ -10,6 +11,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use prtip_core::result::Protocol;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{timeout_at, Instant};
@@ -49,7 +51,7 @@ const QUIET_MAX: Duration = Duration::from_millis(64);
 /// Until then a read asks for a few bytes only: a probe of a silent
 /// service waits in its read for seconds, and a thousand silent ports keep
 /// hundreds of probes waiting at once (see [`converse`]).
-const READ_CHUNK: usize = 4096;
+pub(crate) const READ_CHUNK: usize = 4096;
 
 /// How a probe's connection ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,11 +60,17 @@ pub(crate) enum Ending {
     Matched,
     /// The wait ran out.
     TimedOut,
-    /// The peer closed (FIN) or reset the connection.
+    /// The peer closed (FIN) or reset the connection; over UDP, an empty
+    /// datagram (nmap's socket layer reads it as end of file).
     Closed,
+    /// UDP: the probe drew an ICMP error (port unreachable, or one of the
+    /// errors nmap takes as a refusal of this one probe). Like a reset, it
+    /// says nothing against "tcpwrapped".
+    Refused,
     /// [`RESPONSE_CAP`] reached.
     Full,
-    /// No connection (refused, unreachable, or the connect timed out).
+    /// No connection (refused, unreachable, or the connect timed out); over
+    /// UDP, no socket or the host or network unreachable.
     NoConnection,
     /// The TLS handshake failed.
     TlsFailed,
@@ -96,6 +104,8 @@ pub(crate) fn lock(s: &Shared) -> std::sync::MutexGuard<'_, Progress> {
 #[derive(Clone)]
 pub(crate) struct Endpoint {
     pub(crate) addr: SocketAddr,
+    /// TCP or UDP (no TLS over UDP: nmap tunnels only TCP).
+    pub(crate) protocol: Protocol,
     pub(crate) tls: Option<(TlsConnector, ServerName<'static>)>,
     pub(crate) connect_timeout: Duration,
 }
@@ -104,14 +114,29 @@ impl std::fmt::Debug for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Endpoint")
             .field("addr", &self.addr)
+            .field("protocol", &self.protocol)
             .field("tls", &self.tls.is_some())
             .finish()
     }
 }
 
+/// Runs one probe over the endpoint's protocol.
+pub(crate) async fn run_probe(
+    ep: &Endpoint,
+    payload: &[u8],
+    wait: Duration,
+    progress: &Shared,
+    recognised: &(dyn Fn(&[u8]) -> bool + Sync),
+) -> Ending {
+    match ep.protocol {
+        Protocol::Udp => super::udp::exchange(ep.addr, payload, wait, progress, recognised).await,
+        Protocol::Tcp => exchange(ep, payload, wait, progress, recognised).await,
+    }
+}
+
 /// How long a probe waits for this machine to free a descriptor before it
 /// tries to connect again.
-const SHORTAGE_BACKOFF: Duration = Duration::from_millis(10);
+pub(crate) const SHORTAGE_BACKOFF: Duration = Duration::from_millis(10);
 
 /// Connects by `deadline`. Running out of descriptors or buffers here is
 /// this machine's shortage, not the service's answer: it is waited out
@@ -321,6 +346,7 @@ mod tests {
     fn run(addr: SocketAddr, wait: Duration, recognised: fn(&[u8]) -> bool) -> (Ending, usize) {
         let ep = Endpoint {
             addr,
+            protocol: Protocol::Tcp,
             tls: None,
             connect_timeout: Duration::from_secs(2),
         };

@@ -1,9 +1,12 @@
 //! Which probes a port gets, and in what order: nmap's sequence.
 //!
-//! 1. The NULL probe (send nothing, wait for a banner).
-//! 2. Probes that list the port in `ports` (or `sslports` over TLS), in file
-//!    order, whatever their rarity: a DNS probe always reaches port 53.
-//! 3. Every other probe whose rarity is within the intensity, in file order.
+//! 1. The NULL probe (send nothing, wait for a banner), TCP only: a UDP
+//!    service never speaks first.
+//! 2. Probes of the port's protocol that list the port in `ports` (or
+//!    `sslports` over TLS), in file order, whatever their rarity: a DNS
+//!    probe always reaches port 53.
+//! 3. Every other probe of that protocol whose rarity is within the
+//!    intensity, in file order.
 //!
 //! The answer is the first probe in this order that matches, so running
 //! probes concurrently changes when the answer is known, never what it is.
@@ -23,24 +26,29 @@ pub(crate) struct Candidate {
     pub(crate) listed: bool,
 }
 
-/// Every TCP probe in the order nmap considers them for `port`; whether
-/// each is actually sent is [`eligible`]'s call, which depends on what
-/// earlier probes found.
-pub(crate) fn probe_order(db: &ServiceDb<'_>, port: u16, tls: bool) -> Vec<Candidate> {
-    let tcp = |p: &Probe<'_>| p.protocol == Protocol::Tcp && !p.no_payload;
+/// Every probe of `protocol` in the order nmap considers them for `port`;
+/// whether each is actually sent is [`eligible`]'s call, which depends on
+/// what earlier probes found.
+pub(crate) fn probe_order(
+    db: &ServiceDb<'_>,
+    protocol: Protocol,
+    port: u16,
+    tls: bool,
+) -> Vec<Candidate> {
+    let usable = |p: &Probe<'_>| p.protocol == protocol && !p.no_payload;
     let indexed = || {
         db.probes()
             .iter()
             .enumerate()
             .filter_map(|(i, p)| Some((u16::try_from(i).ok()?, p)))
-            .filter(|(_, p)| tcp(p))
+            .filter(|(_, p)| usable(p))
     };
     let listed = |p: &Probe<'_>| {
         let list = if tls { &p.sslports } else { &p.ports };
         list.as_ref().is_some_and(|l| l.contains(port))
     };
     let mut order = Vec::new();
-    if let Some((i, _)) = indexed().find(|(_, p)| p.name == "NULL") {
+    if let Some((i, _)) = indexed().find(|(_, p)| is_null(p)) {
         order.push(Candidate {
             probe: i,
             listed: true,
@@ -48,7 +56,7 @@ pub(crate) fn probe_order(db: &ServiceDb<'_>, port: u16, tls: bool) -> Vec<Candi
     }
     for want_listed in [true, false] {
         for (i, p) in indexed() {
-            if p.name != "NULL" && listed(p) == want_listed {
+            if !is_null(p) && listed(p) == want_listed {
                 order.push(Candidate {
                     probe: i,
                     listed: want_listed,
@@ -71,13 +79,19 @@ pub(crate) fn eligible(
     let Some(probe) = db.probes().get(usize::from(c.probe)) else {
         return false;
     };
-    if probe.name == "NULL" {
+    if is_null(probe) {
         return true;
     }
     match softmatched {
         Some(svc) => intensity >= 9 || can_confirm(probe, db, svc),
         None => c.listed || probe.rarity.unwrap_or(DEFAULT_RARITY) <= intensity,
     }
+}
+
+/// The TCP NULL probe: nothing to send, always first. (nmap's file has no
+/// UDP probe of that name; one would be an ordinary probe.)
+pub(crate) fn is_null(probe: &Probe<'_>) -> bool {
+    probe.protocol == Protocol::Tcp && probe.name == "NULL"
 }
 
 /// Whether `probe` has a `match` or `softmatch` line for `service` (nmap
@@ -110,11 +124,16 @@ match ftp m|^214 | p/helpful ftpd/
 Probe UDP DNS q|\\0\\0|
 rarity 1
 ports 53
+Probe UDP Snmp q|\\x30|
+rarity 4
+ports 161
+Probe UDP Chatty q|hello|
+rarity 8
 ";
 
     /// Names of the probes sent, assuming no softmatch.
     fn sent(db: &ServiceDb<'_>, port: u16, tls: bool, intensity: u8) -> Vec<String> {
-        probe_order(db, port, tls)
+        probe_order(db, Protocol::Tcp, port, tls)
             .into_iter()
             .filter(|&c| eligible(db, c, None, intensity))
             .map(|c| db.probes()[usize::from(c.probe)].name.to_string())
@@ -145,7 +164,7 @@ ports 53
     fn softmatch_narrows_to_probes_naming_the_service_and_lifts_rarity() {
         let db = ServiceDb::parse(DB, "t");
         let after_soft = |svc: &str, intensity: u8| -> Vec<String> {
-            probe_order(&db, 9999, false)
+            probe_order(&db, Protocol::Tcp, 9999, false)
                 .into_iter()
                 .filter(|&c| eligible(&db, c, Some(svc), intensity))
                 .map(|c| db.probes()[usize::from(c.probe)].name.to_string())
@@ -154,5 +173,70 @@ ports 53
         assert_eq!(after_soft("ftp", 7), ["NULL", "Help"]);
         assert_eq!(after_soft("rare", 0), ["NULL", "Rare"]);
         assert_eq!(after_soft("ftp", 9), ["NULL", "Rare", "GetRequest", "Help"]);
+    }
+
+    fn sent_udp(db: &ServiceDb<'_>, port: u16, intensity: u8) -> Vec<String> {
+        probe_order(db, Protocol::Udp, port, false)
+            .into_iter()
+            .filter(|&c| eligible(db, c, None, intensity))
+            .map(|c| db.probes()[usize::from(c.probe)].name.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn udp_has_no_null_probe_and_lists_the_port_first() {
+        let db = ServiceDb::parse(DB, "t");
+        assert_eq!(sent_udp(&db, 161, 7), ["Snmp", "DNS"]);
+        assert_eq!(sent_udp(&db, 53, 7), ["DNS", "Snmp"]);
+        assert_eq!(sent_udp(&db, 53, 0), ["DNS"]);
+        assert!(sent_udp(&db, 9999, 0).is_empty());
+        assert_eq!(sent_udp(&db, 9999, 9), ["DNS", "Snmp", "Chatty"]);
+    }
+
+    /// The UDP probes nmap 7.93 sent, in this order, to ports no probe lists
+    /// and to 53 and 161 (`nmap -sU -sV --version-trace` against silent
+    /// services on 127.0.0.1), checked against its own file.
+    #[test]
+    fn udp_order_equals_nmaps_with_its_file() {
+        let Some(text) =
+            prtip_testkit::prereq::require_text(prtip_testkit::nmapdata::SERVICE_PROBES)
+        else {
+            return;
+        };
+        let db = ServiceDb::parse(&text, "nmap-service-probes");
+        let by_rarity = [
+            "RPCCheck",
+            "DNSVersionBindReq",
+            "DNSStatusRequest",
+            "NBTStat",
+            "Help",
+            "SIPOptions",
+            "Sqlping",
+            "NTPRequest",
+            "SNMPv1public",
+            "SNMPv3GetRequest",
+            "xdmcp",
+            "AFSVersionRequest",
+            "DNS-SD",
+            "Citrix",
+            "Kerberos",
+            "sybaseanywhere",
+            "NetMotionMobility",
+            "DTLSSessionReq",
+            "QUIC",
+        ];
+        assert_eq!(sent_udp(&db, 20002, 7), by_rarity);
+        let listed_first = |first: &[&str]| -> Vec<String> {
+            let rest = by_rarity.iter().filter(|p| !first.contains(p));
+            first.iter().chain(rest).map(|p| p.to_string()).collect()
+        };
+        assert_eq!(
+            sent_udp(&db, 53, 7),
+            listed_first(&["DNSVersionBindReq", "DNSStatusRequest"])
+        );
+        assert_eq!(
+            sent_udp(&db, 161, 7),
+            listed_first(&["SNMPv1public", "SNMPv3GetRequest"])
+        );
     }
 }

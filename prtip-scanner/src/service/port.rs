@@ -2,10 +2,12 @@
 //!
 //! nmap sends probes one after another and takes the first that matches.
 //! Most of its time goes into waiting: 6 s for a banner from an HTTP server
-//! that never sends one, then 5 s for every silent probe. Here the next few
-//! probes of the sequence run concurrently on their own connections, and
-//! the answer is still read off the sequence in nmap's order: probe `k`'s
-//! result counts only once every earlier probe has been ruled out.
+//! that never sends one, then 5 s for every silent probe (and a UDP port
+//! that answers nothing is silent for every probe). Here the next few
+//! probes of the sequence run concurrently on their own connections (or
+//! UDP sockets), and the answer is still read off the sequence in nmap's
+//! order: probe `k`'s result counts only once every earlier probe has been
+//! ruled out.
 //!
 //! A probe still running can be ruled out early in one case: a later probe
 //! already has a hard match and this one has been silent for `grace`.
@@ -22,8 +24,8 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use prtip_core::service_db::{Match, ServiceDb};
 use tokio::time::{sleep_until, Instant};
 
-use super::exchange::{self, exchange, Ending, Endpoint, Shared};
-use super::order::{eligible, probe_order, Candidate};
+use super::exchange::{self, run_probe, Ending, Endpoint, Shared};
+use super::order::{eligible, is_null, probe_order, Candidate};
 use super::verdict::Verdict;
 use crate::cancel::StopFlag;
 
@@ -82,7 +84,7 @@ pub(crate) async fn identify_pass<'a>(
     cfg: PassConfig,
     stop: &StopFlag,
 ) -> Verdict<'a> {
-    let mut slots: Vec<Slot> = probe_order(db, ep.addr.port(), tls)
+    let mut slots: Vec<Slot> = probe_order(db, ep.protocol, ep.addr.port(), tls)
         .into_iter()
         .map(|cand| Slot {
             cand,
@@ -105,7 +107,7 @@ pub(crate) async fn identify_pass<'a>(
                 responded: walk.responded,
             };
         }
-        let wake = match advance(db, &mut slots, &mut walk, cfg) {
+        let wake = match advance(db, ep, &mut slots, &mut walk, cfg) {
             Step::Decided(v) => return v,
             Step::Wait(wake) => wake,
         };
@@ -161,6 +163,7 @@ enum Step<'a> {
 /// Moves the cursor over every probe whose outcome is settled.
 fn advance<'a>(
     db: &ServiceDb<'a>,
+    ep: &Endpoint,
     slots: &mut [Slot],
     walk: &mut Walk<'a>,
     cfg: PassConfig,
@@ -200,8 +203,9 @@ fn advance<'a>(
                 (None, None) => "no match".to_string(),
             };
             eprintln!(
-                "Service scan probe {} settled ({ending:?}): {what}",
-                probe_name(db, slot.cand)
+                "Service scan probe {} to {} settled ({ending:?}): {what}",
+                probe_name(db, slot.cand),
+                ep.addr
             );
         }
         if let Some(v) = verdict {
@@ -222,8 +226,11 @@ fn settle<'a>(
     let progress = slot.progress.as_ref()?;
     let data = exchange::lock(progress);
     if data.data.is_empty() {
+        // nmap's "tcpwrapped" flag: a wait that ran out, or no connection
+        // at all, rules it out; a close, a reset or an ICMP refusal leaves
+        // it standing (a UDP port refused everywhere ends tcpwrapped).
         match ending {
-            Ending::Closed if probe.name == "NULL" && walk.wrap_possible => {
+            Ending::Closed if is_null(probe) && walk.wrap_possible => {
                 let limit = probe
                     .tcpwrappedms
                     .map_or(DEFAULT_TCPWRAPPED, |ms| Duration::from_millis(ms.into()));
@@ -235,7 +242,7 @@ fn settle<'a>(
                     return Some(Verdict::TcpWrapped);
                 }
             }
-            Ending::Closed => {}
+            Ending::Closed | Ending::Refused => {}
             _ => walk.wrap_possible = false,
         }
         return None;
@@ -353,7 +360,12 @@ fn launch<'f, 'a: 'f>(
             continue;
         };
         if cfg.trace {
-            eprintln!("Service scan sending probe {} to {}", probe.name, ep.addr);
+            eprintln!(
+                "Service scan sending probe {} to {} ({})",
+                probe.name,
+                ep.addr,
+                ep.protocol.as_str()
+            );
         }
         let progress = exchange::shared();
         slot.progress = Some(progress.clone());
@@ -368,7 +380,7 @@ fn launch<'f, 'a: 'f>(
             .map_or(DEFAULT_WAIT, |ms| Duration::from_millis(ms.into()));
         running.push(Box::pin(async move {
             let recognised = |data: &[u8]| db.match_response(probe, data).is_some_and(|m| !m.soft);
-            let ending = exchange(ep, &probe.payload, wait, &progress, &recognised).await;
+            let ending = run_probe(ep, &probe.payload, wait, &progress, &recognised).await;
             (idx, ending)
         }));
     }

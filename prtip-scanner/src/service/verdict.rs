@@ -11,7 +11,9 @@ pub enum Verdict<'a> {
     /// Only a `softmatch`: the service is known, the version is not.
     Soft(Match<'a>),
     /// The service closed every connection at once without a word
-    /// (typically TCP wrappers refusing us).
+    /// (typically TCP wrappers refusing us). nmap reaches the same verdict
+    /// for a UDP port whose every probe drew an ICMP refusal, or that had no
+    /// probe to send at all (`--version-intensity 0` on an unlisted port).
     TcpWrapped,
     /// Nothing matched; the port keeps its name from the services table.
     /// `responded` says whether any probe got data back.
@@ -64,6 +66,16 @@ fn cpe_by_part(cpes: &[String]) -> Vec<String> {
 }
 
 impl PortVerdict<'_> {
+    /// Whether any probe nmap would have sent got data back: for UDP, what
+    /// turns an open|filtered port open (reason `udp-response`).
+    pub fn answered(&self) -> bool {
+        match self.verdict {
+            Verdict::Hard(_) | Verdict::Soft(_) => true,
+            Verdict::Unrecognized { responded } => responded,
+            Verdict::TcpWrapped | Verdict::Excluded => false,
+        }
+    }
+
     /// The service as the outputs report it. `table_name` is the port's name
     /// in nmap-services, used when nothing was identified.
     pub fn service_info(&self, table_name: Option<&str>) -> Option<ServiceInfo> {

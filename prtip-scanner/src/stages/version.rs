@@ -2,9 +2,9 @@
 //! a host's open ports are handed to the [`VersionScanner`].
 
 use crate::error::ScanError;
-use crate::service::VersionScanner;
+use crate::service::{PortVerdict, VersionScanner};
 use crate::sys::MappedFile;
-use prtip_core::result::{HostResult, HostStatus, PortState, Protocol};
+use prtip_core::result::{HostResult, HostStatus, PortResult, PortState, Protocol, Reason};
 use prtip_core::service_db::{ServiceDb, BUILTIN_NAME, BUILTIN_PROBES};
 use prtip_core::services::ServiceNames;
 use std::path::Path;
@@ -46,9 +46,10 @@ impl ProbeSource {
     }
 }
 
-/// Runs `-sV` on the host's open TCP ports, on the calling worker's own
-/// runtime, and records what was found. False when `deadline` came first:
-/// the probes still open are dropped with their connections.
+/// Runs `-sV` on the host's open TCP ports and its open and open|filtered
+/// UDP ports, on the calling worker's own runtime, and records what was
+/// found. False when `deadline` came first: the probes still open are
+/// dropped with their sockets.
 pub fn detect_versions(
     scanner: &VersionScanner<'_, '_>,
     rt: &tokio::runtime::Runtime,
@@ -59,19 +60,19 @@ pub fn detect_versions(
     if host.status != HostStatus::Up {
         return true;
     }
-    let open: Vec<u16> = host
+    let wanted: Vec<(Protocol, u16)> = host
         .ports
         .shown
         .iter()
-        .filter(|p| p.state == PortState::Open && p.protocol == Protocol::Tcp)
-        .map(|p| p.port)
+        .filter(|p| worth_probing(p))
+        .map(|p| (p.protocol, p.port))
         .collect();
-    if open.is_empty() {
+    if wanted.is_empty() {
         return true;
     }
     let identify = memprof::in_phase(
         memprof::Phase::ServiceDetection,
-        scanner.identify_ports(host.addr, host.hostname.as_deref(), &open),
+        scanner.identify_ports(host.addr, host.hostname.as_deref(), &wanted),
     );
     let verdicts = rt.block_on(async {
         match deadline {
@@ -82,11 +83,38 @@ pub fn detect_versions(
     let Some(verdicts) = verdicts else {
         return false;
     };
-    for (port, verdict) in open.iter().zip(verdicts) {
-        if let Some(p) = host.ports.shown.iter_mut().find(|p| p.port == *port) {
-            let table = names.name(p.port, p.protocol);
-            p.service = verdict.service_info(table).map(Box::new);
+    for ((protocol, port), verdict) in wanted.iter().zip(verdicts) {
+        let found = host
+            .ports
+            .shown
+            .iter_mut()
+            .find(|p| p.port == *port && p.protocol == *protocol);
+        if let Some(p) = found {
+            record(p, &verdict, names);
         }
     }
     true
+}
+
+/// nmap probes open ports, and UDP ports that may be open: a silent UDP
+/// port is open|filtered, and a version probe is one more chance for it
+/// to answer.
+fn worth_probing(p: &PortResult) -> bool {
+    match p.protocol {
+        Protocol::Tcp => p.state == PortState::Open,
+        Protocol::Udp => matches!(p.state, PortState::Open | PortState::OpenFiltered),
+    }
+}
+
+/// The verdict into the port's record. A UDP port that answered any probe
+/// is open, as nmap reports it: reason `udp-response` with no TTL (the
+/// answer came through a socket, not a captured packet).
+fn record(p: &mut PortResult, verdict: &PortVerdict<'_>, names: &ServiceNames) {
+    if p.protocol == Protocol::Udp && p.state != PortState::Open && verdict.answered() {
+        p.state = PortState::Open;
+        p.reason = Reason::UdpResponse;
+        p.reason_ttl = 0;
+    }
+    let table = names.name(p.port, p.protocol);
+    p.service = verdict.service_info(table).map(Box::new);
 }

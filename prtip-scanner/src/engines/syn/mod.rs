@@ -20,17 +20,18 @@ pub mod window;
 
 pub use setup::{open, SynSetup};
 
+use super::hosts::report;
 use super::send::{self, RateGate, Sender};
 use crate::cancel::StopFlag;
 use crate::error::ScanError;
-use crate::net::{PacketIo, RECV_SLOT};
+use crate::net::PacketIo;
 use crate::plan::{Engine, HostJob, HostOutcome, OnHost, ScanPlan};
 use prtip_core::config::Timing;
 use prtip_core::cookie::SynCookie;
 use prtip_core::permutation::Permutation;
 use prtip_core::ports::PortList;
 use prtip_core::result::{
-    HostResult, HostStatus, PortResult, PortState, PortTable, PortTableBuilder, Protocol, Reason,
+    HostStatus, PortResult, PortState, PortTable, PortTableBuilder, Protocol, Reason,
 };
 use prtip_core::wire::{
     build_icmp_echo, build_icmp_timestamp, build_tcp_ack, build_tcp_syn, parse_reply, Ipv4Fields,
@@ -47,10 +48,6 @@ use window::{window_hosts, HostReason, Outcome, PortIndex, Window};
 const BATCH: usize = 64;
 /// Largest packet a probe needs (the ICMP timestamp request).
 const MAX_PROBE: usize = 48;
-/// Datagrams taken from the kernel per call.
-const RECV_BATCH: usize = 64;
-/// How long the receiver blocks before it looks at the stop flags again.
-const RECV_POLL: Duration = Duration::from_millis(20);
 /// Discovery probe rounds (nmap retries host discovery once by default).
 const DISCOVERY_ROUNDS: u32 = 2;
 /// Ports nmap's default raw discovery probes: SYN to 443, ACK to 80.
@@ -248,25 +245,6 @@ impl SynScanner {
             // Never validated (the cookie has nothing to check in UDP), and
             // the SYN engine's filter keeps UDP out of its socket anyway.
             Reply::Udp(_) => {}
-        }
-    }
-
-    fn receive_until(&self, done: &AtomicBool, error: &Mutex<Option<io::Error>>) {
-        // On this thread's stack, not the heap: 16 KiB.
-        let mut bufs = [[0u8; RECV_SLOT]; RECV_BATCH];
-        let mut lens = [0usize; RECV_BATCH];
-        while !done.load(Ordering::Relaxed) {
-            match self.io.recv_many(&mut bufs, &mut lens, RECV_POLL) {
-                Ok(n) => {
-                    for i in 0..n {
-                        self.handle(&bufs[i][..lens[i]]);
-                    }
-                }
-                Err(e) => {
-                    *error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
-                    return;
-                }
-            }
         }
     }
 
@@ -470,16 +448,7 @@ impl SynScanner {
     ) -> Result<(), ScanError> {
         for (h, job) in jobs.into_iter().enumerate() {
             let hi = h as u32;
-            let (status, reason) = if !plan.discovery {
-                (HostStatus::Up, Reason::UserSet)
-            } else if local[h] {
-                (HostStatus::Up, Reason::Localhost)
-            } else {
-                match win.host_reason(hi) {
-                    Some(r) => (HostStatus::Up, r.reason()),
-                    None => (HostStatus::Down, Reason::NoResponse),
-                }
-            };
+            let (status, reason) = win.status(hi, plan.discovery, local[h]);
             let mut ports = PortTable::default();
             if status == HostStatus::Up && plan.port_scan {
                 let mut table = PortTableBuilder::new(plan.max_per_state, plan.open_only);
@@ -506,18 +475,7 @@ impl SynScanner {
                 }
                 ports = table.finish();
             }
-            on_host(HostOutcome::Done(HostResult {
-                addr: job.addr,
-                hostname: job.hostname,
-                status,
-                reason,
-                latency: None,
-                start,
-                end: SystemTime::now(),
-                ports,
-                os: None,
-            }))
-            .map_err(ScanError::Output)?;
+            on_host(report(job, (status, reason), start, ports)).map_err(ScanError::Output)?;
         }
         Ok(())
     }
@@ -539,7 +497,7 @@ impl SynScanner {
         let result = std::thread::scope(|s| {
             s.spawn(|| {
                 let _receiving = memprof::phase(memprof::Phase::Receiving);
-                self.receive_until(&done, &recv_error);
+                super::send::receive_until(&*self.io, &done, &recv_error, |p| self.handle(p));
             });
             let r = self.windows(&mut jobs, per_window, &plan, on_host);
             done.store(true, Ordering::Relaxed);

@@ -20,10 +20,7 @@ pub const MAX_WINDOW_HOSTS: usize = 4096;
 
 /// Hosts per window for `ports` ports per host.
 pub fn window_hosts(ports: usize) -> usize {
-    let per = (MAX_WINDOW_PROBES / ports.max(1) as u64).max(1);
-    usize::try_from(per)
-        .unwrap_or(usize::MAX)
-        .min(MAX_WINDOW_HOSTS)
+    crate::engines::hosts::window_hosts(ports, MAX_WINDOW_PROBES, MAX_WINDOW_HOSTS)
 }
 
 /// Outcome codes stored per probe.

@@ -21,7 +21,7 @@ pub use setup::open_scanner;
 
 use crate::cancel::StopFlag;
 use crate::error::ScanError;
-use crate::net::{PacketIo, RECV_SLOT};
+use crate::net::PacketIo;
 use crate::plan::{Engine, HostJob, HostOutcome, OnHost, ScanPlan};
 use crate::rtt::RttEstimator;
 use prtip_core::config::Timing;
@@ -29,23 +29,18 @@ use prtip_core::cookie::SynCookie;
 use prtip_core::payloads::PayloadDb;
 use prtip_core::ports::PortList;
 use prtip_core::result::{
-    HostResult, HostStatus, PortResult, PortState, PortTable, PortTableBuilder, Protocol, Reason,
+    HostStatus, PortResult, PortState, PortTable, PortTableBuilder, Protocol, Reason,
 };
 use schedule::{HostPlan, Rules};
 use state::{PortOrder, UdpWindow};
-use std::io;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
-use super::hosts::HostSet;
+use super::hosts::{report, HostSet};
 use super::send::{RateGate, Sender};
 
-/// Datagrams taken from the kernel per call.
-const RECV_BATCH: usize = 64;
-/// How long the receiver blocks before it looks at the stop flag again.
-const RECV_POLL: Duration = Duration::from_millis(20);
 /// Longest nap of the sending thread between looks at its hosts.
 const TICK: Duration = Duration::from_millis(20);
 
@@ -171,8 +166,8 @@ impl UdpScanner {
     }
 
     /// Send batches to the hosts marked in `scan` until each is settled
-    /// (or the scan stops).
-    fn drive(&self, win: &UdpWindow, scan: &[bool]) -> Result<(), ScanError> {
+    /// (or the scan stops); true for each host `--host-timeout` gave up.
+    fn drive(&self, win: &UdpWindow, scan: &[bool]) -> Result<Vec<bool>, ScanError> {
         let start = Instant::now();
         let mut plans: Vec<HostPlan> = scan
             .iter()
@@ -195,13 +190,13 @@ impl UdpScanner {
             let mut wake = now + TICK;
             let mut busy = false;
             for (h, plan) in plans.iter_mut().enumerate() {
-                if plan.done {
+                if plan.done || schedule::out_of_time(plan, self.cfg.timing.host_timeout, now) {
                     continue;
                 }
                 busy = true;
-                if let Some(sent) = plan.in_flight {
-                    if now < sent + wait {
-                        wake = wake.min(sent + wait);
+                if plan.in_flight.is_some() {
+                    if let Some(at) = schedule::judge_at(win, h as u32, plan, now, wait) {
+                        wake = wake.min(at);
                         continue;
                     }
                     schedule::judge(win, h as u32, plan, self.rules(), now, wait);
@@ -223,7 +218,7 @@ impl UdpScanner {
             let nap = wake.saturating_duration_since(Instant::now());
             std::thread::sleep(nap.clamp(Duration::from_millis(1), TICK));
         }
-        Ok(())
+        Ok(plans.iter().map(|p| p.timed_out).collect())
     }
 
     /// One batch to `host`: its unsettled ports in the scan's order, then
@@ -253,33 +248,16 @@ impl UdpScanner {
                 break;
             }
         }
+        plan.sentinel = false;
         if let Some(s) = win.sentinel(host) {
             self.write_probes(win, host, s, probe::tag(plan.batch, true), batch, out)?;
+            plan.sentinel = true;
         }
         plan.pending = count;
         plan.in_flight = Some(now);
         plan.batches += 1;
         plan.first.get_or_insert(now);
         Ok(())
-    }
-
-    fn receive_until(&self, done: &AtomicBool, error: &Mutex<Option<io::Error>>) {
-        // On this thread's stack, not the heap: 16 KiB.
-        let mut bufs = [[0u8; RECV_SLOT]; RECV_BATCH];
-        let mut lens = [0usize; RECV_BATCH];
-        while !done.load(Ordering::Relaxed) {
-            match self.io.recv_many(&mut bufs, &mut lens, RECV_POLL) {
-                Ok(n) => {
-                    for i in 0..n {
-                        self.handle(&bufs[i][..lens[i]]);
-                    }
-                }
-                Err(e) => {
-                    *error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
-                    return;
-                }
-            }
-        }
     }
 
     fn port_result(&self, win: &UdpWindow, host: u32, port: u16) -> PortResult {
@@ -300,20 +278,18 @@ impl UdpScanner {
         &self,
         win: &UdpWindow,
         jobs: Vec<HostJob>,
-        plan: &ScanPlan,
+        (plan, timed_out): (&ScanPlan, &[bool]),
         start: SystemTime,
         on_host: &mut OnHost<'_>,
     ) -> Result<(), ScanError> {
         for (h, job) in jobs.into_iter().enumerate() {
+            if timed_out.get(h).copied().unwrap_or(false) {
+                // nmap reports nothing of such a host but that it was skipped.
+                on_host(HostOutcome::TimedOut(job)).map_err(ScanError::Output)?;
+                continue;
+            }
             let hi = h as u32;
-            let (status, reason) = if !plan.discovery {
-                (HostStatus::Up, Reason::UserSet)
-            } else {
-                match win.host_reason(hi) {
-                    Some(r) => (HostStatus::Up, r.reason()),
-                    None => (HostStatus::Down, Reason::NoResponse),
-                }
-            };
+            let (status, reason) = win.status(hi, plan.discovery, false);
             let mut ports = PortTable::default();
             if status == HostStatus::Up && plan.port_scan {
                 let mut table = PortTableBuilder::new(plan.max_per_state, plan.open_only);
@@ -322,18 +298,7 @@ impl UdpScanner {
                 }
                 ports = table.finish();
             }
-            on_host(HostOutcome::Done(HostResult {
-                addr: job.addr,
-                hostname: job.hostname,
-                status,
-                reason,
-                latency: None,
-                start,
-                end: SystemTime::now(),
-                ports,
-                os: None,
-            }))
-            .map_err(ScanError::Output)?;
+            on_host(report(job, (status, reason), start, ports)).map_err(ScanError::Output)?;
         }
         Ok(())
     }
@@ -350,7 +315,7 @@ impl UdpScanner {
         let result = std::thread::scope(|s| {
             s.spawn(|| {
                 let _receiving = memprof::phase(memprof::Phase::Receiving);
-                self.receive_until(&done, &recv_error);
+                super::send::receive_until(&*self.io, &done, &recv_error, |p| self.handle(p));
             });
             let r = self.windows(jobs, &plan, on_host);
             done.store(true, Ordering::Relaxed);
@@ -397,17 +362,18 @@ impl UdpScanner {
             let batch: Vec<HostJob> = jobs.by_ref().take(per_window).collect();
             let win = Arc::new(self.window_of(&batch));
             *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&win));
-            if plan.port_scan {
-                let scan = vec![true; batch.len()];
-                self.drive(&win, &scan)?;
-            }
+            let timed_out = if plan.port_scan {
+                self.drive(&win, &vec![true; batch.len()])?
+            } else {
+                Vec::new()
+            };
             if self.stop.is_stopped() {
                 // Unfinished hosts are not reported, like the other engines.
                 break;
             }
             drop(_sending);
             let _output = memprof::phase(memprof::Phase::Output);
-            self.host_results(&win, batch, plan, start, on_host)?;
+            self.host_results(&win, batch, (plan, &timed_out), start, on_host)?;
             *self.current.write().unwrap_or_else(|e| e.into_inner()) = None;
         }
         Ok(())

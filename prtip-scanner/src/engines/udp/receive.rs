@@ -46,7 +46,11 @@ impl UdpScanner {
             }
         }
         self.matched.fetch_add(1, Ordering::Relaxed);
-        win.record(h, rank, Outcome::Open);
+        if win.record(h, rank, Outcome::Open) {
+            if let Some(rtt) = win.since_sent(h, Instant::now()) {
+                self.rtt.sample(rtt);
+            }
+        }
         win.mark_alive(h, u.ttl, HostReason::UdpResponse);
     }
 

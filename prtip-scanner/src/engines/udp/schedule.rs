@@ -60,6 +60,8 @@ pub struct HostPlan {
     pub end: u32,
     /// Probes of the batch in flight that had no outcome when sent.
     pub pending: u32,
+    /// The batch in flight ends with a sentinel.
+    pub sentinel: bool,
     /// Pause between batch starts.
     pub interval: Duration,
     /// Earliest start of the next batch.
@@ -69,6 +71,8 @@ pub struct HostPlan {
     /// Batches in a row that drew nothing at all.
     pub quiet: u32,
     pub done: bool,
+    /// `--host-timeout` ran out before the host was settled.
+    pub timed_out: bool,
 }
 
 impl HostPlan {
@@ -78,14 +82,64 @@ impl HostPlan {
             in_flight: None,
             end: 0,
             pending: 0,
+            sentinel: false,
             interval,
             next: now,
             batches: 0,
             first: None,
             quiet: 0,
             done: false,
+            timed_out: false,
         }
     }
+}
+
+/// When `host`'s batch in flight can be judged: `None` now, else the time
+/// to look again. A batch is judged a round-trip timeout after it went
+/// out, once every probe in it has an answer, or as soon as its sentinel's
+/// error is back (the target has handled
+/// every probe before it, so waiting longer teaches nothing about the ports
+/// that drew no error), provided the host's first batch has had its full
+/// timeout, so a slow service still had that long to answer its first probe.
+pub fn judge_at(
+    win: &UdpWindow,
+    host: u32,
+    plan: &HostPlan,
+    now: Instant,
+    wait: Duration,
+) -> Option<Instant> {
+    let sent = plan.in_flight?;
+    if now >= sent + wait || win.batch_answers(host) >= plan.pending {
+        // Out of time, or every probe of the batch has its answer.
+        return None;
+    }
+    let first_waited = plan.first.is_some_and(|f| now >= f + wait);
+    if plan.sentinel && first_waited {
+        let mark = win.mark(host);
+        if mark.batch == plan.batch && mark.reach == SENTINEL_POS {
+            return None;
+        }
+        // Its error is a round trip away: look again soon.
+        return Some((sent + wait).min(now + SENTINEL_POLL));
+    }
+    Some(sent + wait)
+}
+
+/// How often a batch whose sentinel may answer is looked at.
+const SENTINEL_POLL: Duration = Duration::from_millis(1);
+
+/// Give up on a host whose first batch went out more than `limit` ago
+/// (`--host-timeout`): true when it has just run out.
+pub fn out_of_time(plan: &mut HostPlan, limit: Option<Duration>, now: Instant) -> bool {
+    let expired = match (limit, plan.first) {
+        (Some(limit), Some(first)) => now.duration_since(first) >= limit,
+        _ => false,
+    };
+    if expired {
+        plan.done = true;
+        plan.timed_out = true;
+    }
+    expired
 }
 
 /// How a host's batches are judged.
@@ -162,7 +216,13 @@ pub fn judge(
     plan.done = left == 0;
     let errors = if fresh { mark.errors } else { 0 };
     plan.interval = next_interval(plan.interval, errors, wait);
-    plan.next = sent + plan.interval;
+    plan.next = if fresh && mark.reach == SENTINEL_POS {
+        // The target still had an error to spare after the whole batch:
+        // no need to wait for its bucket to refill.
+        now
+    } else {
+        sent + plan.interval
+    };
     if !errors_seen && plan.batches >= QUIET_HOST_BATCHES {
         // A quiet host's last chance comes once a drained bucket has refilled.
         if let Some(first) = plan.first {
@@ -190,7 +250,7 @@ fn count_unsettled(win: &UdpWindow, host: u32) -> u32 {
 
 /// The pause before the next batch: shorter while errors come back
 /// freely, longer while the target's bucket is empty, so that each batch
-/// finds about [`TARGET_ERRORS`] tokens in it. Never below `wait` (a round
+/// finds about `TARGET_ERRORS` (two) tokens in it. Never below `wait` (a round
 /// trip timeout), never above [`MAX_INTERVAL`].
 pub fn next_interval(current: Duration, errors: u16, wait: Duration) -> Duration {
     let scaled = if errors == 0 {

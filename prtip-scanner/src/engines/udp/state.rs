@@ -27,10 +27,7 @@ pub const SENTINEL_POS: u32 = u32::MAX;
 
 /// Hosts per window for `ports` ports per host.
 pub fn window_hosts(ports: usize) -> usize {
-    let per = (MAX_WINDOW_PROBES / ports.max(1) as u64).max(1);
-    usize::try_from(per)
-        .unwrap_or(usize::MAX)
-        .min(MAX_WINDOW_HOSTS)
+    crate::engines::hosts::window_hosts(ports, MAX_WINDOW_PROBES, MAX_WINDOW_HOSTS)
 }
 
 /// What is known of one probe.
@@ -203,6 +200,8 @@ pub struct UdpWindow {
     sentinel: Vec<AtomicU32>,
     /// Probes with an outcome from the network.
     answered: AtomicU64,
+    /// Probes of each host's batch in flight that got an outcome.
+    batch_answers: Vec<AtomicU32>,
     /// When each host's batch in flight went out, in µs since `epoch`.
     sent_us: Vec<AtomicU64>,
     epoch: Instant,
@@ -225,6 +224,7 @@ impl UdpWindow {
             marks: (0..n).map(|_| AtomicU64::new(0)).collect(),
             sentinel: (0..n).map(|_| AtomicU32::new(NO_SENTINEL)).collect(),
             answered: AtomicU64::new(0),
+            batch_answers: (0..n).map(|_| AtomicU32::new(0)).collect(),
             sent_us: (0..n).map(|_| AtomicU64::new(0)).collect(),
             epoch: Instant::now(),
             set,
@@ -269,7 +269,18 @@ impl UdpWindow {
             }
         }
         self.answered.fetch_add(1, Ordering::Relaxed);
+        if let Some(a) = self.batch_answers.get(host as usize) {
+            a.fetch_add(1, Ordering::Relaxed);
+        }
         true
+    }
+
+    /// Probes of `host`'s batch in flight answered so far (a late answer to
+    /// an earlier batch counts too, which only makes a batch judged sooner).
+    pub fn batch_answers(&self, host: u32) -> u32 {
+        self.batch_answers
+            .get(host as usize)
+            .map_or(0, |a| a.load(Ordering::Relaxed))
     }
 
     /// One more batch of confirmed silence for a probe; returns the new count.
@@ -323,6 +334,9 @@ impl UdpWindow {
             errors: 0,
             reach: 0,
         };
+        if let Some(a) = self.batch_answers.get(host as usize) {
+            a.store(0, Ordering::Relaxed);
+        }
         BatchMark::unpack(m.swap(fresh.pack(), Ordering::AcqRel))
     }
 
