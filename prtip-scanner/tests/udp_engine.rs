@@ -75,6 +75,8 @@ struct Host {
     bucket: Option<Bucket>,
     /// Drop the first datagram to each port (a lossy path).
     lose_first: bool,
+    /// Drop the first N datagrams to these ports.
+    lose: HashMap<u16, u32>,
     seen: HashMap<u16, u32>,
 }
 
@@ -156,7 +158,8 @@ fn answer(host: &Mutex<Host>, probe: &[u8]) -> Vec<Vec<u8>> {
         *n += 1;
         *n
     };
-    if h.lose_first && n == 1 {
+    let lost = h.lose.get(&udp.dport()).is_some_and(|&k| n <= k);
+    if (h.lose_first && n == 1) || lost {
         return Vec::new();
     }
     let what = h
@@ -243,6 +246,7 @@ fn host(answers: &[(u16, Answer)], bucket: Option<Bucket>) -> Host {
         answers: answers.iter().copied().collect(),
         bucket,
         lose_first: false,
+        lose: HashMap::new(),
         seen: HashMap::new(),
     }
 }
@@ -327,6 +331,37 @@ fn lost_probes_are_sent_again() {
     assert_eq!(state_of(&run.result, 8).0, PortState::Closed);
     assert_eq!(state_of(&run.result, 9).0, PortState::Closed);
     assert_eq!(state_of(&run.result, 10).0, PortState::OpenFiltered);
+}
+
+/// An open port whose first three probes are lost, among closed ports.
+fn open_port_lost_three_times(closed_lose_first: bool) -> Run {
+    let mut answers = vec![(7, Answer::Open)];
+    answers.extend((8..=20).map(|p| (p, Answer::Closed)));
+    let mut h = host(&answers, None);
+    h.lose.insert(7, 3);
+    if closed_lose_first {
+        // All but one closed port lose their first probe, and answer the
+        // second: answers after a confirmed silence, which show the loss.
+        h.lose.extend((8..20).map(|p| (p, 1)));
+    }
+    let ports: Vec<u16> = (7..=20).collect();
+    scan(h, &ports, false)
+}
+
+#[test]
+fn once_probes_are_seen_lost_silence_needs_more_confirmations() {
+    let run = open_port_lost_three_times(true);
+    assert_eq!(state_of(&run.result, 7).0, PortState::Open);
+    for p in 8..=20 {
+        assert_eq!(state_of(&run.result, p).0, PortState::Closed, "{p}");
+    }
+}
+
+#[test]
+fn without_a_sign_of_loss_two_confirmed_silences_decide() {
+    // Nothing else was lost: no extra batch is spent on the silent port.
+    let run = open_port_lost_three_times(false);
+    assert_eq!(state_of(&run.result, 7).0, PortState::OpenFiltered);
 }
 
 #[test]

@@ -341,11 +341,22 @@ impl ScriptLab {
 /// should make sure it is killed, as [`Lab::adopt`] does); ready on
 /// return; lives at most ten minutes.
 pub fn udp_echo(lab: &impl Namespaces, ports: &[u16], keep: impl FnOnce(Child)) {
+    udp_echo_for(lab, ports, Duration::from_secs(600), keep);
+}
+
+/// [`udp_echo`] that lives at most `lifetime` (benchmarks outlast a test).
+pub fn udp_echo_for(
+    lab: &impl Namespaces,
+    ports: &[u16],
+    lifetime: Duration,
+    keep: impl FnOnce(Child),
+) {
     let list = ports
         .iter()
         .map(u16::to_string)
         .collect::<Vec<_>>()
         .join(",");
+    let secs = lifetime.as_secs();
     let script = format!(
         "import socket,select,time\n\
          IP_PKTINFO=8\n\
@@ -355,7 +366,7 @@ pub fn udp_echo(lab: &impl Namespaces, ports: &[u16], keep: impl FnOnce(Child)) 
          \x20 s.setsockopt(socket.SOL_IP,IP_PKTINFO,1)\n\
          \x20 s.bind(('0.0.0.0',p))\n\
          \x20 socks.append(s)\n\
-         end=time.time()+600\n\
+         end=time.time()+{secs}\n\
          while time.time()<end:\n\
          \x20 r,_,_=select.select(socks,[],[],1)\n\
          \x20 for s in r:\n\

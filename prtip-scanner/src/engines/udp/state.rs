@@ -1,7 +1,7 @@
 //! What the UDP engine remembers about one window of hosts: a byte per
 //! probe, and per host one word describing the batch in flight.
 //!
-//! Probe byte: the low 4 bits are the [`Outcome`] (0 = none yet), bits 4-5
+//! Probe byte: the low 4 bits are the [`Outcome`] (0 = none yet), bits 4-6
 //! count the batches in which the port was silent *although the target
 //! could have answered* (see `schedule`). Hosts × ports bytes, bounded by
 //! [`MAX_WINDOW_PROBES`].
@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 pub const MAX_WINDOW_PROBES: u64 = 1 << 20;
 /// Most hosts in one window (bounds the per-host arrays).
 pub const MAX_WINDOW_HOSTS: usize = 4096;
+/// Most confirmed silences a probe byte counts (bits 4-6).
+const MAX_CONFIRMATIONS: u8 = 7;
 /// "No sentinel port yet".
 const NO_SENTINEL: u32 = u32::MAX;
 /// Batch position meaning "after every port": a sentinel's answer.
@@ -200,6 +202,10 @@ pub struct UdpWindow {
     sentinel: Vec<AtomicU32>,
     /// Probes with an outcome from the network.
     answered: AtomicU64,
+    /// Answers to probes whose silence had been confirmed before: each
+    /// proves a lost probe (or an answer slower than a batch), see
+    /// [`UdpWindow::losses`].
+    losses: AtomicU32,
     /// Probes of each host's batch in flight that got an outcome.
     batch_answers: Vec<AtomicU32>,
     /// When each host's batch in flight went out, in µs since `epoch`.
@@ -224,6 +230,7 @@ impl UdpWindow {
             marks: (0..n).map(|_| AtomicU64::new(0)).collect(),
             sentinel: (0..n).map(|_| AtomicU32::new(NO_SENTINEL)).collect(),
             answered: AtomicU64::new(0),
+            losses: AtomicU32::new(0),
             batch_answers: (0..n).map(|_| AtomicU32::new(0)).collect(),
             sent_us: (0..n).map(|_| AtomicU64::new(0)).collect(),
             epoch: Instant::now(),
@@ -247,7 +254,16 @@ impl UdpWindow {
     /// Batches in which the probe was silent while an answer was possible.
     pub fn confirmations(&self, host: u32, rank: u32) -> u8 {
         self.slot(host, rank)
-            .map_or(0, |s| (s.load(Ordering::Relaxed) >> 4) & 3)
+            .map_or(0, |s| (s.load(Ordering::Relaxed) >> 4) & MAX_CONFIRMATIONS)
+    }
+
+    /// Probes of this window that answered after their silence had been
+    /// confirmed. A confirmed silence means the target would have answered
+    /// a closed port, so a later answer shows that the probe (or its
+    /// answer) was lost on the way, or that the service answers slower
+    /// than a batch: either way, silence is worth less on this network.
+    pub fn losses(&self) -> u32 {
+        self.losses.load(Ordering::Relaxed)
     }
 
     /// Record an answer from the network. The first answer wins, but an
@@ -267,6 +283,9 @@ impl UdpWindow {
                 Ok(_) => break,
                 Err(now) => cur = now,
             }
+        }
+        if (cur >> 4) & MAX_CONFIRMATIONS > 0 {
+            self.losses.fetch_add(1, Ordering::Relaxed);
         }
         self.answered.fetch_add(1, Ordering::Relaxed);
         if let Some(a) = self.batch_answers.get(host as usize) {
@@ -290,11 +309,11 @@ impl UdpWindow {
         };
         let mut cur = slot.load(Ordering::Relaxed);
         loop {
-            let count = (((cur >> 4) & 3) + 1).min(3);
+            let count = (((cur >> 4) & MAX_CONFIRMATIONS) + 1).min(MAX_CONFIRMATIONS);
             // Keeps the outcome bits, which the receiver may be writing.
             match slot.compare_exchange_weak(
                 cur,
-                (cur & 0xcf) | (count << 4),
+                (cur & !(MAX_CONFIRMATIONS << 4)) | (count << 4),
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             ) {
@@ -445,6 +464,32 @@ mod tests {
         assert_eq!(w.confirm_silence(0, 2), 1);
         assert_eq!(w.confirm_silence(0, 2), 2);
         assert_eq!(w.outcome(0, 2), None);
+    }
+
+    #[test]
+    fn an_answer_after_a_confirmed_silence_is_a_loss() {
+        let w = UdpWindow::new(HostSet::new(vec![Ipv4Addr::new(198, 18, 1, 1)]), 4);
+        // Answered at once, or after silences nothing confirmed: no loss.
+        assert!(w.record(0, 0, Outcome::Closed));
+        assert_eq!(w.losses(), 0);
+        // Confirmed silent, then answered: its probe was lost.
+        assert_eq!(w.confirm_silence(0, 1), 1);
+        assert!(w.record(0, 1, Outcome::Closed));
+        assert_eq!(w.losses(), 1);
+        // Settled silent after confirmations, then a late answer: too.
+        for want in 1..=3 {
+            assert_eq!(w.confirm_silence(0, 2), want);
+        }
+        w.settle_silent(0, 2, Outcome::Silent);
+        assert!(w.record(0, 2, Outcome::Open));
+        assert_eq!(w.losses(), 2);
+        // The count stops at its field's width without touching the outcome.
+        for _ in 0..10 {
+            w.confirm_silence(0, 3);
+        }
+        assert_eq!(w.confirmations(0, 3), MAX_CONFIRMATIONS);
+        assert_eq!(w.outcome(0, 3), None);
+        assert_eq!(w.outcome(0, 2), Some(Outcome::Open));
     }
 
     #[test]
