@@ -355,13 +355,7 @@ impl Parser<'_> {
         self.i += 1;
         Ok(Some(match c {
             b'(' => return self.group(flags),
-            b'[' => {
-                let mut set = self.class()?;
-                if flags.fold {
-                    set.fold_case();
-                }
-                Node::Set(set)
-            }
+            b'[' => Node::Set(self.class(flags.fold)?),
             b'.' => {
                 let mut s = ByteSet::default();
                 s.negate();
@@ -693,7 +687,10 @@ impl Parser<'_> {
         })
     }
 
-    fn class(&mut self) -> PResult<ByteSet> {
+    /// A class after its `[`. Under `i` the members are case-folded before
+    /// a `^` negates them, as PCRE does: `[^a]` then excludes `A` too
+    /// (folding after negating let it match every byte).
+    fn class(&mut self, fold: bool) -> PResult<ByteSet> {
         let mut set = ByteSet::default();
         let negate = self.eat(b'^');
         let mut first = true;
@@ -727,6 +724,9 @@ impl Parser<'_> {
                 }
             }
             set.insert(lo);
+        }
+        if fold {
+            set.fold_case();
         }
         if negate {
             set.negate();
@@ -1232,6 +1232,26 @@ mod tests {
         // PCRE rejects an empty or unknown name.
         assert!(parse(b"[[::]]", false, false).is_err());
         assert!(parse(b"[[:nope:]]", false, false).is_err());
+    }
+
+    #[test]
+    fn negated_class_folds_before_negating() {
+        // Found by the PCRE property test: under `i`, `[^a]` matched "A"
+        // and "a" (the negated set was folded, so it took in every byte).
+        let pat = parse(b"^[^a]$", true, false).unwrap();
+        let Node::Concat(items) = &pat.root else {
+            panic!("{:?}", pat.root)
+        };
+        let Node::Set(s) = &items[1] else {
+            panic!("{items:?}")
+        };
+        assert!(!s.contains(b'a') && !s.contains(b'A') && s.contains(b'b'));
+        let s = match parse(b"[^a-c]", true, false).unwrap().root {
+            Node::Set(s) => s,
+            other => panic!("{other:?}"),
+        };
+        assert!(!s.contains(b'B') && s.contains(b'D') && s.contains(b'd'));
+        assert!(crate::service_db::backtrack::find(&pat, b"A").is_none());
     }
 
     #[test]
