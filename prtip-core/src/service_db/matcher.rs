@@ -38,8 +38,13 @@ const REGEX_SIZE_LIMIT: usize = 1 << 20;
 /// entry with the regex crate's defaults); the bounded backtracker's scratch
 /// grows to 256 KiB per pattern on a 4 KiB response. The PikeVM's scratch is
 /// proportional to the pattern alone.
+///
+/// `utf8_empty(false)`: responses are bytes, not UTF-8. With the default, an
+/// empty match (`\B`, `x?`) between bytes that are not UTF-8 was skipped,
+/// and the match came later than PCRE's.
 fn regex_config() -> meta::Config {
     meta::Config::new()
+        .utf8_empty(false)
         .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
         .hybrid(false)
         .dfa(false)
@@ -466,5 +471,29 @@ impl<'a> ServiceDb<'a> {
             }
         }
         m
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn first_match(pattern: &str, hay: &[u8]) -> Option<(usize, usize)> {
+        let c = Compiled::new(pattern, false, false).unwrap();
+        assert_eq!(c.engine(), Engine::Regex, "{pattern}");
+        c.captures(hay)?[0]
+    }
+
+    #[test]
+    fn empty_matches_are_found_between_any_two_bytes() {
+        // Found by the service_match fuzz target: the automaton skipped empty
+        // matches inside bytes that are not UTF-8 (responses are bytes, and
+        // `\B` holds between two non-word bytes), so it answered at 8 where
+        // the backtracker, like PCRE, answers at 0.
+        let hay = b"\xa4\xa4\xa4\xa4\xa4\xa4\xa4cpe\xe4";
+        assert_eq!(first_match(r"\B", hay), Some((0, 0)));
+        assert_eq!(first_match(r"\B", b"\xe4\xe4"), Some((0, 0)));
+        assert_eq!(first_match(r"(?:x)?", b"\xff"), Some((0, 0)));
+        assert_eq!(first_match(r"\xe4\B", b"a\xe4\xe4"), Some((1, 2)));
     }
 }
