@@ -34,6 +34,16 @@ fn is_word(b: u8) -> bool {
 
 /// Leftmost match with Perl's priorities; `None` also when a budget ran out.
 pub(crate) fn find(pat: &Pattern, hay: &[u8]) -> Option<Spans> {
+    find_checked(pat, hay).ok().flatten()
+}
+
+/// A step or stack budget ran out before the search could decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Exhausted;
+
+/// [`find`], telling "no match" from "gave up": differential tests compare
+/// the backtracker with the automata engine only where it decided.
+pub(crate) fn find_checked(pat: &Pattern, hay: &[u8]) -> Result<Option<Spans>, Exhausted> {
     let mut st = State {
         hay,
         caps: vec![None; pat.groups + 1],
@@ -50,14 +60,17 @@ pub(crate) fn find(pat: &Pattern, hay: &[u8]) -> Option<Spans> {
         });
         if ok {
             st.caps[0] = end.map(|e| (start, e));
-            return Some(st.caps);
+            return Ok(Some(st.caps));
         }
-        if st.aborted || anchored {
-            return None;
+        if st.aborted {
+            return Err(Exhausted);
+        }
+        if anchored {
+            return Ok(None);
         }
         st.caps.iter_mut().for_each(|c| *c = None);
     }
-    None
+    Ok(None)
 }
 
 fn starts_anchored(node: &Node) -> bool {
