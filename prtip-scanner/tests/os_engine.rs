@@ -267,6 +267,33 @@ fn silent_host_gives_r_n_lines_after_max_tries() {
     );
 }
 
+/// `--host-timeout`'s deadline stops probing mid-round: a silent host that
+/// would cost 5 rounds of 10 SEQ gaps and a 1 s wait each ends at once.
+#[test]
+fn deadline_stops_probing_mid_round() {
+    let net = Arc::new(FakeNet::new(Box::new(|_: &[u8]| Vec::new())));
+    let opts = OsOptions {
+        max_tries: 5,
+        seq_interval: Duration::from_millis(100),
+        initial_timeout: Duration::from_secs(1),
+        deadline: Some(Instant::now() + Duration::from_millis(250)),
+        ..fast()
+    };
+    let started = Instant::now();
+    let r = fingerprint(&*net, SRC, DST, 80, 81, 40125, &opts).expect("probing");
+    assert_eq!(r.tries, 1, "no round starts after the deadline");
+    assert!(
+        r.sent < 16,
+        "the round stopped at the deadline: {} sent",
+        r.sent
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
 #[test]
 fn noise_and_foreign_replies_are_ignored() {
     let ids = AtomicU16::new(100);

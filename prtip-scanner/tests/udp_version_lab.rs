@@ -238,8 +238,5 @@ fn udp_versions_equal_nmap_on_real_daemons() {
         assert_eq!((t.state.as_str(), t.name.as_deref()), ("open", Some(name)));
         assert!(t.product.is_some(), "{port}: nmap named no product: {t:?}");
     }
-    assert!(
-        prtip_took * 4 < nmap_took,
-        "prtip {prtip_took:?} is not much faster than nmap {nmap_took:?}"
-    );
+    // Speed is measured by benchmarks/scripts/sv-vs-nmap.sh, not asserted.
 }

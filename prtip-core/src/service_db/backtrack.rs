@@ -34,6 +34,16 @@ fn is_word(b: u8) -> bool {
 
 /// Leftmost match with Perl's priorities; `None` also when a budget ran out.
 pub(crate) fn find(pat: &Pattern, hay: &[u8]) -> Option<Spans> {
+    find_checked(pat, hay).ok().flatten()
+}
+
+/// A step or stack budget ran out before the search could decide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Exhausted;
+
+/// [`find`], telling "no match" from "gave up": differential tests compare
+/// the backtracker with the automata engine only where it decided.
+pub(crate) fn find_checked(pat: &Pattern, hay: &[u8]) -> Result<Option<Spans>, Exhausted> {
     let mut st = State {
         hay,
         caps: vec![None; pat.groups + 1],
@@ -50,14 +60,17 @@ pub(crate) fn find(pat: &Pattern, hay: &[u8]) -> Option<Spans> {
         });
         if ok {
             st.caps[0] = end.map(|e| (start, e));
-            return Some(st.caps);
+            return Ok(Some(st.caps));
         }
-        if st.aborted || anchored {
-            return None;
+        if st.aborted {
+            return Err(Exhausted);
+        }
+        if anchored {
+            return Ok(None);
         }
         st.caps.iter_mut().for_each(|c| *c = None);
     }
-    None
+    Ok(None)
 }
 
 fn starts_anchored(node: &Node) -> bool {
@@ -243,8 +256,14 @@ fn rep<'h>(
     let more = |st: &mut State<'h>, k: Cont<'_, 'h>| {
         can_more
             && m(node, pos, st, &mut |p, st| {
-                // An empty iteration past the minimum would loop forever.
-                (p != pos || count < min) && rep(node, min, max, greedy, count + 1, p, st, k)
+                // An iteration that matched nothing past the minimum ends the
+                // loop, as in PCRE (looping on would never end). Rejecting it
+                // instead made `(?:.??)+` on "a" take the "a", where PCRE
+                // stops after the empty iteration and matches "".
+                if p == pos && count >= min {
+                    return k(p, st);
+                }
+                rep(node, min, max, greedy, count + 1, p, st, k)
             })
     };
     // Perl's priority: greedy tries another iteration first, lazy stops first.
@@ -296,6 +315,18 @@ mod tests {
         assert!(caps(r"^\xff\x00$", b"\xff\x00").is_some());
         assert!(caps(r"^(?:a|b)*c", b"ababc").is_some());
         assert!(caps(r"^(a?)*$", b"aa").is_some());
+    }
+
+    #[test]
+    fn an_empty_iteration_ends_the_loop_as_in_pcre() {
+        // Found by the PCRE property test (fuzz-targets/tests/properties.rs).
+        let whole = |p: &str, hay: &[u8]| caps(p, hay).map(|c| c[0].clone().unwrap_or_default());
+        assert_eq!(whole(r"(?:(?:.)??)++", b"a"), Some(Vec::new()));
+        assert_eq!(whole(r"(?:(?:.)??)+", b"a"), Some(Vec::new()));
+        assert_eq!(whole(r"(?:(?:.)??)+$", b"a"), Some(b"a".to_vec()));
+        assert_eq!(whole(r"^(a?)*$", b"aa"), Some(b"aa".to_vec()));
+        let c = caps(r"^(a|)*b", b"aab").unwrap();
+        assert_eq!(c[1].as_deref(), Some(&b""[..]));
     }
 
     #[test]

@@ -38,8 +38,13 @@ const REGEX_SIZE_LIMIT: usize = 1 << 20;
 /// entry with the regex crate's defaults); the bounded backtracker's scratch
 /// grows to 256 KiB per pattern on a 4 KiB response. The PikeVM's scratch is
 /// proportional to the pattern alone.
+///
+/// `utf8_empty(false)`: responses are bytes, not UTF-8. With the default, an
+/// empty match (`\B`, `x?`) between bytes that are not UTF-8 was skipped,
+/// and the match came later than PCRE's.
 fn regex_config() -> meta::Config {
     meta::Config::new()
+        .utf8_empty(false)
         .nfa_size_limit(Some(REGEX_SIZE_LIMIT))
         .hybrid(false)
         .dfa(false)
@@ -65,17 +70,13 @@ impl Compiled {
     /// Parses and compiles a pattern with the engine it needs.
     pub(crate) fn new(src: &str, fold: bool, dotall: bool) -> Result<Compiled, String> {
         let pat = pattern::parse(src.as_bytes(), fold, dotall)?;
-        if let Some(syntax) = pat.to_regex_syntax() {
-            if let Ok(re) = meta::Builder::new()
-                .configure(regex_config())
-                .syntax(syntax::Config::new().unicode(false).utf8(false))
-                .build(&syntax)
-            {
+        Ok(match automaton(&pat) {
+            Some(re) => {
                 let scratch = Mutex::new(re.create_cache());
-                return Ok(Compiled::Regex(re, scratch));
+                Compiled::Regex(re, scratch)
             }
-        }
-        Ok(Compiled::Backtrack(pat))
+            None => Compiled::Backtrack(pat),
+        })
     }
 
     pub(crate) fn engine(&self) -> Engine {
@@ -88,24 +89,64 @@ impl Compiled {
     /// Capture spans of the leftmost match, index 0 the whole match.
     pub(crate) fn captures(&self, hay: &[u8]) -> Option<backtrack::Spans> {
         match self {
-            Compiled::Regex(re, scratch) => {
-                let mut caps = re.create_captures();
-                let input = regex_automata::Input::new(hay);
-                match scratch.try_lock() {
-                    Ok(mut cache) => re.search_captures_with(&mut cache, &input, &mut caps),
-                    Err(_) => re.search_captures_with(&mut re.create_cache(), &input, &mut caps),
-                }
-                if !caps.is_match() {
-                    return None;
-                }
-                Some(
-                    (0..caps.group_len())
-                        .map(|i| caps.get_group(i).map(|s| (s.start, s.end)))
-                        .collect(),
-                )
-            }
+            Compiled::Regex(re, scratch) => match scratch.try_lock() {
+                Ok(mut cache) => automaton_captures(re, &mut cache, hay),
+                Err(_) => automaton_captures(re, &mut re.create_cache(), hay),
+            },
             Compiled::Backtrack(p) => backtrack::find(p, hay),
         }
+    }
+}
+
+/// The automata engine for `pat`, or `None` when only the backtracker can
+/// run it (its constructs, or an NFA over the size limit).
+fn automaton(pat: &Pattern) -> Option<Regex> {
+    let syntax = pat.to_regex_syntax()?;
+    meta::Builder::new()
+        .configure(regex_config())
+        .syntax(syntax::Config::new().unicode(false).utf8(false))
+        .build(&syntax)
+        .ok()
+}
+
+fn automaton_captures(re: &Regex, cache: &mut meta::Cache, hay: &[u8]) -> Option<backtrack::Spans> {
+    let mut caps = re.create_captures();
+    re.search_captures_with(cache, &regex_automata::Input::new(hay), &mut caps);
+    if !caps.is_match() {
+        return None;
+    }
+    Some(
+        (0..caps.group_len())
+            .map(|i| caps.get_group(i).map(|s| (s.start, s.end)))
+            .collect(),
+    )
+}
+
+/// Runs `pattern` (with nmap's `i` / `s` flags) on `hay` with the engine
+/// given, uncached: the capture spans of the leftmost match, index 0 being
+/// the whole match, or `Ok(None)` when nothing matches.
+///
+/// `Err` when the pattern does not parse, when [`Engine::Regex`] is asked
+/// for a pattern only the backtracker can run, or when the backtracker's
+/// budget ran out (the matcher would report "no match"). The matcher picks
+/// the engine itself; this exists so tests and fuzzers can run one
+/// pattern on both engines and compare them.
+#[allow(clippy::type_complexity)]
+pub fn search_with(
+    pattern: &str,
+    case_insensitive: bool,
+    dot_all: bool,
+    engine: Engine,
+    hay: &[u8],
+) -> Result<Option<Vec<Option<(usize, usize)>>>, String> {
+    let pat = pattern::parse(pattern.as_bytes(), case_insensitive, dot_all)?;
+    match engine {
+        Engine::Regex => {
+            let re = automaton(&pat).ok_or("the automata engine cannot run this pattern")?;
+            Ok(automaton_captures(&re, &mut re.create_cache(), hay))
+        }
+        Engine::Backtrack => backtrack::find_checked(&pat, hay)
+            .map_err(|_| "the backtracker's budget ran out".to_owned()),
     }
 }
 
@@ -466,5 +507,29 @@ impl<'a> ServiceDb<'a> {
             }
         }
         m
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn first_match(pattern: &str, hay: &[u8]) -> Option<(usize, usize)> {
+        let c = Compiled::new(pattern, false, false).unwrap();
+        assert_eq!(c.engine(), Engine::Regex, "{pattern}");
+        c.captures(hay)?[0]
+    }
+
+    #[test]
+    fn empty_matches_are_found_between_any_two_bytes() {
+        // Found by the service_match fuzz target: the automaton skipped empty
+        // matches inside bytes that are not UTF-8 (responses are bytes, and
+        // `\B` holds between two non-word bytes), so it answered at 8 where
+        // the backtracker, like PCRE, answers at 0.
+        let hay = b"\xa4\xa4\xa4\xa4\xa4\xa4\xa4cpe\xe4";
+        assert_eq!(first_match(r"\B", hay), Some((0, 0)));
+        assert_eq!(first_match(r"\B", b"\xe4\xe4"), Some((0, 0)));
+        assert_eq!(first_match(r"(?:x)?", b"\xff"), Some((0, 0)));
+        assert_eq!(first_match(r"\xe4\B", b"a\xe4\xe4"), Some((1, 2)));
     }
 }

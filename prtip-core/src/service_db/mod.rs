@@ -22,7 +22,7 @@ mod parse;
 mod pattern;
 mod template;
 
-pub use matcher::{compile_check, CacheStats, Engine, Match};
+pub use matcher::{compile_check, search_with, CacheStats, Engine, Match};
 pub use parse::{Counts, PrefilterStats, Probe, RuleInfo, ServiceDb};
 pub use template::{render, FIELD_CAP};
 

@@ -355,13 +355,7 @@ impl Parser<'_> {
         self.i += 1;
         Ok(Some(match c {
             b'(' => return self.group(flags),
-            b'[' => {
-                let mut set = self.class()?;
-                if flags.fold {
-                    set.fold_case();
-                }
-                Node::Set(set)
-            }
+            b'[' => Node::Set(self.class(flags.fold)?),
             b'.' => {
                 let mut s = ByteSet::default();
                 s.negate();
@@ -693,7 +687,10 @@ impl Parser<'_> {
         })
     }
 
-    fn class(&mut self) -> PResult<ByteSet> {
+    /// A class after its `[`. Under `i` the members are case-folded before
+    /// a `^` negates them, as PCRE does: `[^a]` then excludes `A` too
+    /// (folding after negating let it match every byte).
+    fn class(&mut self, fold: bool) -> PResult<ByteSet> {
         let mut set = ByteSet::default();
         let negate = self.eat(b'^');
         let mut first = true;
@@ -728,6 +725,9 @@ impl Parser<'_> {
             }
             set.insert(lo);
         }
+        if fold {
+            set.fold_case();
+        }
         if negate {
             set.negate();
         }
@@ -741,8 +741,13 @@ impl Parser<'_> {
         };
         self.i += 1;
         if c == b'[' && matches!(self.peek(), Some(b':')) {
-            if let Some(end) = self.s[self.i..].windows(2).position(|w| w == b":]") {
-                let name = &self.s[self.i + 1..self.i + end];
+            // The closing ":]" comes after the opening "[:", as in PCRE: in
+            // `[[:]` the one colon cannot do both, and the class is '[' and
+            // ':' (looking for ":]" from the opening colon sliced the
+            // pattern backwards and panicked).
+            let name_at = self.i + 1;
+            if let Some(len) = self.s[name_at..].windows(2).position(|w| w == b":]") {
+                let name = &self.s[name_at..name_at + len];
                 let (neg, name) = match name.strip_prefix(b"^") {
                     Some(n) => (true, n),
                     None => (false, name),
@@ -751,7 +756,7 @@ impl Parser<'_> {
                 if neg {
                     s.negate();
                 }
-                self.i += end + 2;
+                self.i = name_at + len + 2;
                 return Ok(Err(s));
             }
         }
@@ -1208,6 +1213,45 @@ mod tests {
         assert!(found);
         let over = format!("{}a{}", "(".repeat(n + 1), ")".repeat(n + 1));
         assert!(parse(over.as_bytes(), false, false).is_err());
+    }
+
+    #[test]
+    fn posix_class_needs_its_own_closing_colon() {
+        // Found by the service_match fuzz target: `[[:]` panicked.
+        let set = |p: &str| match parse(p.as_bytes(), false, false).unwrap().root {
+            Node::Set(s) => s,
+            other => panic!("{p}: {other:?}"),
+        };
+        let s = set("[[:]");
+        assert!(s.contains(b'[') && s.contains(b':'));
+        assert!(!s.contains(b']') && !s.contains(b'a'));
+        let s = set("[[:digit:]]");
+        assert!(s.contains(b'7') && !s.contains(b':'));
+        let s = set("[[:^digit:]]");
+        assert!(!s.contains(b'7') && s.contains(b':'));
+        // PCRE rejects an empty or unknown name.
+        assert!(parse(b"[[::]]", false, false).is_err());
+        assert!(parse(b"[[:nope:]]", false, false).is_err());
+    }
+
+    #[test]
+    fn negated_class_folds_before_negating() {
+        // Found by the PCRE property test: under `i`, `[^a]` matched "A"
+        // and "a" (the negated set was folded, so it took in every byte).
+        let pat = parse(b"^[^a]$", true, false).unwrap();
+        let Node::Concat(items) = &pat.root else {
+            panic!("{:?}", pat.root)
+        };
+        let Node::Set(s) = &items[1] else {
+            panic!("{items:?}")
+        };
+        assert!(!s.contains(b'a') && !s.contains(b'A') && s.contains(b'b'));
+        let s = match parse(b"[^a-c]", true, false).unwrap().root {
+            Node::Set(s) => s,
+            other => panic!("{other:?}"),
+        };
+        assert!(!s.contains(b'B') && s.contains(b'D') && s.contains(b'd'));
+        assert!(crate::service_db::backtrack::find(&pat, b"A").is_none());
     }
 
     #[test]

@@ -50,6 +50,9 @@ pub struct OsOptions {
     /// Seed of ports, sequence numbers and ids; `None` draws one from the
     /// clock and the process id.
     pub seed: Option<u64>,
+    /// `--host-timeout`'s end for this host: no probe is sent and no reply
+    /// waited for after it; what was answered by then is the fingerprint.
+    pub deadline: Option<Instant>,
 }
 
 impl Default for OsOptions {
@@ -63,6 +66,7 @@ impl Default for OsOptions {
             max_timeout: Duration::from_secs(3),
             ttl: 64,
             seed: None,
+            deadline: None,
         }
     }
 }
@@ -113,7 +117,7 @@ pub fn fingerprint_with_plan(
     let _phase = memprof::phase(memprof::Phase::OsDetection);
     let mut s = Session::new(io, *plan, opts);
     let mut tries = 0;
-    while tries < opts.max_tries.max(1) && !s.complete() {
+    while tries < opts.max_tries.max(1) && !s.complete() && !s.out_of_time() {
         tries += 1;
         s.round()?;
     }
@@ -210,7 +214,10 @@ impl<'a> Session<'a> {
             if !self.unanswered(probe) {
                 continue;
             }
-            self.receive_until(next, false)?;
+            self.receive_until(self.bounded(next), false)?;
+            if self.out_of_time() {
+                return Ok(());
+            }
             let at = self.send(probe)?;
             let gap = if probe.seq_index().is_some() {
                 self.opts.seq_interval
@@ -220,7 +227,16 @@ impl<'a> Session<'a> {
             next = at + gap;
         }
         let wait = self.timeout();
-        self.receive_until(Instant::now() + wait, true)
+        self.receive_until(self.bounded(Instant::now() + wait), true)
+    }
+
+    /// `at`, or the host's deadline if that comes first.
+    fn bounded(&self, at: Instant) -> Instant {
+        self.opts.deadline.map_or(at, |d| at.min(d))
+    }
+
+    fn out_of_time(&self) -> bool {
+        self.opts.deadline.is_some_and(|d| Instant::now() >= d)
     }
 
     /// The wait after a round: four times the slowest round trip, bounded.

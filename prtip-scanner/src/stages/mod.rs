@@ -165,12 +165,12 @@ impl<'a> Stages<'a> {
             }
         }
         if let Some(os) = &w.os {
-            // -O's probing is bounded by its own tries; it is not started
-            // without time left, and a host it took past the limit is dropped.
+            // -O is not started without time left, its probing stops at the
+            // deadline, and a host it took past the limit is dropped.
             if passed(deadline) {
                 return timed_out(host);
             }
-            host.os = os.detect(&host, self.cfg.scanned);
+            host.os = os.detect(&host, self.cfg.scanned, deadline);
             if passed(deadline) {
                 return timed_out(host);
             }

@@ -17,6 +17,7 @@ use prtip_core::result::{
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Instant;
 use std::time::SystemTime;
 
 /// nmap keeps this many reference fingerprints per host.
@@ -89,7 +90,13 @@ impl OsStage {
 
     /// Fingerprints `host` (whose port scan covered `scanned`) and returns
     /// the report, or `None` when `--osscan-limit` skips it or it is down.
-    pub fn detect(&self, host: &HostResult, scanned: &PortList) -> Option<Box<OsReport>> {
+    /// Probing stops at `deadline` (`--host-timeout`), with what was answered.
+    pub fn detect(
+        &self,
+        host: &HostResult,
+        scanned: &PortList,
+        deadline: Option<Instant>,
+    ) -> Option<Box<OsReport>> {
         if host.status != HostStatus::Up {
             return None;
         }
@@ -121,6 +128,7 @@ impl OsStage {
         };
         let opts = OsOptions {
             max_tries: self.opts.max_tries,
+            deadline,
             ..OsOptions::default()
         };
         let probed = match fingerprint(&self.io, src, dst, open, closed_tcp, closed_udp, &opts) {
