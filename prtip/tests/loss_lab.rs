@@ -54,7 +54,12 @@ fn open_ports(lab: &ScriptLab, scan: &str, ports: &str) -> BTreeMap<String, BTre
             .args([scan, "-n", "-Pn", "-p", ports, "-oJ", json_arg, PREFIX]),
         Duration::from_secs(120),
     );
-    assert_eq!(out.status.code(), Some(0), "prtip {scan}\n{}", describe(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "prtip {scan}\n{}",
+        describe(&out)
+    );
     let text = std::fs::read_to_string(&json).expect("JSON output");
     json_hosts(&text)
         .into_iter()
