@@ -242,10 +242,16 @@ pub struct TargetSpec(Spec);
 
 impl TargetSpec {
     /// Parses one nmap target expression; the error names the bad token.
-    /// A netmask longer than 32 bits is an error here (nmap refuses it in
-    /// `--exclude`); scan targets go through [`TargetList`], which reads it
-    /// as /32 as nmap does.
+    /// A netmask longer than 32 bits means the one address, as nmap reads
+    /// a scan target (see [`TargetList::warnings`]); [`ExcludeSet`] refuses
+    /// it, as nmap does in `--exclude`.
     pub fn parse(token: &str) -> Result<TargetSpec> {
+        parse_spec(token, Netmasks::AssumeHost).map(TargetSpec)
+    }
+
+    /// [`TargetSpec::parse`] for an exclusion: a netmask longer than 32
+    /// bits is an error.
+    fn parse_exclusion(token: &str) -> Result<TargetSpec> {
         parse_spec(token, Netmasks::Strict).map(TargetSpec)
     }
 
@@ -639,9 +645,7 @@ impl TargetList {
     pub fn count(&self) -> Result<u64> {
         let mut total: u64 = 0;
         for token in self.tokens() {
-            let spec = parse_spec(token.text, Netmasks::AssumeHost)
-                .map(TargetSpec)
-                .map_err(|e| token.wrap(e))?;
+            let spec = TargetSpec::parse(token.text).map_err(|e| token.wrap(e))?;
             total = total.saturating_add(spec.count());
         }
         Ok(total)
@@ -835,7 +839,7 @@ impl ExcludeSet {
             if item.is_empty() {
                 continue;
             }
-            let spec = TargetSpec::parse(item)?;
+            let spec = TargetSpec::parse_exclusion(item)?;
             self.insert(&spec, resolver)?;
         }
         self.normalize();
@@ -850,7 +854,7 @@ impl ExcludeSet {
         resolver: &R,
     ) -> Result<()> {
         for (token, line) in file_tokens(content) {
-            TargetSpec::parse(token)
+            TargetSpec::parse_exclusion(token)
                 .and_then(|spec| self.insert(&spec, resolver))
                 .map_err(|e| e.in_file(file, line))?;
         }
@@ -1083,7 +1087,6 @@ mod tests {
     fn bad_specs_name_the_token() {
         let cases = [
             ("10.0.0.300", "invalid target \"10.0.0.300\": octet 300 out of range"),
-            ("10.0.0.0/33", "invalid CIDR prefix \"/33\" in \"10.0.0.0/33\""),
             ("10.0.0.0/", "invalid CIDR prefix \"/\" in \"10.0.0.0/\""),
             ("10.0.0.0/-1", "invalid CIDR prefix \"/-1\" in \"10.0.0.0/-1\""),
             ("10.0.0.0/+8", "invalid CIDR prefix \"/+8\" in \"10.0.0.0/+8\""),
@@ -1157,7 +1160,13 @@ mod tests {
         );
         // nmap quits on an exclusion with such a netmask; so does prtip.
         let e = ExcludeSet::new().add_list("10.0.0.1/33", &NoResolver);
+        assert_eq!(
+            e.map_err(|e| e.to_string()),
+            Err("invalid CIDR prefix \"/33\" in \"10.0.0.1/33\"".to_string())
+        );
+        let e = ExcludeSet::new().add_file("x", "10.0.0.1/40\n", &NoResolver);
         assert!(e.is_err(), "{e:?}");
+        assert_eq!(TargetSpec::parse("10.0.0.0/33").map(|s| s.count()), Ok(1));
     }
 
     #[test]
