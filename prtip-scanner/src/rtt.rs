@@ -63,6 +63,14 @@ impl RttEstimator {
         (s.srtt + s.rttvar * 4).clamp(self.min, self.max)
     }
 
+    /// srtt + 4 * rttvar without the template's bounds, once anything was
+    /// measured: how long an answer really takes, where the timeout keeps
+    /// nmap's floor.
+    pub fn estimate(&self) -> Option<Duration> {
+        let s = *self.lock();
+        (s.samples > 0).then(|| s.srtt + s.rttvar * 4)
+    }
+
     /// Smoothed round trip, once anything was measured.
     pub fn srtt(&self) -> Option<Duration> {
         let s = *self.lock();

@@ -41,6 +41,8 @@ use std::time::{Duration, Instant, SystemTime};
 use super::hosts::{report, HostSet};
 use super::send::{RateGate, Sender};
 
+/// Least time a deciding batch waits for answers after it went out.
+const MIN_ANSWER: Duration = Duration::from_millis(2);
 /// Longest nap of the sending thread between looks at its hosts.
 const TICK: Duration = Duration::from_millis(20);
 
@@ -158,6 +160,15 @@ impl UdpScanner {
         }
     }
 
+    /// How long an answer takes as measured (never under [`MIN_ANSWER`],
+    /// never over the timeout `wait`).
+    fn answer_time(&self, wait: Duration) -> Duration {
+        self.rtt
+            .estimate()
+            .map_or(wait, |t| t.max(MIN_ANSWER))
+            .min(wait)
+    }
+
     fn rules(&self) -> Rules {
         Rules {
             defeat: self.cfg.defeat_icmp_ratelimit,
@@ -195,7 +206,8 @@ impl UdpScanner {
                 }
                 busy = true;
                 if plan.in_flight.is_some() {
-                    if let Some(at) = schedule::judge_at(win, h as u32, plan, now, wait) {
+                    let answer = self.answer_time(wait);
+                    if let Some(at) = schedule::judge_at(win, h as u32, plan, now, (wait, answer)) {
                         wake = wake.min(at);
                         continue;
                     }

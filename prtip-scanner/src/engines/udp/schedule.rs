@@ -125,17 +125,19 @@ impl HostPlan {
 /// every probe before it, so waiting longer teaches nothing about the ports
 /// that drew no error), provided the host's first batch has had its full
 /// timeout, so a slow service still had that long to answer its first probe.
-/// A batch that may settle a silent port ([`HostPlan::deciding`]) is not
-/// judged early either: a port whose earlier probe was lost is first
-/// answered in a later batch, and a service answers slower than the
-/// kernel sends the sentinel's error, so judged at the sentinel such a port
-/// would be called open|filtered just before its answer came.
+/// A batch that may settle a silent port ([`HostPlan::deciding`]) is judged
+/// at its sentinel only once `answer` (the round trips measured, services'
+/// answers included, without the template's floor) has passed too: a port
+/// whose earlier probe was lost is first answered in a later batch, and a
+/// service answers slower than the kernel sends the sentinel's error, so
+/// judged at the sentinel alone such a port would be called open|filtered
+/// just before its answer came.
 pub fn judge_at(
     win: &UdpWindow,
     host: u32,
     plan: &HostPlan,
     now: Instant,
-    wait: Duration,
+    (wait, answer): (Duration, Duration),
 ) -> Option<Instant> {
     let sent = plan.in_flight?;
     if now >= sent + wait || win.batch_answers(host) >= plan.pending {
@@ -143,13 +145,14 @@ pub fn judge_at(
         return None;
     }
     let first_waited = plan.first.is_some_and(|f| now >= f + wait);
-    if plan.sentinel && first_waited && !plan.deciding {
+    if plan.sentinel && first_waited {
+        let ready = if plan.deciding { sent + answer } else { sent };
         let mark = win.mark(host);
-        if mark.batch == plan.batch && mark.reach == SENTINEL_POS {
+        if mark.batch == plan.batch && mark.reach == SENTINEL_POS && now >= ready {
             return None;
         }
         // Its error is a round trip away: look again soon.
-        return Some((sent + wait).min(now + SENTINEL_POLL));
+        return Some((sent + wait).min((now + SENTINEL_POLL).max(ready)));
     }
     Some(sent + wait)
 }
