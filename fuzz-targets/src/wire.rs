@@ -204,7 +204,8 @@ fn reply(packet: &[u8], cookie: &SynCookie) {
     let Some(r) = wire::parse_reply(packet) else {
         return;
     };
-    let ip = Ipv4View::parse(packet).expect("a reply is a whole IPv4 packet");
+    // Captures may be cut short of their total length (see parse_reply).
+    let ip = Ipv4View::parse_capture(packet).expect("a reply is an IPv4 packet");
     assert!(ip.is_first_fragment());
     let seg = ip.payload();
     match &r {
