@@ -4,6 +4,8 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use std::net::IpAddr;
+
 use prtip_core::target::{ExcludeSet, NoResolver, TargetList};
 
 mod common;
@@ -16,7 +18,10 @@ fn walk(list: &TargetList, excludes: &ExcludeSet) -> (u64, u32) {
     let mut n = 0u64;
     let mut acc = 0u32;
     for t in list.iter(excludes, &NoResolver).flatten() {
-        acc ^= u32::from(t.addr);
+        acc ^= match t.addr {
+            IpAddr::V4(a) => u32::from(a),
+            IpAddr::V6(a) => u128::from(a) as u32,
+        };
         n += 1;
     }
     (n, acc)

@@ -19,7 +19,7 @@ const EXPANDED: usize = 64;
 const EXPANDED_MAX_COUNT: u64 = 1 << 20;
 
 /// A deterministic stand-in for DNS: by the name's length, no answer, an
-/// IPv4 address, or only an IPv6 one (which prtip cannot scan yet).
+/// IPv4 address, or only an IPv6 one.
 fn resolve(name: &str) -> Result<Vec<IpAddr>, String> {
     match name.len() % 3 {
         0 => Err("no such name".to_owned()),
@@ -48,7 +48,14 @@ pub fn target_spec(data: &[u8]) {
     if let Err(e) = &spec {
         assert_one_line("a target error", &e.to_string());
     }
-    let mut list = TargetList::new();
+    // A literal is scanned in its own family; the other family's list
+    // refuses it (tested in prtip-core).
+    let family = spec
+        .as_ref()
+        .ok()
+        .and_then(TargetSpec::literal_family)
+        .unwrap_or_default();
+    let mut list = TargetList::with_family(family);
     list.push_arg(token.as_ref());
     let counted = list.count();
     // The list trims its arguments and skips empty ones; the spec does not.
@@ -65,7 +72,7 @@ pub fn target_spec(data: &[u8]) {
     if counted.as_ref().is_ok_and(|&n| n > EXPANDED_MAX_COUNT) && !excludes.is_empty() {
         return;
     }
-    let mut previous: Option<Ipv4Addr> = None;
+    let mut previous: Option<IpAddr> = None;
     let mut yielded = 0u64;
     for t in list.iter(&excludes, &resolve).take(EXPANDED) {
         match t {

@@ -7,14 +7,14 @@
 //! debug build; `PROPTEST_CASES` raises them for a longer hunt.
 
 use std::collections::HashSet;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use proptest::prelude::*;
 
 use prtip_core::cookie::SynCookie;
 use prtip_core::permutation::Permutation;
 use prtip_core::service_db::{search_with, Engine};
-use prtip_core::target::{ExcludeSet, NoResolver, TargetList, TargetSpec};
+use prtip_core::target::{ExcludeSet, Family, NoResolver, TargetList, TargetSpec};
 use prtip_core::wire::{
     build_ipv4_icmp, build_ipv4_tcp, build_ipv4_udp, build_syn, parse_reply, IcmpMessage, IcmpView,
     Ipv4Header, Ipv4View, Reply, TcpFlags, TcpHeader, TcpReply, TcpView, UdpHeader, UdpView,
@@ -125,7 +125,7 @@ proptest! {
         let first = list.iter(&ExcludeSet::new(), &NoResolver).next();
         let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(prefix)) };
         let first = first.expect("one address").expect("no error").addr;
-        prop_assert_eq!(u32::from(first), addr & mask);
+        prop_assert_eq!(first, IpAddr::V4(Ipv4Addr::from(addr & mask)));
     }
 
     /// Octet ranges and lists count the product of their octets' sizes, and
@@ -162,7 +162,10 @@ proptest! {
         list.push_arg(spec.clone());
         let got: Vec<u32> = list
             .iter(&excludes, &NoResolver)
-            .map(|t| u32::from(t.expect("no error").addr))
+            .map(|t| match t.expect("no error").addr {
+                IpAddr::V4(a) => u32::from(a),
+                IpAddr::V6(a) => panic!("{a} from an IPv4 list"),
+            })
             .collect();
         prop_assert_eq!(got, kept, "{} excluding {}", spec, exclude);
     }
@@ -488,5 +491,37 @@ proptest! {
     #[test]
     fn backtracker_agrees_with_pcre(p in pattern(true), hay in subject(), fold: bool, dotall: bool) {
         check_against_pcre(&p, fold, dotall, &hay)?;
+    }
+
+    /// An IPv6 block counts 2^(128 - prefix) addresses and expands from its
+    /// base; excluding a smaller block inside it removes exactly that block.
+    #[test]
+    fn ipv6_blocks_count_expand_and_exclude(addr: u128, prefix in 120u8..=128, hole in 124u8..=128, pick: u8) {
+        let host_bits = 128 - u32::from(prefix);
+        let base = addr & !(u128::MAX.checked_shr(u32::from(prefix)).unwrap_or(0));
+        let spec = format!("{}/{prefix}", Ipv6Addr::from(addr));
+        let parsed = TargetSpec::parse_in(&spec, Family::V6).expect("an IPv6 block parses");
+        prop_assert_eq!(parsed.count(), 1u64 << host_bits);
+        let size = 1u128 << host_bits;
+        let victim = base + u128::from(pick) % size;
+        let hole_mask = !u128::MAX.checked_shr(u32::from(hole)).unwrap_or(0);
+        let mut excludes = ExcludeSet::new();
+        excludes
+            .add_list(&format!("{}/{hole}", Ipv6Addr::from(victim)), &NoResolver)
+            .expect("an IPv6 exclude parses");
+        let mut list = TargetList::with_family(Family::V6);
+        list.push_arg(spec.clone());
+        let got: Vec<u128> = list
+            .iter(&excludes, &NoResolver)
+            .map(|t| match t.expect("no error").addr {
+                IpAddr::V6(a) => u128::from(a),
+                IpAddr::V4(a) => panic!("{a} from an IPv6 list"),
+            })
+            .collect();
+        let want: Vec<u128> = (0..size)
+            .map(|i| base + i)
+            .filter(|x| x & hole_mask != victim & hole_mask)
+            .collect();
+        prop_assert_eq!(got, want, "{}", spec);
     }
 }

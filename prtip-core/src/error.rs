@@ -22,7 +22,7 @@ pub enum Error {
         reason: String,
     },
 
-    /// A `/n` suffix that is not a number in 0..=32.
+    /// A `/n` suffix that is not a number in 0..=32 (0..=128 for IPv6).
     #[error("invalid CIDR prefix \"/{prefix}\" in \"{token}\"")]
     InvalidPrefix {
         /// The text after the last `/`.
@@ -31,14 +31,29 @@ pub enum Error {
         token: String,
     },
 
-    /// A syntactically valid IPv6 address; prtip only scans IPv4 so far.
-    #[error("invalid target \"{token}\": IPv6 targets not supported yet")]
-    Ipv6Unsupported {
+    /// An address literal of the other family than the scan's.
+    #[error("invalid target \"{token}\": an {family} address; {hint}")]
+    WrongFamily {
         /// The expression as the user wrote it.
         token: String,
+        /// "IPv4" or "IPv6": the literal's family.
+        family: &'static str,
+        /// What to do instead.
+        hint: &'static str,
     },
 
-    /// A hostname the resolver could not turn into an IPv4 address.
+    /// An IPv6 block too large to sweep.
+    #[error("invalid target \"{token}\": 2^{host_bits} addresses are too many to scan; the largest IPv6 block prtip scans is a /{max_prefix}")]
+    TooManyAddresses {
+        /// The expression as the user wrote it.
+        token: String,
+        /// Host bits of the block.
+        host_bits: u32,
+        /// The shortest netmask accepted.
+        max_prefix: u32,
+    },
+
+    /// A hostname the resolver could not turn into an address of the scan's family.
     #[error("failed to resolve \"{name}\": {reason}")]
     Resolve {
         /// The hostname as typed.

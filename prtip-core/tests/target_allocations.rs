@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 
 use heapcount::thread_usage;
-use prtip_core::target::{ExcludeSet, NoResolver, TargetList};
+use prtip_core::target::{ExcludeSet, Family, NoResolver, TargetList};
 
 #[global_allocator]
 static GLOBAL: heapcount::Counting = heapcount::Counting;
@@ -52,4 +52,35 @@ fn octet_ranges_and_hostname_blocks_allocate_per_expression_only() {
     // Iterator state, the octet set, the resolver's Vec, the hostname and its
     // one copy for 127.0.0.1: a handful, independent of the 66,048 addresses.
     assert!(allocs <= 16, "{allocs} allocations for {n} addresses");
+}
+
+#[test]
+fn ipv6_slash_96_walks_a_million_addresses_without_allocating() {
+    let mut list = TargetList::with_family(Family::V6);
+    list.push_arg("2001:db8::/96");
+    list.push_arg("2001:db8:4::/118");
+    assert_eq!(list.count(), Ok((1 << 32) + 1024));
+    let mut excludes = ExcludeSet::new();
+    excludes
+        .add_list("2001:db8::/112,2001:db8::1:0/120", &NoResolver)
+        .unwrap();
+    let mut iter = list.iter(&excludes, &NoResolver);
+    assert_eq!(
+        iter.next().map(|t| t.expect("target").addr),
+        Some("2001:db8::1:100".parse().unwrap()),
+        "warm up: the first expression is parsed here"
+    );
+    let (last, usage) = thread_usage(|| {
+        let mut last = None;
+        for t in iter.by_ref().take(1_000_000) {
+            last = Some(t.expect("valid target").addr);
+        }
+        last
+    });
+    // 2001:db8::1:100 + 1,000,000 = 2001:db8::10:4340.
+    assert_eq!(last, Some("2001:db8::10:4340".parse().unwrap()));
+    assert_eq!(
+        usage.allocs, 0,
+        "allocations while iterating 1,000,000 addresses"
+    );
 }

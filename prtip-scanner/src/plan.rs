@@ -17,6 +17,9 @@ pub struct HostJob {
     pub addr: IpAddr,
     /// The name the user typed, when the target was a name.
     pub hostname: Option<String>,
+    /// Interface index of a link-local IPv6 target (`fe80::1%eth0`), 0
+    /// for every other target.
+    pub scope_id: u32,
 }
 
 /// What to do with each host.

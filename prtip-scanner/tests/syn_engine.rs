@@ -127,6 +127,7 @@ fn scan(
     let jobs = hosts.iter().map(|&a| HostJob {
         addr: IpAddr::V4(a),
         hostname: None,
+        scope_id: 0,
     });
     scanner
         .run_counted(jobs, plan(discovery), &mut |o| {

@@ -186,6 +186,7 @@ fn run_host(scanner: &UdpScanner) -> (Vec<HostOutcome>, UdpStats) {
             &mut std::iter::once(HostJob {
                 addr: IpAddr::V4(HOST),
                 hostname: None,
+                scope_id: 0,
             }),
             ScanPlan {
                 discovery: false,

@@ -146,6 +146,7 @@ fn scan(lab: &Lab) -> (HostResult, UdpStats, Duration) {
             &mut std::iter::once(HostJob {
                 addr: target,
                 hostname: None,
+                scope_id: 0,
             }),
             plan,
             &mut |o| {

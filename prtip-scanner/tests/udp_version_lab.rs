@@ -149,6 +149,7 @@ fn port_scan(payloads: &str) -> HostResult {
             &mut std::iter::once(HostJob {
                 addr: target,
                 hostname: None,
+                scope_id: 0,
             }),
             plan,
             &mut |o| {

@@ -19,7 +19,6 @@ use prtip_scanner::sys::names;
 use prtip_scanner::ScanError;
 use std::ffi::OsString;
 use std::io::{IsTerminal, Read, Write};
-use std::net::IpAddr;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -199,7 +198,7 @@ fn read_text(mut input: impl Read) -> Result<String, String> {
 }
 
 fn target_list(settings: &Settings) -> Result<TargetList, Failure> {
-    let mut list = TargetList::new();
+    let mut list = TargetList::with_family(settings.family);
     for t in &settings.targets {
         list.push_arg(t.clone());
     }
@@ -386,21 +385,33 @@ impl Databases {
 }
 
 /// The targets as the engines take them; a target that cannot be resolved
-/// is skipped with a warning, as nmap does.
+/// (or whose interface does not exist) is skipped with a warning, as nmap
+/// does.
 fn host_jobs<'a>(
     targets: &'a TargetList,
     excludes: &'a ExcludeSet,
     resolver: &'a dyn Resolver,
 ) -> impl Iterator<Item = HostJob> + 'a {
-    targets.iter(excludes, resolver).filter_map(|t| match t {
-        Ok(t) => Some(HostJob {
-            addr: IpAddr::V4(t.addr),
+    targets.iter(excludes, resolver).filter_map(|t| {
+        let t = t.map_err(|e| eprintln!("prtip: warning: {e}")).ok()?;
+        let scope_id = match &t.scope {
+            None => 0,
+            Some(name) => {
+                let Some(index) = crate::sys::interface_index(name) else {
+                    eprintln!(
+                        "prtip: warning: skipping {}%{name}: no such interface",
+                        t.addr
+                    );
+                    return None;
+                };
+                index
+            }
+        };
+        Some(HostJob {
+            addr: t.addr,
             hostname: t.hostname,
-        }),
-        Err(e) => {
-            eprintln!("prtip: warning: {e}");
-            None
-        }
+            scope_id,
+        })
     })
 }
 

@@ -55,6 +55,9 @@ pub struct Args {
     pub max_os_tries: Option<String>,
     #[arg(short = 'n')]
     pub no_dns: bool,
+    /// `-6`: scan IPv6 targets.
+    #[arg(short = '6')]
+    pub ipv6: bool,
     /// Kept as a list only to refuse a second `-p` like nmap does.
     #[arg(short = 'p', allow_hyphen_values = true, action = ArgAction::Append)]
     pub port_specs: Vec<String>,
@@ -164,7 +167,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("-oM", "machine output"),
     ("-iR", "random targets"),
     ("-A", "aggressive mode"),
-    ("-6", "IPv6 scanning"),
     ("-r", "sequential port order"),
     ("-f", "fragmentation"),
     ("-D", "decoys"),
@@ -358,9 +360,12 @@ DESCRIPTION
 TARGET SPECIFICATION
     Targets are host names, IPv4 addresses, CIDR blocks and octet ranges:
     scanme.example, 192.168.0.1, 10.0.0.0/24, 192.168.0-3.1-254.
+    With -6: IPv6 addresses and blocks up to a /96: 2001:db8::1,
+    2001:db8::/120, fe80::1%eth0.
     -iL <file>            Read targets from a file (- for standard input).
     --exclude <specs>     Skip these hosts (comma-separated specifications).
     --excludefile <file>  Skip the hosts listed in a file.
+    -6                    Scan IPv6 targets (names resolve to IPv6 addresses).
 
 HOST DISCOVERY
     -sn                   Discover hosts only; no port scan.

@@ -6,6 +6,7 @@ use crate::output::OutputSpec;
 pub use crate::portdb::{load_payloads, load_port_db, PortChoice, PortDb, PortRequest, PortSource};
 use prtip_core::config::{parse_time_spec, Timing, TimingTemplate};
 use prtip_core::ports::Protocols;
+use prtip_core::target::Family;
 use prtip_scanner::engines::connect::SocketOptions;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -31,6 +32,8 @@ pub struct Settings {
     pub shard: Option<(u64, u64)>,
     /// A notice to print before scanning (e.g. which scan type was chosen).
     pub notice: Option<String>,
+    /// `-6`: the family of every target.
+    pub family: Family,
     pub ping_only: bool,
     pub no_ping: bool,
     pub no_dns: bool,
@@ -382,6 +385,14 @@ fn tcp_from(
     }
     Ok(if args.connect_scan {
         (Some(ScanKind::Connect), None)
+    } else if privileged && args.ipv6 && !args.syn_scan && !args.udp_scan && !RAW_IPV6 {
+        (
+            Some(ScanKind::Connect),
+            Some(
+                "the IPv6 SYN scan is not available yet, so using a TCP connect scan (-sT)"
+                    .to_string(),
+            ),
+        )
     } else if args.syn_scan || (privileged && !args.udp_scan) {
         (Some(ScanKind::Syn), None)
     } else if args.udp_scan {
@@ -397,6 +408,34 @@ fn tcp_from(
             ),
         )
     })
+}
+
+/// Whether the raw engines (SYN, UDP, raw discovery) scan IPv6 yet.
+const RAW_IPV6: bool = false;
+
+/// What `-6` cannot be combined with, and a source address of the other
+/// family.
+fn refuse_ipv6_conflicts(args: &Args, source: Option<IpAddr>) -> Result<(), UsageError> {
+    if args.ipv6 && args.os_detection {
+        return Err(usage(
+            "-O with -6 is not supported yet: nmap's IPv6 OS detection uses a model built into nmap, not a database prtip can read; scan without -O",
+        ));
+    }
+    if args.ipv6 && !RAW_IPV6 && (args.syn_scan || args.udp_scan) {
+        let flag = if args.syn_scan { "-sS" } else { "-sU" };
+        return Err(usage(format!(
+            "{flag} with -6 is not supported yet: use -sT (TCP connect scan) for IPv6 targets"
+        )));
+    }
+    match source {
+        Some(IpAddr::V4(a)) if args.ipv6 => Err(usage(format!(
+            "-S {a} is an IPv4 address, and -6 scans IPv6: give an IPv6 source address"
+        ))),
+        Some(IpAddr::V6(a)) if !args.ipv6 => Err(usage(format!(
+            "-S {a} is an IPv6 address: add -6 to scan IPv6 targets"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// `-sn` is discovery only: no port selection, no port scan type.
@@ -501,6 +540,7 @@ impl Settings {
             })?),
             None => None,
         };
+        refuse_ipv6_conflicts(args, source)?;
         if let Some(iface) = &args.interface {
             if iface.is_empty() || iface.len() >= crate::sys::IFNAMSIZ || iface.contains('/') {
                 return Err(usage(format!("invalid interface name -e \"{iface}\"")));
@@ -523,6 +563,7 @@ impl Settings {
             seed,
             shard,
             notice,
+            family: if args.ipv6 { Family::V6 } else { Family::V4 },
             ping_only: args.ping_only,
             no_ping: args.no_ping,
             no_dns: args.no_dns,
@@ -607,6 +648,31 @@ mod tests {
         assert_eq!(ports(&s).len(), 100);
         let s = settings("-sT --top-ports 7 127.0.0.1").expect("valid");
         assert_eq!(ports(&s).len(), 7);
+    }
+
+    #[test]
+    fn ipv6_is_one_family_and_says_what_it_cannot_do_yet() {
+        let s = settings_as("-6 -p 80 x", true).expect("valid");
+        assert_eq!(s.family, Family::V6);
+        assert_eq!(s.tcp, Some(ScanKind::Connect));
+        assert!(s.notice.expect("notice").contains("IPv6 SYN scan"));
+        let s = settings_as("-6 -p 80 x", false).expect("valid");
+        assert_eq!(s.tcp, Some(ScanKind::Connect));
+        assert_eq!(
+            settings_as("-p 80 x", true).expect("valid").family,
+            Family::V4
+        );
+        for (cmd, says) in [
+            ("-6 -sS x", "-sS with -6 is not supported yet"),
+            ("-6 -sU x", "-sU with -6 is not supported yet"),
+            ("-6 -O x", "-O with -6 is not supported yet"),
+            ("-6 -S 10.0.0.1 x", "is an IPv4 address"),
+            ("-S ::1 x", "is an IPv6 address"),
+        ] {
+            let e = settings_as(cmd, true).expect_err(cmd);
+            assert!(e.contains(says), "{cmd}: {e}");
+        }
+        assert!(settings_as("-6 -S ::1 x", true).is_ok());
     }
 
     #[test]

@@ -73,3 +73,15 @@ pub(crate) fn strftime_local(unix_secs: u64, fmt: &CStr) -> Option<String> {
     buf.get(..n)
         .map(|b| String::from_utf8_lossy(b).into_owned())
 }
+
+/// The index of interface `name`, or of the interface numbered `name`
+/// (`fe80::1%2`), as the scope of a link-local IPv6 address.
+pub(crate) fn interface_index(name: &str) -> Option<u32> {
+    let c = std::ffi::CString::new(name).ok()?;
+    // SAFETY: `c` is a valid NUL-terminated string for the call.
+    let idx = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    if idx != 0 {
+        return Some(idx);
+    }
+    name.parse::<u32>().ok().filter(|&n| n != 0)
+}

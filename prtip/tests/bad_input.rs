@@ -201,12 +201,18 @@ const ROWS: &[Row] = &[
         no("-1", 2, "'-1'"), no("0", 2, "expected 4 octets"),
         ok("127.0.0.1/33", "illegal netmask", "one host, as nmap: \"Assuming /32\""), NA,
         ok("", "no targets were specified", "nothing scanned, as nmap"),
-        no("127.0.0.1:80", 2, "not an IPv4 address"),
+        no("127.0.0.1:80", 2, "not a valid IPv6 address"),
         long("", 'a', 2, "hostname longer than 253 characters")] },
+    Row { flag: "target (with -6)", args: &["-6", "-sT", "-n", "-Pn", "-p", "1", "{}"], root: false, cells: [
+        no("-1", 2, "'-1'"), no("::1/0", 2, "too many to scan"),
+        no("::1/129", 2, "invalid CIDR prefix"), NA,
+        ok("", "no targets were specified", "nothing scanned, as nmap"),
+        no("[::1]:80", 2, "not a valid IPv6 address"),
+        long("::1%", 'a', 2, "is not an interface name")] },
     Row { flag: "--exclude", args: &["-sT", "-n", "-Pn", "-p", "1", "--exclude", "{}", LO], root: false, cells: [
         no("-1", 2, "invalid target \"-1\""), no("0", 2, "expected 4 octets"),
         no("127.0.0.1/33", 2, "invalid CIDR prefix \"/33\""), NA,
-        ok("", "", "nothing excluded, as nmap"), no("127.0.0.1:80", 2, "not an IPv4 address"),
+        ok("", "", "nothing excluded, as nmap"), no("127.0.0.1:80", 2, "not a valid IPv6 address"),
         long("", 'a', 2, "hostname longer than 253 characters")] },
     Row { flag: "-iL", args: &["-sT", "-n", "-Pn", "-p", "1", "-iL", "{}"], root: false, cells: [
         NA, NA, NA, NA, no("", 2, "a value is required for '-iL"), NA,

@@ -35,8 +35,8 @@ fn expanding_a_slash8_stays_within_budget() {
     drop(profiler);
 
     assert_eq!(n, 16_777_216 - 65_536);
-    assert_eq!(first, Some(Ipv4Addr::new(10, 0, 0, 0)));
-    assert_eq!(last, Some(Ipv4Addr::new(10, 255, 255, 255)));
+    assert_eq!(first, Some(Ipv4Addr::new(10, 0, 0, 0).into()));
+    assert_eq!(last, Some(Ipv4Addr::new(10, 255, 255, 255).into()));
     eprintln!(
         "heap_targets_slash8: peak {} bytes (budget {}), {} allocations for {n} addresses",
         stats.max_bytes, TARGETS_SLASH8.max_heap_bytes, stats.total_blocks

@@ -3,7 +3,7 @@
 //! TCP ([`serve`], [`LoopbackPorts`]) and UDP ([`UdpService`]).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -28,7 +28,15 @@ pub fn serve<F>(stop: Arc<AtomicBool>, handle: F) -> u16
 where
     F: Fn(TcpStream) + Send + Sync + 'static,
 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    serve_on(IpAddr::V4(Ipv4Addr::LOCALHOST), stop, handle)
+}
+
+/// [`serve`] on `addr` (`::1` for the IPv6 tests).
+pub fn serve_on<F>(addr: IpAddr, stop: Arc<AtomicBool>, handle: F) -> u16
+where
+    F: Fn(TcpStream) + Send + Sync + 'static,
+{
+    let listener = TcpListener::bind((addr, 0)).expect("bind");
     let port = listener.local_addr().expect("addr").port();
     listener.set_nonblocking(true).expect("nonblocking");
     let handle = Arc::new(handle);
@@ -58,7 +66,12 @@ pub struct LoopbackPorts {
 
 impl LoopbackPorts {
     pub fn new(n_open: usize, n_closed: usize) -> LoopbackPorts {
-        let bind = || TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
+        LoopbackPorts::new_on(IpAddr::V4(Ipv4Addr::LOCALHOST), n_open, n_closed)
+    }
+
+    /// [`LoopbackPorts::new`] on `addr` (`::1` for the IPv6 tests).
+    pub fn new_on(addr: IpAddr, n_open: usize, n_closed: usize) -> LoopbackPorts {
+        let bind = || TcpListener::bind((addr, 0)).unwrap_or_else(|e| panic!("bind {addr}: {e}"));
         let listeners: Vec<TcpListener> = (0..n_open).map(|_| bind()).collect();
         let open = listeners
             .iter()

@@ -58,6 +58,7 @@ impl PairEngine {
             HostOutcome::Done(h) if h.status == HostStatus::Up => Some(HostJob {
                 addr: h.addr,
                 hostname: h.hostname.clone(),
+                scope_id: 0,
             }),
             _ => None,
         });

@@ -198,6 +198,7 @@ fn timed_out(host: HostResult) -> HostOutcome {
     HostOutcome::TimedOut(HostJob {
         addr: host.addr,
         hostname: host.hostname,
+        scope_id: 0,
     })
 }
 

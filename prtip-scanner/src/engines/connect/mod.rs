@@ -26,7 +26,7 @@ use prtip_core::ports::PortList;
 use prtip_core::result::{
     HostResult, HostStatus, PortResult, PortState, PortTable, PortTableBuilder, Protocol, Reason,
 };
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, SocketAddr, SocketAddrV6};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -65,6 +65,8 @@ pub struct ConnectScanner {
 #[derive(Debug)]
 struct HostCtx {
     addr: IpAddr,
+    /// Interface of a link-local IPv6 target.
+    scope_id: u32,
     rtt: RttEstimator,
     max_useful_retry: AtomicU32,
 }
@@ -87,9 +89,10 @@ impl ConnectScanner {
         self.probes.load(Ordering::Relaxed)
     }
 
-    fn host_ctx(&self, addr: IpAddr) -> Arc<HostCtx> {
+    fn host_ctx(&self, job: &HostJob) -> Arc<HostCtx> {
         Arc::new(HostCtx {
-            addr,
+            addr: job.addr,
+            scope_id: job.scope_id,
             rtt: RttEstimator::new(&self.cfg.timing),
             max_useful_retry: AtomicU32::new(0),
         })
@@ -104,7 +107,10 @@ impl ConnectScanner {
         port: u16,
         waiting: Option<&Semaphore>,
     ) -> Result<Option<PortResult>, ScanError> {
-        let target = SocketAddr::new(host.addr, port);
+        let target = match host.addr {
+            IpAddr::V6(a) => SocketAddr::V6(SocketAddrV6::new(a, port, 0, host.scope_id)),
+            a @ IpAddr::V4(_) => SocketAddr::new(a, port),
+        };
         let mut tries: u32 = 0;
         let mut shortages: u32 = 0;
         loop {
@@ -200,7 +206,7 @@ impl ConnectScanner {
     ) -> Result<Option<HostOutcome>, ScanError> {
         crate::inject::panic_point(crate::inject::place::ENGINE);
         let start = SystemTime::now();
-        let host = self.host_ctx(job.addr);
+        let host = self.host_ctx(&job);
         let work = async {
             let (status, reason) = if !plan.discovery {
                 (HostStatus::Up, Reason::UserSet)
@@ -395,6 +401,7 @@ mod tests {
         HostJob {
             addr: IpAddr::from([127, 0, 0, 1]),
             hostname: None,
+            scope_id: 0,
         }
     }
 
@@ -498,7 +505,7 @@ mod tests {
     async fn discovery_probes_answer_from_loopback() {
         // Whatever listens on 80/443 here, an accept or a refusal both prove the host up.
         let s = scanner(4);
-        let host = s.host_ctx(loopback().addr);
+        let host = s.host_ctx(&loopback());
         let found = s.discover(&host).await.expect("discover");
         let (status, reason) = found.expect("not stopped");
         assert_eq!(status, HostStatus::Up);
