@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
-# Connect scan of all 65,535 ports of 127.0.0.1: prtip vs nmap vs the machine's
+# Connect scan of all 65,535 ports of 127.0.0.1 (or ::1): prtip vs nmap vs the machine's
 # limit (benchmarks/src/bin/connect_yardstick.rs: blocking connect() from one
 # thread per core), in the same run, interleaved so drift hits all three alike.
 #
-# Usage: benchmarks/scripts/connect-vs-nmap.sh [RUNS]   (default 5)
+# Usage: benchmarks/scripts/connect-vs-nmap.sh [RUNS] [ADDR]   (default 5, 127.0.0.1)
+# ADDR may be 127.0.0.1 or ::1 (then prtip and nmap get -6).
 # Prints every run, then the median wall time and peak RSS of each and the
-# ratios prtip/yardstick and nmap/prtip. Only 127.0.0.1 is scanned.
+# ratios prtip/yardstick and nmap/prtip. Only the loopback address is scanned.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs=${1:-5}
+addr=${2:-127.0.0.1}
+case $addr in
+    127.0.0.1) six=() ;;
+    ::1) six=(-6) ;;
+    *) echo "only 127.0.0.1 or ::1"; exit 2 ;;
+esac
 command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (apt-get install time)"; exit 2; }
 cargo build --release --locked -q -p prtip -p benchmarks
 prtip=target/release/prtip
@@ -30,10 +37,10 @@ measure() { # name, command...
 
 for i in $(seq 1 "$runs"); do
     echo "run $i/$runs"
-    measure yardstick "$yard" 127.0.0.1 1-65535
-    measure prtip "$prtip" -sT -n -Pn -p- 127.0.0.1
+    measure yardstick "$yard" "$addr" 1-65535
+    measure prtip "$prtip" "${six[@]}" -sT -n -Pn -p- "$addr"
     if [ $have_nmap = 1 ]; then
-        measure nmap nmap -sT -n -Pn -p- --min-rate 100000 127.0.0.1
+        measure nmap nmap "${six[@]}" -sT -n -Pn -p- --min-rate 100000 "$addr"
     fi
 done
 
