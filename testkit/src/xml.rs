@@ -2,8 +2,14 @@
 //! tiny, purpose-built extraction of elements and attributes, no DTD, no
 //! entities. Plus nmap's own XML tools: `xmllint` against nmap's DTD and
 //! `ndiff`.
+//!
+//! A host's address is its `ipv4` or `ipv6` `<address>` (never the `mac`
+//! one), written in the canonical form of Rust's `IpAddr` (RFC 5952 for
+//! IPv6), so the reports of two scanners compare by address whatever
+//! spelling each chose.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 use std::path::Path;
 use std::process::Command;
 
@@ -64,10 +70,31 @@ fn first_attr(body: &str, tag: &str, name: &str) -> Option<String> {
     body.find(&open).and_then(|j| attr(&body[j..], name))
 }
 
+/// An address in canonical form when it is an IP address (`2001:0db8::0001`
+/// becomes `2001:db8::1`), unchanged otherwise.
+pub fn canonical_addr(addr: &str) -> String {
+    addr.parse::<IpAddr>()
+        .map_or_else(|_| addr.to_string(), |ip| ip.to_string())
+}
+
+/// `(addr, addrtype)` of a host body's IP address: its first `<address>`
+/// of type `ipv4` or `ipv6` (nmap adds a `mac` one on a local link), else
+/// its first `<address>` at all; the address in canonical form.
+fn host_address(body: &str) -> (String, String) {
+    let all = || elements(body, "address");
+    let is_ip = |e: &&str| matches!(attr(e, "addrtype").as_deref(), Some("ipv4" | "ipv6"));
+    let chosen = all().find(is_ip).or_else(|| all().next());
+    let get = |name| chosen.and_then(|e| attr(e, name)).unwrap_or_default();
+    (canonical_addr(&get("addr")), get("addrtype"))
+}
+
 /// One `<host>` of an nmap-format XML file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Host {
+    /// The IP address, canonical (see [`canonical_addr`]).
     pub addr: String,
+    /// `ipv4` or `ipv6` (as nmap writes it).
+    pub addrtype: String,
     pub status: String,
     pub status_reason: String,
     /// port -> state
@@ -80,8 +107,10 @@ pub struct Host {
 pub fn hosts(xml: &str) -> Vec<Host> {
     host_bodies(xml)
         .map(|body| {
+            let (addr, addrtype) = host_address(body);
             let mut h = Host {
-                addr: first_attr(body, "address", "addr").unwrap_or_default(),
+                addr,
+                addrtype,
                 status: first_attr(body, "status", "state").unwrap_or_default(),
                 status_reason: first_attr(body, "status", "reason").unwrap_or_default(),
                 ..Host::default()
@@ -108,12 +137,13 @@ pub fn file_hosts(path: &Path) -> (String, Vec<Host>) {
     (text, hosts)
 }
 
-/// The only host of an XML file, asserted to be `addr` and up.
+/// The only host of an XML file, asserted to be `addr` (in any spelling)
+/// and up.
 pub fn only_host_up(path: &Path, addr: &str) -> (String, Host) {
     let (text, mut hosts) = file_hosts(path);
     assert_eq!(hosts.len(), 1, "one host expected in:\n{text}");
     let h = hosts.remove(0);
-    assert_eq!(h.addr, addr, "{text}");
+    assert_eq!(h.addr, canonical_addr(addr), "{text}");
     assert_eq!(h.status, "up", "{text}");
     (text, h)
 }
@@ -125,9 +155,9 @@ pub fn runstats_hosts(xml: &str) -> Option<(u64, u64, u64)> {
     Some((n("up")?, n("down")?, n("total")?))
 }
 
-/// Per host address: state -> number of ports, counting both the listed
-/// `<port>` elements and the collapsed `<extraports count="..">`. Hosts
-/// without ports map to an empty table.
+/// Per host address (canonical): state -> number of ports, counting both
+/// the listed `<port>` elements and the collapsed `<extraports count="..">`.
+/// Hosts without ports map to an empty table.
 pub fn state_counts(xml: &str) -> BTreeMap<String, BTreeMap<String, u64>> {
     host_bodies(xml)
         .map(|body| {
@@ -141,13 +171,13 @@ pub fn state_counts(xml: &str) -> BTreeMap<String, BTreeMap<String, u64>> {
                 let n: u64 = attr(e, "count").and_then(|c| c.parse().ok()).unwrap_or(0);
                 *counts.entry(state).or_default() += n;
             }
-            let addr = first_attr(body, "address", "addr").unwrap_or_default();
-            (addr, counts)
+            (host_address(body).0, counts)
         })
         .collect()
 }
 
-/// Per host address (hosts reported up only): the listed open ports.
+/// Per host address (canonical; hosts reported up only): the listed open
+/// ports.
 pub fn open_ports(xml: &str) -> BTreeMap<String, BTreeSet<u16>> {
     hosts(xml)
         .into_iter()
@@ -277,5 +307,34 @@ mod tests {
         let ssh = svc[&22].1.as_ref().expect("service");
         assert_eq!(ssh.product.as_deref(), Some("OpenSSH"));
         assert_eq!(svc[&23], ("closed".to_string(), None));
+    }
+
+    /// An IPv6 host as nmap writes one on a local link (the MAC after the
+    /// address; here also before it) and spelled out in full: the address
+    /// read is the IPv6 one, canonical.
+    const DOC6: &str = r#"<nmaprun><host><status state="up" reason="user-set"/>
+<address addr="02:00:00:00:00:02" addrtype="mac"/>
+<address addr="2001:0db8:0004:0000:0000:0000:0000:0001" addrtype="ipv6"/>
+<ports><extraports state="closed" count="2"><extrareasons reason="conn-refused" count="2"/></extraports>
+<port protocol="tcp" portid="22"><state state="open" reason="syn-ack"/></port>
+</ports></host>
+<host><status state="up" reason="user-set"/><address addr="2001:db8::2" addrtype="ipv6"/>
+<address addr="02:00:00:00:00:03" addrtype="mac"/></host>
+<runstats><finished time="2"/><hosts up="2" down="0" total="2"/></runstats></nmaprun>"#;
+
+    #[test]
+    fn reads_ipv6_hosts_by_their_canonical_address() {
+        let h = hosts(DOC6);
+        assert_eq!(h.len(), 2);
+        assert_eq!(
+            (h[0].addr.as_str(), h[0].addrtype.as_str()),
+            ("2001:db8:4::1", "ipv6")
+        );
+        assert_eq!(h[1].addr, "2001:db8::2");
+        assert_eq!(open_ports(DOC6)["2001:db8:4::1"], BTreeSet::from([22]));
+        assert_eq!(state_counts(DOC6)["2001:db8:4::1"]["closed"], 2);
+        assert_eq!(canonical_addr("2001:DB8:0::0:1"), "2001:db8::1");
+        assert_eq!(canonical_addr("198.18.4.1"), "198.18.4.1");
+        assert_eq!(canonical_addr("not-an-ip"), "not-an-ip");
     }
 }
