@@ -8,5 +8,5 @@ memprof::install_global_allocator!();
 
 #[test]
 fn connect_scan_of_1000_loopback_ports_stays_within_budget() {
-    common::loopback_heap_scenario(&prtip::budgets::CONNECT_1K, "-sT");
+    common::loopback_heap_scenario(&prtip::budgets::CONNECT_1K, "-sT", "127.0.0.1");
 }

@@ -14,5 +14,5 @@ fn syn_scan_of_1000_loopback_ports_stays_within_budget() {
     if !require_root() {
         return;
     }
-    common::loopback_heap_scenario(&prtip::budgets::SYN_1K, "-sS");
+    common::loopback_heap_scenario(&prtip::budgets::SYN_1K, "-sS", "127.0.0.1");
 }

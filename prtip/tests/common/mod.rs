@@ -239,13 +239,14 @@ pub fn assert_within_budget(
     );
 }
 
-/// A real scan (`scan_flag`: `-sT` or `-sS`) of 1,000 ports of 127.0.0.1,
-/// three of them held open by listeners of this test, run in-process under
-/// dhat: checks every listener is reported open and 1,000 ports counted,
-/// then asserts the peak heap against `budget`.
+/// A real scan (`scan_flag`: `-sT` or `-sS`) of 1,000 ports of `addr`
+/// (127.0.0.1, or ::1 with `-6`), three of them held open by listeners of
+/// this test, run in-process under dhat: checks every listener is reported
+/// open and 1,000 ports counted, then asserts the peak heap against `budget`.
 #[cfg(feature = "dhat-heap")]
-pub fn loopback_heap_scenario(budget: &prtip::budgets::Budget, scan_flag: &str) {
-    let ports = LoopbackPorts::new(3, 0);
+pub fn loopback_heap_scenario(budget: &prtip::budgets::Budget, scan_flag: &str, addr: &str) {
+    let ip: std::net::IpAddr = addr.parse().expect("an address");
+    let ports = LoopbackPorts::new_on(ip, 3, 0);
     let mut open = ports.open.clone();
     open.sort_unstable();
     // 997 low ports plus the three listeners (ephemeral, so never 2024 or
@@ -254,25 +255,26 @@ pub fn loopback_heap_scenario(budget: &prtip::budgets::Budget, scan_flag: &str) 
     let spec = format!("1-997,{}", ports.spec());
     let dir = tempdir();
     let json = dir.path().join("scan.json");
-    let argv = [
-        "prtip",
-        scan_flag,
+    let mut argv = vec!["prtip", scan_flag];
+    if ip.is_ipv6() {
+        argv.push("-6");
+    }
+    argv.extend([
         "-n",
         "-p",
         &spec,
         "-oJ",
         json.to_str().expect("utf8 path"),
-        "127.0.0.1",
-    ]
-    .map(std::ffi::OsString::from)
-    .to_vec();
+        addr,
+    ]);
+    let argv: Vec<std::ffi::OsString> = argv.into_iter().map(std::ffi::OsString::from).collect();
 
     let (code, stats, elapsed) = profile_app(argv);
 
     assert_eq!(code, std::process::ExitCode::SUCCESS);
     let text = std::fs::read_to_string(&json).expect("json output");
     let hosts = json_hosts(&text);
-    let (status, found, scanned) = hosts.get("127.0.0.1").expect("host line");
+    let (status, found, scanned) = hosts.get(addr).expect("host line");
     assert_eq!(status, "up", "{text}");
     let found: Vec<u16> = found.iter().copied().filter(|p| open.contains(p)).collect();
     assert_eq!(found, open, "every listener must be reported open");
