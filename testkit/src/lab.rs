@@ -79,33 +79,23 @@ pub fn kernel_has_ipv6() -> bool {
     std::path::Path::new("/proc/sys/net/ipv6").exists()
 }
 
+/// A command line split at spaces (lab names and addresses have none).
+fn words(line: &str) -> Vec<String> {
+    line.split_whitespace().map(str::to_string).collect()
+}
+
 /// `ip` arguments for the sysctls that make `iface` in `ns` an IPv6 host:
 /// IPv6 on, no forwarding, no router advertisements or solicitations (the
 /// link carries only what tests send), no duplicate address detection (a
 /// tentative address is unusable for about a second).
 fn ipv6_sysctls(ns: &str, iface: &str) -> Vec<String> {
-    let mut argv: Vec<String> = ["netns", "exec", ns, "sysctl", "-qw"]
-        .map(String::from)
-        .to_vec();
-    argv.extend(
-        [
-            "net.ipv6.conf.all.disable_ipv6=0".to_string(),
-            "net.ipv6.conf.default.disable_ipv6=0".to_string(),
-            "net.ipv6.conf.all.forwarding=0".to_string(),
-        ]
-        .into_iter()
-        .chain(
-            [
-                "disable_ipv6=0",
-                "forwarding=0",
-                "accept_ra=0",
-                "router_solicitations=0",
-                "accept_dad=0",
-            ]
-            .map(|kv| format!("net.ipv6.conf.{iface}.{kv}")),
-        ),
-    );
-    argv
+    let conf = format!("net.ipv6.conf.{iface}");
+    words(&format!(
+        "netns exec {ns} sysctl -qw net.ipv6.conf.all.disable_ipv6=0 \
+         net.ipv6.conf.default.disable_ipv6=0 net.ipv6.conf.all.forwarding=0 \
+         {conf}.disable_ipv6=0 {conf}.forwarding=0 {conf}.accept_ra=0 \
+         {conf}.router_solicitations=0 {conf}.accept_dad=0"
+    ))
 }
 
 /// The MAC address of `iface` in namespace `ns`.
@@ -244,9 +234,10 @@ impl Lab {
         ];
         // The IPv6 sysctls go before the links are up, so that not even the
         // link-local addresses wait for duplicate address detection.
-        let sysctls = match lab.ipv6 {
-            true => vec![ipv6_sysctls(s, si), ipv6_sysctls(t, ti)],
-            false => Vec::new(),
+        let sysctls = if lab.ipv6 {
+            vec![ipv6_sysctls(s, si), ipv6_sysctls(t, ti)]
+        } else {
+            Vec::new()
         };
         let owned = |steps: &[&[&str]]| -> Vec<Vec<String>> {
             steps
@@ -278,83 +269,25 @@ impl Lab {
     fn ipv6_steps(&self) -> Vec<Vec<String>> {
         let (s, t) = (self.scanner_ns.as_str(), self.target_ns.as_str());
         let (si, ti) = (self.scanner_if.as_str(), self.target_if.as_str());
-        let scanner_cidr = format!("{}/64", Lab::SCANNER_ADDR6);
-        let target_cidr = format!("{}/64", Lab::TARGET_ADDR6);
         let (smac, tmac) = (mac_of(s, si), mac_of(t, ti));
-        let via = Lab::TARGET_ADDR6;
-        let steps: [&[&str]; 10] = [
-            &[
-                "-n",
-                s,
-                "-6",
-                "addr",
-                "add",
-                &scanner_cidr,
-                "dev",
-                si,
-                "nodad",
-            ],
-            &[
-                "-n",
-                t,
-                "-6",
-                "addr",
-                "add",
-                &target_cidr,
-                "dev",
-                ti,
-                "nodad",
-            ],
-            &["-n", s, "-6", "route", "add", Lab::EXTRA_NET6, "via", via],
-            &["-n", s, "-6", "route", "add", Lab::DEAD_NET6, "via", via],
-            &["-n", s, "-6", "route", "add", Lab::LOCAL_NET6, "via", via],
-            &[
-                "-n",
-                t,
-                "-6",
-                "route",
-                "add",
-                "local",
-                Lab::LOCAL_NET6,
-                "dev",
-                "lo",
-            ],
-            &["-n", t, "-6", "route", "add", "blackhole", Lab::EXTRA_NET6],
-            &["-n", t, "-6", "route", "add", "blackhole", Lab::DEAD_NET6],
+        let (scanner, via) = (Lab::SCANNER_ADDR6, Lab::TARGET_ADDR6);
+        let (extra, dead, local) = (Lab::EXTRA_NET6, Lab::DEAD_NET6, Lab::LOCAL_NET6);
+        [
+            format!("-n {s} -6 addr add {scanner}/64 dev {si} nodad"),
+            format!("-n {t} -6 addr add {via}/64 dev {ti} nodad"),
+            format!("-n {s} -6 route add {extra} via {via}"),
+            format!("-n {s} -6 route add {dead} via {via}"),
+            format!("-n {s} -6 route add {local} via {via}"),
+            format!("-n {t} -6 route add local {local} dev lo"),
+            format!("-n {t} -6 route add blackhole {extra}"),
+            format!("-n {t} -6 route add blackhole {dead}"),
             // Static neighbours: no neighbour discovery in any test's path.
-            &[
-                "-n",
-                s,
-                "-6",
-                "neigh",
-                "replace",
-                via,
-                "lladdr",
-                &tmac,
-                "dev",
-                si,
-                "nud",
-                "permanent",
-            ],
-            &[
-                "-n",
-                t,
-                "-6",
-                "neigh",
-                "replace",
-                Lab::SCANNER_ADDR6,
-                "lladdr",
-                &smac,
-                "dev",
-                ti,
-                "nud",
-                "permanent",
-            ],
-        ];
-        steps
-            .iter()
-            .map(|step| step.iter().map(|a| a.to_string()).collect())
-            .collect()
+            format!("-n {s} -6 neigh replace {via} lladdr {tmac} dev {si} nud permanent"),
+            format!("-n {t} -6 neigh replace {scanner} lladdr {smac} dev {ti} nud permanent"),
+        ]
+        .iter()
+        .map(|line| words(line))
+        .collect()
     }
 
     /// The lab has its IPv6 side (the kernel has IPv6).

@@ -18,9 +18,9 @@
 //! Programs of the crate under test (the `prtip` binary) are passed in by
 //! path: `CARGO_BIN_EXE_*` exists only in that crate's integration tests.
 //!
-//! Network safety: the labs only ever use 198.18.0.0/15 inside namespaces
-//! they created themselves, and remove everything they create in `Drop`;
-//! [`loopback`] binds 127.0.0.1 only.
+//! Network safety: the labs only ever use 198.18.0.0/15 and 2001:db8::/32
+//! inside namespaces they created themselves, and remove everything they
+//! create in `Drop`; [`loopback`] binds 127.0.0.1 only.
 
 pub mod capture;
 pub mod hostile;

@@ -1,7 +1,8 @@
 //! Real daemons (ssh 22, nginx http 80 + https 443, and the others of
 //! `scripts/services`) in a network namespace of their own; or its UDP set
 //! (dnsmasq 53, tftpd-hpa 69, chrony 123, snmpd 161) with
-//! [`ServicesNetns::up_set`].
+//! [`ServicesNetns::up_set`]. Each answers on IPv6 too (`::1`), with the
+//! same configuration, when the kernel has IPv6.
 
 use std::process::Command;
 use std::time::Duration;
@@ -10,7 +11,8 @@ use crate::prereq::{missing, require_root, require_tool};
 use crate::process::{describe, run_teardown, run_timeout};
 
 /// The daemons of `scripts/services` in namespace `name`, without the veth
-/// (`PRTIP_SVC_VETH=0`): they are reachable only at 127.0.0.1 inside it.
+/// (`PRTIP_SVC_VETH=0`): they are reachable only at 127.0.0.1 and ::1
+/// inside it.
 /// `scripts/services down` runs on drop, also when the test fails.
 #[derive(Debug)]
 pub struct ServicesNetns {
@@ -57,7 +59,8 @@ impl ServicesNetns {
         Some(svc)
     }
 
-    /// `ip netns exec <name> <program>` (the daemons answer at 127.0.0.1).
+    /// `ip netns exec <name> <program>` (the daemons answer at 127.0.0.1
+    /// and ::1).
     pub fn cmd(&self, program: &str) -> Command {
         crate::netns::cmd(&self.name, program)
     }

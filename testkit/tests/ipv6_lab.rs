@@ -48,6 +48,10 @@ fn connect_from(netns_path: &str, addr: &str, port: u16) -> Connect {
         let _ns = NetnsGuard::enter(&path);
         match TcpStream::connect_timeout(&SocketAddr::new(ip, port), CONNECT_TIMEOUT) {
             Ok(_) => Connect::Accepted,
+            // `scripts/lab`'s listener resets each connection as soon as it
+            // accepts it, which may be before connect() reports: a reset
+            // (unlike a refusal) comes after a completed handshake.
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => Connect::Accepted,
             Err(e) if e.kind() == ErrorKind::ConnectionRefused => Connect::Refused,
             Err(e) if e.kind() == ErrorKind::TimedOut => Connect::TimedOut,
             Err(e) => Connect::Other(e.kind()),
