@@ -289,6 +289,7 @@ mod tests {
             ("127.0.0.1", "up")
         );
         assert_eq!(h[0].status_reason, "user-set");
+        assert_eq!(h[0].addrtype, "ipv4");
         assert_eq!(h[0].ports.get(&22).map(String::as_str), Some("open"));
         assert_eq!(h[0].reasons.get(&23).map(String::as_str), Some("reset"));
         assert_eq!(
