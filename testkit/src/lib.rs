@@ -11,7 +11,7 @@
 //! - [`services`]: real daemons (`scripts/services`) in a namespace.
 //! - [`hostile`]: services built to hurt `-sV`, and a namespace for them.
 //! - [`nmapdata`]: nmap's installed data, or hiding it from a thread.
-//! - [`loopback`]: listeners and servers on 127.0.0.1, TCP and UDP.
+//! - [`loopback`]: listeners and servers on 127.0.0.1 (or ::1), TCP and UDP.
 //! - [`versiontrace`]: what nmap's version scan concluded, from its
 //!   `--version-trace` output.
 //!
@@ -20,7 +20,7 @@
 //!
 //! Network safety: the labs only ever use 198.18.0.0/15 and 2001:db8::/32
 //! inside namespaces they created themselves, and remove everything they
-//! create in `Drop`; [`loopback`] binds 127.0.0.1 only.
+//! create in `Drop`; [`loopback`] binds 127.0.0.1 and ::1 only.
 
 pub mod capture;
 pub mod hostile;

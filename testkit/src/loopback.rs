@@ -1,6 +1,8 @@
 //! Listeners and servers on 127.0.0.1 for tests that scan the loopback
 //! interface (never 127.0.0.1:2024 or anything else they did not open):
-//! TCP ([`serve`], [`LoopbackPorts`]) and UDP ([`UdpService`]).
+//! TCP ([`serve`], [`LoopbackPorts`]) and UDP ([`UdpService`]). Each has a
+//! twin that takes the address (`serve_on`, `LoopbackPorts::new_on`,
+//! `UdpService::start_at`, `closed_udp_port_on`), for IPv6 tests on ::1.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -131,6 +133,23 @@ pub fn ss_listeners() -> BTreeSet<u16> {
         .collect()
 }
 
+/// TCP ports with a listener that accepts connections to ::1, per `ss
+/// -Htln` (the IPv6 wildcard, IPv6-only or dual-stack, and ::1 itself).
+pub fn ss_listeners6() -> BTreeSet<u16> {
+    let out = run(Command::new("ss").args(["-6", "-Htln"]));
+    assert!(out.status.success(), "ss failed: {}", describe(&out));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let local = l.split_whitespace().nth(3)?;
+            let (addr, port) = local.rsplit_once(':')?;
+            let addr = addr.split('%').next().unwrap_or(addr);
+            let accepts = matches!(addr, "*" | "[::]" | "[::1]");
+            accepts.then(|| port.parse().ok()).flatten()
+        })
+        .collect()
+}
+
 /// Datagrams to send back, each after its delay (counted from the request).
 pub type Replies = Vec<(Duration, Vec<u8>)>;
 
@@ -160,8 +179,16 @@ impl UdpService {
     /// [`start`](Self::start) on a chosen port: only in a network namespace
     /// the test made, where no one else can hold it.
     pub fn start_on(port: u16, answer: impl Fn(&[u8]) -> Replies + Send + 'static) -> UdpService {
-        let sock = UdpSocket::bind((Ipv4Addr::LOCALHOST, port))
-            .unwrap_or_else(|e| panic!("bind UDP 127.0.0.1:{port}: {e}"));
+        Self::start_at(SocketAddr::new(Ipv4Addr::LOCALHOST.into(), port), answer)
+    }
+
+    /// [`start`](Self::start) at `at`: a loopback address, and port 0 or a
+    /// port chosen in a network namespace the test made (e.g. `[::1]:0`).
+    pub fn start_at(
+        at: SocketAddr,
+        answer: impl Fn(&[u8]) -> Replies + Send + 'static,
+    ) -> UdpService {
+        let sock = UdpSocket::bind(at).unwrap_or_else(|e| panic!("bind UDP {at}: {e}"));
         sock.set_read_timeout(Some(POLL)).expect("read timeout");
         let addr = sock.local_addr().expect("local address");
         let received = Arc::new(Mutex::new(Vec::new()));
@@ -239,6 +266,11 @@ impl Drop for UdpService {
 /// A UDP port on 127.0.0.1 with nothing behind it (bound, then closed):
 /// datagrams to it draw ICMP port unreachable.
 pub fn closed_udp_port() -> SocketAddr {
-    let sock = UdpSocket::bind("127.0.0.1:0").expect("bind a UDP port on 127.0.0.1");
+    closed_udp_port_on(Ipv4Addr::LOCALHOST.into())
+}
+
+/// [`closed_udp_port`] on `ip` (for ::1: ICMPv6 port unreachable).
+pub fn closed_udp_port_on(ip: IpAddr) -> SocketAddr {
+    let sock = UdpSocket::bind((ip, 0)).unwrap_or_else(|e| panic!("bind a UDP port on {ip}: {e}"));
     sock.local_addr().expect("local address")
 }

@@ -11,7 +11,8 @@ pub type MatchFields = [Option<String>; 3];
 
 /// port -> fields of the last match nmap's trace reports for `addr`'s
 /// port: "Service scan match (Probe P matched with P line N):
-/// 127.0.0.1:161 is snmp.  Version: |product|version|info|". Matches
+/// 127.0.0.1:161 is snmp.  Version: |product|version|info|". nmap writes
+/// an IPv6 address bare, as `::1:161`, which reads the same way. Matches
 /// without version fields are printed in another form and are not listed.
 pub fn matches(trace: &str, addr: &str) -> BTreeMap<u16, MatchFields> {
     let marker = format!("): {addr}:");
@@ -58,5 +59,19 @@ Service scan match (Probe Y matched with Y line 2): 127.0.0.2:9 is x.  Version: 
             [Some("SNMPv1 server".into()), None, Some("public".into())]
         );
         assert_eq!(m[&53], [Some("dnsmasq".into()), Some("2.90".into()), None]);
+    }
+
+    /// As nmap 7.93 prints a match for `-6 ... ::1`.
+    #[test]
+    fn reads_ipv6_match_lines() {
+        let trace = "\
+Service scan match (Probe DNSVersionBindReq matched with DNSVersionBindReq line 12485): ::1:53 is domain.  Version: |dnsmasq|2.90||
+Service scan match (Probe Y matched with Y line 2): 2001:db8::1:9 is x.  Version: |p|||
+";
+        let m = matches(trace, "::1");
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[&53], [Some("dnsmasq".into()), Some("2.90".into()), None]);
+        let m = matches(trace, "2001:db8::1");
+        assert_eq!(m[&9], [Some("p".into()), None, None]);
     }
 }
