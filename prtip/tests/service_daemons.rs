@@ -50,20 +50,25 @@ fn services(xml: &str) -> BTreeMap<u16, Svc> {
 }
 
 fn scan_xml(d: &ServicesNetns, program: &str, dir: &Path, name: &str) -> String {
+    scan_xml_of(d, program, dir, name, &["127.0.0.1"])
+}
+
+/// `program -sT -sV -n -Pn -p PORTS <target> -oX <dir/name>` in the
+/// daemons' namespace; `target` is the address, after `-6` for ::1.
+fn scan_xml_of(
+    d: &ServicesNetns,
+    program: &str,
+    dir: &Path,
+    name: &str,
+    target: &[&str],
+) -> String {
     let path = dir.join(name);
     let path_s = path.to_str().expect("utf-8 path");
     let out = run_timeout(
-        d.cmd(program).args([
-            "-sT",
-            "-sV",
-            "-n",
-            "-Pn",
-            "-p",
-            PORTS,
-            "127.0.0.1",
-            "-oX",
-            path_s,
-        ]),
+        d.cmd(program)
+            .args(["-sT", "-sV", "-n", "-Pn", "-p", PORTS])
+            .args(target)
+            .args(["-oX", path_s]),
         Duration::from_secs(300),
     );
     assert!(out.status.success(), "{program}: {}", describe(&out));
@@ -118,6 +123,18 @@ fn versions_equal_nmap_on_real_daemons() {
         "only {same_version} of {} equal",
         ports.len()
     );
+
+    // The same daemons over IPv6 (they listen on ::1 too, and nmap -6 -sV
+    // names them as over IPv4: testkit/tests/ipv6_services.rs): the same
+    // answers as prtip's over IPv4.
+    let ours6 = services(&scan_xml_of(
+        &daemons,
+        prtip_path(),
+        dir.path(),
+        "prtip6.xml",
+        &["-6", "::1"],
+    ));
+    assert_eq!(ours6, ours, "-sV over ::1 differs from -sV over 127.0.0.1");
 
     // The same scan with nmap's data hidden (a private mount namespace with an
     // empty directory over it): the built-in database must still name every
