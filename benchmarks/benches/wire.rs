@@ -195,7 +195,7 @@ fn parse(c: &mut Criterion) {
     assert!(matches!(parse_reply(&v6_syn_ack), Some(Reply::Tcp(_))));
     assert!(matches!(
         parse_reply(&v6_unreach),
-        Some(Reply::IcmpError(e)) if e.orig_dport == 80
+        Some(Reply::IcmpError(e)) if e.orig_sport == 80
     ));
 
     let mut g = c.benchmark_group("wire_parse");
