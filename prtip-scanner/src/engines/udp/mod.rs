@@ -4,9 +4,11 @@
 //! for each port); a receiver thread classifies UDP answers and ICMP
 //! errors. Nothing is kept per probe but a byte of outcome
 //! ([`state::UdpWindow`]); a reply is recognised as ours by the keyed
-//! source port, an ICMP error by the keyed IP identification it quotes
-//! (which also carries the batch number), and, where the protocol echoes a
-//! request field (a DNS ID, an NTP timestamp), by keyed bytes in it.
+//! source port, an ICMP error by the keyed tag it quotes (which also
+//! carries the batch number): the IPv4 identification, or over IPv6 the
+//! flow label (20 bits: the batch tag's 16 and four more keyed bits), and,
+//! where the protocol echoes a request field (a DNS ID, an NTP timestamp),
+//! by keyed bytes in it. One scan is one family, its source's.
 //!
 //! How batches are spaced and what silence proves under ICMP rate limits
 //! is explained in [`schedule`]; ARCHITECTURE.md has the overview.
