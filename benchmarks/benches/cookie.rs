@@ -3,7 +3,7 @@
 //! (validating a reply).
 
 use std::hint::black_box;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use prtip_core::cookie::{SynCookie, DEFAULT_SOURCE_PORT_BASE, DEFAULT_SOURCE_PORT_RANGE};
@@ -16,6 +16,8 @@ static GLOBAL: common::CountingAlloc = common::CountingAlloc;
 
 const US: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
 const THEM: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
+const US6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1);
+const THEM6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2);
 
 fn cookie(c: &mut Criterion) {
     let ck = SynCookie::new(*b"0123456789abcdef");
@@ -26,8 +28,8 @@ fn cookie(c: &mut Criterion) {
         DEFAULT_SOURCE_PORT_RANGE,
     );
     let syn_ack = Reply::Tcp(TcpReply {
-        src: THEM,
-        dst: US,
+        src: THEM.into(),
+        dst: US.into(),
         sport: 80,
         dport: sport,
         seq: 0xdead_beef,
@@ -83,6 +85,16 @@ fn cookie(c: &mut Criterion) {
     });
     g.bench_function("validate_forged", |b| {
         b.iter(|| ck.validate(black_box(&forged)))
+    });
+    g.bench_function("seq_ipv6", |b| {
+        b.iter(|| {
+            ck.seq(
+                black_box(US6),
+                black_box(THEM6),
+                black_box(sport),
+                black_box(80),
+            )
+        })
     });
     g.finish();
 

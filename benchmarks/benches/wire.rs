@@ -49,11 +49,39 @@ const UNREACH_SHORT: [u8; 56] = [
     0xab, 0xcd, 0x00, 0x00, 0x40, 0x06, 0x42, 0xd7, 0xc6, 0x12, 0x00, 0x01, 0xc6, 0x12, 0x00, 0x02,
     0xee, 0x48, 0x00, 0x50, 0x12, 0x34, 0x56, 0x78,
 ];
-// Not a reply of ours: a UDP datagram (parse_reply returns None).
+// A UDP datagram: parsed (the UDP engine's answers), dropped by the SYN engine.
 const UDP_NOISE: [u8; 28] = [
     0x45, 0x00, 0x00, 0x1c, 0x00, 0x01, 0x00, 0x00, 0x40, 0x11, 0x00, 0x00, 0xc6, 0x12, 0x00, 0x02,
     0xc6, 0x12, 0x00, 0x01, 0x00, 0x35, 0xee, 0x48, 0x00, 0x08, 0x00, 0x00,
 ];
+
+/// A 40-byte IPv6 header (2001:db8::2 -> 2001:db8::1) before `payload`.
+fn ipv6(next: u8, payload: &[u8]) -> Vec<u8> {
+    let mut p = vec![0x60, 0, 0, 0];
+    p.extend_from_slice(&(payload.len() as u16).to_be_bytes());
+    p.extend_from_slice(&[next, 64]);
+    p.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+    p.extend_from_slice(&[0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+    p.extend_from_slice(payload);
+    p
+}
+
+/// The IPv4 SYN-ACK's TCP segment behind an IPv6 header.
+fn ipv6_syn_ack() -> Vec<u8> {
+    ipv6(6, &LINUX_SYN_ACK[20..])
+}
+
+/// ICMPv6 port unreachable quoting a SYN behind a destination-options
+/// header: the longest path through parse_reply.
+fn ipv6_unreachable() -> Vec<u8> {
+    let mut quote = ipv6_syn_ack();
+    quote[6] = 60;
+    quote.splice(40..40, [6u8, 0, 1, 4, 0, 0, 0, 0]);
+    quote[5] += 8;
+    let mut msg = vec![1u8, 4, 0, 0, 0, 0, 0, 0];
+    msg.extend_from_slice(&quote);
+    ipv6(58, &msg)
+}
 
 fn ip(dst: Ipv4Addr) -> Ipv4Fields {
     Ipv4Fields {
@@ -143,14 +171,17 @@ fn parse(c: &mut Criterion) {
     let _ = write_ethernet(&mut frame, &eth);
     frame[ETHERNET_HEADER_LEN..].copy_from_slice(&LINUX_SYN_ACK);
 
-    let replies: [(&str, &[u8]); 5] = [
+    let (v6_syn_ack, v6_unreach) = (ipv6_syn_ack(), ipv6_unreachable());
+    let replies: [(&str, &[u8]); 7] = [
         ("linux_syn_ack", &LINUX_SYN_ACK),
         ("linux_rst_ack", &LINUX_RST_ACK),
         ("icmp_echo_reply", &ECHO_REPLY),
         ("icmp_unreachable", &UNREACH_SHORT),
         ("udp_noise", &UDP_NOISE),
+        ("ipv6_syn_ack", &v6_syn_ack),
+        ("icmpv6_unreachable_ext", &v6_unreach),
     ];
-    common::report_allocs("wire/parse_reply (5 kinds)", replies.len() as u64, || {
+    common::report_allocs("wire/parse_reply (7 kinds)", replies.len() as u64, || {
         for (_, bytes) in replies {
             black_box(parse_reply(bytes));
         }
@@ -158,9 +189,14 @@ fn parse(c: &mut Criterion) {
     assert!(matches!(parse_reply(&LINUX_SYN_ACK), Some(Reply::Tcp(_))));
     assert!(matches!(
         parse_reply(&UNREACH_SHORT),
-        Some(Reply::IcmpUnreachable(_))
+        Some(Reply::IcmpError(_))
     ));
-    assert!(parse_reply(&UDP_NOISE).is_none());
+    assert!(matches!(parse_reply(&UDP_NOISE), Some(Reply::Udp(_))));
+    assert!(matches!(parse_reply(&v6_syn_ack), Some(Reply::Tcp(_))));
+    assert!(matches!(
+        parse_reply(&v6_unreach),
+        Some(Reply::IcmpError(e)) if e.orig_sport == 80
+    ));
 
     let mut g = c.benchmark_group("wire_parse");
     g.throughput(Throughput::Elements(1));

@@ -405,8 +405,15 @@ fn main() {
     }
     for (name, p) in &v6 {
         write(&dir, "wire_ip", name, p);
+        write(&dir, "parse_reply", name, p);
         write(&dir, "wire_transport", name, &transport_of(p, true));
     }
+    write(
+        &dir,
+        "parse_reply",
+        "ethernet-v6-syn-ack",
+        &ethernet(ETHERTYPE_IPV6, &ipv6_syn_ack()),
+    );
     write(
         &dir,
         "parse_reply",

@@ -2,16 +2,16 @@
 //! bytes straight off the network.
 
 use std::hint::black_box;
-use std::net::Ipv6Addr;
+use std::net::{IpAddr, Ipv6Addr};
 
 use prtip_core::cookie::SynCookie;
 use prtip_core::os_fp::tcp_options_string;
 use prtip_core::wire::{
-    self, parse_arp, strip_ethernet, write_arp, write_ethernet_type, EthernetView, IcmpView,
-    Ipv4View, Ipv6View, QuotedTransport, Reply, TcpOptions, TcpView, UdpView, ARP_LEN,
-    ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ICMP_HEADER_LEN, IPPROTO_ICMP, IPPROTO_TCP,
-    IPPROTO_UDP, IPV4_HEADER_LEN, IPV6_HEADER_LEN, TCP_HEADER_LEN, TCP_MAX_OPTIONS_LEN,
-    UDP_HEADER_LEN, UDP_REPLY_HEAD,
+    self, parse_arp, strip_ethernet, write_arp, write_ethernet_type, EthernetView, IcmpErrorKind,
+    IcmpView, Ipv4View, Ipv6View, QuotedTransport, Reply, TcpOptions, TcpView, UdpView, ARP_LEN,
+    ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ICMP_HEADER_LEN, IPPROTO_ICMP,
+    IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP, IPV4_HEADER_LEN, IPV6_HEADER_LEN, TCP_HEADER_LEN,
+    TCP_MAX_OPTIONS_LEN, UDP_HEADER_LEN, UDP_REPLY_HEAD,
 };
 
 use crate::within;
@@ -190,13 +190,53 @@ fn arp(bytes: &[u8]) {
     }
 }
 
-/// The scan engines' classifier, on an IPv4 packet and on an Ethernet
-/// frame, with the cookie check the engines apply next.
+/// The scan engines' classifier, on an IP packet (IPv4 or IPv6) and on an
+/// Ethernet frame, with the cookie check the engines apply next.
 pub fn parse_reply(data: &[u8]) {
     let cookie = SynCookie::new([0x5a; 16]);
     reply(data, &cookie);
     if let Some(ip) = strip_ethernet(data) {
         reply(ip, &cookie);
+    }
+    // An IPv6 frame's packet, whatever strip_ethernet makes of it.
+    if let Some(ip) = data.get(ETHERNET_HEADER_LEN..) {
+        reply(ip, &cookie);
+    }
+}
+
+/// What a reply's outer header says, read again through the views.
+struct Outer<'a> {
+    src: IpAddr,
+    dst: IpAddr,
+    ttl: u8,
+    proto: u8,
+    seg: &'a [u8],
+}
+
+/// The outer header by the version nibble; a reply implies it parses, and
+/// for IPv6 that its extension chain ends at the transport.
+fn outer(packet: &[u8]) -> Outer<'_> {
+    if packet[0] >> 4 == 6 {
+        let ip = Ipv6View::parse_quoted(packet).expect("an IPv6 reply has a header");
+        let up = ip.upper_layer().expect("an IPv6 reply's chain ends");
+        Outer {
+            src: ip.src().into(),
+            dst: ip.dst().into(),
+            ttl: ip.hop_limit(),
+            proto: up.proto,
+            seg: up.data,
+        }
+    } else {
+        // Captures may be cut short of their total length (see parse_reply).
+        let ip = Ipv4View::parse_capture(packet).expect("a reply is an IPv4 packet");
+        assert!(ip.is_first_fragment());
+        Outer {
+            src: ip.src().into(),
+            dst: ip.dst().into(),
+            ttl: ip.ttl(),
+            proto: ip.proto(),
+            seg: ip.payload(),
+        }
     }
 }
 
@@ -204,14 +244,14 @@ fn reply(packet: &[u8], cookie: &SynCookie) {
     let Some(r) = wire::parse_reply(packet) else {
         return;
     };
-    // Captures may be cut short of their total length (see parse_reply).
-    let ip = Ipv4View::parse_capture(packet).expect("a reply is an IPv4 packet");
-    assert!(ip.is_first_fragment());
-    let seg = ip.payload();
+    let ip = outer(packet);
+    let v6 = ip.src.is_ipv6();
+    let icmp = if v6 { IPPROTO_ICMPV6 } else { IPPROTO_ICMP };
+    let seg = ip.seg;
     match &r {
         Reply::Tcp(t) => {
-            assert_eq!(ip.proto(), IPPROTO_TCP);
-            assert_eq!((t.src, t.dst, t.ttl), (ip.src(), ip.dst(), ip.ttl()));
+            assert_eq!(ip.proto, IPPROTO_TCP);
+            assert_eq!((t.src, t.dst, t.ttl), (ip.src, ip.dst, ip.ttl));
             let tcp = TcpView::parse(seg).expect("a TCP reply has a TCP header");
             assert_eq!(
                 (t.sport, t.dport, t.seq, t.ack, t.flags, t.window),
@@ -227,8 +267,8 @@ fn reply(packet: &[u8], cookie: &SynCookie) {
             black_box((t.is_syn_ack(), t.is_rst()));
         }
         Reply::Udp(u) => {
-            assert_eq!(ip.proto(), IPPROTO_UDP);
-            assert_eq!((u.src, u.dst, u.ttl), (ip.src(), ip.dst(), ip.ttl()));
+            assert_eq!(ip.proto, IPPROTO_UDP);
+            assert_eq!((u.src, u.dst, u.ttl), (ip.src, ip.dst, ip.ttl));
             let n = usize::from(u.head_len);
             assert!(n <= UDP_REPLY_HEAD);
             // The kept head is the payload's first bytes, zero after them.
@@ -243,17 +283,23 @@ fn reply(packet: &[u8], cookie: &SynCookie) {
                 )
             );
         }
-        Reply::IcmpUnreachable(u) => {
-            assert_eq!(ip.proto(), IPPROTO_ICMP);
-            assert_eq!((u.from, u.ttl), (ip.src(), ip.ttl()));
+        Reply::IcmpError(e) => {
+            assert_eq!(ip.proto, icmp);
+            assert_eq!((e.from, e.ttl, e.is_v6()), (ip.src, ip.ttl, v6));
+            // The quote is of the same family, and its tag fits its field.
+            assert_eq!((e.orig_src.is_ipv6(), e.orig_dst.is_ipv6()), (v6, v6));
+            assert!(e.orig_tag < if v6 { 1 << 20 } else { 1 << 16 });
+            assert!(v6 || e.kind == IcmpErrorKind::Unreachable);
+            assert_eq!(e.code, seg[1]);
         }
         Reply::IcmpEchoReply(e) => {
-            assert_eq!(ip.proto(), IPPROTO_ICMP);
-            assert_eq!((e.src, e.dst, e.ttl), (ip.src(), ip.dst(), ip.ttl()));
+            assert_eq!(ip.proto, icmp);
+            assert_eq!((e.src, e.dst, e.ttl), (ip.src, ip.dst, ip.ttl));
         }
         Reply::IcmpTimestampReply(t) => {
-            assert_eq!(ip.proto(), IPPROTO_ICMP);
-            assert_eq!((t.src, t.dst, t.ttl), (ip.src(), ip.dst(), ip.ttl()));
+            assert!(!v6, "ICMPv6 has no timestamp reply");
+            assert_eq!(ip.proto, IPPROTO_ICMP);
+            assert_eq!((t.src, t.dst, t.ttl), (ip.src, ip.dst, ip.ttl));
         }
     }
     black_box(cookie.validate(&r));

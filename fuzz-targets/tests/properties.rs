@@ -216,8 +216,8 @@ proptest! {
         prop_assert_eq!(sent.seq(), seq);
         let flags = if rst { TcpFlags::RST_ACK } else { TcpFlags::SYN_ACK };
         let answer = TcpReply {
-            src: them,
-            dst: us,
+            src: them.into(),
+            dst: us.into(),
             sport: dport,
             dport: sport,
             seq: 12345,
@@ -230,8 +230,8 @@ proptest! {
         let mut wrong = answer;
         match which {
             0 => wrong.ack = wrong.ack.wrapping_add(delta),
-            1 => wrong.src = Ipv4Addr::from(u32::from(wrong.src).wrapping_add(delta)),
-            2 => wrong.dst = Ipv4Addr::from(u32::from(wrong.dst).wrapping_add(delta)),
+            1 => wrong.src = Ipv4Addr::from(u32::from(them).wrapping_add(delta)).into(),
+            2 => wrong.dst = Ipv4Addr::from(u32::from(us).wrapping_add(delta)).into(),
             3 => wrong.sport = wrong.sport.wrapping_add(delta as u16 | 1),
             _ => wrong.dport = wrong.dport.wrapping_add(delta as u16 | 1),
         }
@@ -286,7 +286,7 @@ proptest! {
         prop_assert_eq!(prtip_core::wire::checksum::ipv4_transport(src, dst, IPPROTO_UDP, v.payload()), Some(0));
         match parse_reply(&buf[..n]) {
             Some(Reply::Udp(r)) => {
-                prop_assert_eq!((r.src, r.dst, r.sport, r.dport, r.ttl), (src, dst, sport, dport, ttl));
+                prop_assert_eq!((r.src, r.dst, r.sport, r.dport, r.ttl), (IpAddr::from(src), IpAddr::from(dst), sport, dport, ttl));
                 let kept = payload.len().min(UDP_REPLY_HEAD);
                 prop_assert_eq!(r.head(), &payload[..kept]);
             }
@@ -321,7 +321,7 @@ proptest! {
         match parse_reply(&buf[..n]) {
             Some(Reply::Tcp(r)) => prop_assert_eq!(
                 (r.src, r.dst, r.sport, r.dport, r.seq, r.ack, r.flags.0, r.window, r.ttl),
-                (src, dst, sport, dport, seq, ack, flags, window, ttl)
+                (IpAddr::from(src), IpAddr::from(dst), sport, dport, seq, ack, flags, window, ttl)
             ),
             other => prop_assert!(false, "classified as {:?}", other),
         }
@@ -345,7 +345,7 @@ proptest! {
             match parse_reply(&buf[..n]) {
                 Some(Reply::IcmpEchoReply(r)) => prop_assert_eq!(
                     (r.src, r.dst, r.id, r.seq, r.ttl),
-                    (src, dst, (rest >> 16) as u16, rest as u16, ttl)
+                    (IpAddr::from(src), IpAddr::from(dst), (rest >> 16) as u16, rest as u16, ttl)
                 ),
                 other => prop_assert!(false, "classified as {:?}", other),
             }

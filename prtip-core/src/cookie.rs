@@ -14,6 +14,16 @@
 //! sequence number, source port and ICMP identifiers of one probe are
 //! independent values.
 //!
+//! # Families
+//!
+//! Addresses are taken as anything that converts into an [`IpAddr`], so the
+//! IPv4 callers pass `Ipv4Addr` and, the conversion being inlined, hash
+//! exactly the 13 bytes they always did (same values, same speed). IPv6
+//! addresses hash a 37-byte message of the same layout. Both addresses of
+//! one call are normally of one family (one scan is one family); a mixed
+//! pair is hashed as two IPv6 addresses, the IPv4 one mapped, so it is
+//! still a well-defined value and never equals an IPv4 pair's.
+//!
 //! # Source ports
 //!
 //! [`SynCookie::source_port`] picks the source port from the same keyed hash
@@ -28,13 +38,13 @@
 //! ports with a RST, which is what a SYN scan wants.)
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use siphasher::sip::SipHasher13;
 
 use crate::wire::{
-    IcmpEchoReply, IcmpTimestampReply, IcmpUnreachable, Reply, TcpFlags, TcpReply, IPPROTO_ICMP,
-    IPPROTO_TCP,
+    IcmpEchoReply, IcmpError, IcmpTimestampReply, Reply, TcpFlags, TcpReply, IPPROTO_ICMP,
+    IPPROTO_ICMPV6, IPPROTO_TCP,
 };
 
 /// First source port of the default window; just above Linux's default
@@ -48,6 +58,11 @@ const TAG_SOURCE_PORT: u8 = 1;
 const TAG_ICMP: u8 = 2;
 const TAG_UDP_ID: u8 = 3;
 const TAG_UDP_ECHO: u8 = 4;
+
+/// Bits of the UDP probe tag in the IPv4 identification field.
+pub const UDP_TAG_BITS_V4: u32 = 16;
+/// Bits of the UDP probe tag in the IPv6 flow label.
+pub const UDP_TAG_BITS_V6: u32 = 20;
 
 /// A keyed generator and checker of probe cookies. One per scan: a new key
 /// makes every reply to an earlier scan invalid.
@@ -73,7 +88,15 @@ impl SynCookie {
     }
 
     #[inline]
-    fn hash(&self, tag: u8, src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16) -> u64 {
+    fn hash(&self, tag: u8, src: IpAddr, dst: IpAddr, sport: u16, dport: u16) -> u64 {
+        match (src, dst) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => self.hash4(tag, s, d, sport, dport),
+            (s, d) => self.hash6(tag, v6(s), v6(d), sport, dport),
+        }
+    }
+
+    #[inline]
+    fn hash4(&self, tag: u8, src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16) -> u64 {
         let mut msg = [0u8; 13];
         msg[0] = tag;
         msg[1..5].copy_from_slice(&src.octets());
@@ -83,11 +106,28 @@ impl SynCookie {
         self.sip.hash(&msg)
     }
 
+    #[inline]
+    fn hash6(&self, tag: u8, src: Ipv6Addr, dst: Ipv6Addr, sport: u16, dport: u16) -> u64 {
+        let mut msg = [0u8; 37];
+        msg[0] = tag;
+        msg[1..17].copy_from_slice(&src.octets());
+        msg[17..33].copy_from_slice(&dst.octets());
+        msg[33..35].copy_from_slice(&sport.to_be_bytes());
+        msg[35..37].copy_from_slice(&dport.to_be_bytes());
+        self.sip.hash(&msg)
+    }
+
     /// The sequence number of our probe from `src:sport` to `dst:dport`.
     #[inline]
-    pub fn seq(&self, src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16) -> u32 {
+    pub fn seq(
+        &self,
+        src: impl Into<IpAddr>,
+        dst: impl Into<IpAddr>,
+        sport: u16,
+        dport: u16,
+    ) -> u32 {
         // Truncation is the point: any 32 bits of a PRF output are a PRF.
-        self.hash(TAG_TCP_SEQ, src, dst, sport, dport) as u32
+        self.hash(TAG_TCP_SEQ, src.into(), dst.into(), sport, dport) as u32
     }
 
     /// The source port to use towards `dst:dport`: `base + hash % range`.
@@ -97,37 +137,73 @@ impl SynCookie {
     /// [`DEFAULT_SOURCE_PORT_BASE`] and [`DEFAULT_SOURCE_PORT_RANGE`] unless
     /// the user fixed a port (`-g`, which is `range` 1).
     #[inline]
-    pub fn source_port(&self, dst: Ipv4Addr, dport: u16, base: u16, range: u16) -> u16 {
+    pub fn source_port(&self, dst: impl Into<IpAddr>, dport: u16, base: u16, range: u16) -> u16 {
         let room = 65536 - u32::from(base);
         let range = u32::from(range).min(room);
         if range == 0 {
             return base;
         }
-        let h = self.hash(TAG_SOURCE_PORT, Ipv4Addr::UNSPECIFIED, dst, 0, dport);
+        let dst = dst.into();
+        // The unspecified source of the target's own family: an IPv4
+        // target keeps the port it always had.
+        let any = match dst {
+            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        };
+        let h = self.hash(TAG_SOURCE_PORT, any, dst, 0, dport);
         let off = (h % u64::from(range)) as u16;
         base + off
     }
 
     /// The (identifier, sequence) pair of our ICMP echo / timestamp probe
-    /// from `src` to `dst`.
+    /// (or ICMPv6 echo request) from `src` to `dst`.
     #[inline]
-    pub fn icmp_id_seq(&self, src: Ipv4Addr, dst: Ipv4Addr) -> (u16, u16) {
-        let h = self.hash(TAG_ICMP, src, dst, 0, 0);
+    pub fn icmp_id_seq(&self, src: impl Into<IpAddr>, dst: impl Into<IpAddr>) -> (u16, u16) {
+        let h = self.hash(TAG_ICMP, src.into(), dst.into(), 0, 0);
         ((h >> 16) as u16, h as u16)
     }
 
-    /// The keyed part of the IP identification of our UDP probe from
-    /// `src:sport` to `dst:dport`; ICMP errors quote it back.
+    /// The keyed part of the IP identification of our IPv4 UDP probe from
+    /// `src:sport` to `dst:dport`; ICMP errors quote it back. The low 16
+    /// bits of [`SynCookie::udp_tag`].
     #[inline]
     pub fn udp_ip_id(&self, src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16) -> u16 {
-        self.hash(TAG_UDP_ID, src, dst, sport, dport) as u16
+        self.hash4(TAG_UDP_ID, src, dst, sport, dport) as u16
+    }
+
+    /// The keyed part of the tag field of our UDP probe, as wide as the
+    /// family's field: the IPv4 identification ([`UDP_TAG_BITS_V4`] bits,
+    /// equal to [`SynCookie::udp_ip_id`]) or the IPv6 flow label
+    /// ([`UDP_TAG_BITS_V6`] bits). ICMP errors quote it back
+    /// ([`IcmpError::orig_tag`]).
+    #[inline]
+    pub fn udp_tag(
+        &self,
+        src: impl Into<IpAddr>,
+        dst: impl Into<IpAddr>,
+        sport: u16,
+        dport: u16,
+    ) -> u32 {
+        let dst = dst.into();
+        let bits = match dst {
+            IpAddr::V4(_) => UDP_TAG_BITS_V4,
+            IpAddr::V6(_) => UDP_TAG_BITS_V6,
+        };
+        let h = self.hash(TAG_UDP_ID, src.into(), dst, sport, dport) as u32;
+        h & ((1 << bits) - 1)
     }
 
     /// Keyed bytes for a payload field the service echoes (a DNS ID, an
     /// NTP transmit timestamp) in our UDP probe to `dst:dport`.
     #[inline]
-    pub fn udp_echo(&self, src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16) -> [u8; 8] {
-        self.hash(TAG_UDP_ECHO, src, dst, sport, dport)
+    pub fn udp_echo(
+        &self,
+        src: impl Into<IpAddr>,
+        dst: impl Into<IpAddr>,
+        sport: u16,
+        dport: u16,
+    ) -> [u8; 8] {
+        self.hash(TAG_UDP_ECHO, src.into(), dst.into(), sport, dport)
             .to_be_bytes()
     }
 
@@ -151,17 +227,18 @@ impl SynCookie {
         }
     }
 
-    /// True when an ICMP destination-unreachable quotes one of our probes:
-    /// for TCP, the quoted sequence number must be the cookie of the quoted
-    /// 4-tuple; for ICMP, the quoted identifier and sequence must be ours.
-    /// Other quoted protocols are not ours.
+    /// True when an ICMP or ICMPv6 error quotes one of our probes: for TCP,
+    /// the quoted sequence number must be the cookie of the quoted 4-tuple;
+    /// for ICMP (ICMPv6), the quoted identifier and sequence must be ours.
+    /// Other quoted protocols are not ours. Which error it is does not
+    /// matter here: that is the engine's to judge.
     #[inline]
-    pub fn validate_icmp(&self, r: &IcmpUnreachable) -> bool {
+    pub fn validate_icmp(&self, r: &IcmpError) -> bool {
         match r.orig_proto {
             IPPROTO_TCP => {
                 r.orig_seq == self.seq(r.orig_src, r.orig_dst, r.orig_sport, r.orig_dport)
             }
-            IPPROTO_ICMP => {
+            IPPROTO_ICMP | IPPROTO_ICMPV6 if r.orig_proto == icmp_of(r.orig_dst) => {
                 // The quoted 8 bytes are type, code, checksum, id, seq: the
                 // "seq" slot holds id and sequence.
                 let (id, seq) = self.icmp_id_seq(r.orig_src, r.orig_dst);
@@ -188,7 +265,7 @@ impl SynCookie {
     pub fn validate(&self, reply: &Reply) -> bool {
         match reply {
             Reply::Tcp(r) => self.validate_tcp(r),
-            Reply::IcmpUnreachable(r) => self.validate_icmp(r),
+            Reply::IcmpError(r) => self.validate_icmp(r),
             Reply::IcmpEchoReply(r) => self.validate_echo(r),
             Reply::IcmpTimestampReply(r) => self.validate_timestamp(r),
             // UDP replies carry no cookie; the UDP engine checks their
@@ -198,12 +275,35 @@ impl SynCookie {
     }
 }
 
+/// `a` as IPv6 (IPv4 mapped), for hashing a mixed pair.
+#[inline]
+fn v6(a: IpAddr) -> Ipv6Addr {
+    match a {
+        IpAddr::V4(a) => a.to_ipv6_mapped(),
+        IpAddr::V6(a) => a,
+    }
+}
+
+/// The ICMP protocol of `a`'s family: an echo request quoted in an IPv6
+/// packet is ICMPv6, never ICMP.
+#[inline]
+fn icmp_of(a: IpAddr) -> u8 {
+    if a.is_ipv6() {
+        IPPROTO_ICMPV6
+    } else {
+        IPPROTO_ICMP
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::IcmpErrorKind;
 
-    const US: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
-    const THEM: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
+    const US: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 18, 0, 1));
+    const THEM: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 18, 0, 2));
+    const US6: IpAddr = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1));
+    const THEM6: IpAddr = IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2));
 
     fn cookie() -> SynCookie {
         SynCookie::new(*b"0123456789abcdef")
@@ -282,9 +382,10 @@ mod tests {
     #[test]
     fn icmp_unreachable_quoting_our_syn() {
         let c = cookie();
-        let router = Ipv4Addr::new(198, 18, 0, 254);
-        let good = IcmpUnreachable {
+        let router = IpAddr::V4(Ipv4Addr::new(198, 18, 0, 254));
+        let good = IcmpError {
             from: router,
+            kind: IcmpErrorKind::Unreachable,
             code: 13,
             ttl: 250,
             orig_src: US,
@@ -293,10 +394,10 @@ mod tests {
             orig_sport: 61777,
             orig_dport: 22,
             orig_seq: c.seq(US, THEM, 61777, 22),
-            orig_ip_id: 0,
+            orig_tag: 0,
         };
         assert!(c.validate_icmp(&good));
-        assert!(c.validate(&Reply::IcmpUnreachable(good)));
+        assert!(c.validate(&Reply::IcmpError(good)));
 
         let mut r = good;
         r.orig_seq ^= 1;
@@ -314,8 +415,9 @@ mod tests {
     fn icmp_unreachable_quoting_our_echo() {
         let c = cookie();
         let (id, seq) = c.icmp_id_seq(US, THEM);
-        let r = IcmpUnreachable {
+        let r = IcmpError {
             from: THEM,
+            kind: IcmpErrorKind::Unreachable,
             code: 1,
             ttl: 60,
             orig_src: US,
@@ -324,11 +426,11 @@ mod tests {
             orig_sport: 0x0800,
             orig_dport: 0xffff,
             orig_seq: u32::from(id) << 16 | u32::from(seq),
-            orig_ip_id: 0,
+            orig_tag: 0,
         };
         assert!(c.validate_icmp(&r));
         let mut bad = r;
-        bad.orig_dst = Ipv4Addr::new(198, 18, 0, 3);
+        bad.orig_dst = Ipv4Addr::new(198, 18, 0, 3).into();
         assert!(!c.validate_icmp(&bad));
     }
 
@@ -402,6 +504,102 @@ mod tests {
         for dport in 0..2000 {
             assert!(c.source_port(THEM, dport, 65000, u16::MAX) >= 65000);
         }
+    }
+
+    /// The IPv4 values are those of the 13-byte message the cookie always
+    /// hashed: a scan's probes do not change with the IpAddr interface.
+    #[test]
+    fn ipv4_values_are_the_plain_13_byte_hash() {
+        let c = cookie();
+        let (us, them) = (Ipv4Addr::new(198, 18, 0, 1), Ipv4Addr::new(198, 18, 0, 2));
+        let sip = SipHasher13::new_with_key(b"0123456789abcdef");
+        let msg = [0, 198, 18, 0, 1, 198, 18, 0, 2, 0xf0, 0x00, 0, 80];
+        assert_eq!(c.seq(us, them, 0xf000, 80), sip.hash(&msg) as u32);
+        assert_eq!(c.seq(US, THEM, 0xf000, 80), c.seq(us, them, 0xf000, 80));
+        assert_eq!(
+            u32::from(c.udp_ip_id(us, them, 1, 2)),
+            c.udp_tag(us, them, 1, 2)
+        );
+    }
+
+    #[test]
+    fn ipv6_cookies_are_distinct_and_validate() {
+        let c = cookie();
+        let mapped = IpAddr::V6(Ipv4Addr::new(198, 18, 0, 1).to_ipv6_mapped());
+        let them_mapped = IpAddr::V6(Ipv4Addr::new(198, 18, 0, 2).to_ipv6_mapped());
+        // A v4 pair and its mapped v6 twin are different messages.
+        assert_ne!(c.seq(US, THEM, 1, 2), c.seq(mapped, them_mapped, 1, 2));
+        // A mixed pair is hashed as mapped IPv6 and never panics.
+        assert_eq!(c.seq(US, THEM6, 1, 2), c.seq(mapped, THEM6, 1, 2));
+        let sport = c.source_port(THEM6, 443, 61000, 4096);
+        assert!((61000..65096).contains(&sport));
+        let r = TcpReply {
+            src: THEM6,
+            dst: US6,
+            sport: 443,
+            dport: sport,
+            seq: 7,
+            ack: c.seq(US6, THEM6, sport, 443).wrapping_add(1),
+            flags: TcpFlags::SYN_ACK,
+            window: 1,
+            ttl: 64,
+        };
+        assert!(c.validate(&Reply::Tcp(r)));
+        assert!(!c.validate(&Reply::Tcp(TcpReply { src: US6, ..r })));
+        let (id, seq) = c.icmp_id_seq(US6, THEM6);
+        let echo = IcmpEchoReply {
+            src: THEM6,
+            dst: US6,
+            id,
+            seq,
+            ttl: 64,
+        };
+        assert!(c.validate_echo(&echo));
+        assert_ne!((id, seq), c.icmp_id_seq(THEM6, US6));
+        // Flow label tags are 20 bits; IPv4 tags 16.
+        let tags: Vec<u32> = (0..256).map(|p| c.udp_tag(US6, THEM6, 61000, p)).collect();
+        assert!(tags.iter().all(|&t| t < 1 << 20));
+        assert!(tags.iter().any(|&t| t >= 1 << 16));
+        assert!((0..256).all(|p| c.udp_tag(US, THEM, 61000, p) < 1 << 16));
+        assert_ne!(c.udp_echo(US6, THEM6, 1, 2), c.udp_echo(US, THEM, 1, 2));
+    }
+
+    #[test]
+    fn icmpv6_errors_quoting_our_probes() {
+        let c = cookie();
+        let (id, seq) = c.icmp_id_seq(US6, THEM6);
+        let echo = IcmpError {
+            from: THEM6,
+            kind: IcmpErrorKind::Unreachable,
+            code: 3,
+            ttl: 64,
+            orig_src: US6,
+            orig_dst: THEM6,
+            orig_proto: IPPROTO_ICMPV6,
+            orig_sport: 0x8000,
+            orig_dport: 0,
+            orig_seq: u32::from(id) << 16 | u32::from(seq),
+            orig_tag: 0,
+        };
+        assert!(c.validate_icmp(&echo));
+        // An IPv6 packet quoting "ICMP" (v4's number) is not our echo request.
+        assert!(!c.validate_icmp(&IcmpError {
+            orig_proto: IPPROTO_ICMP,
+            ..echo
+        }));
+        let syn = IcmpError {
+            kind: IcmpErrorKind::ParameterProblem,
+            orig_proto: IPPROTO_TCP,
+            orig_sport: 61001,
+            orig_dport: 22,
+            orig_seq: c.seq(US6, THEM6, 61001, 22),
+            ..echo
+        };
+        assert!(c.validate(&Reply::IcmpError(syn)));
+        assert!(!c.validate_icmp(&IcmpError {
+            orig_dport: 23,
+            ..syn
+        }));
     }
 
     #[test]

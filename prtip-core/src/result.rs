@@ -94,6 +94,14 @@ pub enum Reason {
     TimeExceeded,
     /// A UDP probe got a UDP answer: the port is open.
     UdpResponse,
+    /// ICMPv6 destination unreachable, code 0.
+    NoRoute,
+    /// ICMPv6 destination unreachable, code 2 (beyond the source's scope).
+    BeyondScope,
+    /// ICMPv6 destination unreachable, code 6.
+    RejectRoute,
+    /// ICMPv6 parameter problem.
+    ParamProblem,
 }
 
 impl Reason {
@@ -117,6 +125,10 @@ impl Reason {
             Reason::UserSet => "user-set",
             Reason::TimeExceeded => "time-exceeded",
             Reason::UdpResponse => "udp-response",
+            Reason::NoRoute => "no-route",
+            Reason::BeyondScope => "beyond-scope",
+            Reason::RejectRoute => "reject-route",
+            Reason::ParamProblem => "param-problem",
         }
     }
 }

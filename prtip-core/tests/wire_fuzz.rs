@@ -33,9 +33,14 @@ impl XorShift {
 
 fn exercise(c: &SynCookie, bytes: &[u8]) {
     if let Some(reply) = parse_reply(bytes) {
-        // Anything that parses came from a long-enough IPv4 packet.
-        assert!(bytes.len() >= 28, "parsed {} bytes: {reply:?}", bytes.len());
-        assert_eq!(bytes[0] >> 4, 4);
+        // Anything that parses came from a long-enough IPv4 or IPv6 packet.
+        let least = if bytes[0] >> 4 == 6 { 48 } else { 28 };
+        assert!(
+            bytes.len() >= least,
+            "parsed {} bytes: {reply:?}",
+            bytes.len()
+        );
+        assert!(matches!(bytes[0] >> 4, 4 | 6), "{reply:?}");
         let _ = c.validate(&reply);
     }
     if let Some(ip) = strip_ethernet(bytes) {
@@ -65,6 +70,16 @@ fn random_buffers_never_panic() {
                 let total = (len as u16).to_be_bytes();
                 buf[2..4].copy_from_slice(&total);
                 buf[0] = 0x45;
+            }
+        }
+        // A quarter of the time, IPv6 with a next header we walk or parse
+        // and an honest payload length half of those times.
+        if i % 4 == 1 && len > 40 {
+            const NEXT: [u8; 8] = [6, 17, 58, 0, 43, 44, 60, 51];
+            buf[0] = 0x60 | (buf[0] & 0x0f);
+            buf[6] = NEXT[(buf[6] % 8) as usize];
+            if i % 8 == 1 {
+                buf[4..6].copy_from_slice(&((len - 40) as u16).to_be_bytes());
             }
         }
         exercise(&c, &buf[..len]);

@@ -9,9 +9,9 @@ use prtip_core::cookie::SynCookie;
 use prtip_core::wire::{
     build_icmp_echo, build_icmp_timestamp, build_rst, build_syn, build_tcp, build_tcp_ack,
     build_tcp_syn, parse_reply, strip_ethernet, write_ethernet, EthernetHeader, IcmpEchoReply,
-    IcmpTimestampReply, IcmpUnreachable, Ipv4Fields, Reply, SynTemplate, TcpFields, TcpFlags,
-    TcpReply, ETHERNET_HEADER_LEN, ICMP_ECHO_LEN, ICMP_TIMESTAMP_LEN, IPPROTO_TCP, SYN_LEN,
-    TCP_NO_OPTIONS_LEN,
+    IcmpError, IcmpErrorKind, IcmpTimestampReply, Ipv4Fields, Reply, SynTemplate, TcpFields,
+    TcpFlags, TcpReply, ETHERNET_HEADER_LEN, ICMP_ECHO_LEN, ICMP_TIMESTAMP_LEN, IPPROTO_TCP,
+    SYN_LEN, TCP_NO_OPTIONS_LEN,
 };
 
 const US: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
@@ -304,7 +304,7 @@ fn generic_builder_checksums_hold_for_many_inputs() {
             Some(Reply::Tcp(r)) => {
                 assert_eq!(
                     (r.src, r.dst, r.sport, r.dport),
-                    (ipf.src, ipf.dst, tcp.sport, tcp.dport)
+                    (ipf.src.into(), ipf.dst.into(), tcp.sport, tcp.dport)
                 );
                 assert_eq!(
                     (r.seq, r.ack, r.flags, r.window, r.ttl),
@@ -381,8 +381,8 @@ fn syn_template_matches_build_syn() {
 fn parses_linux_syn_ack_with_options() {
     let r = parse_reply(&SCAPY_SYN_ACK).expect("a reply");
     let expect = TcpReply {
-        src: THEM,
-        dst: US,
+        src: THEM.into(),
+        dst: US.into(),
         sport: 80,
         dport: 61000,
         seq: 0x9abc_def0,
@@ -410,8 +410,8 @@ fn parses_echo_and_timestamp_replies() {
     assert_eq!(
         parse_reply(&SCAPY_ECHO_REPLY),
         Some(Reply::IcmpEchoReply(IcmpEchoReply {
-            src: THEM,
-            dst: US,
+            src: THEM.into(),
+            dst: US.into(),
             id: 0x1234,
             seq: 0x5678,
             ttl: 63,
@@ -420,8 +420,8 @@ fn parses_echo_and_timestamp_replies() {
     assert_eq!(
         parse_reply(&SCAPY_TS_REPLY),
         Some(Reply::IcmpTimestampReply(IcmpTimestampReply {
-            src: THEM,
-            dst: US,
+            src: THEM.into(),
+            dst: US.into(),
             id: 0x4321,
             seq: 0x8765,
             ttl: 62,
@@ -434,25 +434,26 @@ fn parses_echo_and_timestamp_replies() {
 
 #[test]
 fn parses_unreachable_with_full_and_minimal_quote() {
-    let expect = IcmpUnreachable {
-        from: ROUTER,
+    let expect = IcmpError {
+        from: ROUTER.into(),
+        kind: IcmpErrorKind::Unreachable,
         code: 13,
         ttl: 254,
-        orig_src: US,
-        orig_dst: THEM,
+        orig_src: US.into(),
+        orig_dst: THEM.into(),
         orig_proto: IPPROTO_TCP,
         orig_sport: 61000,
         orig_dport: 80,
         orig_seq: 0x1234_5678,
-        orig_ip_id: 0xabcd,
+        orig_tag: 0xabcd,
     };
     assert_eq!(
         parse_reply(&SCAPY_UNREACH_FULL),
-        Some(Reply::IcmpUnreachable(expect))
+        Some(Reply::IcmpError(expect))
     );
     assert_eq!(
         parse_reply(&SCAPY_UNREACH_SHORT),
-        Some(Reply::IcmpUnreachable(IcmpUnreachable {
+        Some(Reply::IcmpError(IcmpError {
             code: 1,
             ttl: 250,
             ..expect
@@ -597,9 +598,7 @@ fn cookie_round_trip_through_the_wire() {
     icmp[21] = 3;
     icmp[28..].copy_from_slice(&probe[..n]);
     let parsed = parse_reply(&icmp).expect("parses");
-    assert!(
-        matches!(parsed, Reply::IcmpUnreachable(u) if u.orig_sport == sport && u.orig_seq == seq)
-    );
+    assert!(matches!(parsed, Reply::IcmpError(u) if u.orig_sport == sport && u.orig_seq == seq));
     assert!(c.validate(&parsed));
     icmp[28 + 24] ^= 0x80; // flip a bit of the quoted seq
     assert!(!c.validate(&parse_reply(&icmp).expect("parses")));
@@ -675,9 +674,9 @@ fn captures_cut_short_are_read_as_far_as_they_go() {
     };
     let n = build_ipv4_icmp(&mut error, &ip(THEM, US), &m).expect("room");
     match parse_reply(&error[..256.min(n)]) {
-        Some(Reply::IcmpUnreachable(u)) => {
+        Some(Reply::IcmpError(u)) => {
             assert_eq!(
-                (u.orig_sport, u.orig_dport, u.orig_ip_id),
+                (u.orig_sport, u.orig_dport, u.orig_tag),
                 (61001, 67, 0x4242)
             );
             assert_eq!(u.code, 3);

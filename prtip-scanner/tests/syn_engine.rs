@@ -28,7 +28,7 @@ fn timing() -> Timing {
 fn config(timing: Timing) -> SynConfig {
     SynConfig {
         timing,
-        source: SRC,
+        source: SRC.into(),
         source_per_target: false,
         sport_base: 61000,
         sport_range: 4096,
@@ -60,9 +60,12 @@ enum Answer {
 
 fn tcp_reply(probe: &prtip_core::wire::TcpReply, flags: TcpFlags, ack_delta: u32) -> Vec<u8> {
     let mut buf = vec![0u8; 64];
+    let (IpAddr::V4(src), IpAddr::V4(dst)) = (probe.dst, probe.src) else {
+        panic!("an IPv4 probe");
+    };
     let ip = Ipv4Fields {
-        src: probe.dst,
-        dst: probe.src,
+        src,
+        dst,
         ip_id: 1,
         ttl: 63,
     };
@@ -81,7 +84,10 @@ fn tcp_reply(probe: &prtip_core::wire::TcpReply, flags: TcpFlags, ack_delta: u32
 }
 
 /// ICMP destination unreachable quoting the probe's IP header and first 8 TCP bytes.
-fn icmp_unreachable(probe_bytes: &[u8], from: Ipv4Addr, to: Ipv4Addr, code: u8) -> Vec<u8> {
+fn icmp_unreachable(probe_bytes: &[u8], from: IpAddr, to: IpAddr, code: u8) -> Vec<u8> {
+    let (IpAddr::V4(from), IpAddr::V4(to)) = (from, to) else {
+        panic!("an IPv4 probe");
+    };
     let quoted = &probe_bytes[..28];
     let total = 20 + 8 + quoted.len();
     let mut p = vec![0u8; total];

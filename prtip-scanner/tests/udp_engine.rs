@@ -91,7 +91,7 @@ fn timing() -> Timing {
 fn config(defeat: bool) -> UdpConfig {
     UdpConfig {
         timing: timing(),
-        source: SRC,
+        source: SRC.into(),
         source_per_target: false,
         sport_base: 61000,
         sport_range: 4096,

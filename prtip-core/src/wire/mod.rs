@@ -37,6 +37,7 @@
 //! for AF_PACKET, write the Ethernet header with [`write_ethernet`] and pass
 //! `&mut buf[ETHERNET_HEADER_LEN..]` to the builder. [`strip_ethernet`]
 //! turns an AF_PACKET frame into an IPv4 packet.
+//! [`parse_reply`] reads IPv4 and IPv6 alike (by the version nibble).
 //!
 //! For the SYN engine's hot loop, [`SynTemplate`] writes the same bytes as
 //! [`build_syn`] from a precomputed packet and partial checksums.
@@ -51,6 +52,7 @@ mod ipv4;
 mod ipv6;
 mod probes;
 mod reply;
+mod reply6;
 mod tcp;
 mod template;
 mod udp;
@@ -77,20 +79,21 @@ pub use ipv6::{
     IPV6_NH_ESP, IPV6_NH_FRAGMENT, IPV6_NH_HOP_BY_HOP, IPV6_NH_NONE, IPV6_NH_ROUTING,
 };
 pub use probes::{
-    build_icmp_echo, build_icmp_timestamp, build_rst, build_syn, build_tcp, build_tcp_ack,
-    build_tcp_syn, TcpFields, DEFAULT_TTL, ICMP_ECHO_LEN, ICMP_TIMESTAMP_LEN, NMAP_MSS,
-    NMAP_WINDOW, SYN_LEN, TCP_NO_OPTIONS_LEN,
+    build_ack_probe, build_echo_probe, build_icmp_echo, build_icmp_timestamp, build_rst, build_syn,
+    build_syn_probe, build_tcp, build_tcp_ack, build_tcp_probe, build_tcp_syn, ProbeIp, TcpFields,
+    DEFAULT_TTL, ICMP_ECHO_LEN, ICMP_TIMESTAMP_LEN, NMAP_MSS, NMAP_WINDOW, SYN6_LEN, SYN_LEN,
+    TCP_NO_OPTIONS_LEN,
 };
 pub use reply::{
-    parse_reply, IcmpEchoReply, IcmpTimestampReply, IcmpUnreachable, Reply, TcpReply, UdpReply,
-    UDP_REPLY_HEAD,
+    parse_reply, IcmpEchoReply, IcmpError, IcmpErrorKind, IcmpTimestampReply, Reply, TcpReply,
+    UdpReply, UDP_REPLY_HEAD,
 };
 pub use tcp::{
     build_ipv4_tcp, build_ipv6_tcp, write_tcp, TcpFlags, TcpHeader, TcpOption, TcpOptions, TcpView,
     TCP_HEADER_LEN, TCP_MAX_OPTIONS_LEN, TCP_OPT_EOL, TCP_OPT_MSS, TCP_OPT_NOP,
     TCP_OPT_SACK_PERMITTED, TCP_OPT_TIMESTAMP, TCP_OPT_WSCALE,
 };
-pub use template::SynTemplate;
+pub use template::{SynTemplate, SynTemplate6};
 pub use udp::{build_ipv4_udp, build_ipv6_udp, write_udp, UdpHeader, UdpView, UDP_HEADER_LEN};
 
 /// IP protocol number of ICMP.

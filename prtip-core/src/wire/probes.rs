@@ -7,8 +7,12 @@
 use std::net::Ipv4Addr;
 
 use super::icmp::{build_ipv4_icmp, IcmpMessage, ICMP_ECHO_REQUEST, ICMP_TIMESTAMP_REQUEST};
+use super::icmpv6::{build_ipv6_icmpv6, ICMPV6_ECHO_REQUEST};
 use super::ipv4::{Ipv4Fields, IPV4_HEADER_LEN};
-use super::tcp::{build_ipv4_tcp, TcpFlags, TcpHeader, TCP_HEADER_LEN, TCP_OPT_MSS};
+use super::ipv6::{Ipv6Header, IPV6_HEADER_LEN};
+use super::tcp::{
+    build_ipv4_tcp, build_ipv6_tcp, TcpFlags, TcpHeader, TCP_HEADER_LEN, TCP_OPT_MSS,
+};
 
 /// Window size of nmap's SYN probes; matching it keeps our probes from
 /// standing out to IDSes tuned on nmap's defaults any more than nmap does.
@@ -19,6 +23,8 @@ pub const NMAP_MSS: u16 = 1460;
 pub const DEFAULT_TTL: u8 = 64;
 /// Bytes written by [`build_syn`] / [`build_tcp_syn`]: IPv4 (20) + TCP with MSS (24).
 pub const SYN_LEN: usize = IPV4_HEADER_LEN + TCP_HEADER_LEN + MSS_OPTION_LEN;
+/// Bytes of nmap's SYN probe over IPv6: IPv6 (40) + TCP with MSS (24).
+pub const SYN6_LEN: usize = IPV6_HEADER_LEN + TCP_HEADER_LEN + MSS_OPTION_LEN;
 /// Bytes written by [`build_tcp_ack`] / [`build_rst`]: IPv4 (20) + bare TCP (20).
 pub const TCP_NO_OPTIONS_LEN: usize = IPV4_HEADER_LEN + TCP_HEADER_LEN;
 /// Bytes written by [`build_icmp_echo`]: IPv4 (20) + echo header (8), no payload like nmap -PE.
@@ -157,16 +163,21 @@ fn bare(sport: u16, dport: u16, seq: u32, flags: TcpFlags) -> TcpFields {
 ///
 /// Returns the packet length (40, or 44 with MSS), or `None` if `buf` is too short.
 pub fn build_tcp(buf: &mut [u8], ip: &Ipv4Fields, tcp: &TcpFields) -> Option<usize> {
-    let mss_option;
+    let mut mss_option = [0u8; MSS_OPTION_LEN];
+    build_ipv4_tcp(buf, &ip.header(), &tcp_header(tcp, &mut mss_option))
+}
+
+/// The header `tcp` describes; its MSS option, if any, lives in `mss_option`.
+fn tcp_header<'a>(tcp: &TcpFields, mss_option: &'a mut [u8; MSS_OPTION_LEN]) -> TcpHeader<'a> {
     let options: &[u8] = match tcp.mss {
         Some(mss) => {
             let [hi, lo] = mss.to_be_bytes();
-            mss_option = [TCP_OPT_MSS, MSS_OPTION_LEN as u8, hi, lo];
-            &mss_option
+            *mss_option = [TCP_OPT_MSS, MSS_OPTION_LEN as u8, hi, lo];
+            mss_option
         }
         None => &[],
     };
-    let header = TcpHeader {
+    TcpHeader {
         sport: tcp.sport,
         dport: tcp.dport,
         seq: tcp.seq,
@@ -176,8 +187,71 @@ pub fn build_tcp(buf: &mut [u8], ip: &Ipv4Fields, tcp: &TcpFields) -> Option<usi
         window: tcp.window,
         urgent: 0,
         options,
+    }
+}
+
+/// The IP layer of a discovery or scan probe, of either family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeIp {
+    /// IPv4 with its identification and TTL.
+    V4(Ipv4Fields),
+    /// IPv6 with its hop limit and flow label.
+    V6(Ipv6Header),
+}
+
+/// [`build_tcp`] for either family: IPv4 or IPv6 + TCP.
+///
+/// Returns the packet length, or `None` if `buf` is too short.
+pub fn build_tcp_probe(buf: &mut [u8], ip: &ProbeIp, tcp: &TcpFields) -> Option<usize> {
+    let mut mss_option = [0u8; MSS_OPTION_LEN];
+    let header = tcp_header(tcp, &mut mss_option);
+    match ip {
+        ProbeIp::V4(f) => build_ipv4_tcp(buf, &f.header(), &header),
+        ProbeIp::V6(h) => build_ipv6_tcp(buf, h, &header),
+    }
+}
+
+/// nmap's SYN probe ([`build_tcp_syn`]'s TCP layer) over either family.
+pub fn build_syn_probe(
+    buf: &mut [u8],
+    ip: &ProbeIp,
+    sport: u16,
+    dport: u16,
+    seq: u32,
+) -> Option<usize> {
+    let tcp = TcpFields {
+        mss: Some(NMAP_MSS),
+        ..bare(sport, dport, seq, TcpFlags::SYN)
     };
-    build_ipv4_tcp(buf, &ip.header(), &header)
+    build_tcp_probe(buf, ip, &tcp)
+}
+
+/// nmap's ACK discovery probe ([`build_tcp_ack`]'s TCP layer) over either family.
+pub fn build_ack_probe(
+    buf: &mut [u8],
+    ip: &ProbeIp,
+    sport: u16,
+    dport: u16,
+    seq: u32,
+    ack: u32,
+) -> Option<usize> {
+    let tcp = TcpFields {
+        ack,
+        ..bare(sport, dport, seq, TcpFlags::ACK)
+    };
+    build_tcp_probe(buf, ip, &tcp)
+}
+
+/// An echo request with no payload: ICMP type 8 over IPv4 ([`build_icmp_echo`]),
+/// ICMPv6 type 128 over IPv6 (nmap's `-PE` under `-6`).
+pub fn build_echo_probe(buf: &mut [u8], ip: &ProbeIp, id: u16, seq: u16) -> Option<usize> {
+    match ip {
+        ProbeIp::V4(f) => build_icmp_echo(buf, f, id, seq),
+        ProbeIp::V6(h) => {
+            let msg = IcmpMessage::echo(ICMPV6_ECHO_REQUEST, 0, id, seq, &[]);
+            build_ipv6_icmpv6(buf, h, &msg)
+        }
+    }
 }
 
 /// Builds an ICMP echo request (type 8) with no payload, like nmap's `-PE`.

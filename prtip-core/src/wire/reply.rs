@@ -1,13 +1,18 @@
-//! Reply classification for the scan engines: an IPv4 packet in, a small
-//! owned [`Reply`] out, read through the views of the other modules (which
-//! check every length field against the bytes present, so arbitrary bytes
-//! yield `None`, not a panic).
+//! Reply classification for the scan engines: an IPv4 or IPv6 packet in, a
+//! small owned [`Reply`] out, read through the views of the other modules
+//! (which check every length field against the bytes present, so arbitrary
+//! bytes yield `None`, not a panic).
+//!
+//! Addresses are [`IpAddr`]: one scan is one family, but the engines share
+//! one receive path, and a `Reply` that said which family it came from in
+//! its type would double every match in them for no gain. The IPv6 half is
+//! in `reply6`.
 //!
 //! Checksums are deliberately not verified: on veth and loopback captures
 //! they are often left for offload and never filled in, and the SYN cookie
 //! already rejects anything that is not an answer to one of our probes.
 
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 
 use super::icmp::{
     IcmpView, QuotedTransport, ICMP_DEST_UNREACHABLE, ICMP_ECHO_REPLY, ICMP_TIMESTAMP_REPLY,
@@ -18,18 +23,20 @@ use super::udp::UDP_HEADER_LEN;
 use super::{IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP};
 
 /// RFC 792 guarantees only this much of the original transport header.
-const QUOTED_TRANSPORT_LEN: usize = 8;
+pub(super) const QUOTED_TRANSPORT_LEN: usize = 8;
 
 /// A parsed reply that may answer one of our probes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Reply {
     /// A TCP segment (SYN-ACK, RST, ...).
     Tcp(TcpReply),
-    /// ICMP destination unreachable (type 3) quoting one of our packets.
-    IcmpUnreachable(IcmpUnreachable),
-    /// ICMP echo reply (type 0).
+    /// An ICMP or ICMPv6 error quoting one of our packets: destination
+    /// unreachable (both families); packet too big, time exceeded and
+    /// parameter problem (IPv6).
+    IcmpError(IcmpError),
+    /// ICMP echo reply (type 0) or ICMPv6 echo reply (type 129).
     IcmpEchoReply(IcmpEchoReply),
-    /// ICMP timestamp reply (type 14).
+    /// ICMP timestamp reply (type 14; IPv4 only).
     IcmpTimestampReply(IcmpTimestampReply),
     /// A UDP datagram: an answer to a UDP probe, or anyone's traffic.
     Udp(UdpReply),
@@ -39,9 +46,9 @@ pub enum Reply {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TcpReply {
     /// The replying host (the probe's destination).
-    pub src: Ipv4Addr,
+    pub src: IpAddr,
     /// The reply's destination (our address).
-    pub dst: Ipv4Addr,
+    pub dst: IpAddr,
     /// The replying port (the probe's destination port).
     pub sport: u16,
     /// Our port.
@@ -54,7 +61,7 @@ pub struct TcpReply {
     pub flags: TcpFlags,
     /// Advertised window.
     pub window: u16,
-    /// IPv4 time to live as received.
+    /// IPv4 time to live or IPv6 hop limit as received.
     pub ttl: u8,
 }
 
@@ -72,24 +79,42 @@ impl TcpReply {
     }
 }
 
-/// An ICMP destination-unreachable message and the packet it quotes.
+/// Which ICMP error an [`IcmpError`] is. The codes of each are the
+/// family's own (ICMPv4 port unreachable is code 3, ICMPv6's is code 4),
+/// so read `code` together with the family of `from`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IcmpErrorKind {
+    /// Destination unreachable (ICMPv4 type 3, ICMPv6 type 1).
+    Unreachable,
+    /// Packet too big (ICMPv6 type 2).
+    PacketTooBig,
+    /// Time exceeded (ICMPv6 type 3).
+    TimeExceeded,
+    /// Parameter problem (ICMPv6 type 4).
+    ParameterProblem,
+}
+
+/// An ICMP error and the packet it quotes.
 ///
 /// The quoted transport bytes are the first 8 of the original header: for
 /// TCP that is ports and sequence number, which is what lets the cookie tell
 /// our probes from anyone else's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct IcmpUnreachable {
+pub struct IcmpError {
     /// Who sent the error (a router, or the target itself).
-    pub from: Ipv4Addr,
-    /// ICMP code (0 net, 1 host, 3 port, 9/10/13 administratively prohibited, ...).
+    pub from: IpAddr,
+    /// Which error.
+    pub kind: IcmpErrorKind,
+    /// ICMP code, in the numbering of `from`'s family.
     pub code: u8,
-    /// IPv4 time to live of the ICMP message as received.
+    /// Time to live (IPv4) or hop limit (IPv6) of the error as received.
     pub ttl: u8,
     /// Source of the quoted packet (our address, if it was our probe).
-    pub orig_src: Ipv4Addr,
+    pub orig_src: IpAddr,
     /// Destination of the quoted packet (the target).
-    pub orig_dst: Ipv4Addr,
-    /// IP protocol of the quoted packet.
+    pub orig_dst: IpAddr,
+    /// Transport protocol of the quoted packet (after any IPv6 extension
+    /// headers).
     pub orig_proto: u8,
     /// Bytes 0..2 of the quoted transport header (TCP/UDP source port).
     pub orig_sport: u16,
@@ -98,33 +123,42 @@ pub struct IcmpUnreachable {
     /// Bytes 4..8 of the quoted transport header (TCP sequence number; for
     /// other protocols whatever sits there).
     pub orig_seq: u32,
-    /// Identification field of the quoted IP header: the UDP engine keys
-    /// it, because a quoted UDP header has no field of its own to key.
-    pub orig_ip_id: u16,
+    /// The quoted IP header's tag field: the IPv4 identification (16 bits)
+    /// or the IPv6 flow label (20 bits). The UDP engine keys it, because a
+    /// quoted UDP header has no field of its own to key.
+    pub orig_tag: u32,
 }
 
-/// An ICMP echo reply.
+impl IcmpError {
+    /// True when the error came from an IPv6 host (ICMPv6 numbering).
+    #[inline]
+    pub fn is_v6(&self) -> bool {
+        self.from.is_ipv6()
+    }
+}
+
+/// An ICMP or ICMPv6 echo reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct IcmpEchoReply {
     /// The replying host.
-    pub src: Ipv4Addr,
+    pub src: IpAddr,
     /// Our address.
-    pub dst: Ipv4Addr,
+    pub dst: IpAddr,
     /// Identifier, echoed from the request.
     pub id: u16,
     /// Sequence number, echoed from the request.
     pub seq: u16,
-    /// IPv4 time to live as received.
+    /// Time to live or hop limit as received.
     pub ttl: u8,
 }
 
-/// An ICMP timestamp reply.
+/// An ICMP timestamp reply (IPv4 only; ICMPv6 has none).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct IcmpTimestampReply {
     /// The replying host.
-    pub src: Ipv4Addr,
+    pub src: IpAddr,
     /// Our address.
-    pub dst: Ipv4Addr,
+    pub dst: IpAddr,
     /// Identifier, echoed from the request.
     pub id: u16,
     /// Sequence number, echoed from the request.
@@ -139,95 +173,6 @@ pub struct IcmpTimestampReply {
     pub transmit: u32,
 }
 
-/// Parses an IPv4 packet (no link-layer header) into a [`Reply`].
-///
-/// Returns `None` for anything that cannot answer a probe of ours: not
-/// IPv4, a bad IHL, a total length shorter than the header, a non-first
-/// fragment, a truncated transport header, or a protocol / ICMP type we do
-/// not handle. Bytes beyond the IPv4 total length (Ethernet padding) are
-/// ignored; a packet cut short of its total length (a capture) is read as
-/// far as it goes.
-pub fn parse_reply(packet: &[u8]) -> Option<Reply> {
-    // Captures are cut at the receive slot: a large UDP answer, or an ICMP
-    // error quoting a large probe, is longer than the bytes kept of it.
-    let ip = Ipv4View::parse_capture(packet)?;
-    if !ip.is_first_fragment() {
-        return None;
-    }
-    match ip.proto() {
-        IPPROTO_TCP => parse_tcp(&ip).map(Reply::Tcp),
-        IPPROTO_ICMP => parse_icmp(&ip),
-        IPPROTO_UDP => parse_udp(&ip).map(Reply::Udp),
-        _ => None,
-    }
-}
-
-fn parse_tcp(ip: &Ipv4View<'_>) -> Option<TcpReply> {
-    let tcp = TcpView::parse(ip.payload())?;
-    Some(TcpReply {
-        src: ip.src(),
-        dst: ip.dst(),
-        sport: tcp.sport(),
-        dport: tcp.dport(),
-        seq: tcp.seq(),
-        ack: tcp.ack(),
-        flags: tcp.flags(),
-        window: tcp.window(),
-        ttl: ip.ttl(),
-    })
-}
-
-fn parse_icmp(ip: &Ipv4View<'_>) -> Option<Reply> {
-    let icmp = IcmpView::parse(ip.payload())?;
-    match icmp.icmp_type() {
-        ICMP_ECHO_REPLY => Some(Reply::IcmpEchoReply(IcmpEchoReply {
-            src: ip.src(),
-            dst: ip.dst(),
-            id: icmp.id(),
-            seq: icmp.seq(),
-            ttl: ip.ttl(),
-        })),
-        ICMP_TIMESTAMP_REPLY => {
-            let [originate, receive, transmit] = icmp.timestamps()?;
-            Some(Reply::IcmpTimestampReply(IcmpTimestampReply {
-                src: ip.src(),
-                dst: ip.dst(),
-                id: icmp.id(),
-                seq: icmp.seq(),
-                ttl: ip.ttl(),
-                originate,
-                receive,
-                transmit,
-            }))
-        }
-        ICMP_DEST_UNREACHABLE => parse_quoted(ip, &icmp).map(Reply::IcmpUnreachable),
-        _ => None,
-    }
-}
-
-/// Parses the datagram quoted by an ICMP error. Its total length is not
-/// checked against the quote: routers quote only a prefix by design.
-fn parse_quoted(ip: &Ipv4View<'_>, icmp: &IcmpView<'_>) -> Option<IcmpUnreachable> {
-    let inner = icmp.quoted_ipv4()?;
-    // A non-first fragment's quoted bytes are not a transport header.
-    if !inner.is_first_fragment() {
-        return None;
-    }
-    let transport = QuotedTransport(inner.payload().get(..QUOTED_TRANSPORT_LEN)?);
-    Some(IcmpUnreachable {
-        from: ip.src(),
-        code: icmp.code(),
-        ttl: ip.ttl(),
-        orig_src: inner.src(),
-        orig_dst: inner.dst(),
-        orig_proto: inner.proto(),
-        orig_sport: transport.sport()?,
-        orig_dport: transport.dport()?,
-        orig_seq: transport.word1()?,
-        orig_ip_id: inner.id(),
-    })
-}
-
 /// Bytes of a UDP reply's payload kept in a [`UdpReply`]: enough for the
 /// echoed fields the UDP engine checks (a DNS ID at 0, an NTP originate
 /// timestamp at 24..32), without a lifetime on [`Reply`].
@@ -236,10 +181,11 @@ pub const UDP_REPLY_HEAD: usize = 32;
 /// A UDP datagram as the UDP engine needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct UdpReply {
-    pub src: Ipv4Addr,
-    pub dst: Ipv4Addr,
+    pub src: IpAddr,
+    pub dst: IpAddr,
     pub sport: u16,
     pub dport: u16,
+    /// Time to live or hop limit as received.
     pub ttl: u8,
     /// The first bytes of the payload (the rest of `head` is zero).
     pub head: [u8; UDP_REPLY_HEAD],
@@ -254,10 +200,150 @@ impl UdpReply {
     }
 }
 
+/// The outer header's fields every reply kind copies.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Outer {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub ttl: u8,
+}
+
+/// Parses an IP packet (no link-layer header) into a [`Reply`], IPv4 or
+/// IPv6 by its version nibble.
+///
+/// Returns `None` for anything that cannot answer a probe of ours: another
+/// version, a bad header length, a non-first fragment, a truncated
+/// transport header, an IPv6 extension-header chain that runs off the
+/// bytes, or a protocol / ICMP type we do not handle. Bytes beyond the
+/// packet's stated length (Ethernet padding) are ignored; a packet cut
+/// short of its stated length (a capture) is read as far as it goes.
+pub fn parse_reply(packet: &[u8]) -> Option<Reply> {
+    match packet.first()? >> 4 {
+        4 => parse_v4(packet),
+        6 => super::reply6::parse_v6(packet),
+        _ => None,
+    }
+}
+
+fn parse_v4(packet: &[u8]) -> Option<Reply> {
+    // Captures are cut at the receive slot: a large UDP answer, or an ICMP
+    // error quoting a large probe, is longer than the bytes kept of it.
+    let ip = Ipv4View::parse_capture(packet)?;
+    if !ip.is_first_fragment() {
+        return None;
+    }
+    let outer = Outer {
+        src: IpAddr::V4(ip.src()),
+        dst: IpAddr::V4(ip.dst()),
+        ttl: ip.ttl(),
+    };
+    match ip.proto() {
+        IPPROTO_TCP => tcp_reply(outer, ip.payload()).map(Reply::Tcp),
+        IPPROTO_ICMP => parse_icmp(outer, ip.payload()),
+        IPPROTO_UDP => udp_reply(outer, ip.payload()).map(Reply::Udp),
+        _ => None,
+    }
+}
+
+/// A TCP header at the start of `seg`.
+pub(super) fn tcp_reply(o: Outer, seg: &[u8]) -> Option<TcpReply> {
+    let tcp = TcpView::parse(seg)?;
+    Some(TcpReply {
+        src: o.src,
+        dst: o.dst,
+        sport: tcp.sport(),
+        dport: tcp.dport(),
+        seq: tcp.seq(),
+        ack: tcp.ack(),
+        flags: tcp.flags(),
+        window: tcp.window(),
+        ttl: o.ttl,
+    })
+}
+
+fn parse_icmp(o: Outer, msg: &[u8]) -> Option<Reply> {
+    let icmp = IcmpView::parse(msg)?;
+    match icmp.icmp_type() {
+        ICMP_ECHO_REPLY => Some(Reply::IcmpEchoReply(echo_reply(o, &icmp))),
+        ICMP_TIMESTAMP_REPLY => {
+            let [originate, receive, transmit] = icmp.timestamps()?;
+            Some(Reply::IcmpTimestampReply(IcmpTimestampReply {
+                src: o.src,
+                dst: o.dst,
+                id: icmp.id(),
+                seq: icmp.seq(),
+                ttl: o.ttl,
+                originate,
+                receive,
+                transmit,
+            }))
+        }
+        ICMP_DEST_UNREACHABLE => parse_quoted(o, &icmp).map(Reply::IcmpError),
+        _ => None,
+    }
+}
+
+pub(super) fn echo_reply(o: Outer, icmp: &IcmpView<'_>) -> IcmpEchoReply {
+    IcmpEchoReply {
+        src: o.src,
+        dst: o.dst,
+        id: icmp.id(),
+        seq: icmp.seq(),
+        ttl: o.ttl,
+    }
+}
+
+/// Parses the datagram quoted by an ICMPv4 error. Its total length is not
+/// checked against the quote: routers quote only a prefix by design.
+fn parse_quoted(o: Outer, icmp: &IcmpView<'_>) -> Option<IcmpError> {
+    let inner = icmp.quoted_ipv4()?;
+    // A non-first fragment's quoted bytes are not a transport header.
+    if !inner.is_first_fragment() {
+        return None;
+    }
+    let quoted = Quoted {
+        src: IpAddr::V4(inner.src()),
+        dst: IpAddr::V4(inner.dst()),
+        proto: inner.proto(),
+        tag: u32::from(inner.id()),
+        transport: inner.payload(),
+    };
+    quoted.error(o, IcmpErrorKind::Unreachable, icmp.code())
+}
+
+/// What both families' quoted packets give an [`IcmpError`].
+pub(super) struct Quoted<'a> {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub proto: u8,
+    pub tag: u32,
+    pub transport: &'a [u8],
+}
+
+impl Quoted<'_> {
+    /// `None` when the quote kept fewer than the 8 transport bytes every
+    /// engine needs.
+    pub(super) fn error(&self, o: Outer, kind: IcmpErrorKind, code: u8) -> Option<IcmpError> {
+        let transport = QuotedTransport(self.transport.get(..QUOTED_TRANSPORT_LEN)?);
+        Some(IcmpError {
+            from: o.src,
+            kind,
+            code,
+            ttl: o.ttl,
+            orig_src: self.src,
+            orig_dst: self.dst,
+            orig_proto: self.proto,
+            orig_sport: transport.sport()?,
+            orig_dport: transport.dport()?,
+            orig_seq: transport.word1()?,
+            orig_tag: self.tag,
+        })
+    }
+}
+
 /// Reads a UDP header leniently: a capture may be cut short of the length
 /// field, and only the header and the payload's first bytes matter here.
-fn parse_udp(ip: &Ipv4View<'_>) -> Option<UdpReply> {
-    let seg = ip.payload();
+pub(super) fn udp_reply(o: Outer, seg: &[u8]) -> Option<UdpReply> {
     let header = seg.get(..UDP_HEADER_LEN)?;
     let declared = usize::from(u16::from_be_bytes([header[4], header[5]]));
     if declared < UDP_HEADER_LEN {
@@ -269,11 +355,11 @@ fn parse_udp(ip: &Ipv4View<'_>) -> Option<UdpReply> {
     let mut head = [0u8; UDP_REPLY_HEAD];
     head[..n].copy_from_slice(&payload[..n]);
     Some(UdpReply {
-        src: ip.src(),
-        dst: ip.dst(),
+        src: o.src,
+        dst: o.dst,
         sport: u16::from_be_bytes([header[0], header[1]]),
         dport: u16::from_be_bytes([header[2], header[3]]),
-        ttl: ip.ttl(),
+        ttl: o.ttl,
         head,
         head_len: n as u8,
     })

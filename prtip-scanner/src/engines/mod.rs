@@ -4,6 +4,7 @@
 
 pub mod connect;
 pub mod hosts;
+pub mod icmp;
 pub mod pair;
 pub mod portindex;
 pub mod send;
@@ -63,23 +64,24 @@ pub fn open(
     })
 }
 
-/// Our IPv4 address for a raw scan: `-S` when given, else the route to
-/// `first_target` (loopback when there is none).
+/// Our address for a raw scan: `-S` when given, else the route to
+/// `first_target` (loopback of its family when there is none). The scan's
+/// family is the first target's; a `-S` of the other family is refused.
 pub(crate) fn source_address(
     chosen: Option<IpAddr>,
     first_target: Option<IpAddr>,
-) -> Result<std::net::Ipv4Addr, ScanError> {
-    let target = match first_target {
-        Some(IpAddr::V4(a)) => a,
-        _ => std::net::Ipv4Addr::LOCALHOST,
-    };
+) -> Result<IpAddr, ScanError> {
+    let target = first_target.unwrap_or(match chosen {
+        Some(IpAddr::V6(_)) => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
+        _ => IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+    });
     match chosen {
-        Some(IpAddr::V4(a)) => Ok(a),
-        Some(addr @ IpAddr::V6(_)) => Err(ScanError::Unsupported(format!(
-            "-S {addr}: IPv6 source addresses are not supported yet"
+        Some(a) if a.is_ipv6() == target.is_ipv6() => Ok(a),
+        Some(a) => Err(ScanError::Unsupported(format!(
+            "-S {a}: the source address must be of the targets' family ({target} is not)"
         ))),
-        None => crate::net::route::source_for(target).map_err(|source| ScanError::NoRoute {
-            addr: IpAddr::V4(target),
+        None => crate::net::route::source_for_addr(target).map_err(|source| ScanError::NoRoute {
+            addr: target,
             source,
         }),
     }

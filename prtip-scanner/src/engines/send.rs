@@ -8,7 +8,7 @@ use crate::error::ScanError;
 use crate::net::{PacketIo, RECV_SLOT};
 use prtip_core::config::Timing;
 use std::io;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -57,7 +57,7 @@ impl RateGate {
 pub struct Batch<const SLOT: usize, const N: usize> {
     bufs: [[u8; SLOT]; N],
     lens: [usize; N],
-    dsts: [Ipv4Addr; N],
+    dsts: [IpAddr; N],
     pub n: usize,
 }
 
@@ -66,7 +66,7 @@ impl<const SLOT: usize, const N: usize> Batch<SLOT, N> {
         Batch {
             bufs: [[0; SLOT]; N],
             lens: [0; N],
-            dsts: [Ipv4Addr::UNSPECIFIED; N],
+            dsts: [IpAddr::V4(Ipv4Addr::UNSPECIFIED); N],
             n: 0,
         }
     }
@@ -77,7 +77,7 @@ impl<const SLOT: usize, const N: usize> Batch<SLOT, N> {
     }
 
     /// Keep the probe written into [`Batch::slot`] (`len` 0: it failed to build).
-    pub fn commit(&mut self, len: usize, dst: Ipv4Addr) {
+    pub fn commit(&mut self, len: usize, dst: IpAddr) {
         if len > 0 {
             self.lens[self.n] = len;
             self.dsts[self.n] = dst;

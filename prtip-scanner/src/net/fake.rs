@@ -4,7 +4,7 @@
 use super::PacketIo;
 use std::collections::VecDeque;
 use std::io;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
@@ -51,7 +51,7 @@ impl FakeNet {
 }
 
 impl PacketIo for FakeNet {
-    fn send_batch(&self, packets: &[&[u8]], _dsts: &[Ipv4Addr]) -> io::Result<usize> {
+    fn send_batch(&self, packets: &[&[u8]], _dsts: &[IpAddr]) -> io::Result<usize> {
         for p in packets {
             self.sent
                 .lock()

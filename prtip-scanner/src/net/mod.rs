@@ -6,16 +6,18 @@ pub mod raw;
 pub mod route;
 
 use std::io;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::time::Duration;
 
-/// Sends whole IPv4 datagrams and receives IPv4 datagrams addressed to us.
+/// Sends whole IP datagrams and receives IP datagrams addressed to us, of
+/// one family (a real interface is opened for IPv4 or for IPv6).
 pub trait PacketIo: Send + Sync {
-    /// Send a batch of IPv4 datagrams (headers included). Returns how many
-    /// left; a short count means the kernel's queue is full for now.
-    fn send_batch(&self, packets: &[&[u8]], dsts: &[Ipv4Addr]) -> io::Result<usize>;
+    /// Send a batch of datagrams (headers included), datagram `i` to
+    /// `dsts[i]`. Returns how many left; a short count means the kernel's
+    /// queue is full for now.
+    fn send_batch(&self, packets: &[&[u8]], dsts: &[IpAddr]) -> io::Result<usize>;
 
-    /// Receive one IPv4 datagram into `buf`, waiting at most `timeout`.
+    /// Receive one datagram into `buf`, waiting at most `timeout`.
     /// `Ok(None)` on timeout. Packets we sent ourselves are not returned.
     fn recv(&self, buf: &mut [u8], timeout: Duration) -> io::Result<Option<usize>>;
 

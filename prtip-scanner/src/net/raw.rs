@@ -1,6 +1,12 @@
 //! Raw packet I/O on Linux: a raw IP socket (IP_HDRINCL) sends with
 //! `sendmmsg`; an AF_PACKET socket bound to the interface receives, with a
-//! classic BPF filter so only TCP and ICMP reach user space.
+//! classic BPF filter so only TCP and ICMP reach user space. One `RawIo` is
+//! of one family ([`Family`]), as one scan is.
+//!
+//! The IPv6 filters cannot walk extension headers (classic BPF has no
+//! loops), so a packet whose first next header is an extension header is
+//! let through and `parse_reply` walks the chain; such packets are rare
+//! enough that the filter stays a handful of comparisons.
 //!
 //! Sending through the IP layer lets the kernel route and resolve next-hop
 //! MAC addresses itself, which also makes loopback targets work; the packet
@@ -12,7 +18,7 @@ use crate::sys::errno;
 use crate::sys::packet::{PacketReceiver, RawSender};
 use socket2::SockFilter;
 use std::io;
-use std::net::Ipv4Addr;
+use std::net::IpAddr;
 use std::time::Duration;
 
 pub use crate::sys::packet::MAX_BATCH;
@@ -48,6 +54,72 @@ const UDP_ICMP_FILTER: [SockFilter; 5] = [
     SockFilter::new(0x06, 0, 0, 0xffff), // accept
 ];
 
+/// Accept IPv6 TCP (6) and ICMPv6 (58), and packets whose first next
+/// header is an extension header (hop-by-hop 0, routing 43, fragment 44,
+/// destination options 60, authentication 51). Offset 6 is the IPv6 header's
+/// next-header byte.
+const TCP_ICMPV6_FILTER: [SockFilter; 10] = [
+    SockFilter::new(0x30, 0, 0, 6),      // ldb [6]: next header
+    SockFilter::new(0x15, 7, 0, 6),      // jeq #6 (TCP) -> accept
+    SockFilter::new(0x15, 6, 0, 58),     // jeq #58 (ICMPv6) -> accept
+    SockFilter::new(0x15, 5, 0, 0),      // jeq #0 (hop-by-hop) -> accept
+    SockFilter::new(0x15, 4, 0, 43),     // jeq #43 (routing) -> accept
+    SockFilter::new(0x15, 3, 0, 44),     // jeq #44 (fragment) -> accept
+    SockFilter::new(0x15, 2, 0, 60),     // jeq #60 (destination options) -> accept
+    SockFilter::new(0x15, 1, 0, 51),     // jeq #51 (authentication) -> accept
+    SockFilter::new(0x06, 0, 0, 0),      // drop
+    SockFilter::new(0x06, 0, 0, 0xffff), // accept
+];
+
+/// Accept IPv6 UDP (17) and ICMPv6 (58), and extension headers first, for
+/// the UDP scan.
+const UDP_ICMPV6_FILTER: [SockFilter; 10] = [
+    SockFilter::new(0x30, 0, 0, 6),      // ldb [6]: next header
+    SockFilter::new(0x15, 7, 0, 17),     // jeq #17 (UDP) -> accept
+    SockFilter::new(0x15, 6, 0, 58),     // jeq #58 (ICMPv6) -> accept
+    SockFilter::new(0x15, 5, 0, 0),      // jeq #0 (hop-by-hop) -> accept
+    SockFilter::new(0x15, 4, 0, 43),     // jeq #43 (routing) -> accept
+    SockFilter::new(0x15, 3, 0, 44),     // jeq #44 (fragment) -> accept
+    SockFilter::new(0x15, 2, 0, 60),     // jeq #60 (destination options) -> accept
+    SockFilter::new(0x15, 1, 0, 51),     // jeq #51 (authentication) -> accept
+    SockFilter::new(0x06, 0, 0, 0),      // drop
+    SockFilter::new(0x06, 0, 0, 0xffff), // accept
+];
+
+/// The IP version of a scan's packets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    V4,
+    V6,
+}
+
+impl Family {
+    /// The family of `addr`.
+    pub fn of(addr: IpAddr) -> Family {
+        if addr.is_ipv6() {
+            Family::V6
+        } else {
+            Family::V4
+        }
+    }
+}
+
+/// What the receive socket lets through besides ICMP / ICMPv6.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Tcp,
+    Udp,
+}
+
+fn filter(family: Family, transport: Transport) -> &'static [SockFilter] {
+    match (family, transport) {
+        (Family::V4, Transport::Tcp) => &TCP_ICMP_FILTER,
+        (Family::V4, Transport::Udp) => &UDP_ICMP_FILTER,
+        (Family::V6, Transport::Tcp) => &TCP_ICMPV6_FILTER,
+        (Family::V6, Transport::Udp) => &UDP_ICMPV6_FILTER,
+    }
+}
+
 /// Raw sockets for one interface.
 #[derive(Debug)]
 pub struct RawIo {
@@ -67,18 +139,27 @@ impl RawIo {
     /// [`RawIo::open`] with a receive buffer of `recv_buffer` bytes (as
     /// asked; the kernel reports twice that).
     pub fn open_with_recv_buffer(interface: Option<&str>, recv_buffer: usize) -> io::Result<RawIo> {
-        Ok(RawIo {
-            send: RawSender::open(interface, SNDBUF_BYTES)?,
-            recv: PacketReceiver::open(interface, &TCP_ICMP_FILTER, recv_buffer)?,
-        })
+        RawIo::open_for(interface, Family::V4, Transport::Tcp, recv_buffer)
     }
 
     /// [`RawIo::open`] for the UDP scan: receives UDP and ICMP instead of
     /// TCP and ICMP.
     pub fn open_udp(interface: Option<&str>) -> io::Result<RawIo> {
+        RawIo::open_for(interface, Family::V4, Transport::Udp, SCAN_RCVBUF_BYTES)
+    }
+
+    /// Sockets for `family`'s packets, receiving `transport` and ICMP of
+    /// that family, with a receive buffer of `recv_buffer` bytes.
+    pub fn open_for(
+        interface: Option<&str>,
+        family: Family,
+        transport: Transport,
+        recv_buffer: usize,
+    ) -> io::Result<RawIo> {
+        let v6 = family == Family::V6;
         Ok(RawIo {
-            send: RawSender::open(interface, SNDBUF_BYTES)?,
-            recv: PacketReceiver::open(interface, &UDP_ICMP_FILTER, SCAN_RCVBUF_BYTES)?,
+            send: RawSender::open(interface, SNDBUF_BYTES, v6)?,
+            recv: PacketReceiver::open(interface, filter(family, transport), recv_buffer, v6)?,
         })
     }
 
@@ -110,7 +191,7 @@ impl PacketIo for RawIo {
         }
     }
 
-    fn send_batch(&self, packets: &[&[u8]], dsts: &[Ipv4Addr]) -> io::Result<usize> {
+    fn send_batch(&self, packets: &[&[u8]], dsts: &[IpAddr]) -> io::Result<usize> {
         match self.send.send_many(packets, dsts) {
             Ok(sent) => Ok(sent),
             Err(e) => match e.raw_os_error() {

@@ -2,16 +2,33 @@
 //! which source ports are safe, and whether we may open raw sockets.
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 
 /// The source address the routing table picks for `dst`. A UDP `connect`
 /// only consults the routing table; it sends nothing.
 pub fn source_for(dst: Ipv4Addr) -> io::Result<Ipv4Addr> {
-    let sock = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))?;
-    sock.connect(SocketAddr::new(IpAddr::V4(dst), 9))?;
-    match sock.local_addr()?.ip() {
+    match source_for_addr(IpAddr::V4(dst))? {
         IpAddr::V4(a) => Ok(a),
         IpAddr::V6(_) => Err(io::Error::other("no IPv4 route")),
+    }
+}
+
+/// [`source_for`] for either family: the same trick on a socket of `dst`'s
+/// family (for IPv6, the kernel's source address selection of RFC 6724).
+/// A link-local `dst` has no scope here, so the kernel refuses it; `-S`
+/// and `-e` are the way to scan one.
+pub fn source_for_addr(dst: IpAddr) -> io::Result<IpAddr> {
+    let any = match dst {
+        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    };
+    let sock = UdpSocket::bind((any, 0))?;
+    sock.connect(SocketAddr::new(dst, 9))?;
+    let ip = sock.local_addr()?.ip();
+    if ip.is_ipv6() == dst.is_ipv6() {
+        Ok(ip)
+    } else {
+        Err(io::Error::other("no route of the target's family"))
     }
 }
 
@@ -72,6 +89,8 @@ mod tests {
         let src = source_for(Ipv4Addr::new(127, 0, 0, 1)).expect("route");
         assert!(src.is_loopback());
         assert_eq!(interface_of(Ipv4Addr::LOCALHOST).expect("lo"), "lo");
+        let src6 = source_for_addr(IpAddr::V6(Ipv6Addr::LOCALHOST)).expect("route to ::1");
+        assert_eq!(src6, IpAddr::V6(Ipv6Addr::LOCALHOST));
     }
 
     #[test]

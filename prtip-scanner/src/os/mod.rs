@@ -271,7 +271,7 @@ impl<'a> Session<'a> {
         for attempt in 0..SEND_ATTEMPTS {
             if self
                 .io
-                .send_batch(&[packet], &[self.plan.dst])
+                .send_batch(&[packet], &[self.plan.dst.into()])
                 .map_err(ScanError::Send)?
                 > 0
             {

@@ -1,12 +1,20 @@
-//! Raw IPv4 sending and AF_PACKET receiving for the SYN engine: sockets,
-//! options and the BPF filter through socket2; the batch calls (sendmmsg,
-//! recvmmsg), SO_RCVBUFFORCE, the `sockaddr_ll` bind and the packet type of
-//! what was received through libc, since socket2 has none of those.
+//! Raw IPv4 and IPv6 sending and AF_PACKET receiving for the raw engines:
+//! sockets, options and the BPF filter through socket2; the batch calls
+//! (sendmmsg, recvmmsg), SO_RCVBUFFORCE, the `sockaddr_ll` bind and the
+//! packet type of what was received through libc, since socket2 has none of
+//! those.
+//!
+//! IPv6 sends through `socket(AF_INET6, SOCK_RAW, IPPROTO_RAW)`: Linux sets
+//! the header-included flag for that protocol itself (`inet6_create`), as
+//! it does for IPv4, so the caller's 40-byte header (flow label and hop
+//! limit included) goes out as written while the kernel routes the packet
+//! and resolves the next hop by neighbour discovery. `raw_v6_header_is_ours`
+//! in the tests checks that on loopback.
 
 use socket2::{Domain, Protocol, SockFilter, Socket, Type};
 use std::io;
 use std::mem::{size_of, zeroed};
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
@@ -16,6 +24,7 @@ pub const MAX_BATCH: usize = 256;
 const MAX_RECV: usize = 64;
 
 const ETH_P_IP: u16 = 0x0800;
+const ETH_P_IPV6: u16 = 0x86dd;
 
 fn check(rc: libc::c_int) -> io::Result<libc::c_int> {
     if rc < 0 {
@@ -25,70 +34,142 @@ fn check(rc: libc::c_int) -> io::Result<libc::c_int> {
     }
 }
 
-/// A raw IPv4 socket; the caller writes the IP header (IPPROTO_RAW implies
-/// IP_HDRINCL), and the kernel routes and resolves next hops.
+/// A raw IP socket of one family; the caller writes the IP header
+/// (IPPROTO_RAW implies it for both families), and the kernel routes and
+/// resolves next hops.
 #[derive(Debug)]
-pub struct RawSender(Socket);
+pub struct RawSender {
+    sock: Socket,
+    v6: bool,
+    /// Interface index for link-local destinations (the `-e` interface;
+    /// 0 without one, and the kernel refuses a link-local without scope).
+    scope: u32,
+}
 
 impl RawSender {
     /// Needs CAP_NET_RAW. With `interface`, sending is bound to it (`-e`).
-    pub fn open(interface: Option<&str>, send_buffer: usize) -> io::Result<RawSender> {
+    /// `v6` opens an AF_INET6 socket, for IPv6 packets only.
+    pub fn open(interface: Option<&str>, send_buffer: usize, v6: bool) -> io::Result<RawSender> {
         let raw = Protocol::from(libc::IPPROTO_RAW);
-        let sock = Socket::new(Domain::IPV4, Type::RAW, Some(raw))?;
+        let domain = if v6 { Domain::IPV6 } else { Domain::IPV4 };
+        let sock = Socket::new(domain, Type::RAW, Some(raw))?;
         // A smaller buffer only means more ENOBUFS, which callers retry.
         let _ = sock.set_send_buffer_size(send_buffer);
+        let mut scope = 0;
         if let Some(name) = interface {
             sock.bind_device(Some(name.as_bytes()))?;
+            scope = ifindex(name)? as u32;
         }
-        Ok(RawSender(sock))
+        Ok(RawSender { sock, v6, scope })
     }
 
     /// Send up to [`MAX_BATCH`] packets in one call; returns how many left.
-    pub fn send_many(&self, packets: &[&[u8]], dsts: &[Ipv4Addr]) -> io::Result<usize> {
+    /// Every destination must be of the socket's family: the batch stops
+    /// before the first that is not (an error if it is the first).
+    pub fn send_many(&self, packets: &[&[u8]], dsts: &[IpAddr]) -> io::Result<usize> {
         let n = packets.len().min(dsts.len()).min(MAX_BATCH);
-        if n == 0 {
-            return Ok(0);
+        let same = dsts[..n]
+            .iter()
+            .take_while(|d| d.is_ipv6() == self.v6)
+            .count();
+        if n > 0 && same == 0 {
+            return Err(io::Error::from_raw_os_error(libc::EAFNOSUPPORT));
         }
-        // SAFETY: plain data arrays; every entry used is filled below.
-        let mut addrs: [libc::sockaddr_in; MAX_BATCH] = unsafe { zeroed() };
-        // SAFETY: as above.
-        let mut iovs: [libc::iovec; MAX_BATCH] = unsafe { zeroed() };
-        // SAFETY: as above.
-        let mut msgs: [libc::mmsghdr; MAX_BATCH] = unsafe { zeroed() };
-        for i in 0..n {
-            addrs[i].sin_family = libc::AF_INET as libc::sa_family_t;
-            addrs[i].sin_addr.s_addr = u32::from(dsts[i]).to_be();
-            iovs[i].iov_base = packets[i].as_ptr().cast_mut().cast();
-            iovs[i].iov_len = packets[i].len();
-            msgs[i].msg_hdr.msg_name = std::ptr::from_mut(&mut addrs[i]).cast();
-            msgs[i].msg_hdr.msg_namelen = size_of::<libc::sockaddr_in>() as libc::socklen_t;
-            msgs[i].msg_hdr.msg_iov = std::ptr::from_mut(&mut iovs[i]);
-            msgs[i].msg_hdr.msg_iovlen = 1;
+        let (packets, dsts) = (&packets[..same], &dsts[..same]);
+        let fd = self.sock.as_raw_fd();
+        if self.v6 {
+            send_mmsg(fd, packets, |i| sockaddr6(dsts[i], self.scope))
+        } else {
+            send_mmsg(fd, packets, |i| sockaddr4(dsts[i]))
         }
-        // SAFETY: `msgs[..n]` point into `addrs`, `iovs` and `packets`, all
-        // alive for the call; the kernel only reads the packet bytes.
-        let sent = check(unsafe {
-            libc::sendmmsg(self.0.as_raw_fd(), msgs.as_mut_ptr(), n as libc::c_uint, 0)
-        })?;
-        Ok(sent as usize)
     }
 }
 
-/// An AF_PACKET socket receiving IPv4 packets from the IP header on.
-/// Packets of our own on their way out (loopback shows both directions)
-/// are skipped.
+/// A socket address type `send_mmsg` can fill: plain C data, valid zeroed.
+trait SockAddr: Copy {}
+impl SockAddr for libc::sockaddr_in {}
+impl SockAddr for libc::sockaddr_in6 {}
+
+fn sockaddr4(dst: IpAddr) -> libc::sockaddr_in {
+    // SAFETY: plain data; zero is a valid value.
+    let mut a: libc::sockaddr_in = unsafe { zeroed() };
+    a.sin_family = libc::AF_INET as libc::sa_family_t;
+    if let IpAddr::V4(d) = dst {
+        a.sin_addr.s_addr = u32::from(d).to_be();
+    }
+    a
+}
+
+fn sockaddr6(dst: IpAddr, scope: u32) -> libc::sockaddr_in6 {
+    // SAFETY: plain data; zero is a valid value.
+    let mut a: libc::sockaddr_in6 = unsafe { zeroed() };
+    a.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+    if let IpAddr::V6(d) = dst {
+        a.sin6_addr.s6_addr = d.octets();
+        // Only a link-local destination needs (and accepts) a scope.
+        if is_link_local(d) {
+            a.sin6_scope_id = scope;
+        }
+    }
+    a
+}
+
+fn is_link_local(a: Ipv6Addr) -> bool {
+    a.segments()[0] & 0xffc0 == 0xfe80
+}
+
+/// One `sendmmsg` of `packets`, packet `i` to `addr(i)`. The address
+/// arrays are of the family's own type, so the IPv4 path fills and zeroes
+/// exactly what it always did.
+fn send_mmsg<A: SockAddr>(
+    fd: libc::c_int,
+    packets: &[&[u8]],
+    addr: impl Fn(usize) -> A,
+) -> io::Result<usize> {
+    let n = packets.len().min(MAX_BATCH);
+    if n == 0 {
+        return Ok(0);
+    }
+    // SAFETY: plain data arrays (`A` is a C socket address, see SockAddr);
+    // every entry used is filled below.
+    let mut addrs: [A; MAX_BATCH] = unsafe { zeroed() };
+    // SAFETY: as above.
+    let mut iovs: [libc::iovec; MAX_BATCH] = unsafe { zeroed() };
+    // SAFETY: as above.
+    let mut msgs: [libc::mmsghdr; MAX_BATCH] = unsafe { zeroed() };
+    for i in 0..n {
+        addrs[i] = addr(i);
+        iovs[i].iov_base = packets[i].as_ptr().cast_mut().cast();
+        iovs[i].iov_len = packets[i].len();
+        msgs[i].msg_hdr.msg_name = std::ptr::from_mut(&mut addrs[i]).cast();
+        msgs[i].msg_hdr.msg_namelen = size_of::<A>() as libc::socklen_t;
+        msgs[i].msg_hdr.msg_iov = std::ptr::from_mut(&mut iovs[i]);
+        msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    // SAFETY: `msgs[..n]` point into `addrs`, `iovs` and `packets`, all
+    // alive for the call; the kernel only reads the packet bytes.
+    let sent = check(unsafe { libc::sendmmsg(fd, msgs.as_mut_ptr(), n as libc::c_uint, 0) })?;
+    Ok(sent as usize)
+}
+
+/// An AF_PACKET socket receiving IPv4 or IPv6 packets from the IP header
+/// on. Packets of our own on their way out (loopback shows both
+/// directions) are skipped.
 #[derive(Debug)]
 pub struct PacketReceiver(Socket);
 
 impl PacketReceiver {
     /// Needs CAP_NET_RAW. Only `interface`'s packets when given, else all;
     /// `filter` runs in the kernel, offsets starting at the IP header.
+    /// `v6`: IPv6 packets (ETH_P_IPV6) instead of IPv4 ones.
     pub fn open(
         interface: Option<&str>,
         filter: &[SockFilter],
         recv_buffer: usize,
+        v6: bool,
     ) -> io::Result<PacketReceiver> {
-        let ip = Protocol::from(libc::c_int::from(ETH_P_IP.to_be()));
+        let ethertype = if v6 { ETH_P_IPV6 } else { ETH_P_IP };
+        let ip = Protocol::from(libc::c_int::from(ethertype.to_be()));
         let sock = Socket::new(Domain::PACKET, Type::DGRAM, Some(ip))?;
         sock.attach_filter(filter)?;
         // SO_RCVBUFFORCE passes rmem_max (root); plain SO_RCVBUF is the fallback.
@@ -99,7 +180,7 @@ impl PacketReceiver {
             Some(name) => ifindex(name)?,
             None => 0,
         };
-        bind_packet(&sock, index)?;
+        bind_packet(&sock, index, ethertype)?;
         Ok(PacketReceiver(sock))
     }
 
@@ -270,12 +351,12 @@ fn ifindex(name: &str) -> io::Result<libc::c_int> {
     libc::c_int::try_from(idx).map_err(|_| io::Error::other("interface index out of range"))
 }
 
-/// Bind to IPv4 packets of interface `index` (0: all interfaces).
-fn bind_packet(sock: &Socket, index: libc::c_int) -> io::Result<()> {
+/// Bind to `ethertype` packets of interface `index` (0: all interfaces).
+fn bind_packet(sock: &Socket, index: libc::c_int, ethertype: u16) -> io::Result<()> {
     // SAFETY: sockaddr_ll is plain data; zero is a valid starting value.
     let mut sll: libc::sockaddr_ll = unsafe { zeroed() };
     sll.sll_family = libc::AF_PACKET as u16;
-    sll.sll_protocol = ETH_P_IP.to_be();
+    sll.sll_protocol = ethertype.to_be();
     sll.sll_ifindex = index;
     // SAFETY: `sll` is a valid sockaddr_ll of the size passed.
     check(unsafe {

@@ -12,8 +12,15 @@
 //! `--max-retries`.
 //!
 //! Memory bound: per window `hosts × ports / 2` bytes of outcomes plus about
-//! 24 bytes per host; windows hold at most [`window::MAX_WINDOW_PROBES`]
-//! probes and [`window::MAX_WINDOW_HOSTS`] hosts, whatever the target count.
+//! 24 bytes per host (48 for IPv6); windows hold at most
+//! [`window::MAX_WINDOW_PROBES`] probes and [`window::MAX_WINDOW_HOSTS`]
+//! hosts, whatever the target count.
+//!
+//! One scan is one family, the family of its source address
+//! ([`SynConfig::source`]): targets of the other family are not this
+//! scan's and are skipped, as nmap scans one family per run. Over IPv6,
+//! discovery is nmap's `-6` default (ICMPv6 echo, SYN to 443, ACK to 80:
+//! ICMPv6 has no timestamp request).
 
 mod setup;
 pub mod window;
@@ -34,20 +41,20 @@ use prtip_core::result::{
     HostStatus, PortResult, PortState, PortTable, PortTableBuilder, Protocol, Reason,
 };
 use prtip_core::wire::{
-    build_icmp_echo, build_icmp_timestamp, build_tcp_ack, build_tcp_syn, parse_reply, Ipv4Fields,
-    Reply, SynTemplate, TcpFlags, IPPROTO_TCP,
+    build_ack_probe, build_echo_probe, build_icmp_timestamp, build_syn_probe, parse_reply,
+    Ipv4Fields, Ipv6Header, ProbeIp, Reply, SynTemplate, SynTemplate6, TcpFlags, IPPROTO_TCP,
 };
 use std::io;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
-use window::{window_hosts, HostReason, Outcome, PortIndex, Window};
+use window::{window_hosts, HostReason, HostSet, Outcome, PortIndex, Window};
 
 /// Probes handed to the kernel per system call.
 const BATCH: usize = 64;
-/// Largest packet a probe needs (the ICMP timestamp request).
-const MAX_PROBE: usize = 48;
+/// Largest packet a probe needs (the SYN over IPv6, 64 bytes).
+const MAX_PROBE: usize = 64;
 /// Discovery probe rounds (nmap retries host discovery once by default).
 const DISCOVERY_ROUNDS: u32 = 2;
 /// Ports nmap's default raw discovery probes: SYN to 443, ACK to 80.
@@ -58,8 +65,9 @@ const DISCOVERY_ACK_PORT: u16 = 80;
 #[derive(Debug, Clone)]
 pub struct SynConfig {
     pub timing: Timing,
-    /// Our address as targets see it (`-S`, or the route to the first target).
-    pub source: Ipv4Addr,
+    /// Our address as targets see it (`-S`, or the route to the first
+    /// target); its family is the scan's.
+    pub source: IpAddr,
     /// Look the source address up in the routing table for every target
     /// (false with `-S` or `-e`, where one address serves all targets).
     pub source_per_target: bool,
@@ -127,7 +135,7 @@ impl SynScanner {
         self.sent.load(Ordering::Relaxed)
     }
 
-    fn sport(&self, dst: Ipv4Addr, dport: u16) -> u16 {
+    fn sport(&self, dst: IpAddr, dport: u16) -> u16 {
         self.cookie
             .source_port(dst, dport, self.cfg.sport_base, self.cfg.sport_range)
     }
@@ -147,19 +155,17 @@ impl SynScanner {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn write_syn(
-        &self,
-        tpl: &SynTemplate,
-        src: Ipv4Addr,
-        batch: &mut Batch,
-        dst: Ipv4Addr,
-        dport: u16,
-        ip_id: u16,
-    ) {
+    fn write_syn(&self, tpl: &Template, batch: &mut Batch, dst: IpAddr, dport: u16, ip_id: u16) {
         let sport = self.sport(dst, dport);
-        let seq = self.cookie.seq(src, dst, sport, dport);
-        let len = tpl.write(batch.slot(), dst, sport, dport, seq, ip_id);
+        let seq = self.cookie.seq(tpl.src(), dst, sport, dport);
+        let len = match (tpl, dst) {
+            (Template::V4(t, _), IpAddr::V4(d)) => {
+                t.write(batch.slot(), d, sport, dport, seq, ip_id)
+            }
+            (Template::V6(t, _), IpAddr::V6(d)) => t.write(batch.slot(), d, sport, dport, seq),
+            // A window holds one family, the templates' (see `windows`).
+            _ => 0,
+        };
         batch.commit(len, dst);
     }
 
@@ -214,7 +220,7 @@ impl SynScanner {
                     ),
                 }
             }
-            Reply::IcmpUnreachable(u) => {
+            Reply::IcmpError(u) => {
                 let Some(h) = win.host_index(u.orig_dst) else {
                     return;
                 };
@@ -222,10 +228,9 @@ impl SynScanner {
                 if u.orig_proto != IPPROTO_TCP {
                     return;
                 }
-                let (Some(p), Some(outcome)) = (
-                    self.ports.index(u.orig_dport),
-                    Outcome::from_icmp_code(u.code),
-                ) else {
+                let (Some(p), Some(outcome)) =
+                    (self.ports.index(u.orig_dport), Outcome::from_icmp(&u))
+                else {
                     return;
                 };
                 win.record(win.probe_index(h, p), outcome, u.ttl);
@@ -263,60 +268,73 @@ impl SynScanner {
             .clamp(t.min_rtt_timeout, t.max_rtt_timeout.max(t.min_rtt_timeout))
     }
 
-    /// nmap's default raw discovery: ICMP echo, SYN to 443, ACK to 80, ICMP timestamp.
+    /// nmap's default raw discovery: ICMP echo, SYN to 443, ACK to 80, ICMP
+    /// timestamp (IPv4); ICMPv6 echo, SYN to 443, ACK to 80 (IPv6).
     fn discover(&self, win: &Window, skip: &[bool]) -> Result<(), ScanError> {
         let mut out = self.sender(&self.cfg.timing);
         let mut batch = Batch::new();
         for _round in 0..DISCOVERY_ROUNDS {
-            for (h, &dst) in win.hosts.iter().enumerate() {
-                let src = win.source(h as u32);
+            for (h, dst) in win.hosts.iter().enumerate() {
                 if skip[h] || win.is_alive(h as u32) {
                     continue;
                 }
                 if self.stop.is_stopped() {
                     return Ok(());
                 }
-                let ip = Ipv4Fields {
-                    src,
-                    dst,
-                    ip_id: (h as u16).wrapping_mul(31),
-                    ttl: self.cfg.ttl,
-                };
-                let (id, seq) = self.cookie.icmp_id_seq(src, dst);
-                let len = build_icmp_echo(batch.slot(), &ip, id, seq).unwrap_or(0);
-                batch.commit(len, dst);
-                let sport = self.sport(dst, DISCOVERY_SYN_PORT);
-                let c = self.cookie.seq(src, dst, sport, DISCOVERY_SYN_PORT);
-                let len =
-                    build_tcp_syn(batch.slot(), &ip, sport, DISCOVERY_SYN_PORT, c).unwrap_or(0);
-                batch.commit(len, dst);
-                let sport = self.sport(dst, DISCOVERY_ACK_PORT);
-                let c = self.cookie.seq(src, dst, sport, DISCOVERY_ACK_PORT);
-                let len =
-                    build_tcp_ack(batch.slot(), &ip, sport, DISCOVERY_ACK_PORT, c, c).unwrap_or(0);
-                batch.commit(len, dst);
-                let len = build_icmp_timestamp(batch.slot(), &ip, id, seq).unwrap_or(0);
-                batch.commit(len, dst);
+                self.discovery_probes(&mut batch, win.source(h as u32), dst, h as u16);
                 if batch.n + 4 > BATCH {
                     out.flush(&mut batch)?;
                 }
             }
             out.flush(&mut batch)?;
-            let want = skip.iter().filter(|s| !**s).count() as u64;
-            self.wait_for(self.round_wait(), || {
+            let all_up = || {
                 (0..win.host_count() as u32)
                     .filter(|&h| !skip[h as usize])
                     .all(|h| win.is_alive(h))
-                    || want == 0
-            });
-            if (0..win.host_count() as u32)
-                .filter(|&h| !skip[h as usize])
-                .all(|h| win.is_alive(h))
-            {
+            };
+            self.wait_for(self.round_wait(), all_up);
+            if all_up() {
                 break;
             }
         }
         Ok(())
+    }
+
+    /// One host's discovery probes into `batch` (up to four), `n` the
+    /// host's position (an IPv4 identification for the probes).
+    fn discovery_probes(&self, batch: &mut Batch, src: IpAddr, dst: IpAddr, n: u16) {
+        let ip = match (src, dst) {
+            (IpAddr::V4(src), IpAddr::V4(dst)) => ProbeIp::V4(Ipv4Fields {
+                src,
+                dst,
+                ip_id: n.wrapping_mul(31),
+                ttl: self.cfg.ttl,
+            }),
+            (IpAddr::V6(src), IpAddr::V6(dst)) => ProbeIp::V6(Ipv6Header {
+                src,
+                dst,
+                hop_limit: self.cfg.ttl,
+                traffic_class: 0,
+                flow_label: 0,
+            }),
+            // Never: a window's sources are of its hosts' family.
+            _ => return,
+        };
+        let (id, seq) = self.cookie.icmp_id_seq(src, dst);
+        let len = build_echo_probe(batch.slot(), &ip, id, seq).unwrap_or(0);
+        batch.commit(len, dst);
+        let sport = self.sport(dst, DISCOVERY_SYN_PORT);
+        let c = self.cookie.seq(src, dst, sport, DISCOVERY_SYN_PORT);
+        let len = build_syn_probe(batch.slot(), &ip, sport, DISCOVERY_SYN_PORT, c).unwrap_or(0);
+        batch.commit(len, dst);
+        let sport = self.sport(dst, DISCOVERY_ACK_PORT);
+        let c = self.cookie.seq(src, dst, sport, DISCOVERY_ACK_PORT);
+        let len = build_ack_probe(batch.slot(), &ip, sport, DISCOVERY_ACK_PORT, c, c).unwrap_or(0);
+        batch.commit(len, dst);
+        if let ProbeIp::V4(f) = &ip {
+            let len = build_icmp_timestamp(batch.slot(), f, id, seq).unwrap_or(0);
+            batch.commit(len, dst);
+        }
     }
 
     /// Sender threads: the kernel does the work of sending (and, on a veth
@@ -344,7 +362,7 @@ impl SynScanner {
         parts: u64,
     ) -> Result<u64, ScanError> {
         // One template per source address; a scan rarely has more than one or two.
-        let mut templates: Vec<(Ipv4Addr, SynTemplate)> = Vec::new();
+        let mut templates: Vec<Template> = Vec::new();
         let mut timing = self.cfg.timing;
         timing.max_rate = timing.max_rate.map(|r| r / parts as f64);
         let mut out = self.sender(&timing);
@@ -374,16 +392,16 @@ impl SynScanner {
             let Some(dport) = self.ports.port(p) else {
                 continue;
             };
-            let dst = win.hosts[h as usize];
+            let dst = win.host(h);
             let src = win.source(h);
-            let at = match templates.iter().position(|(a, _)| *a == src) {
+            let at = match templates.iter().position(|t| t.src() == src) {
                 Some(i) => i,
                 None => {
-                    templates.push((src, SynTemplate::new(src, self.cfg.ttl)));
+                    templates.push(Template::new(src, self.cfg.ttl));
                     templates.len() - 1
                 }
             };
-            self.write_syn(&templates[at].1, src, &mut batch, dst, dport, probe as u16);
+            self.write_syn(&templates[at], &mut batch, dst, dport, probe as u16);
             if batch.full() {
                 out.flush(&mut batch)?;
             }
@@ -524,30 +542,15 @@ impl SynScanner {
         while jobs.peek().is_some() && !self.stop.is_stopped() {
             let _sending = memprof::phase(memprof::Phase::Sending);
             let start = SystemTime::now();
+            let v4 = self.cfg.source.is_ipv4();
             let batch: Vec<HostJob> = jobs
                 .by_ref()
-                .filter(|j| j.addr.is_ipv4())
+                .filter(|j| super::hosts::same_family(j, v4))
                 .take(per_window)
                 .collect();
-            let addrs: Vec<Ipv4Addr> = batch
-                .iter()
-                .map(|j| match j.addr {
-                    IpAddr::V4(a) => a,
-                    IpAddr::V6(_) => Ipv4Addr::UNSPECIFIED,
-                })
-                .collect();
-            let local: Vec<bool> = addrs.iter().map(|a| a.is_loopback()).collect();
-            let sources: Vec<Ipv4Addr> = if self.cfg.source_per_target {
-                addrs
-                    .iter()
-                    .map(|&a| crate::net::route::source_for(a).unwrap_or(self.cfg.source))
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            let win = Arc::new(
-                Window::new(addrs, self.ports.len()).with_sources(sources, self.cfg.source),
-            );
+            let set = HostSet::for_jobs(&batch, self.cfg.source, self.cfg.source_per_target);
+            let local: Vec<bool> = set.hosts.iter().map(|a| a.is_loopback()).collect();
+            let win = Arc::new(Window::of(set, self.ports.len()));
             *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&win));
             if plan.discovery {
                 self.discover(&win, &local)?;
@@ -568,6 +571,27 @@ impl SynScanner {
             *self.current.write().unwrap_or_else(|e| e.into_inner()) = None;
         }
         Ok(())
+    }
+}
+
+/// The hot-loop SYN builder of one source address.
+enum Template {
+    V4(SynTemplate, IpAddr),
+    V6(SynTemplate6, IpAddr),
+}
+
+impl Template {
+    fn new(src: IpAddr, ttl: u8) -> Template {
+        match src {
+            IpAddr::V4(a) => Template::V4(SynTemplate::new(a, ttl), src),
+            IpAddr::V6(a) => Template::V6(SynTemplate6::new(a, ttl), src),
+        }
+    }
+
+    fn src(&self) -> IpAddr {
+        match self {
+            Template::V4(_, a) | Template::V6(_, a) => *a,
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 use super::{SynConfig, SynScanner};
 use crate::cancel::StopFlag;
 use crate::error::ScanError;
-use crate::net::raw::RawIo;
+use crate::net::raw::{Family, RawIo, Transport, SCAN_RCVBUF_BYTES};
 use crate::net::route;
 use prtip_core::config::Timing;
 use prtip_core::cookie::DEFAULT_SOURCE_PORT_RANGE;
@@ -31,14 +31,21 @@ pub struct SynSetup {
 
 /// Opens the raw sockets and returns the engine. Each target's source
 /// address comes from the routing table unless `-S` fixes one; with `-e`
-/// alone, the route to `first_target` picks the one source.
+/// alone, the route to `first_target` picks the one source. The sockets
+/// are of `first_target`'s family (IPv4 without one), the scan's.
 pub fn open(
     setup: SynSetup,
     first_target: Option<IpAddr>,
     stop: StopFlag,
 ) -> Result<SynScanner, ScanError> {
     let source = crate::engines::source_address(setup.source, first_target)?;
-    let io = RawIo::open(setup.interface.as_deref()).map_err(|source| ScanError::RawSockets {
+    let io = RawIo::open_for(
+        setup.interface.as_deref(),
+        Family::of(source),
+        Transport::Tcp,
+        SCAN_RCVBUF_BYTES,
+    )
+    .map_err(|source| ScanError::RawSockets {
         interface: setup.interface.clone(),
         source,
     })?;

@@ -6,11 +6,12 @@
 //! retransmission. This is the only per-probe memory of the stateless scan:
 //! `hosts × ports / 2` bytes, bounded by [`MAX_WINDOW_PROBES`].
 
+use crate::engines::icmp::{icmp_verdict, Filtered, IcmpVerdict};
 use prtip_core::result::{PortState, Reason};
-use std::net::Ipv4Addr;
+use prtip_core::wire::IcmpError;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-pub use crate::engines::hosts::{HostReason, HostSet};
+pub use crate::engines::hosts::{HostAddrs, HostReason, HostSet};
 pub use crate::engines::portindex::PortIndex;
 
 /// Most probes in one window: 2^21 probes is a 1 MiB outcome map.
@@ -23,49 +24,50 @@ pub fn window_hosts(ports: usize) -> usize {
     crate::engines::hosts::window_hosts(ports, MAX_WINDOW_PROBES, MAX_WINDOW_HOSTS)
 }
 
-/// Outcome codes stored per probe.
+/// What is known of one probe, kept as a nibble (0 = nothing yet).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
 pub enum Outcome {
-    Open = 1,
-    Closed = 2,
-    NetUnreach = 3,
-    HostUnreach = 4,
-    ProtoUnreach = 5,
-    PortUnreach = 6,
-    NetProhibited = 7,
-    HostProhibited = 8,
-    AdminProhibited = 9,
+    /// SYN-ACK.
+    Open,
+    /// RST.
+    Closed,
+    /// An ICMP error that filters the port (see [`crate::engines::icmp`]).
+    Filtered(Filtered),
 }
 
+/// Nibble of the first [`Filtered`] reason; the others follow it.
+const FILTERED_BASE: u8 = 3;
+const _: () = assert!(
+    FILTERED_BASE + Filtered::COUNT <= 16,
+    "outcomes fit a nibble"
+);
+
 impl Outcome {
-    fn from_code(c: u8) -> Option<Outcome> {
-        Some(match c {
-            1 => Outcome::Open,
-            2 => Outcome::Closed,
-            3 => Outcome::NetUnreach,
-            4 => Outcome::HostUnreach,
-            5 => Outcome::ProtoUnreach,
-            6 => Outcome::PortUnreach,
-            7 => Outcome::NetProhibited,
-            8 => Outcome::HostProhibited,
-            9 => Outcome::AdminProhibited,
-            _ => return None,
-        })
+    fn code(self) -> u8 {
+        match self {
+            Outcome::Open => 1,
+            Outcome::Closed => 2,
+            Outcome::Filtered(f) => FILTERED_BASE + f as u8,
+        }
     }
 
-    /// The ICMP destination-unreachable codes nmap treats as "filtered".
-    pub fn from_icmp_code(code: u8) -> Option<Outcome> {
-        Some(match code {
-            0 => Outcome::NetUnreach,
-            1 => Outcome::HostUnreach,
-            2 => Outcome::ProtoUnreach,
-            3 => Outcome::PortUnreach,
-            9 => Outcome::NetProhibited,
-            10 => Outcome::HostProhibited,
-            13 => Outcome::AdminProhibited,
-            _ => return None,
-        })
+    fn from_code(c: u8) -> Option<Outcome> {
+        match c {
+            1 => Some(Outcome::Open),
+            2 => Some(Outcome::Closed),
+            _ => Filtered::from_index(c.checked_sub(FILTERED_BASE)?).map(Outcome::Filtered),
+        }
+    }
+
+    /// The outcome of an ICMP error quoting one of our TCP probes, by the
+    /// rules shared with the UDP engine; `None` when it says nothing.
+    pub fn from_icmp(e: &IcmpError) -> Option<Outcome> {
+        match icmp_verdict(e, false)? {
+            // A TCP probe is never closed by ICMP: icmp_verdict only
+            // closes UDP ports.
+            IcmpVerdict::Closed => None,
+            IcmpVerdict::Filtered(f) => Some(Outcome::Filtered(f)),
+        }
     }
 
     /// State and reason as nmap reports them for a SYN scan.
@@ -73,13 +75,7 @@ impl Outcome {
         match self {
             Outcome::Open => (PortState::Open, Reason::SynAck),
             Outcome::Closed => (PortState::Closed, Reason::Reset),
-            Outcome::NetUnreach => (PortState::Filtered, Reason::NetUnreach),
-            Outcome::HostUnreach => (PortState::Filtered, Reason::HostUnreach),
-            Outcome::ProtoUnreach => (PortState::Filtered, Reason::ProtoUnreach),
-            Outcome::PortUnreach => (PortState::Filtered, Reason::PortUnreach),
-            Outcome::NetProhibited => (PortState::Filtered, Reason::NetProhibited),
-            Outcome::HostProhibited => (PortState::Filtered, Reason::HostProhibited),
-            Outcome::AdminProhibited => (PortState::Filtered, Reason::AdminProhibited),
+            Outcome::Filtered(f) => (PortState::Filtered, f.reason()),
         }
     }
 }
@@ -103,21 +99,20 @@ impl std::ops::Deref for Window {
 }
 
 impl Window {
-    pub fn new(hosts: Vec<Ipv4Addr>, nports: u32) -> Self {
-        let nprobes = hosts.len() as u64 * u64::from(nports);
+    pub fn new(hosts: impl Into<HostAddrs>, nports: u32) -> Self {
+        Window::of(HostSet::new(hosts), nports)
+    }
+
+    /// The window of the hosts of `set`.
+    pub fn of(set: HostSet, nports: u32) -> Self {
+        let nprobes = set.host_count() * u64::from(nports);
         let words = nprobes.div_ceil(16) as usize;
         Window {
-            set: HostSet::new(hosts),
+            set,
             nports: u64::from(nports),
             outcomes: (0..words).map(|_| AtomicU64::new(0)).collect(),
             answered: AtomicU64::new(0),
         }
-    }
-
-    /// Set the source address of each host (see [`HostSet::with_sources`]).
-    pub fn with_sources(mut self, sources: Vec<Ipv4Addr>, default: Ipv4Addr) -> Self {
-        self.set = self.set.with_sources(sources, default);
-        self
     }
 
     pub fn probe_count(&self) -> u64 {
@@ -147,7 +142,7 @@ impl Window {
             return false;
         };
         let shift = (probe % 16) * 4;
-        let nibble = (outcome as u64) << shift;
+        let nibble = u64::from(outcome.code()) << shift;
         let mut cur = word.load(Ordering::Relaxed);
         loop {
             if (cur >> shift) & 0xf != 0 {
@@ -165,12 +160,10 @@ impl Window {
         }
         self.answered.fetch_add(1, Ordering::Relaxed);
         let (host, _) = self.split(probe);
-        let why = if outcome == Outcome::Open {
-            HostReason::SynAck
-        } else if outcome == Outcome::Closed {
-            HostReason::Reset
-        } else {
-            HostReason::Unreachable
+        let why = match outcome {
+            Outcome::Open => HostReason::SynAck,
+            Outcome::Closed => HostReason::Reset,
+            Outcome::Filtered(_) => HostReason::Unreachable,
         };
         self.mark_alive(host, ttl, why);
         true
@@ -185,6 +178,7 @@ impl Window {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
     #[test]
     fn outcomes_are_first_writer_wins() {
@@ -193,8 +187,8 @@ mod tests {
             40,
         );
         assert_eq!(w.probe_count(), 80);
-        assert_eq!(w.host_index(Ipv4Addr::new(10, 0, 0, 1)), Some(1));
-        assert_eq!(w.host_index(Ipv4Addr::new(10, 0, 0, 3)), None);
+        assert_eq!(w.host_index(Ipv4Addr::new(10, 0, 0, 1).into()), Some(1));
+        assert_eq!(w.host_index(Ipv4Addr::new(10, 0, 0, 3).into()), None);
         let p = w.probe_index(1, 39);
         assert_eq!(w.split(p), (1, 39));
         assert!(w.record(p, Outcome::Open, 64));
@@ -217,13 +211,35 @@ mod tests {
     }
 
     #[test]
-    fn icmp_codes_follow_nmap() {
-        for code in [0u8, 1, 2, 3, 9, 10, 13] {
-            let o = Outcome::from_icmp_code(code).expect("filtered code");
-            assert_eq!(o.state_reason().0, PortState::Filtered);
+    fn every_outcome_survives_its_nibble() {
+        let mut all = vec![Outcome::Open, Outcome::Closed];
+        all.extend(
+            (0..Filtered::COUNT)
+                .filter_map(Filtered::from_index)
+                .map(Outcome::Filtered),
+        );
+        let w = Window::new(vec![Ipv4Addr::new(10, 0, 0, 1)], all.len() as u32);
+        for (p, &o) in all.iter().enumerate() {
+            assert!(w.record(p as u64, o, 1));
+            assert_eq!(w.outcome(p as u64), Some(o));
         }
-        for code in [4u8, 5, 6, 7, 8, 11, 12, 14, 15] {
-            assert_eq!(Outcome::from_icmp_code(code), None, "code {code}");
-        }
+        assert_eq!(Outcome::from_code(0), None);
+        assert_eq!(Outcome::from_code(FILTERED_BASE + Filtered::COUNT), None);
+    }
+
+    #[test]
+    fn ipv6_window_finds_its_hosts() {
+        let a = |n| Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, n);
+        let w = Window::new(vec![a(7), a(3)], 10);
+        assert_eq!(w.host_index(IpAddr::V6(a(3))), Some(1));
+        assert_eq!(w.host_index(IpAddr::V4(Ipv4Addr::new(0, 0, 0, 3))), None);
+        let p = w.probe_index(1, 9);
+        let unreach = Outcome::Filtered(Filtered::NoRoute);
+        assert!(w.record(p, unreach, 60));
+        assert_eq!(
+            w.outcome(p).map(Outcome::state_reason),
+            Some((PortState::Filtered, Reason::NoRoute))
+        );
+        assert_eq!(w.host_reason(1), Some(HostReason::Unreachable));
     }
 }

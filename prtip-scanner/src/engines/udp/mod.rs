@@ -4,9 +4,11 @@
 //! for each port); a receiver thread classifies UDP answers and ICMP
 //! errors. Nothing is kept per probe but a byte of outcome
 //! ([`state::UdpWindow`]); a reply is recognised as ours by the keyed
-//! source port, an ICMP error by the keyed IP identification it quotes
-//! (which also carries the batch number), and, where the protocol echoes a
-//! request field (a DNS ID, an NTP timestamp), by keyed bytes in it.
+//! source port, an ICMP error by the keyed tag it quotes (which also
+//! carries the batch number): the IPv4 identification, or over IPv6 the
+//! flow label (20 bits: the batch tag's 16 and four more keyed bits), and,
+//! where the protocol echoes a request field (a DNS ID, an NTP timestamp),
+//! by keyed bytes in it. One scan is one family, its source's.
 //!
 //! How batches are spaced and what silence proves under ICMP rate limits
 //! is explained in [`schedule`]; ARCHITECTURE.md has the overview.
@@ -33,7 +35,7 @@ use prtip_core::result::{
 };
 use schedule::{HostPlan, Rules};
 use state::{PortOrder, UdpWindow};
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
@@ -70,7 +72,8 @@ pub struct UdpSetup {
 pub struct UdpConfig {
     pub timing: Timing,
     /// Our address as targets see it (`-S`, or the route to the first target).
-    pub source: Ipv4Addr,
+    /// Its family is the scan's.
+    pub source: IpAddr,
     /// Look the source address up for every target (false with `-S` or `-e`).
     pub source_per_target: bool,
     /// Source ports used: `sport_base .. sport_base + sport_range`.
@@ -146,7 +149,7 @@ impl UdpScanner {
         }
     }
 
-    fn sport(&self, dst: Ipv4Addr, dport: u16) -> u16 {
+    fn sport(&self, dst: IpAddr, dport: u16) -> u16 {
         self.cookie
             .source_port(dst, dport, self.cfg.sport_base, self.cfg.sport_range)
     }
@@ -341,22 +344,7 @@ impl UdpScanner {
     }
 
     fn window_of(&self, jobs: &[HostJob]) -> UdpWindow {
-        let addrs: Vec<Ipv4Addr> = jobs
-            .iter()
-            .map(|j| match j.addr {
-                IpAddr::V4(a) => a,
-                IpAddr::V6(_) => Ipv4Addr::UNSPECIFIED,
-            })
-            .collect();
-        let sources: Vec<Ipv4Addr> = if self.cfg.source_per_target {
-            addrs
-                .iter()
-                .map(|&a| crate::net::route::source_for(a).unwrap_or(self.cfg.source))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let set = HostSet::new(addrs).with_sources(sources, self.cfg.source);
+        let set = HostSet::for_jobs(jobs, self.cfg.source, self.cfg.source_per_target);
         UdpWindow::new(set, self.order.len())
     }
 
@@ -367,7 +355,8 @@ impl UdpScanner {
         on_host: &mut OnHost<'_>,
     ) -> Result<(), ScanError> {
         let per_window = state::window_hosts(self.order.len() as usize);
-        let mut jobs = jobs.filter(|j| j.addr.is_ipv4()).peekable();
+        let v4 = self.cfg.source.is_ipv4();
+        let mut jobs = jobs.filter(|j| super::hosts::same_family(j, v4)).peekable();
         while jobs.peek().is_some() && !self.stop.is_stopped() {
             let _sending = memprof::phase(memprof::Phase::Sending);
             let start = SystemTime::now();

@@ -1,11 +1,17 @@
-//! Building UDP probes: the port's payloads, a keyed IP identification that
-//! carries the batch number, and keyed bytes where the reply echoes them.
+//! Building UDP probes: the port's payloads, a keyed tag that carries the
+//! batch number (in the IPv4 identification, or the IPv6 flow label, which
+//! an ICMPv6 error quotes back just the same), and keyed bytes where the
+//! reply echoes them.
 
 use super::UdpScanner;
 use crate::engines::send::{self, Sender};
 use crate::error::ScanError;
 use prtip_core::payloads::{echo_field, Echo};
-use prtip_core::wire::{build_ipv4_udp, Ipv4Fields, UdpHeader, IPV4_HEADER_LEN, UDP_HEADER_LEN};
+use prtip_core::wire::{
+    build_ipv4_udp, build_ipv6_udp, Ipv4Fields, Ipv6Header, ProbeIp, UdpHeader, IPV4_HEADER_LEN,
+    IPV6_HEADER_LEN, UDP_HEADER_LEN,
+};
+use std::net::IpAddr;
 
 /// Largest probe: an Ethernet MTU. Longer payloads are not sent.
 pub const MAX_PROBE: usize = 1500;
@@ -75,21 +81,23 @@ impl UdpScanner {
         let Some(dport) = self.order.port(rank) else {
             return Ok(());
         };
-        let dst = win.hosts[host as usize];
+        let dst = win.host(host);
         let src = win.source(host);
         let sport = self.sport(dst, dport);
-        let ip = Ipv4Fields {
-            src,
-            dst,
-            ip_id: self.cookie.udp_ip_id(src, dst, sport, dport) ^ tag,
-            ttl: self.cfg.ttl,
+        let keyed = self.cookie.udp_tag(src, dst, sport, dport) ^ u32::from(tag);
+        let Some(ip) = probe_ip(src, dst, keyed, self.cfg.ttl) else {
+            return Ok(());
+        };
+        let max_payload = match ip {
+            ProbeIp::V4(_) => MAX_PAYLOAD,
+            ProbeIp::V6(_) => MAX_PROBE - IPV6_HEADER_LEN - UDP_HEADER_LEN,
         };
         let udp = UdpHeader { sport, dport };
         let echo = self.cookie.udp_echo(src, dst, sport, dport);
         let sentinel = tag & SENTINEL_BIT != 0;
         let mut any = false;
         for payload in self.payloads.for_port(dport) {
-            if payload.len() > MAX_PAYLOAD {
+            if payload.len() > max_payload {
                 continue;
             }
             any = true;
@@ -111,8 +119,30 @@ impl UdpScanner {
     }
 }
 
+/// The IP layer of a probe from `src` to `dst` with `tag` in its tag
+/// field (the IPv4 identification keeps its low 16 bits, which is all an
+/// IPv4 tag has); `None` for a pair of two families.
+fn probe_ip(src: IpAddr, dst: IpAddr, tag: u32, ttl: u8) -> Option<ProbeIp> {
+    Some(match (src, dst) {
+        (IpAddr::V4(src), IpAddr::V4(dst)) => ProbeIp::V4(Ipv4Fields {
+            src,
+            dst,
+            ip_id: tag as u16,
+            ttl,
+        }),
+        (IpAddr::V6(src), IpAddr::V6(dst)) => ProbeIp::V6(Ipv6Header {
+            src,
+            dst,
+            hop_limit: ttl,
+            traffic_class: 0,
+            flow_label: tag,
+        }),
+        _ => return None,
+    })
+}
+
 /// One datagram: `payload` with the keyed `echo` bytes in its echoed field.
-fn write_one(batch: &mut Batch, ip: &Ipv4Fields, udp: &UdpHeader, payload: &[u8], echo: &[u8; 8]) {
+fn write_one(batch: &mut Batch, ip: &ProbeIp, udp: &UdpHeader, payload: &[u8], echo: &[u8; 8]) {
     let mut body = [0u8; MAX_PAYLOAD];
     let body = &mut body[..payload.len()];
     body.copy_from_slice(payload);
@@ -122,8 +152,14 @@ fn write_one(batch: &mut Batch, ip: &Ipv4Fields, udp: &UdpHeader, payload: &[u8]
             field.copy_from_slice(&echo[..n]);
         }
     }
-    let len = build_ipv4_udp(batch.slot(), &ip.header(), udp, body).unwrap_or(0);
-    batch.commit(len, ip.dst);
+    let (len, dst) = match ip {
+        ProbeIp::V4(f) => (
+            build_ipv4_udp(batch.slot(), &f.header(), udp, body),
+            f.dst.into(),
+        ),
+        ProbeIp::V6(h) => (build_ipv6_udp(batch.slot(), h, udp, body), h.dst.into()),
+    };
+    batch.commit(len.unwrap_or(0), dst);
 }
 
 /// Keyed bytes that must appear at `echo.reply` in a reply to our probe.

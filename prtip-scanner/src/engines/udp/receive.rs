@@ -1,11 +1,13 @@
 //! Classifying what comes back: UDP answers (open) and ICMP errors quoting
 //! our probes (closed or filtered), each checked against the scan's keys.
+//! Both families: an ICMPv6 error quotes the flow label where an ICMP one
+//! quotes the identification, and `IcmpError::orig_tag` is either.
 
 use super::probe::{echo_matches, port_echo, untag};
 use super::state::{Outcome, UdpWindow, SENTINEL_POS};
 use super::UdpScanner;
 use crate::engines::hosts::HostReason;
-use prtip_core::wire::{parse_reply, IcmpUnreachable, Reply, UdpReply, IPPROTO_UDP};
+use prtip_core::wire::{parse_reply, IcmpError, Reply, UdpReply, IPPROTO_UDP};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
@@ -14,14 +16,14 @@ impl UdpScanner {
     pub(super) fn handle(&self, packet: &[u8]) {
         self.received.fetch_add(1, Ordering::Relaxed);
         let reply = match parse_reply(packet) {
-            Some(r @ (Reply::Udp(_) | Reply::IcmpUnreachable(_))) => r,
+            Some(r @ (Reply::Udp(_) | Reply::IcmpError(_))) => r,
             _ => return,
         };
         let guard = self.current.read().unwrap_or_else(|e| e.into_inner());
         let Some(win) = guard.as_ref() else { return };
         match reply {
             Reply::Udp(u) => self.on_udp(win, &u),
-            Reply::IcmpUnreachable(u) if u.orig_proto == IPPROTO_UDP => self.on_icmp(win, &u),
+            Reply::IcmpError(u) if u.orig_proto == IPPROTO_UDP => self.on_icmp(win, &u),
             _ => {}
         }
     }
@@ -54,7 +56,7 @@ impl UdpScanner {
         win.mark_alive(h, u.ttl, HostReason::UdpResponse);
     }
 
-    fn on_icmp(&self, win: &UdpWindow, u: &IcmpUnreachable) {
+    fn on_icmp(&self, win: &UdpWindow, u: &IcmpError) {
         let (Some(h), Some(rank)) = (win.host_index(u.orig_dst), self.order.rank(u.orig_dport))
         else {
             return;
@@ -65,13 +67,16 @@ impl UdpScanner {
         }
         let keyed = self
             .cookie
-            .udp_ip_id(u.orig_src, u.orig_dst, u.orig_sport, u.orig_dport);
-        let Some((batch, sentinel)) = untag(u.orig_ip_id ^ keyed, win.mark(h).batch) else {
+            .udp_tag(u.orig_src, u.orig_dst, u.orig_sport, u.orig_dport);
+        // The batch tag is 16 bits; a flow label's 4 bits above it are all
+        // key, and must match too.
+        let tag = u16::try_from(u.orig_tag ^ keyed).ok();
+        let Some((batch, sentinel)) = tag.and_then(|t| untag(t, win.mark(h).batch)) else {
             self.drop_forged();
             return;
         };
         let from_target = u.from == u.orig_dst;
-        let Some(outcome) = Outcome::from_icmp(u.code, from_target) else {
+        let Some(outcome) = Outcome::from_icmp(u) else {
             return;
         };
         self.matched.fetch_add(1, Ordering::Relaxed);

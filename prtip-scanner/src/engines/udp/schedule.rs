@@ -27,6 +27,19 @@
 //! least the target allows, and runs in parallel across hosts, each with
 //! its own bucket.
 //!
+//! IPv6 targets limit ICMPv6 errors the same way with another clock
+//! (`net.ipv6.icmp.ratelimit`, 1 s, burst six), shortened by the prefix
+//! length of the target's route back to us: the interval is shifted right
+//! by `(128 - prefix) / 32`, so a /128 or /97+ route refills a token a
+//! second, a /64 (the usual on-link route) one every 250 ms, a default
+//! route (/0) one every 62 ms; loopback is not limited at all. Nothing here
+//! assumes the 1 s clock: [`next_interval`] scales the pause by the errors
+//! the last batch drew, so against IPv6 it settles near two tokens of the
+//! faster clock, and a host with `C` closed ports takes about
+//! `(C - burst) × interval` instead of `C - burst` seconds. The bounds that
+//! are in seconds ([`QUIET_HOST_WAIT`], [`MAX_INTERVAL`]) only err on the
+//! slow side there.
+//!
 //! A host that never sent an ICMP error has nothing to confirm with: like
 //! nmap, its silent ports are open|filtered after one retransmission, but
 //! only once [`QUIET_HOST_WAIT`] has passed since the first batch, long

@@ -4,7 +4,7 @@
 use super::{UdpConfig, UdpScanner, UdpSetup};
 use crate::cancel::StopFlag;
 use crate::error::ScanError;
-use crate::net::raw::RawIo;
+use crate::net::raw::{Family, RawIo, Transport, SCAN_RCVBUF_BYTES};
 use crate::net::route;
 use prtip_core::cookie::DEFAULT_SOURCE_PORT_RANGE;
 use prtip_core::wire::DEFAULT_TTL;
@@ -18,11 +18,16 @@ pub fn open_scanner(
     stop: StopFlag,
 ) -> Result<UdpScanner, ScanError> {
     let source = crate::engines::source_address(setup.source, first_target)?;
-    let io =
-        RawIo::open_udp(setup.interface.as_deref()).map_err(|source| ScanError::RawSockets {
-            interface: setup.interface.clone(),
-            source,
-        })?;
+    let io = RawIo::open_for(
+        setup.interface.as_deref(),
+        Family::of(source),
+        Transport::Udp,
+        SCAN_RCVBUF_BYTES,
+    )
+    .map_err(|source| ScanError::RawSockets {
+        interface: setup.interface.clone(),
+        source,
+    })?;
     let (sport_base, sport_range) =
         route::source_port_window(route::ephemeral_range(), DEFAULT_SOURCE_PORT_RANGE);
     let seed = match setup.seed {

@@ -8,9 +8,11 @@
 
 use super::super::hosts::HostSet;
 use super::super::portindex::PortIndex;
+use crate::engines::icmp::{icmp_verdict, Filtered, IcmpVerdict};
 use prtip_core::permutation::Permutation;
 use prtip_core::ports::PortList;
 use prtip_core::result::{PortState, Reason};
+use prtip_core::wire::IcmpError;
 #[cfg(test)]
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
@@ -34,59 +36,54 @@ pub fn window_hosts(ports: usize) -> usize {
 
 /// What is known of one probe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
 pub enum Outcome {
-    /// A UDP datagram came back.
-    Open = 1,
+    /// A UDP answer.
+    Open,
     /// ICMP port unreachable from the target itself.
-    Closed = 2,
-    NetUnreach = 3,
-    HostUnreach = 4,
-    ProtoUnreach = 5,
-    /// Port unreachable sent by someone else (a router or firewall).
-    PortUnreachFiltered = 6,
-    NetProhibited = 7,
-    HostProhibited = 8,
-    AdminProhibited = 9,
+    Closed,
+    /// Any other ICMP error that filters the port (a port unreachable from
+    /// someone else included): see [`crate::engines::icmp`].
+    Filtered(Filtered),
     /// No answer, decided by the scheduler: open|filtered.
-    Silent = 10,
+    Silent,
     /// No answer under `--defeat-icmp-ratelimit`: closed|filtered.
-    SilentUnsure = 11,
+    SilentUnsure,
 }
 
+/// Codes of the low nibble: 0 is "nothing yet".
+const FILTERED_BASE: u8 = 3;
+const SILENT: u8 = FILTERED_BASE + Filtered::COUNT;
+const SILENT_UNSURE: u8 = SILENT + 1;
+const _: () = assert!(SILENT_UNSURE < 16, "outcomes fit the low nibble");
+
 impl Outcome {
+    fn code(self) -> u8 {
+        match self {
+            Outcome::Open => 1,
+            Outcome::Closed => 2,
+            Outcome::Filtered(f) => FILTERED_BASE + f as u8,
+            Outcome::Silent => SILENT,
+            Outcome::SilentUnsure => SILENT_UNSURE,
+        }
+    }
+
     fn from_code(c: u8) -> Option<Outcome> {
-        use Outcome::*;
         Some(match c {
-            1 => Open,
-            2 => Closed,
-            3 => NetUnreach,
-            4 => HostUnreach,
-            5 => ProtoUnreach,
-            6 => PortUnreachFiltered,
-            7 => NetProhibited,
-            8 => HostProhibited,
-            9 => AdminProhibited,
-            10 => Silent,
-            11 => SilentUnsure,
-            _ => return None,
+            1 => Outcome::Open,
+            2 => Outcome::Closed,
+            SILENT => Outcome::Silent,
+            SILENT_UNSURE => Outcome::SilentUnsure,
+            _ => Outcome::Filtered(Filtered::from_index(c.checked_sub(FILTERED_BASE)?)?),
         })
     }
 
-    /// The outcome of an ICMP destination-unreachable `code`, with nmap's
-    /// rule that only the target itself can call a UDP port closed.
-    pub fn from_icmp(code: u8, from_target: bool) -> Option<Outcome> {
-        use Outcome::*;
-        Some(match code {
-            0 => NetUnreach,
-            1 => HostUnreach,
-            2 => ProtoUnreach,
-            3 if from_target => Closed,
-            3 => PortUnreachFiltered,
-            9 => NetProhibited,
-            10 => HostProhibited,
-            13 => AdminProhibited,
-            _ => return None,
+    /// The outcome of an ICMP error quoting one of our UDP probes, by the
+    /// rules shared with the SYN engine (only the target itself closes a
+    /// port); `None` when it says nothing about the port.
+    pub fn from_icmp(e: &IcmpError) -> Option<Outcome> {
+        Some(match icmp_verdict(e, true)? {
+            IcmpVerdict::Closed => Outcome::Closed,
+            IcmpVerdict::Filtered(f) => Outcome::Filtered(f),
         })
     }
 
@@ -97,19 +94,12 @@ impl Outcome {
 
     /// State and reason as nmap reports them for a UDP scan.
     pub fn state_reason(self) -> (PortState, Reason) {
-        use Outcome::*;
         match self {
-            Open => (PortState::Open, Reason::UdpResponse),
-            Closed => (PortState::Closed, Reason::PortUnreach),
-            NetUnreach => (PortState::Filtered, Reason::NetUnreach),
-            HostUnreach => (PortState::Filtered, Reason::HostUnreach),
-            ProtoUnreach => (PortState::Filtered, Reason::ProtoUnreach),
-            PortUnreachFiltered => (PortState::Filtered, Reason::PortUnreach),
-            NetProhibited => (PortState::Filtered, Reason::NetProhibited),
-            HostProhibited => (PortState::Filtered, Reason::HostProhibited),
-            AdminProhibited => (PortState::Filtered, Reason::AdminProhibited),
-            Silent => (PortState::OpenFiltered, Reason::NoResponse),
-            SilentUnsure => (PortState::ClosedFiltered, Reason::NoResponse),
+            Outcome::Open => (PortState::Open, Reason::UdpResponse),
+            Outcome::Closed => (PortState::Closed, Reason::PortUnreach),
+            Outcome::Filtered(f) => (PortState::Filtered, f.reason()),
+            Outcome::Silent => (PortState::OpenFiltered, Reason::NoResponse),
+            Outcome::SilentUnsure => (PortState::ClosedFiltered, Reason::NoResponse),
         }
     }
 }
@@ -278,7 +268,7 @@ impl UdpWindow {
                 Some(o) if !o.is_silence() => return false,
                 _ => {}
             }
-            let new = (cur & 0xf0) | outcome as u8;
+            let new = (cur & 0xf0) | outcome.code();
             match slot.compare_exchange_weak(cur, new, Ordering::Relaxed, Ordering::Relaxed) {
                 Ok(_) => break,
                 Err(now) => cur = now,
@@ -332,7 +322,7 @@ impl UdpWindow {
         while cur & 0xf == 0 {
             match slot.compare_exchange_weak(
                 cur,
-                (cur & 0xf0) | outcome as u8,
+                (cur & 0xf0) | outcome.code(),
                 Ordering::Relaxed,
                 Ordering::Relaxed,
             ) {
@@ -432,6 +422,30 @@ impl UdpWindow {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_outcome_survives_its_nibble() {
+        let mut all = vec![
+            Outcome::Open,
+            Outcome::Closed,
+            Outcome::Silent,
+            Outcome::SilentUnsure,
+        ];
+        all.extend(
+            (0..Filtered::COUNT)
+                .filter_map(Filtered::from_index)
+                .map(Outcome::Filtered),
+        );
+        let mut codes: Vec<u8> = all.iter().map(|o| o.code()).collect();
+        for o in &all {
+            assert_eq!(Outcome::from_code(o.code()), Some(*o));
+        }
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), all.len());
+        assert!(codes.iter().all(|&c| (1..16).contains(&c)));
+        assert_eq!(Outcome::from_code(0), None);
+    }
 
     #[test]
     fn port_order_is_a_permutation_with_its_inverse() {
