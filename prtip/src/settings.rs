@@ -385,14 +385,6 @@ fn tcp_from(
     }
     Ok(if args.connect_scan {
         (Some(ScanKind::Connect), None)
-    } else if privileged && args.ipv6 && !args.syn_scan && !args.udp_scan && !RAW_IPV6 {
-        (
-            Some(ScanKind::Connect),
-            Some(
-                "the IPv6 SYN scan is not available yet, so using a TCP connect scan (-sT)"
-                    .to_string(),
-            ),
-        )
     } else if args.syn_scan || (privileged && !args.udp_scan) {
         (Some(ScanKind::Syn), None)
     } else if args.udp_scan {
@@ -410,9 +402,6 @@ fn tcp_from(
     })
 }
 
-/// Whether the raw engines (SYN, UDP, raw discovery) scan IPv6 yet.
-const RAW_IPV6: bool = false;
-
 /// What `-6` cannot be combined with, and a source address of the other
 /// family.
 fn refuse_ipv6_conflicts(args: &Args, source: Option<IpAddr>) -> Result<(), UsageError> {
@@ -420,12 +409,6 @@ fn refuse_ipv6_conflicts(args: &Args, source: Option<IpAddr>) -> Result<(), Usag
         return Err(usage(
             "-O with -6 is not supported yet: nmap's IPv6 OS detection uses a model built into nmap, not a database prtip can read; scan without -O",
         ));
-    }
-    if args.ipv6 && !RAW_IPV6 && (args.syn_scan || args.udp_scan) {
-        let flag = if args.syn_scan { "-sS" } else { "-sU" };
-        return Err(usage(format!(
-            "{flag} with -6 is not supported yet: use -sT (TCP connect scan) for IPv6 targets"
-        )));
     }
     match source {
         Some(IpAddr::V4(a)) if args.ipv6 => Err(usage(format!(
@@ -654,17 +637,16 @@ mod tests {
     fn ipv6_is_one_family_and_says_what_it_cannot_do_yet() {
         let s = settings_as("-6 -p 80 x", true).expect("valid");
         assert_eq!(s.family, Family::V6);
-        assert_eq!(s.tcp, Some(ScanKind::Connect));
-        assert!(s.notice.expect("notice").contains("IPv6 SYN scan"));
+        assert_eq!(s.tcp, Some(ScanKind::Syn));
+        assert!(s.notice.is_none());
         let s = settings_as("-6 -p 80 x", false).expect("valid");
         assert_eq!(s.tcp, Some(ScanKind::Connect));
         assert_eq!(
             settings_as("-p 80 x", true).expect("valid").family,
             Family::V4
         );
+        assert!(settings_as("-6 -sU x", true).is_ok());
         for (cmd, says) in [
-            ("-6 -sS x", "-sS with -6 is not supported yet"),
-            ("-6 -sU x", "-sU with -6 is not supported yet"),
             ("-6 -O x", "-O with -6 is not supported yet"),
             ("-6 -S 10.0.0.1 x", "is an IPv4 address"),
             ("-S ::1 x", "is an IPv6 address"),

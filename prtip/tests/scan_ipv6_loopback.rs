@@ -11,7 +11,7 @@ mod common;
 use common::prtip_ok;
 use prtip_testkit::{
     loopback::{self, LoopbackPorts},
-    prereq::{require_file, require_tool},
+    prereq::{require_file, require_root, require_tool},
     process::{describe, run, tempdir},
     xml,
 };
@@ -52,6 +52,19 @@ fn gnmap_hosts(path: &Path) -> Vec<String> {
 
 #[test]
 fn connect_scan_of_ipv6_loopback_equals_truth_and_nmap() {
+    loopback_scan_equals_truth_and_nmap("-sT");
+}
+
+#[test]
+fn syn_scan_of_ipv6_loopback_equals_truth_and_nmap() {
+    if require_root() {
+        loopback_scan_equals_truth_and_nmap("-sS");
+    }
+}
+
+/// `-6 <scan> -n -p <ports> ::1` by prtip and nmap: the truth, the same
+/// XML (ndiff), grepable host lines and port table, a DTD-valid file.
+fn loopback_scan_equals_truth_and_nmap(scan: &str) {
     let _g = loopback::lock();
     let ports = LoopbackPorts::new_on(V6, 3, 3);
     let spec = ports.spec();
@@ -59,7 +72,7 @@ fn connect_scan_of_ipv6_loopback_equals_truth_and_nmap() {
     let path = |name: &str| dir.path().join(name).to_str().expect("utf-8").to_owned();
     let (ours_x, ours_g) = (path("prtip.xml"), path("prtip.gnmap"));
     let normal = prtip_ok(&[
-        "-6", "-sT", "-n", "-p", &spec, "-oX", &ours_x, "-oG", &ours_g, "::1",
+        "-6", scan, "-n", "-p", &spec, "-oX", &ours_x, "-oG", &ours_g, "::1",
     ]);
     let normal = String::from_utf8_lossy(&normal.stdout).into_owned();
     assert_eq!(ports_of(Path::new(&ours_x)), ports.expected());

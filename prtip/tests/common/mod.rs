@@ -120,8 +120,8 @@ pub fn profile_app(
     (code, stats, started.elapsed())
 }
 
-/// A SYN scan of a lab prefix, run in-process inside the lab's scanning
-/// namespace under dhat: checks that every address answered with exactly the
+/// A SYN scan of a lab prefix (IPv4, or the IPv6 /118 with `-6`), run
+/// in-process inside the lab's scanning namespace under dhat: checks that every address answered with exactly the
 /// lab's listeners open and `ports_per_host` ports counted, then asserts the
 /// peak heap against `budget`. Skips (or fails under CI) without root.
 #[cfg(feature = "dhat-heap")]
@@ -133,14 +133,21 @@ pub fn syn_lab_heap_scenario(
     hosts: usize,
 ) {
     const LISTEN: [u16; 3] = [22, 80, 443];
-    let Some(lab) = ScriptLab::up(prefix, &LISTEN, 0) else {
+    // An IPv6 prefix is the lab's /118, beside a small IPv4 one.
+    let v6 = prefix.contains(':');
+    let Some(lab) = ScriptLab::up(if v6 { "198.18.4.0/30" } else { prefix }, &LISTEN, 0) else {
         return;
     };
+    if v6 && (!lab.require_ipv6() || lab.prefix6.as_deref() != Some(prefix)) {
+        return;
+    }
     let dir = tempdir();
     let json = dir.path().join("scan.json");
-    let argv = [
-        "prtip",
-        "-sS",
+    let mut argv = vec!["prtip", "-sS"];
+    if v6 {
+        argv.push("-6");
+    }
+    argv.extend([
         "-n",
         "-Pn",
         "-p",
@@ -148,9 +155,8 @@ pub fn syn_lab_heap_scenario(
         "-oJ",
         json.to_str().expect("utf8 path"),
         prefix,
-    ]
-    .map(std::ffi::OsString::from)
-    .to_vec();
+    ]);
+    let argv: Vec<std::ffi::OsString> = argv.into_iter().map(std::ffi::OsString::from).collect();
 
     let netns = NetnsGuard::enter(&lab.netns_path(Side::Scanner));
     let (code, stats, elapsed) = profile_app(argv);
