@@ -5,7 +5,11 @@
 # PRTIP=path/to/prtip is set, interleaved so load drift hits all alike.
 #
 # Usage: [PRTIP=target/release/prtip] [LAB_NAME=prtip] [YARD_ARGS="--threads 2 --batch 128"]
-#        benchmarks/scripts/lab-syn-vs-nmap.sh [RUNS]        (default 3)
+#        [IPV6=1] benchmarks/scripts/lab-syn-vs-nmap.sh [RUNS]        (default 3)
+#
+# With IPV6=1 each run also scans the lab's IPv6 prefix (LAB_PREFIX6, default
+# 2001:db8:4::/118, also 1,024 hosts) with nmap -6 -sS and prtip -6 -sS, and
+# the summary compares prtip's IPv6 time with its own IPv4 time and nmap -6's.
 #
 # Brings the lab up (scripts/lab up) if it is not up, and uses it as it is if
 # it is. Every scanner runs inside the lab's scanning namespace, so packets go
@@ -93,6 +97,15 @@ for i in $(seq 1 "$runs"); do
         measure prtip "$PRTIP" -sS -n -Pn -p "$ports" -oG "$tmp/prtip.gnmap" "$prefix"
         check_open prtip "$tmp/prtip.gnmap"
     fi
+
+    if [ "${IPV6:-0}" = 1 ]; then
+        measure nmap6 nmap -6 -sS -n -Pn -p "$ports" --min-rate 50000 -oG "$tmp/nmap6.gnmap" "$LAB_PREFIX6"
+        check_open nmap6 "$tmp/nmap6.gnmap"
+        if [ $have_prtip = 1 ]; then
+            measure prtip6 "$PRTIP" -6 -sS -n -Pn -p "$ports" -oG "$tmp/prtip6.gnmap" "$LAB_PREFIX6"
+            check_open prtip6 "$tmp/prtip6.gnmap"
+        fi
+    fi
 done
 
 # shellcheck source=benchmarks/scripts/stats.sh
@@ -101,7 +114,7 @@ col() { awk -v c="$2" '{print $c}' "$tmp/$1" | median; }
 
 echo
 echo "median of $runs runs (wall seconds incl. start-up, peak RSS KB):"
-for n in yardstick nmap prtip; do
+for n in yardstick nmap prtip nmap6 prtip6; do
     [ -f "$tmp/$n" ] || continue
     printf '  %-9s %7.3f s  %7s KB\n' "$n" "$(col "$n" 1)" "$(col "$n" 2)"
 done
@@ -114,6 +127,13 @@ if [ -f "$tmp/prtip" ]; then
     p=$(col prtip 1)
     awk -v p="$p" -v y="$y" 'BEGIN { printf "prtip / yardstick = %.2f\n", p / y }'
     awk -v p="$p" -v m="$m" 'BEGIN { printf "nmap / prtip      = %.2f\n", m / p }'
+fi
+if [ -f "$tmp/prtip6" ]; then
+    p=$(col prtip 1)
+    p6=$(col prtip6 1)
+    m6=$(col nmap6 1)
+    awk -v a="$p6" -v b="$p" 'BEGIN { printf "prtip -6 / prtip  = %.2f (goal <= 1.20)\n", a / b }'
+    awk -v a="$m6" -v b="$p6" 'BEGIN { printf "nmap -6 / prtip -6 = %.2f (goal >= 2)\n", a / b }'
 fi
 if [ -f "$tmp/misses" ]; then
     sort "$tmp/misses" | uniq -c
