@@ -101,6 +101,27 @@ fn udp_versions_of_the_binary_equal_nmap_on_real_daemons() {
     assert!(theirs
         .values()
         .all(|(state, _, method, f)| { state == "open" && method == "probed" && f[0].is_some() }));
+
+    // The same daemons over IPv6 (they listen on ::1 too; nmap -6 names
+    // them as over IPv4: testkit/tests/ipv6_services.rs): prtip's answers
+    // are its IPv4 ones.
+    let ours6_xml = dir.path().join("prtip6.xml");
+    let args6 = [
+        "-6",
+        "-sU",
+        "-sV",
+        "-n",
+        "-Pn",
+        "-p",
+        DAEMON_PORTS,
+        "::1",
+        "-oX",
+    ];
+    run_in(d.cmd(prtip_path()).args(args6).arg(&ours6_xml), "prtip -6");
+    let ours6 = from_xml(&ours6_xml, |_, s| {
+        [s.product.clone(), s.version.clone(), s.extrainfo.clone()]
+    });
+    assert_eq!(ours6, ours, "-sU -sV over ::1 differs from 127.0.0.1");
 }
 
 /// Answers every datagram but an empty one (what the port scan sends to a
