@@ -217,6 +217,27 @@ fn target_list(settings: &Settings) -> Result<TargetList, Failure> {
     Ok(list)
 }
 
+/// Link-local targets (`fe80::1%eth0`) are reached through their interface:
+/// it becomes the scan's `-e`, so every engine and stage sends there (a
+/// socket bound to a device gives a link-local address its scope). `None`
+/// when nothing changes.
+fn through_link(settings: &Settings, targets: &TargetList) -> Result<Option<Settings>, Failure> {
+    let Some(scope) = targets.link_scope().map_err(usage)? else {
+        return Ok(None);
+    };
+    match &settings.socket.interface {
+        Some(e) if *e == scope => Ok(None),
+        Some(e) => Err(usage(format!(
+            "-e {e}: the link-local targets are on {scope}; scan them with -e {scope} or without -e"
+        ))),
+        None => {
+            let mut linked = settings.clone();
+            linked.socket.interface = Some(scope);
+            Ok(Some(linked))
+        }
+    }
+}
+
 fn exclude_set(settings: &Settings, resolver: &dyn Resolver) -> Result<ExcludeSet, Failure> {
     let mut set = ExcludeSet::new();
     for list in &settings.excludes {
@@ -240,6 +261,8 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
     let targets = target_list(settings)?;
     let excludes = exclude_set(settings, &resolver)?;
     drop(expansion);
+    let linked = through_link(settings, &targets)?;
+    let settings = linked.as_ref().unwrap_or(settings);
     let loading = memprof::phase(Phase::DatabaseLoad);
     let dbs = Databases::load(settings)?;
     let probe_db = dbs

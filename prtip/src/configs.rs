@@ -145,6 +145,12 @@ pub fn stages<'a>(
                     all_ports: v.all_ports,
                     trace: v.trace,
                     ports_at_once: version_ports_at_once(hosts)?,
+                    link_scope: settings
+                        .socket
+                        .interface
+                        .as_deref()
+                        .and_then(crate::sys::interface_index)
+                        .unwrap_or(0),
                     ..VersionConfig::default()
                 },
                 stop.clone(),

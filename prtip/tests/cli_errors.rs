@@ -62,6 +62,8 @@ fn usage_errors_are_one_line_with_status_2() {
         (&["-6", "-O", "::1"], "-O with -6 is not supported yet"),
         (&["-6", "-sT", "-S", LO, "::1"], "-S 127.0.0.1 is an IPv4 address"),
         (&["-sT", "-S", "::1", LO], "-S ::1 is an IPv6 address"),
+        (&["-6", "-sT", "-e", "lo", "fe80::1%nosuchif"], "the link-local targets are on nosuchif"),
+        (&["-6", "-sT", "fe80::1%a", "fe80::2%b"], "link-local targets on two interfaces (a and b)"),
         (&["-sS", "-sT", LO], "choose one TCP scan type"),
         (&["-sV", "--version-intensity", "x", LO], "a number from 0 to 9"),
         (&["-sV", "--version-all", "--version-light", LO], "choose one of"),

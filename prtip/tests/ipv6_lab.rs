@@ -205,3 +205,58 @@ fn discovery_equals_nmap() {
     // nmap lists only the hosts that are up with -sn; prtip does the same.
     assert_eq!(o, t, "prtip vs nmap: host status and reason");
 }
+
+/// The target's link-local address with the scanner's interface as its
+/// scope (`fe80::…%<if>`): connect and SYN scans reach it through that
+/// interface, with nmap -6's results.
+#[test]
+fn link_local_target_with_scope_equals_nmap() {
+    let Some(lab) = lab() else {
+        return;
+    };
+    if !require_tool("nmap") {
+        return;
+    }
+    let out = lab.ok(
+        Side::Target,
+        &[
+            "ip",
+            "-6",
+            "-o",
+            "addr",
+            "show",
+            "dev",
+            &lab.target_if,
+            "scope",
+            "link",
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let addr = text
+        .split_whitespace()
+        .skip_while(|w| *w != "inet6")
+        .nth(1)
+        .and_then(|a| a.split('/').next())
+        .unwrap_or_else(|| panic!("no link-local address on {}: {text}", lab.target_if))
+        .to_owned();
+    let target = format!("{addr}%{}", lab.scan_if);
+    let dir = tempdir();
+    for scan in ["-sT", "-sS"] {
+        let (ours, theirs) = both(
+            &lab,
+            dir.path(),
+            &[scan, "-n", "-Pn", "-p", "22,23", &target],
+        );
+        let ports = |x: &str| -> Vec<BTreeMap<u16, String>> {
+            xml::hosts(x).into_iter().map(|h| h.ports).collect()
+        };
+        let want: BTreeMap<u16, String> =
+            [(22, "open".to_owned()), (23, "closed".to_owned())].into();
+        assert_eq!(
+            ports(&ours),
+            std::slice::from_ref(&want),
+            "{scan}: prtip\n{ours}"
+        );
+        assert_eq!(ports(&theirs), [want], "{scan}: nmap\n{theirs}");
+    }
+}

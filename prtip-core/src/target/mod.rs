@@ -313,6 +313,37 @@ impl TargetList {
         })
     }
 
+    /// The interface of the scan's link-local targets (`fe80::1%eth0`), if
+    /// any: a scan reaches them through one interface, so two different
+    /// scopes are an error. Parses every expression, like
+    /// [`TargetList::count`], without expanding or resolving anything.
+    pub fn link_scope(&self) -> Result<Option<String>> {
+        let mut found: Option<Box<str>> = None;
+        for token in self.tokens() {
+            let Verdict::Scan(TargetSpec {
+                spec: Spec::Range6 {
+                    scope: Some(scope), ..
+                },
+                ..
+            }) = self.judge(&token)?
+            else {
+                continue;
+            };
+            match &found {
+                Some(first) if *first != scope => {
+                    return Err(Error::target(
+                        token.text,
+                        format!(
+                            "link-local targets on two interfaces ({first} and {scope}): scan each interface's targets separately"
+                        ),
+                    ))
+                }
+                _ => found = Some(scope),
+            }
+        }
+        Ok(found.map(String::from))
+    }
+
     /// True when no expression was given (a file of comments counts as none).
     pub fn is_empty(&self) -> bool {
         self.tokens().next().is_none()

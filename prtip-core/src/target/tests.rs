@@ -659,3 +659,18 @@ fn ipv6_excludes_skip_blocks_in_one_step() {
         Err("invalid CIDR prefix \"/129\" in \"::1/129\"".to_owned())
     );
 }
+
+#[test]
+fn link_scope_is_one_interface_per_scan() {
+    let mut l = TargetList::with_family(Family::V6);
+    l.push_arg("2001:db8::1");
+    assert_eq!(l.link_scope(), Ok(None));
+    l.push_arg("fe80::1%eth0");
+    l.push_file("f", "fe80::2%eth0/127\n::1\n");
+    assert_eq!(l.link_scope(), Ok(Some("eth0".to_owned())));
+    l.push_arg("fe80::9%eth1");
+    assert_eq!(
+        l.link_scope().map_err(|e| e.to_string()),
+        Err("invalid target \"fe80::9%eth1\": link-local targets on two interfaces (eth0 and eth1): scan each interface's targets separately".to_owned())
+    );
+}

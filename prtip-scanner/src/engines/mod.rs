@@ -65,11 +65,13 @@ pub fn open(
 }
 
 /// Our address for a raw scan: `-S` when given, else the route to
-/// `first_target` (loopback of its family when there is none). The scan's
-/// family is the first target's; a `-S` of the other family is refused.
+/// `first_target` (loopback of its family when there is none) through
+/// `interface` (`-e`) if given. The scan's family is the first target's; a
+/// `-S` of the other family is refused.
 pub(crate) fn source_address(
     chosen: Option<IpAddr>,
     first_target: Option<IpAddr>,
+    interface: Option<&str>,
 ) -> Result<IpAddr, ScanError> {
     let target = first_target.unwrap_or(match chosen {
         Some(IpAddr::V6(_)) => IpAddr::V6(std::net::Ipv6Addr::LOCALHOST),
@@ -80,9 +82,20 @@ pub(crate) fn source_address(
         Some(a) => Err(ScanError::Unsupported(format!(
             "-S {a}: the source address must be of the targets' family ({target} is not)"
         ))),
-        None => crate::net::route::source_for_addr(target).map_err(|source| ScanError::NoRoute {
-            addr: target,
-            source,
+        None => crate::net::route::source_for_addr_on(target, interface).map_err(|source| {
+            match interface {
+                // The interface itself is what failed (no such device).
+                Some(iface) if source.raw_os_error() == Some(libc::ENODEV) => {
+                    ScanError::Interface {
+                        iface: iface.to_owned(),
+                        source,
+                    }
+                }
+                _ => ScanError::NoRoute {
+                    addr: target,
+                    source,
+                },
+            }
         }),
     }
 }

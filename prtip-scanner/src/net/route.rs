@@ -15,14 +15,27 @@ pub fn source_for(dst: Ipv4Addr) -> io::Result<Ipv4Addr> {
 
 /// [`source_for`] for either family: the same trick on a socket of `dst`'s
 /// family (for IPv6, the kernel's source address selection of RFC 6724).
-/// A link-local `dst` has no scope here, so the kernel refuses it; `-S`
-/// and `-e` are the way to scan one.
 pub fn source_for_addr(dst: IpAddr) -> io::Result<IpAddr> {
+    source_for_addr_on(dst, None)
+}
+
+/// [`source_for_addr`] through `interface` (`-e`), which is also how a
+/// link-local `dst` is given its scope: the kernel refuses one without.
+pub fn source_for_addr_on(dst: IpAddr, interface: Option<&str>) -> io::Result<IpAddr> {
     let any = match dst {
         IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
         IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
     };
-    let sock = UdpSocket::bind((any, 0))?;
+    let sock = socket2::Socket::new(
+        socket2::Domain::for_address(SocketAddr::new(any, 0)),
+        socket2::Type::DGRAM,
+        None,
+    )?;
+    if let Some(name) = interface {
+        sock.bind_device(Some(name.as_bytes()))?;
+    }
+    sock.bind(&SocketAddr::new(any, 0).into())?;
+    let sock = UdpSocket::from(sock);
     sock.connect(SocketAddr::new(dst, 9))?;
     let ip = sock.local_addr()?.ip();
     if ip.is_ipv6() == dst.is_ipv6() {

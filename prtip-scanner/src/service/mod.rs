@@ -21,7 +21,7 @@ mod verdict;
 pub use exchange::RESPONSE_CAP;
 pub use verdict::{PortVerdict, Verdict};
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, SocketAddr, SocketAddrV6};
 use std::time::Duration;
 
 use futures_util::stream::{self, StreamExt};
@@ -53,6 +53,9 @@ pub struct VersionConfig {
     pub all_ports: bool,
     /// `--version-trace`: print every probe and outcome on stderr.
     pub trace: bool,
+    /// Interface index that gives link-local IPv6 targets their scope
+    /// (the scan's `-e`, or the interface of `fe80::1%eth0`); 0 for none.
+    pub link_scope: u32,
 }
 
 impl Default for VersionConfig {
@@ -65,6 +68,7 @@ impl Default for VersionConfig {
             connect_timeout: Duration::from_secs(5),
             all_ports: false,
             trace: false,
+            link_scope: 0,
         }
     }
 }
@@ -193,8 +197,15 @@ impl<'s, 'a> VersionScanner<'s, 'a> {
     }
 
     fn endpoint(&self, protocol: Protocol, addr: IpAddr, port: u16) -> Endpoint {
+        let addr = match addr {
+            // fe80::/10 needs its interface; every other address is routed.
+            IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80 => {
+                SocketAddr::V6(SocketAddrV6::new(a, port, 0, self.cfg.link_scope))
+            }
+            a => SocketAddr::new(a, port),
+        };
         Endpoint {
-            addr: SocketAddr::new(addr, port),
+            addr,
             protocol,
             tls: None,
             connect_timeout: self.cfg.connect_timeout,

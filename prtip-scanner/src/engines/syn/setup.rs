@@ -38,7 +38,8 @@ pub fn open(
     first_target: Option<IpAddr>,
     stop: StopFlag,
 ) -> Result<SynScanner, ScanError> {
-    let source = crate::engines::source_address(setup.source, first_target)?;
+    let source =
+        crate::engines::source_address(setup.source, first_target, setup.interface.as_deref())?;
     let io = RawIo::open_for(
         setup.interface.as_deref(),
         Family::of(source),

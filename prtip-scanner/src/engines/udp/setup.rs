@@ -17,7 +17,8 @@ pub fn open_scanner(
     first_target: Option<IpAddr>,
     stop: StopFlag,
 ) -> Result<UdpScanner, ScanError> {
-    let source = crate::engines::source_address(setup.source, first_target)?;
+    let source =
+        crate::engines::source_address(setup.source, first_target, setup.interface.as_deref())?;
     let io = RawIo::open_for(
         setup.interface.as_deref(),
         Family::of(source),
