@@ -13,6 +13,10 @@ use prtip_core::wire::{
     IPV6_NH_HOP_BY_HOP, IPV6_NH_ROUTING,
 };
 
+// Counts this thread's allocations (see `parse_reply_allocates_nothing`).
+#[global_allocator]
+static GLOBAL: heapcount::Counting = heapcount::Counting;
+
 const US: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1);
 const THEM: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 2);
 const ROUTER: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0xfe);
@@ -373,4 +377,40 @@ fn other_versions_and_truncations() {
             assert_eq!(cut.is_some(), keep >= *least, "{keep} of {}", p.len());
         }
     }
+}
+
+/// parse_reply allocates nothing, whatever the packet: every kind above,
+/// hostile chains and cut quotes included (the packets are built first).
+#[test]
+fn parse_reply_allocates_nothing() {
+    let mut chain: Vec<u8> = (0..64).flat_map(|_| ext8(IPV6_NH_DEST_OPTS)).collect();
+    chain.extend_from_slice(&SYN_ACK);
+    let probe = ip6(IPPROTO_UDP, 64, 0xabcde, US, THEM, &UDP_PROBE);
+    let packets = [
+        ip6(IPPROTO_TCP, 57, 0, THEM, US, &SYN_ACK),
+        ip6(IPV6_NH_DEST_OPTS, 64, 0, THEM, US, &chain),
+        error_from(THEM, 1, 4, &probe),
+        error_from(ROUTER, 1, 4, &quoted_syn()[..44]),
+        error_from(ROUTER, 3, 0, &quoted_syn()),
+        ip6(
+            IPPROTO_UDP,
+            64,
+            0,
+            THEM,
+            US,
+            &[0, 53, 0xee, 0x49, 0, 12, 0, 0, 1, 2, 3, 4],
+        ),
+        ip6(IPPROTO_ICMPV6, 63, 0, THEM, US, &icmp6(129, 0, [0; 4], &[])),
+    ];
+    let (parsed, usage) = heapcount::thread_usage(|| {
+        let mut parsed = 0;
+        for _ in 0..100 {
+            for p in &packets {
+                parsed += usize::from(parse_reply(p).is_some());
+            }
+        }
+        parsed
+    });
+    assert_eq!(parsed, 100 * 5, "five of the seven parse");
+    assert_eq!(usage.allocs, 0);
 }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use prtip_core::wire::{
     build_ipv6_udp, build_syn_probe, parse_reply, IcmpErrorKind, Ipv6Header, Ipv6View, ProbeIp,
-    Reply, TcpFlags, UdpHeader, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP,
+    Reply, TcpFlags, UdpHeader, IPPROTO_TCP, IPPROTO_UDP, IPV6_NH_DEST_OPTS,
 };
 use prtip_scanner::net::raw::{Family, RawIo, Transport};
 use prtip_scanner::net::PacketIo;
@@ -129,9 +129,9 @@ fn udp_to_a_closed_port_draws_an_icmpv6_error_quoting_the_flow_label() {
         (IPPROTO_UDP, 61556, FLOW)
     );
     assert_eq!(e.from, IpAddr::V6(LO6));
-    assert!(got
-        .iter()
-        .all(|p| matches!(next_header(p), IPPROTO_UDP | IPPROTO_ICMPV6)));
+    // The UDP receiver lets no TCP through (other tests of this binary send
+    // TCP on lo meanwhile; extension headers pass both filters).
+    assert!(got.iter().all(|p| next_header(p) != IPPROTO_TCP));
     let other = drain(&tcp, Duration::from_millis(50));
     assert!(other.iter().all(|p| next_header(p) != IPPROTO_UDP));
 }
@@ -145,4 +145,56 @@ fn an_ipv4_destination_is_refused_by_an_ipv6_socket() {
     let v4: SocketAddr = "127.0.0.1:9".parse().expect("addr");
     let err = io.send_batch(&[&[0x60; 40]], &[v4.ip()]);
     assert!(err.is_err(), "{err:?}");
+}
+
+/// A datagram behind a destination-options header: the TCP receiver's
+/// filter lets it through (its first next header is an extension header,
+/// which the filter cannot walk), parse_reply walks to the UDP behind it,
+/// and the kernel's port unreachable quotes it whole, chain included.
+#[test]
+fn extension_headers_pass_the_filter_and_are_walked() {
+    if !require_root() {
+        return;
+    }
+    let port = {
+        let s = UdpSocket::bind("[::1]:0").expect("bind");
+        s.local_addr().expect("addr").port()
+    };
+    let tcp = open(Transport::Tcp);
+    let mut plain = [0u8; 80];
+    let h = UdpHeader {
+        sport: 61557,
+        dport: port,
+    };
+    let n = build_ipv6_udp(&mut plain, &header(), &h, b"prtip").expect("fits");
+    // Insert an 8-byte destination-options header (PadN) after the fixed
+    // header; the UDP checksum does not cover extension headers.
+    let mut pkt = plain[..40].to_vec();
+    pkt[6] = IPV6_NH_DEST_OPTS;
+    pkt[4..6].copy_from_slice(&((n - 40 + 8) as u16).to_be_bytes());
+    pkt.extend_from_slice(&[IPPROTO_UDP, 0, 1, 4, 0, 0, 0, 0]);
+    pkt.extend_from_slice(&plain[40..n]);
+    assert_eq!(
+        tcp.send_batch(&[&pkt], &[IpAddr::V6(LO6)]).expect("send"),
+        1
+    );
+    let got = drain(&tcp, Duration::from_millis(300));
+    let ours = got.iter().find_map(|p| match parse_reply(p) {
+        Some(Reply::Udp(u)) if u.dport == port => Some((next_header(p), u)),
+        _ => None,
+    });
+    let (first, u) = ours.expect("our datagram, through the TCP filter");
+    assert_eq!(
+        (first, u.sport, u.head()),
+        (IPV6_NH_DEST_OPTS, 61557, &b"prtip"[..])
+    );
+    let err = got.iter().find_map(|p| match parse_reply(p) {
+        Some(Reply::IcmpError(e)) if e.orig_dport == port => Some(e),
+        _ => None,
+    });
+    let e = err.expect("the port unreachable quoting it");
+    assert_eq!(
+        (e.orig_proto, e.orig_sport, e.orig_tag),
+        (IPPROTO_UDP, 61557, FLOW)
+    );
 }

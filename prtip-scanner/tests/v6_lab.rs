@@ -42,11 +42,12 @@ struct Lab {
 }
 
 impl Lab {
-    fn new() -> Lab {
+    /// `tag` tells the labs of one test process apart.
+    fn new(tag: &str) -> Lab {
         let id = std::process::id();
         let lab = Lab {
-            scanner: format!("prtip6s{id}"),
-            target: format!("prtip6t{id}"),
+            scanner: format!("prtip6s{tag}{id}"),
+            target: format!("prtip6t{tag}{id}"),
         };
         for ns in [&lab.scanner, &lab.target] {
             run_ok_timeout(
@@ -131,6 +132,12 @@ fn job() -> HostJob {
 }
 
 fn syn_scan(lab: &Lab, ports: &[u16]) -> HostResult {
+    let jobs = [job()];
+    only(syn_run(lab, ports, &jobs, plan()))
+}
+
+/// The SYN engine in the scanner namespace over `jobs`.
+fn syn_run(lab: &Lab, ports: &[u16], jobs: &[HostJob], plan: ScanPlan) -> Vec<HostResult> {
     inside(&lab.scanner, || {
         let setup = syn::SynSetup {
             timing: TimingTemplate::Aggressive.timing(),
@@ -142,14 +149,14 @@ fn syn_scan(lab: &Lab, ports: &[u16]) -> HostResult {
         };
         let s = syn::open(setup, Some(target()), StopFlag::new()).expect("SYN engine");
         let mut out = Vec::new();
-        s.run_counted(std::iter::once(job()), plan(), &mut |o| {
+        s.run_counted(jobs.iter().cloned(), plan, &mut |o| {
             if let HostOutcome::Done(h) = o {
                 out.push(h);
             }
             Ok(())
         })
         .expect("scan");
-        only(out)
+        out
     })
 }
 
@@ -228,7 +235,7 @@ fn syn_and_udp_over_ipv6_across_a_veth_match_nmap() {
     if !require_root() || !require_tool("ip") || !require_tool("ip6tables") {
         return;
     }
-    let lab = Lab::new();
+    let lab = Lab::new("p");
     // TCP: 80 listens; 81 closed; the rest filtered by the target's firewall.
     let _listener = inside(&lab.target, || {
         TcpListener::bind(format!("[{TARGET}]:80")).expect("listen in the target")
@@ -325,4 +332,37 @@ fn syn_and_udp_over_ipv6_across_a_veth_match_nmap() {
         text.contains("lladdr"),
         "no neighbour entry for the target: {text}"
     );
+}
+
+/// Raw discovery over IPv6 (nmap's `-6` probes) finds the target and
+/// reports an address of the lab's /64 that nobody holds as down: its
+/// probes wait for neighbour discovery in the kernel and are dropped there.
+#[test]
+fn ipv6_discovery_across_a_veth() {
+    if !require_root() || !require_tool("ip") {
+        return;
+    }
+    let lab = Lab::new("d");
+    let absent: IpAddr = "2001:db8:76::99".parse().expect("address");
+    let jobs = [
+        job(),
+        HostJob {
+            addr: absent,
+            hostname: None,
+            scope_id: 0,
+        },
+    ];
+    let plan = ScanPlan {
+        discovery: true,
+        port_scan: false,
+        ..plan()
+    };
+    let out = syn_run(&lab, &[], &jobs, plan);
+    assert_eq!(out.len(), 2);
+    assert_eq!((out[0].addr, out[0].status), (target(), HostStatus::Up));
+    // Whichever of the three probes' answers came first.
+    let why = out[0].reason.as_str();
+    assert!(["echo-reply", "reset"].contains(&why), "{why}");
+    assert_eq!((out[1].addr, out[1].status), (absent, HostStatus::Down));
+    assert_eq!(out[1].reason.as_str(), "no-response");
 }

@@ -79,9 +79,12 @@ pub(crate) fn source_address(
     });
     match chosen {
         Some(a) if a.is_ipv6() == target.is_ipv6() => Ok(a),
-        Some(a) => Err(ScanError::Unsupported(format!(
-            "-S {a}: the source address must be of the targets' family ({target} is not)"
-        ))),
+        Some(a) => {
+            let family = if target.is_ipv6() { "IPv6" } else { "IPv4" };
+            Err(ScanError::Unsupported(format!(
+                "-S {a}: the targets are {family} ({target}), so the source address must be too"
+            )))
+        }
         None => crate::net::route::source_for_addr_on(target, interface).map_err(|source| {
             match interface {
                 // The interface itself is what failed (no such device).
@@ -105,4 +108,37 @@ pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], ScanError> {
     let mut buf = [0u8; N];
     crate::sys::fill_random(&mut buf).map_err(ScanError::Random)?;
     Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    #[test]
+    fn the_source_is_of_the_targets_family() {
+        let v4 = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let v6 = IpAddr::V6(Ipv6Addr::LOCALHOST);
+        assert_eq!(
+            source_address(None, Some(v6), None).expect("route to ::1"),
+            v6
+        );
+        assert_eq!(
+            source_address(None, Some(v4), None).expect("route to 127.0.0.1"),
+            v4
+        );
+        assert_eq!(source_address(Some(v6), None, None).expect("-S alone"), v6);
+        let err = source_address(Some(v6), Some(v4), None).expect_err("mixed families");
+        assert_eq!(
+            err.to_string(),
+            "-S ::1: the targets are IPv4 (127.0.0.1), so the source address must be too"
+        );
+        // Through an interface: the route to a link-local address needs one.
+        assert_eq!(
+            source_address(None, Some(v6), Some("lo")).expect("::1 through lo"),
+            v6
+        );
+        let err = source_address(None, Some(v4), Some("nosuchif0")).expect_err("no device");
+        assert!(err.to_string().contains("interface nosuchif0"), "{err}");
+    }
 }

@@ -128,7 +128,9 @@ pub struct RawIo {
 }
 
 impl RawIo {
-    /// Open the sockets. Needs CAP_NET_RAW. With `interface`, sending is
+    /// Open IPv4 sockets receiving TCP and ICMP (the SYN scan's and OS
+    /// detection's; [`RawIo::open_for`] opens any other pair). Needs
+    /// CAP_NET_RAW. With `interface`, sending is
     /// bound to it (`-e`) and only its packets are received; without, the
     /// kernel routes every probe and replies are taken from all interfaces,
     /// so targets behind different interfaces can share one scan.
@@ -140,12 +142,6 @@ impl RawIo {
     /// asked; the kernel reports twice that).
     pub fn open_with_recv_buffer(interface: Option<&str>, recv_buffer: usize) -> io::Result<RawIo> {
         RawIo::open_for(interface, Family::V4, Transport::Tcp, recv_buffer)
-    }
-
-    /// [`RawIo::open`] for the UDP scan: receives UDP and ICMP instead of
-    /// TCP and ICMP.
-    pub fn open_udp(interface: Option<&str>) -> io::Result<RawIo> {
-        RawIo::open_for(interface, Family::V4, Transport::Udp, SCAN_RCVBUF_BYTES)
     }
 
     /// Sockets for `family`'s packets, receiving `transport` and ICMP of
