@@ -110,12 +110,37 @@ pub const UDP_LAB22: Budget = Budget {
     plan_bytes: SYN_LAB22.plan_bytes,
 };
 
+/// The connect scan of [`CONNECT_1K`] over IPv6 (::1), at its budget.
+pub const CONNECT6_1K: Budget = Budget {
+    name: "connect6_1k",
+    scenario: "`prtip -6 -sT -n -p <1,000 ports> ::1` (3 listeners)",
+    ..CONNECT_1K
+};
+
+/// The SYN scan of [`SYN_1K`] over IPv6 (::1), at its budget.
+pub const SYN6_1K: Budget = Budget {
+    name: "syn6_1k",
+    scenario: "`prtip -6 -sS -n -p <1,000 ports> ::1` (3 listeners)",
+    ..SYN_1K
+};
+
+/// The SYN scan of [`SYN_LAB22`] over IPv6: the lab's /118, 1,024 hosts.
+pub const SYN6_LAB118: Budget = Budget {
+    name: "syn6_lab118",
+    scenario:
+        "`prtip -6 -sS -n -Pn -p 1-1000 2001:db8:4::/118` in the lab (1,024 hosts x 3 listeners)",
+    ..SYN_LAB22
+};
+
 /// Every budget, in README order.
 pub const ALL: &[Budget] = &[
     CONNECT_1K,
+    CONNECT6_1K,
     TARGETS_SLASH8,
     SYN_1K,
+    SYN6_1K,
     SYN_LAB22,
+    SYN6_LAB118,
     SYN_LAB16,
     UDP_1K,
     UDP_LAB22,

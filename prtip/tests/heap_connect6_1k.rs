@@ -9,5 +9,5 @@ memprof::install_global_allocator!();
 
 #[test]
 fn ipv6_connect_scan_of_1000_loopback_ports_stays_within_the_ipv4_budget() {
-    common::loopback_heap_scenario(&prtip::budgets::CONNECT_1K, "-sT", "::1");
+    common::loopback_heap_scenario(&prtip::budgets::CONNECT6_1K, "-sT", "::1");
 }

@@ -15,5 +15,5 @@ fn ipv6_syn_scan_of_1000_loopback_ports_stays_within_the_ipv4_budget() {
     if !require_root() {
         return;
     }
-    common::loopback_heap_scenario(&prtip::budgets::SYN_1K, "-sS", "::1");
+    common::loopback_heap_scenario(&prtip::budgets::SYN6_1K, "-sS", "::1");
 }

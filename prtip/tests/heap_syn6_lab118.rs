@@ -11,7 +11,7 @@ memprof::install_global_allocator!();
 #[test]
 fn ipv6_syn_scan_of_a_slash118_stays_within_the_ipv4_budget() {
     common::syn_lab_heap_scenario(
-        &prtip::budgets::SYN_LAB22,
+        &prtip::budgets::SYN6_LAB118,
         prtip_testkit::lab::ScriptLab::PREFIX6,
         "1-1000",
         1000,
