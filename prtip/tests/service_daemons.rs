@@ -135,6 +135,21 @@ fn versions_equal_nmap_on_real_daemons() {
         &["-6", "::1"],
     ));
     assert_eq!(ours6, ours, "-sV over ::1 differs from -sV over 127.0.0.1");
+    let theirs6 = services(&scan_xml_of(
+        &daemons,
+        "nmap",
+        dir.path(),
+        "nmap6.xml",
+        &["-6", "::1"],
+    ));
+    for port in &ports {
+        let (t, o) = (&theirs6[port], &ours6[port]);
+        assert_eq!(
+            (&o.name, &o.tunnel),
+            (&t.name, &t.tunnel),
+            "port {port} over ::1"
+        );
+    }
 
     // The same scan with nmap's data hidden (a private mount namespace with an
     // empty directory over it): the built-in database must still name every

@@ -122,6 +122,19 @@ fn udp_versions_of_the_binary_equal_nmap_on_real_daemons() {
         [s.product.clone(), s.version.clone(), s.extrainfo.clone()]
     });
     assert_eq!(ours6, ours, "-sU -sV over ::1 differs from 127.0.0.1");
+    let theirs6_xml = dir.path().join("nmap6.xml");
+    let trace6 = run_in(
+        d.cmd("nmap")
+            .args(args6)
+            .arg(&theirs6_xml)
+            .arg("--version-trace"),
+        "nmap -6",
+    );
+    let matched6 = versiontrace::matches(&String::from_utf8_lossy(&trace6.stdout), "::1");
+    let theirs6 = from_xml(&theirs6_xml, |port, _| {
+        matched6.get(&port).cloned().unwrap_or_default()
+    });
+    assert_eq!(ours6, theirs6, "prtip -6 vs nmap -6");
 }
 
 /// Answers every datagram but an empty one (what the port scan sends to a
