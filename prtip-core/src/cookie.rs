@@ -58,6 +58,7 @@ const TAG_SOURCE_PORT: u8 = 1;
 const TAG_ICMP: u8 = 2;
 const TAG_UDP_ID: u8 = 3;
 const TAG_UDP_ECHO: u8 = 4;
+const TAG_TCP_SCAN: u8 = 5;
 
 /// Bits of the UDP probe tag in the IPv4 identification field.
 pub const UDP_TAG_BITS_V4: u32 = 16;
@@ -227,6 +228,52 @@ impl SynCookie {
         }
     }
 
+    /// The sequence (and, when ACK is set, acknowledgment) number of a
+    /// port probe of the other TCP scan types (`-sA`, `-sW`, `-sM`, `-sN`,
+    /// `-sF`, `-sX`, `--scanflags`) from `src:sport` to `dst:dport`. It is
+    /// keyed apart from [`SynCookie::seq`], which the discovery probes
+    /// carry, so an answer to a port probe is never taken for an answer to
+    /// a discovery probe on the same 4-tuple, and back.
+    #[inline]
+    pub fn scan_seq(
+        &self,
+        src: impl Into<IpAddr>,
+        dst: impl Into<IpAddr>,
+        sport: u16,
+        dport: u16,
+    ) -> u32 {
+        self.hash(TAG_TCP_SCAN, src.into(), dst.into(), sport, dport) as u32
+    }
+
+    /// True when `r` answers our port probe with control bits `probe`,
+    /// whose sequence number (and acknowledgment number, with ACK) was
+    /// [`SynCookie::scan_seq`] `k`.
+    ///
+    /// A probe with ACK set is answered by a RST without ACK whose sequence
+    /// number is the probe's acknowledgment number, `k` (RFC 9293
+    /// §3.10.7.1). A probe without ACK is answered by a segment with ACK
+    /// set acknowledging the probe: `k` plus one for SYN and one for FIN
+    /// (each takes a sequence number; the probe carries no data).
+    #[inline]
+    pub fn answers_scan_probe(&self, r: &TcpReply, probe: TcpFlags) -> bool {
+        let k = self.scan_seq(r.dst, r.src, r.dport, r.sport);
+        if probe.contains(TcpFlags::ACK) {
+            r.flags.contains(TcpFlags::RST) && !r.flags.contains(TcpFlags::ACK) && r.seq == k
+        } else {
+            let taken =
+                u32::from(probe.contains(TcpFlags::SYN)) + u32::from(probe.contains(TcpFlags::FIN));
+            r.flags.contains(TcpFlags::ACK) && r.ack == k.wrapping_add(taken)
+        }
+    }
+
+    /// True when an ICMP or ICMPv6 error quotes one of our port probes
+    /// keyed by [`SynCookie::scan_seq`].
+    #[inline]
+    pub fn quotes_scan_probe(&self, r: &IcmpError) -> bool {
+        r.orig_proto == IPPROTO_TCP
+            && r.orig_seq == self.scan_seq(r.orig_src, r.orig_dst, r.orig_sport, r.orig_dport)
+    }
+
     /// True when an ICMP or ICMPv6 error quotes one of our probes: for TCP,
     /// the quoted sequence number must be the cookie of the quoted 4-tuple;
     /// for ICMP (ICMPv6), the quoted identifier and sequence must be ours.
@@ -321,6 +368,84 @@ mod tests {
             window: 65535,
             ttl: 64,
         }
+    }
+
+    /// A reply of flags `flags` from THEM:80 to US:61234 with the given
+    /// sequence and acknowledgment numbers.
+    fn scan_reply(flags: TcpFlags, seq: u32, ack: u32) -> TcpReply {
+        TcpReply {
+            src: THEM,
+            dst: US,
+            sport: 80,
+            dport: 61234,
+            seq,
+            ack,
+            flags,
+            window: 0,
+            ttl: 64,
+        }
+    }
+
+    #[test]
+    fn scan_probes_with_ack_take_the_rst_by_its_sequence_number() {
+        let c = cookie();
+        let k = c.scan_seq(US, THEM, 61234, 80);
+        for probe in [TcpFlags::ACK, TcpFlags(0x11)] {
+            assert!(c.answers_scan_probe(&scan_reply(TcpFlags::RST, k, 0), probe));
+            // Off by one, the SYN cookie instead, or an ACK bit: not ours.
+            assert!(!c.answers_scan_probe(&scan_reply(TcpFlags::RST, k ^ 1, 0), probe));
+            let syn_cookie = c.seq(US, THEM, 61234, 80);
+            assert!(!c.answers_scan_probe(&scan_reply(TcpFlags::RST, syn_cookie, 0), probe));
+            assert!(!c.answers_scan_probe(&scan_reply(TcpFlags::RST_ACK, k, k), probe));
+        }
+    }
+
+    #[test]
+    fn scan_probes_without_ack_take_the_rst_by_what_it_acknowledges() {
+        let c = cookie();
+        let k = c.scan_seq(US, THEM, 61234, 80);
+        // NULL: nothing takes a sequence number; FIN and Xmas: the FIN does.
+        let cases = [
+            (TcpFlags(0), k),
+            (TcpFlags::FIN, k + 1),
+            (TcpFlags(0x29), k + 1),
+        ];
+        for (probe, ack) in cases {
+            assert!(c.answers_scan_probe(&scan_reply(TcpFlags::RST_ACK, 0, ack), probe));
+            assert!(!c.answers_scan_probe(&scan_reply(TcpFlags::RST_ACK, 0, ack + 1), probe));
+            assert!(!c.answers_scan_probe(&scan_reply(TcpFlags::RST, ack, 0), probe));
+        }
+        // SYN and FIN together take two.
+        let both = TcpFlags(0x03);
+        assert!(c.answers_scan_probe(&scan_reply(TcpFlags::RST_ACK, 0, k + 2), both));
+        // The discovery SYN's answer (the SYN cookie + 1) is not a FIN probe's.
+        let syn = c.seq(US, THEM, 61234, 80).wrapping_add(1);
+        assert!(!c.answers_scan_probe(&scan_reply(TcpFlags::RST_ACK, 0, syn), TcpFlags::FIN));
+        // Another key's probe is not ours.
+        let other = SynCookie::new(*b"fedcba9876543210");
+        assert!(!other.answers_scan_probe(&scan_reply(TcpFlags::RST_ACK, 0, k + 1), TcpFlags::FIN));
+    }
+
+    #[test]
+    fn icmp_errors_quoting_a_scan_probe_are_told_apart() {
+        let c = cookie();
+        let mut e = IcmpError {
+            from: THEM,
+            kind: IcmpErrorKind::Unreachable,
+            code: 13,
+            ttl: 60,
+            orig_src: US6,
+            orig_dst: THEM6,
+            orig_proto: IPPROTO_TCP,
+            orig_sport: 61234,
+            orig_dport: 80,
+            orig_seq: c.scan_seq(US6, THEM6, 61234, 80),
+            orig_tag: 0,
+        };
+        assert!(c.quotes_scan_probe(&e));
+        assert!(!c.validate_icmp(&e), "not a discovery probe's");
+        e.orig_seq = c.seq(US6, THEM6, 61234, 80);
+        assert!(!c.quotes_scan_probe(&e));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use prtip_core::ports::PortList;
 use prtip_core::result::{HostResult, HostStatus, PortState, Reason};
 use prtip_core::wire::{build_tcp, parse_reply, Ipv4Fields, Reply, TcpFields, TcpFlags};
 use prtip_scanner::cancel::StopFlag;
-use prtip_scanner::engines::syn::{SynConfig, SynScanner};
+use prtip_scanner::engines::syn::{SynConfig, SynScanner, TcpProbe};
 use prtip_scanner::net::fake::FakeNet;
 use prtip_scanner::plan::{HostJob, HostOutcome, ScanPlan};
 use std::collections::HashSet;
@@ -36,6 +36,7 @@ fn config(timing: Timing) -> SynConfig {
         seed: 1,
         shard: None,
         ttl: 64,
+        probe: TcpProbe::SYN,
     }
 }
 

@@ -14,7 +14,7 @@ use prtip_core::wire::{
     IPPROTO_ICMPV6, IPV6_NH_HOP_BY_HOP,
 };
 use prtip_scanner::cancel::StopFlag;
-use prtip_scanner::engines::syn::{SynConfig, SynScanner};
+use prtip_scanner::engines::syn::{SynConfig, SynScanner, TcpProbe};
 use prtip_scanner::net::fake::FakeNet;
 use prtip_scanner::plan::{HostJob, HostOutcome, ScanPlan};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -46,6 +46,7 @@ fn config() -> SynConfig {
         seed: 1,
         shard: None,
         ttl: 64,
+        probe: TcpProbe::SYN,
     }
 }
 

@@ -52,6 +52,7 @@ fn scan(ports: &[u16]) -> HostResult {
         seed: Some(6),
         shard: None,
         ports: Arc::new(list),
+        probe: prtip_scanner::engines::syn::TcpProbe::SYN,
     };
     let scanner = open(setup, Some(IpAddr::V6(LO6)), StopFlag::new()).expect("raw IPv6 engine");
     let plan = ScanPlan {

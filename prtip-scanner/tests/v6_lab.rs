@@ -146,6 +146,7 @@ fn syn_run(lab: &Lab, ports: &[u16], jobs: &[HostJob], plan: ScanPlan) -> Vec<Ho
             seed: Some(7),
             shard: None,
             ports: Arc::new(PortList::from_ranges(ports.iter().map(|&p| (p, p)))),
+            probe: syn::TcpProbe::SYN,
         };
         let s = syn::open(setup, Some(target()), StopFlag::new()).expect("SYN engine");
         let mut out = Vec::new();

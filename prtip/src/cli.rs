@@ -26,6 +26,21 @@ pub struct Args {
     pub connect_scan: bool,
     #[arg(long = "sU")]
     pub udp_scan: bool,
+    #[arg(long = "sA")]
+    pub ack_scan: bool,
+    #[arg(long = "sW")]
+    pub window_scan: bool,
+    #[arg(long = "sM")]
+    pub maimon_scan: bool,
+    #[arg(long = "sN")]
+    pub null_scan: bool,
+    #[arg(long = "sF")]
+    pub fin_scan: bool,
+    #[arg(long = "sX")]
+    pub xmas_scan: bool,
+    /// `--scanflags`: the control bits of the raw TCP scan's probes.
+    #[arg(long = "scanflags", allow_hyphen_values = true)]
+    pub scanflags: Option<String>,
     /// `--defeat-icmp-ratelimit`: accepted with any scan, used by `-sU`.
     #[arg(long = "defeat-icmp-ratelimit")]
     pub defeat_icmp_ratelimit: bool,
@@ -141,12 +156,6 @@ pub struct Args {
 
 /// nmap options prtip recognises but does not implement yet, with a short name for the message.
 const UNSUPPORTED: &[(&str, &str)] = &[
-    ("-sA", "ACK scan"),
-    ("-sW", "window scan"),
-    ("-sM", "Maimon scan"),
-    ("-sN", "NULL scan"),
-    ("-sF", "FIN scan"),
-    ("-sX", "Xmas scan"),
     ("-sI", "idle scan"),
     ("-sY", "SCTP INIT scan"),
     ("-sZ", "SCTP COOKIE-ECHO scan"),
@@ -257,8 +266,10 @@ pub fn normalize(raw: impl IntoIterator<Item = OsString>) -> Result<Vec<OsString
             return Err(err);
         }
         match s.as_str() {
-            "-sS" | "-sT" | "-sU" | "-sV" | "-sn" | "-Pn" | "-oN" | "-oG" | "-oX" | "-oJ"
-            | "-oA" | "-iL" => out.push(format!("-{s}").into()),
+            "-sS" | "-sT" | "-sU" | "-sA" | "-sW" | "-sM" | "-sN" | "-sF" | "-sX" | "-sV"
+            | "-sn" | "-Pn" | "-oN" | "-oG" | "-oX" | "-oJ" | "-oA" | "-iL" => {
+                out.push(format!("-{s}").into())
+            }
             // Older nmap spellings of the same options.
             "-sP" => out.push("--sn".into()),
             "-PN" | "-P0" => out.push("--Pn".into()),
@@ -286,7 +297,9 @@ fn scan_letters(s: &str) -> Result<Vec<OsString>, UsageError> {
     s[2..]
         .chars()
         .map(|c| match c {
-            'S' | 'T' | 'U' | 'V' | 'n' => Ok(format!("--s{c}").into()),
+            'S' | 'T' | 'U' | 'A' | 'W' | 'M' | 'N' | 'F' | 'X' | 'V' | 'n' => {
+                Ok(format!("--s{c}").into())
+            }
             _ => Err(unsupported(&format!("-s{c}"))
                 .unwrap_or_else(|| UsageError(format!("unknown scan type {s}")))),
         })
@@ -337,7 +350,8 @@ fn one_line(e: &clap::Error) -> String {
     // Show the user's spelling (`-oX`), not the internal long form (`--oX`).
     let mut msg = first;
     for flag in [
-        "sS", "sT", "sU", "sV", "sn", "Pn", "oN", "oG", "oX", "oJ", "oA", "iL",
+        "sS", "sT", "sU", "sA", "sW", "sM", "sN", "sF", "sX", "sV", "sn", "Pn", "oN", "oG", "oX",
+        "oJ", "oA", "iL",
     ] {
         msg = msg.replace(&format!("'--{flag}"), &format!("'-{flag}"));
     }
@@ -375,7 +389,14 @@ HOST DISCOVERY
 SCAN TECHNIQUES
     -sT                   TCP connect scan (the default without raw-socket privileges).
     -sS                   TCP SYN scan (the default with raw-socket privileges).
-    -sU                   UDP scan, alone or with -sS or -sT (-sSU, -sTU); needs
+    -sA, -sW, -sM         TCP ACK, window and Maimon scans (raw-socket privileges).
+    -sN, -sF, -sX         TCP NULL, FIN and Xmas scans (raw-socket privileges).
+                          One TCP scan type per run.
+    --scanflags <flags>   Control bits of the raw TCP probes: names run together
+                          (URGACKPSHRSTSYNFIN, ECE, CWR, ALL, NONE) or a number
+                          0-255; answers are read as the scan type says (-sS
+                          by default).
+    -sU                   UDP scan, alone or with a TCP scan (-sSU, -sTU, -sFU); needs
                           raw-socket privileges. Payloads come from nmap-payloads
                           (a small built-in set without it).
     --defeat-icmp-ratelimit  With -sU: do not wait out ICMP rate limits; ports
@@ -561,7 +582,9 @@ mod tests {
     #[test]
     fn combined_scan_letters_refuse_what_is_missing_by_name() {
         assert_eq!(err("-sCV x"), "-sC (script scan) is not supported yet");
-        assert_eq!(err("-sSA x"), "-sA (ACK scan) is not supported yet");
+        assert_eq!(err("-sSI x"), "-sI (idle scan) is not supported yet");
+        let a = ok("-sAU x");
+        assert!(a.ack_scan && a.udp_scan && !a.syn_scan);
         assert_eq!(err("-sUQ x"), "unknown scan type -sUQ");
     }
 
@@ -582,7 +605,7 @@ mod tests {
 
     #[test]
     fn unsupported_flags_are_refused_by_name() {
-        assert_eq!(err("-sA x"), "-sA (ACK scan) is not supported yet");
+        assert_eq!(err("-sO x"), "-sO (IP protocol scan) is not supported yet");
         assert_eq!(err("-PS22 x"), "-PS (TCP SYN ping) is not supported yet");
         assert_eq!(
             err("--script=default x"),

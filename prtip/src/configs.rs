@@ -65,7 +65,7 @@ pub fn engine(settings: &Settings, ports: &ScanPorts) -> Result<EngineConfig, St
     };
     // -sU alone is privileged (checked in settings), so a SYN engine can
     // run its discovery when no UDP port is left.
-    let kind = settings.tcp.unwrap_or(ScanKind::Syn);
+    let kind = settings.tcp.unwrap_or(ScanKind::SYN);
     Ok(match udp {
         Some(udp) if settings.tcp.is_some() && !ports.tcp.is_empty() => EngineConfig::Both {
             tcp: Box::new(tcp_engine(settings, kind, &ports.tcp)?),
@@ -88,13 +88,14 @@ fn tcp_engine(
             parallelism: parallelism(settings, socket_budget()?),
             ports: Arc::clone(ports),
         }),
-        ScanKind::Syn => EngineConfig::Syn(SynSetup {
+        ScanKind::Raw(probe) => EngineConfig::Syn(SynSetup {
             timing: settings.timing,
             source: settings.socket.source,
             interface: settings.socket.interface.clone(),
             seed: settings.seed,
             shard: settings.shard,
             ports: Arc::clone(ports),
+            probe,
         }),
     })
 }

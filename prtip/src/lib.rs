@@ -12,3 +12,4 @@ pub mod portdb;
 pub mod progress;
 pub mod settings;
 mod sys;
+pub mod tcpscan;

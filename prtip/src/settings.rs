@@ -4,6 +4,8 @@
 use crate::cli::{Args, UsageError};
 use crate::output::OutputSpec;
 pub use crate::portdb::{load_payloads, load_port_db, PortChoice, PortDb, PortRequest, PortSource};
+use crate::tcpscan::{any_tcp_flag, tcp_from};
+pub use crate::tcpscan::{ScanKind, NEED_CAP_NET_RAW};
 use prtip_core::config::{parse_time_spec, Timing, TimingTemplate};
 use prtip_core::ports::Protocols;
 use prtip_core::target::Family;
@@ -346,62 +348,6 @@ fn mem_report_from(v: Option<&str>) -> Result<Option<MemReport>, UsageError> {
     })
 }
 
-/// The scan engine to run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ScanKind {
-    /// `-sT`: the kernel's TCP handshake, no privileges needed.
-    Connect,
-    /// `-sS`: raw SYN probes (needs CAP_NET_RAW).
-    Syn,
-}
-
-impl ScanKind {
-    /// nmap's name of the scan type (XML `<scaninfo type=...>`).
-    pub fn nmap_name(self) -> &'static str {
-        match self {
-            ScanKind::Connect => "connect",
-            ScanKind::Syn => "syn",
-        }
-    }
-}
-
-/// The one-line refusal when raw sockets are needed but not allowed.
-pub const NEED_CAP_NET_RAW: &str = "-sS needs the CAP_NET_RAW capability (raw sockets): run as root, or grant it with `setcap cap_net_raw+eip prtip`, or use -sT (TCP connect scan)";
-
-/// The TCP scan the flags ask for, and a notice when it was chosen for
-/// the user. Without a scan type nmap runs a SYN scan when privileged and a
-/// connect scan otherwise, but `-sU` alone runs no TCP scan at all.
-fn tcp_from(
-    args: &Args,
-    privileged: bool,
-) -> Result<(Option<ScanKind>, Option<String>), UsageError> {
-    if args.syn_scan && args.connect_scan {
-        return Err(usage(
-            "choose one TCP scan type: -sS (SYN) or -sT (connect)",
-        ));
-    }
-    if args.syn_scan && !privileged {
-        return Err(usage(NEED_CAP_NET_RAW));
-    }
-    Ok(if args.connect_scan {
-        (Some(ScanKind::Connect), None)
-    } else if args.syn_scan || (privileged && !args.udp_scan) {
-        (Some(ScanKind::Syn), None)
-    } else if args.udp_scan {
-        (None, None)
-    } else if args.ping_only {
-        (Some(ScanKind::Connect), None)
-    } else {
-        (
-            Some(ScanKind::Connect),
-            Some(
-                "no raw-socket privilege (CAP_NET_RAW), so using a TCP connect scan (-sT)"
-                    .to_string(),
-            ),
-        )
-    })
-}
-
 /// What `-6` cannot be combined with, and a source address of the other
 /// family.
 fn refuse_ipv6_conflicts(args: &Args, source: Option<IpAddr>) -> Result<(), UsageError> {
@@ -428,9 +374,9 @@ fn refuse_ping_only_conflicts(args: &Args) -> Result<(), UsageError> {
             "-sn means no port scan; it cannot be combined with -p, -F or --top-ports",
         ));
     }
-    if args.ping_only && (args.connect_scan || args.syn_scan || args.udp_scan) {
+    if args.ping_only && (any_tcp_flag(args) || args.udp_scan) {
         return Err(usage(
-            "-sn (no port scan) cannot be combined with -sS, -sT or -sU",
+            "-sn (no port scan) cannot be combined with a scan type (-sS, -sT, -sA, -sW, -sM, -sN, -sF, -sX, -sU)",
         ));
     }
     Ok(())
@@ -442,10 +388,11 @@ fn refuse_host_timeout(args: &Args, tcp: Option<ScanKind>, _udp: bool) -> Result
     if args.host_timeout.is_none() {
         return Ok(());
     }
-    if tcp == Some(ScanKind::Syn) {
-        return Err(usage(
-            "--host-timeout is not supported with -sS yet (use -sT, or leave it out)",
-        ));
+    if let Some(ScanKind::Raw(p)) = tcp {
+        let flag = p.scan.option();
+        return Err(usage(format!(
+            "--host-timeout is not supported with {flag} yet (use -sT, or leave it out)"
+        )));
     }
     Ok(())
 }
@@ -637,7 +584,7 @@ mod tests {
     fn ipv6_is_one_family_and_says_what_it_cannot_do_yet() {
         let s = settings_as("-6 -p 80 x", true).expect("valid");
         assert_eq!(s.family, Family::V6);
-        assert_eq!(s.tcp, Some(ScanKind::Syn));
+        assert_eq!(s.tcp, Some(ScanKind::SYN));
         assert!(s.notice.is_none());
         let s = settings_as("-6 -p 80 x", false).expect("valid");
         assert_eq!(s.tcp, Some(ScanKind::Connect));
@@ -660,7 +607,7 @@ mod tests {
     #[test]
     fn scan_type_follows_privilege_like_nmap() {
         let s = settings_as("-p 80 x", true).expect("valid");
-        assert_eq!(s.tcp, Some(ScanKind::Syn));
+        assert_eq!(s.tcp, Some(ScanKind::SYN));
         assert!(s.notice.is_none());
         let s = settings_as("-p 80 x", false).expect("valid");
         assert_eq!(s.tcp, Some(ScanKind::Connect));
@@ -679,12 +626,71 @@ mod tests {
         assert!(e.contains("CAP_NET_RAW") && e.contains("-O"), "{e}");
         assert_eq!(
             settings_as("-sn x", true).expect("valid").tcp,
-            Some(ScanKind::Syn)
+            Some(ScanKind::SYN)
         );
         assert_eq!(
             settings_as("-sn x", false).expect("valid").tcp,
             Some(ScanKind::Connect)
         );
+    }
+
+    #[test]
+    fn raw_tcp_scan_types_one_per_run_like_nmap() {
+        use prtip_core::wire::TcpFlags;
+        use prtip_scanner::engines::syn::{TcpProbe, TcpScanType};
+        let kind = |cmd: &str| settings_as(cmd, true).expect(cmd).tcp;
+        for (flag, t) in [
+            ("-sA", TcpScanType::Ack),
+            ("-sW", TcpScanType::Window),
+            ("-sM", TcpScanType::Maimon),
+            ("-sN", TcpScanType::Null),
+            ("-sF", TcpScanType::Fin),
+            ("-sX", TcpScanType::Xmas),
+        ] {
+            let want = Some(ScanKind::Raw(TcpProbe::of(t)));
+            assert_eq!(kind(&format!("{flag} x")), want, "{flag}");
+            // With -sU, both scans run.
+            let s = settings_as(&format!("{flag} -sU x"), true).expect(flag);
+            assert_eq!((s.tcp, s.udp.is_some()), (want, true), "{flag} -sU");
+            let e = settings_as(&format!("{flag} x"), false).expect_err(flag);
+            assert!(
+                e.starts_with(&format!("{flag} needs the CAP_NET_RAW")),
+                "{e}"
+            );
+            let e = settings_as(&format!("-sS {flag} x"), true).expect_err(flag);
+            assert!(
+                e.contains("choose one TCP scan type") && e.contains(flag),
+                "{e}"
+            );
+        }
+        assert!(settings_as("-sT -sF x", true).is_err());
+        assert!(settings_as("-sFX x", true).is_err());
+        // --scanflags changes the bits, the type reads the answers.
+        let custom = |scan, bits| {
+            Some(ScanKind::Raw(TcpProbe {
+                scan,
+                flags: TcpFlags(bits),
+            }))
+        };
+        assert_eq!(kind("--scanflags SYNFIN x"), custom(TcpScanType::Syn, 0x03));
+        assert_eq!(kind("-sF --scanflags 41 x"), custom(TcpScanType::Fin, 41));
+        assert_eq!(
+            kind("-sA --scanflags ACKPSH x"),
+            custom(TcpScanType::Ack, 0x18)
+        );
+        for (cmd, says) in [
+            ("-sT --scanflags SYN x", "cannot be combined with -sT"),
+            ("-sU --scanflags SYN x", "-sU alone scans no TCP port"),
+            ("-sn --scanflags SYN x", "cannot be combined with -sn"),
+            ("--scanflags BOGUS x", "invalid --scanflags \"BOGUS\""),
+            ("-sn -sA x", "-sn (no port scan) cannot be combined"),
+            ("-sA --host-timeout 5s x", "not supported with -sA"),
+        ] {
+            let e = settings_as(cmd, true).expect_err(cmd);
+            assert!(e.contains(says), "{cmd}: {e}");
+        }
+        let e = settings_as("--scanflags SYN x", false).expect_err("unprivileged");
+        assert!(e.contains("--scanflags needs the CAP_NET_RAW"), "{e}");
     }
 
     #[test]
@@ -703,7 +709,7 @@ mod tests {
             let s = settings_as(cmd, true).expect(cmd);
             (s.tcp, s.udp.is_some(), s.ports.protocols)
         };
-        let (syn, connect) = (Some(ScanKind::Syn), Some(ScanKind::Connect));
+        let (syn, connect) = (Some(ScanKind::SYN), Some(ScanKind::Connect));
         // -sU alone runs no TCP scan, as nmap.
         assert_eq!(scans("-sU x"), (None, true, Protocols::UDP));
         assert_eq!(scans("-sU -sV x"), (None, true, Protocols::UDP));

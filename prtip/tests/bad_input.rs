@@ -192,6 +192,11 @@ const ROWS: &[Row] = &[
         no("999.999.999.999", 2, "invalid source address"), no("NaN", 2, "invalid source address"),
         no("", 2, "invalid source address"), no("127.0.0.1/8", 2, "invalid source address"),
         long("", '9', 2, "invalid source address")] },
+    Row { flag: "--scanflags", args: &["--scanflags", "{}", "-n", "-Pn", "-p", "1", LO], root: true, cells: [
+        no("-1", 2, "invalid --scanflags"), ok("0", "", "probes with no flag set, read as a SYN scan, as nmap"),
+        no(HUGE, 2, "invalid --scanflags"), no("NaN", 2, "invalid --scanflags \"NaN\""),
+        no("", 2, "invalid --scanflags"), no("2x", 2, "invalid --scanflags \"2x\""),
+        long("", 'S', 2, "invalid --scanflags")] },
     Row { flag: "-e", args: &["-sT", "-n", "-Pn", "-p", "1", "-e", "{}", LO], root: false, cells: [
         no("-1", 2, "'-1'"), no("0", 1, "cannot bind to interface 0"),
         no(HUGE, 2, "invalid interface name"), no("NaN", 1, "cannot bind to interface NaN"),

@@ -47,9 +47,11 @@ fn usage_errors_are_one_line_with_status_2() {
         (&["-sT", "-oX"], "-oX"),
         (&["-T"], "-T"),
         // nmap flags that are not implemented.
-        (&["-sA", LO], "-sA (ACK scan) is not supported yet"),
+        (&["-sI", LO], "-sI (idle scan) is not supported yet"),
         (&["-sCV", LO], "-sC (script scan) is not supported yet"),
-        (&["-sSA", LO], "-sA (ACK scan) is not supported yet"),
+        (&["-sSA", LO], "choose one TCP scan type: -sS and -sA cannot be combined"),
+        (&["-sF", "-sT", LO], "choose one TCP scan type: -sF and -sT cannot be combined"),
+        (&["--scanflags", "SYNX", LO], "invalid --scanflags \"SYNX\""),
         (&["-sUQ", LO], "unknown scan type -sUQ"),
         (&["-A", LO], "-A (aggressive mode) is not supported yet"),
         (&["--script=x", LO], "--script (NSE scripts) is not supported yet"),

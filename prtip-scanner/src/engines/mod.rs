@@ -51,6 +51,7 @@ pub fn open(
                 seed: u.seed,
                 shard: None,
                 ports: Arc::new(prtip_core::ports::PortList::new()),
+                probe: syn::TcpProbe::SYN,
             };
             let first: Arc<dyn Engine> = Arc::new(syn::open(finder, first_target, stop.clone())?);
             let second = udp::open(u, first_target, stop)?;

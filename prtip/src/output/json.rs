@@ -17,7 +17,7 @@
 //!
 //! | field | meaning |
 //! |---|---|
-//! | `run.scans` | one entry per port scan, as nmap's XML `<scaninfo>`: `type` (`connect`, `syn`, `udp`), `protocol`, `num_services`, `services` (the port list, compact: `1-1000`); empty with `-sn` |
+//! | `run.scans` | one entry per port scan, as nmap's XML `<scaninfo>`: `type` (`connect`, `syn`, `ack`, `window`, `maimon`, `null`, `fin`, `xmas`, `udp`), `protocol`, `num_services`, `services` (the port list, compact: `1-1000`); empty with `-sn` |
 //! | `host.hostname` | name typed by the user or from reverse DNS, or `null` |
 //! | `host.reason` | why the host is considered up/down (nmap's reason names) |
 //! | `host.latency_us` | round-trip time in microseconds, or `null` |

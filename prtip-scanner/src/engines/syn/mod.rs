@@ -21,10 +21,19 @@
 //! scan's and are skipped, as nmap scans one family per run. Over IPv6,
 //! discovery is nmap's `-6` default (ICMPv6 echo, SYN to 443, ACK to 80:
 //! ICMPv6 has no timestamp request).
+//!
+//! The other TCP scan types (`-sA`, `-sW`, `-sM`, `-sN`, `-sF`, `-sX`,
+//! `--scanflags`; [`TcpScanType`]) run on the same windows. Their port probes
+//! are built per probe (no template) and keyed by
+//! [`SynCookie::scan_seq`], apart from the discovery probes, so the
+//! receiver tells an answer to a port probe from one to discovery on the
+//! same 4-tuple.
 
+mod scantype;
 mod setup;
 pub mod window;
 
+pub use scantype::{TcpProbe, TcpScanType};
 pub use setup::{open, SynSetup};
 
 use super::hosts::report;
@@ -37,12 +46,11 @@ use prtip_core::config::Timing;
 use prtip_core::cookie::SynCookie;
 use prtip_core::permutation::Permutation;
 use prtip_core::ports::PortList;
-use prtip_core::result::{
-    HostStatus, PortResult, PortState, PortTable, PortTableBuilder, Protocol, Reason,
-};
+use prtip_core::result::{HostStatus, PortResult, PortTable, PortTableBuilder, Protocol, Reason};
 use prtip_core::wire::{
-    build_ack_probe, build_echo_probe, build_icmp_timestamp, build_syn_probe, parse_reply,
-    Ipv4Fields, Ipv6Header, ProbeIp, Reply, SynTemplate, SynTemplate6, TcpFlags, IPPROTO_TCP,
+    build_ack_probe, build_echo_probe, build_icmp_timestamp, build_syn_probe, build_tcp_probe,
+    parse_reply, Ipv4Fields, Ipv6Header, ProbeIp, Reply, SynTemplate, SynTemplate6, TcpFields,
+    TcpFlags, IPPROTO_TCP, NMAP_MSS, NMAP_WINDOW,
 };
 use std::io;
 use std::net::IpAddr;
@@ -81,6 +89,8 @@ pub struct SynConfig {
     /// `--shard i/n`: this machine sends probes at positions i, i+n, ... of each round.
     pub shard: Option<(u64, u64)>,
     pub ttl: u8,
+    /// The scan type: the port probes' control bits and how answers are read.
+    pub probe: TcpProbe,
 }
 
 /// Counters of a finished (or stopped) scan.
@@ -169,17 +179,102 @@ impl SynScanner {
         batch.commit(len, dst);
     }
 
+    /// A port probe of the other scan types: built in full (these scans
+    /// are not the hot path a template is for), keyed by `scan_seq`.
+    fn write_scan_probe(&self, batch: &mut Batch, src: IpAddr, dst: IpAddr, dport: u16, id: u16) {
+        let flags = self.cfg.probe.flags;
+        let sport = self.sport(dst, dport);
+        let k = self.cookie.scan_seq(src, dst, sport, dport);
+        let tcp = TcpFields {
+            sport,
+            dport,
+            seq: k,
+            ack: if flags.contains(TcpFlags::ACK) { k } else { 0 },
+            flags,
+            window: NMAP_WINDOW,
+            // As nmap: the MSS option rides on probes with SYN set.
+            mss: flags.contains(TcpFlags::SYN).then_some(NMAP_MSS),
+        };
+        let len = self
+            .probe_ip(src, dst, id)
+            .and_then(|ip| build_tcp_probe(batch.slot(), &ip, &tcp))
+            .unwrap_or(0);
+        batch.commit(len, dst);
+    }
+
+    /// The IP layer of a probe from `src` to `dst` (`None` for a mixed pair,
+    /// which a window never holds).
+    fn probe_ip(&self, src: IpAddr, dst: IpAddr, ip_id: u16) -> Option<ProbeIp> {
+        Some(match (src, dst) {
+            (IpAddr::V4(src), IpAddr::V4(dst)) => ProbeIp::V4(Ipv4Fields {
+                src,
+                dst,
+                ip_id,
+                ttl: self.cfg.ttl,
+            }),
+            (IpAddr::V6(src), IpAddr::V6(dst)) => ProbeIp::V6(Ipv6Header {
+                src,
+                dst,
+                hop_limit: self.cfg.ttl,
+                traffic_class: 0,
+                flow_label: 0,
+            }),
+            _ => return None,
+        })
+    }
+
+    /// Records `reply` when it answers a port probe of the other scan
+    /// types; true when it did (whatever it meant for the port).
+    fn handle_scan_answer(&self, win: &Window, reply: &Reply) -> bool {
+        let probe = self.cfg.probe;
+        let (h, port, outcome, ttl) = match reply {
+            Reply::Tcp(t) => {
+                if !self.our_port(t.dport) || !self.cookie.answers_scan_probe(t, probe.flags) {
+                    return false;
+                }
+                let Some(h) = win.host_index(t.src) else {
+                    return false;
+                };
+                if t.flags.contains(TcpFlags::RST) {
+                    // Any reset shows the host up, with reason reset (a
+                    // window scan's open port too).
+                    win.mark_alive(h, t.ttl, HostReason::Reset);
+                }
+                (h, t.sport, probe.outcome(t), t.ttl)
+            }
+            Reply::IcmpError(u) => {
+                if !self.cookie.quotes_scan_probe(u) {
+                    return false;
+                }
+                let Some(h) = win.host_index(u.orig_dst) else {
+                    return false;
+                };
+                (h, u.orig_dport, Outcome::from_icmp(u), u.ttl)
+            }
+            _ => return false,
+        };
+        self.matched.fetch_add(1, Ordering::Relaxed);
+        if let (Some(p), Some(o)) = (self.ports.index(port), outcome) {
+            win.record(win.probe_index(h, p), o, ttl);
+        }
+        true
+    }
+
     /// Handle one received datagram.
     fn handle(&self, packet: &[u8]) {
         self.received.fetch_add(1, Ordering::Relaxed);
         let Some(reply) = parse_reply(packet) else {
             return;
         };
+        let plain_syn = self.cfg.probe.is_plain_syn();
+        let guard = self.current.read().unwrap_or_else(|e| e.into_inner());
+        let Some(win) = guard.as_ref() else { return };
+        if !plain_syn && self.handle_scan_answer(win, &reply) {
+            return;
+        }
         if !self.cookie.validate(&reply) {
             return;
         }
-        let guard = self.current.read().unwrap_or_else(|e| e.into_inner());
-        let Some(win) = guard.as_ref() else { return };
         match reply {
             Reply::Tcp(t) => {
                 // The cookie already proved the reply answers our probe from
@@ -204,7 +299,8 @@ impl SynScanner {
                 } else {
                     return;
                 };
-                match self.ports.index(t.sport) {
+                // Other scan types learn ports from their own probes only.
+                match self.ports.index(t.sport).filter(|_| plain_syn) {
                     Some(p) => {
                         win.record(win.probe_index(h, p), outcome, t.ttl);
                     }
@@ -225,7 +321,7 @@ impl SynScanner {
                     return;
                 };
                 self.matched.fetch_add(1, Ordering::Relaxed);
-                if u.orig_proto != IPPROTO_TCP {
+                if u.orig_proto != IPPROTO_TCP || !plain_syn {
                     return;
                 }
                 let (Some(p), Some(outcome)) =
@@ -303,22 +399,8 @@ impl SynScanner {
     /// One host's discovery probes into `batch` (up to four), `n` the
     /// host's position (an IPv4 identification for the probes).
     fn discovery_probes(&self, batch: &mut Batch, src: IpAddr, dst: IpAddr, n: u16) {
-        let ip = match (src, dst) {
-            (IpAddr::V4(src), IpAddr::V4(dst)) => ProbeIp::V4(Ipv4Fields {
-                src,
-                dst,
-                ip_id: n.wrapping_mul(31),
-                ttl: self.cfg.ttl,
-            }),
-            (IpAddr::V6(src), IpAddr::V6(dst)) => ProbeIp::V6(Ipv6Header {
-                src,
-                dst,
-                hop_limit: self.cfg.ttl,
-                traffic_class: 0,
-                flow_label: 0,
-            }),
-            // Never: a window's sources are of its hosts' family.
-            _ => return,
+        let Some(ip) = self.probe_ip(src, dst, n.wrapping_mul(31)) else {
+            return;
         };
         let (id, seq) = self.cookie.icmp_id_seq(src, dst);
         let len = build_echo_probe(batch.slot(), &ip, id, seq).unwrap_or(0);
@@ -377,6 +459,7 @@ impl SynScanner {
             return Ok(0);
         };
         let mut mine = 0u64;
+        let plain_syn = self.cfg.probe.is_plain_syn();
         for (k, probe) in order.enumerate() {
             if k % 4096 == 0 && self.stop.is_stopped() {
                 return Ok(mine);
@@ -401,7 +484,11 @@ impl SynScanner {
                     templates.len() - 1
                 }
             };
-            self.write_syn(&templates[at], &mut batch, dst, dport, probe as u16);
+            if plain_syn {
+                self.write_syn(&templates[at], &mut batch, dst, dport, probe as u16);
+            } else {
+                self.write_scan_probe(&mut batch, src, dst, dport, probe as u16);
+            }
             if batch.full() {
                 out.flush(&mut batch)?;
             }
@@ -477,7 +564,7 @@ impl SynScanner {
                     };
                     let result = match win.outcome(win.probe_index(hi, p)) {
                         Some(o) => {
-                            let (state, reason) = o.state_reason();
+                            let (state, reason) = self.cfg.probe.state_reason(o);
                             let mut r = PortResult::new(port, Protocol::Tcp, state, reason);
                             r.reason_ttl = ttl;
                             r
@@ -485,7 +572,7 @@ impl SynScanner {
                         None => PortResult::new(
                             port,
                             Protocol::Tcp,
-                            PortState::Filtered,
+                            self.cfg.probe.silent_state(),
                             Reason::NoResponse,
                         ),
                     };
@@ -610,6 +697,6 @@ impl Engine for SynScanner {
     }
 
     fn scan_type(&self) -> &'static str {
-        "syn"
+        self.cfg.probe.scan.nmap_name()
     }
 }

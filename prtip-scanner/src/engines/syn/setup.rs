@@ -1,7 +1,7 @@
 //! Opening a SYN scan: the source address, the interface, the source-port
 //! window and the scan's secrets.
 
-use super::{SynConfig, SynScanner};
+use super::{SynConfig, SynScanner, TcpProbe};
 use crate::cancel::StopFlag;
 use crate::error::ScanError;
 use crate::net::raw::{Family, RawIo, Transport, SCAN_RCVBUF_BYTES};
@@ -27,6 +27,8 @@ pub struct SynSetup {
     pub shard: Option<(u64, u64)>,
     /// Ports probed on every host.
     pub ports: Arc<PortList>,
+    /// The TCP scan type (`-sS` unless `-sA`, `-sF`, `--scanflags`...).
+    pub probe: TcpProbe,
 }
 
 /// Opens the raw sockets and returns the engine. Each target's source
@@ -66,6 +68,7 @@ pub fn open(
         seed,
         shard: setup.shard,
         ttl: DEFAULT_TTL,
+        probe: setup.probe,
     };
     Ok(SynScanner::new(Arc::new(io), cfg, &setup.ports, stop))
 }

@@ -33,14 +33,15 @@ pub enum Outcome {
     Closed,
     /// An ICMP error that filters the port (see [`crate::engines::icmp`]).
     Filtered(Filtered),
+    /// RST to an ACK-scan probe.
+    Unfiltered,
 }
 
 /// Nibble of the first [`Filtered`] reason; the others follow it.
 const FILTERED_BASE: u8 = 3;
-const _: () = assert!(
-    FILTERED_BASE + Filtered::COUNT <= 16,
-    "outcomes fit a nibble"
-);
+/// Nibble of [`Outcome::Unfiltered`], after the filtered reasons.
+const UNFILTERED: u8 = FILTERED_BASE + Filtered::COUNT;
+const _: () = assert!(UNFILTERED < 16, "outcomes fit a nibble");
 
 impl Outcome {
     fn code(self) -> u8 {
@@ -48,6 +49,7 @@ impl Outcome {
             Outcome::Open => 1,
             Outcome::Closed => 2,
             Outcome::Filtered(f) => FILTERED_BASE + f as u8,
+            Outcome::Unfiltered => UNFILTERED,
         }
     }
 
@@ -55,6 +57,7 @@ impl Outcome {
         match c {
             1 => Some(Outcome::Open),
             2 => Some(Outcome::Closed),
+            UNFILTERED => Some(Outcome::Unfiltered),
             _ => Filtered::from_index(c.checked_sub(FILTERED_BASE)?).map(Outcome::Filtered),
         }
     }
@@ -70,13 +73,10 @@ impl Outcome {
         }
     }
 
-    /// State and reason as nmap reports them for a SYN scan.
+    /// State and reason as nmap reports them for a SYN scan (other types:
+    /// [`super::TcpProbe::state_reason`]).
     pub fn state_reason(self) -> (PortState, Reason) {
-        match self {
-            Outcome::Open => (PortState::Open, Reason::SynAck),
-            Outcome::Closed => (PortState::Closed, Reason::Reset),
-            Outcome::Filtered(f) => (PortState::Filtered, f.reason()),
-        }
+        super::TcpProbe::SYN.state_reason(self)
     }
 }
 
@@ -162,7 +162,7 @@ impl Window {
         let (host, _) = self.split(probe);
         let why = match outcome {
             Outcome::Open => HostReason::SynAck,
-            Outcome::Closed => HostReason::Reset,
+            Outcome::Closed | Outcome::Unfiltered => HostReason::Reset,
             Outcome::Filtered(_) => HostReason::Unreachable,
         };
         self.mark_alive(host, ttl, why);
@@ -212,7 +212,7 @@ mod tests {
 
     #[test]
     fn every_outcome_survives_its_nibble() {
-        let mut all = vec![Outcome::Open, Outcome::Closed];
+        let mut all = vec![Outcome::Open, Outcome::Closed, Outcome::Unfiltered];
         all.extend(
             (0..Filtered::COUNT)
                 .filter_map(Filtered::from_index)
@@ -224,7 +224,7 @@ mod tests {
             assert_eq!(w.outcome(p as u64), Some(o));
         }
         assert_eq!(Outcome::from_code(0), None);
-        assert_eq!(Outcome::from_code(FILTERED_BASE + Filtered::COUNT), None);
+        assert_eq!(Outcome::from_code(UNFILTERED + 1), None);
     }
 
     #[test]
