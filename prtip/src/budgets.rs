@@ -50,6 +50,21 @@ pub const SYN_LAB22: Budget = Budget {
     plan_bytes: Some(100 * MIB),
 };
 
+/// The ACK scan (`-sA`) of [`SYN_LAB22`]'s /22, at its budget (root).
+pub const ACK_LAB22: Budget = Budget {
+    name: "ack_lab22",
+    scenario: "`prtip -sA -n -Pn -p 1-1000 198.18.4.0/22` in the lab (1,024 hosts x 3 listeners)",
+    ..SYN_LAB22
+};
+
+/// The FIN scan (`-sF`) of [`SYN_LAB22`]'s /22, at its budget (root):
+/// silent ports are retransmitted, nothing more is kept.
+pub const FIN_LAB22: Budget = Budget {
+    name: "fin_lab22",
+    scenario: "`prtip -sF -n -Pn -p 1-1000 198.18.4.0/22` in the lab (1,024 hosts x 3 listeners)",
+    ..SYN_LAB22
+};
+
 /// SYN scan of a /16 with few ports across the namespace lab (root): the
 /// same budget as the /22, because memory must not grow with the target count.
 pub const SYN_LAB16: Budget = Budget {
@@ -141,6 +156,8 @@ pub const ALL: &[Budget] = &[
     SYN6_1K,
     SYN_LAB22,
     SYN6_LAB118,
+    ACK_LAB22,
+    FIN_LAB22,
     SYN_LAB16,
     UDP_1K,
     UDP_LAB22,

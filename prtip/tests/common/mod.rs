@@ -132,6 +132,21 @@ pub fn syn_lab_heap_scenario(
     ports_per_host: u64,
     hosts: usize,
 ) {
+    tcp_lab_heap_scenario(budget, "-sS", prefix, ports, ports_per_host, hosts);
+}
+
+/// As [`syn_lab_heap_scenario`], with the raw TCP scan `scan_flag` (`-sS`,
+/// `-sA`, `-sF`...): every address must report the lab's listeners in the
+/// state that scan type gives them (open, unfiltered, open|filtered).
+#[cfg(feature = "dhat-heap")]
+pub fn tcp_lab_heap_scenario(
+    budget: &prtip::budgets::Budget,
+    scan_flag: &str,
+    prefix: &str,
+    ports: &str,
+    ports_per_host: u64,
+    hosts: usize,
+) {
     const LISTEN: [u16; 3] = [22, 80, 443];
     // An IPv6 prefix is the lab's /118, beside a small IPv4 one.
     let v6 = prefix.contains(':');
@@ -143,7 +158,7 @@ pub fn syn_lab_heap_scenario(
     }
     let dir = tempdir();
     let json = dir.path().join("scan.json");
-    let mut argv = vec!["prtip", "-sS"];
+    let mut argv = vec!["prtip", scan_flag];
     if v6 {
         argv.push("-6");
     }
@@ -163,19 +178,70 @@ pub fn syn_lab_heap_scenario(
     drop(netns);
 
     assert_eq!(code, std::process::ExitCode::SUCCESS);
-    let found = json_hosts(&std::fs::read_to_string(&json).expect("json output"));
+    let text = std::fs::read_to_string(&json).expect("json output");
+    let found = json_hosts(&text);
     assert_eq!(found.len(), hosts, "one line per address of {prefix}");
-    let want: BTreeSet<u16> = LISTEN.into_iter().collect();
+    // The listeners' state under this scan type: a SYN scan opens them;
+    // an ACK scan finds every port unfiltered; a FIN scan hears nothing
+    // from them (open|filtered) and a reset from every other port.
+    let (state, want): (&str, BTreeSet<u16>) = match scan_flag {
+        "-sS" => ("open", LISTEN.into_iter().collect()),
+        "-sA" => ("unfiltered", BTreeSet::new()),
+        _ => ("open|filtered", LISTEN.into_iter().collect()),
+    };
+    let listed = json_listed_in_state(&text, state);
+    let unfiltered = json_extraports_in_state(&text, "unfiltered");
     let wrong: Vec<_> = found
         .iter()
-        .filter(|(_, (status, open, total))| {
-            status != "up" || *open != want || *total != ports_per_host
+        .filter(|(addr, (status, _, total))| {
+            let all_unfiltered = unfiltered.get(*addr) == Some(&ports_per_host);
+            status != "up"
+                || listed.get(*addr).cloned().unwrap_or_default() != want
+                || (scan_flag == "-sA" && !all_unfiltered)
+                || *total != ports_per_host
         })
         .take(10)
         .collect();
-    assert!(wrong.is_empty(), "hosts without every listener: {wrong:?}");
+    assert!(
+        wrong.is_empty(),
+        "hosts without the listeners {state}: {wrong:?}"
+    );
     assert_within_budget(budget, &stats, elapsed);
     drop(lab);
+}
+
+/// Per host of a `-oJ` text: the ports in `state` not listed (extraports).
+pub fn json_extraports_in_state(text: &str, state: &str) -> BTreeMap<String, u64> {
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["type"] == "host")
+        .map(|h| {
+            let extra = h["extraports"].as_array().cloned().unwrap_or_default();
+            let n = extra
+                .iter()
+                .filter(|e| e["state"] == state)
+                .filter_map(|e| e["count"].as_u64())
+                .sum();
+            (h["addr"].as_str().unwrap_or_default().to_string(), n)
+        })
+        .collect()
+}
+
+/// Per host of a `-oJ` text: the listed ports in `state`.
+pub fn json_listed_in_state(text: &str, state: &str) -> BTreeMap<String, BTreeSet<u16>> {
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["type"] == "host")
+        .map(|h| {
+            let ports = h["ports"].as_array().cloned().unwrap_or_default();
+            let in_state = ports
+                .iter()
+                .filter(|p| p["state"] == state)
+                .filter_map(|p| p["port"].as_u64().and_then(|n| u16::try_from(n).ok()))
+                .collect();
+            (h["addr"].as_str().unwrap_or_default().to_string(), in_state)
+        })
+        .collect()
 }
 
 /// A UDP scan (`-sU -n -Pn -p <ports>` of `target`) run in-process under

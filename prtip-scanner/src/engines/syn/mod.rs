@@ -267,12 +267,13 @@ impl SynScanner {
             return;
         };
         let plain_syn = self.cfg.probe.is_plain_syn();
-        let guard = self.current.read().unwrap_or_else(|e| e.into_inner());
-        let Some(win) = guard.as_ref() else { return };
-        if !plain_syn && self.handle_scan_answer(win, &reply) {
+        // The SYN scan's order as it always was: validate, then lock.
+        if plain_syn && !self.cookie.validate(&reply) {
             return;
         }
-        if !self.cookie.validate(&reply) {
+        let guard = self.current.read().unwrap_or_else(|e| e.into_inner());
+        let Some(win) = guard.as_ref() else { return };
+        if !plain_syn && (self.handle_scan_answer(win, &reply) || !self.cookie.validate(&reply)) {
             return;
         }
         match reply {
