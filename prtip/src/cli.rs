@@ -26,20 +26,24 @@ pub struct Args {
     pub connect_scan: bool,
     #[arg(long = "sU")]
     pub udp_scan: bool,
-    #[arg(long = "sA")]
+    // The other raw TCP scan types and `--scanflags` are taken out of argv
+    // before clap sees it (`crate::tcpscan::take_raw_scan_options`): every
+    // option clap knows costs heap while parsing, which is the SYN scan's
+    // peak on a small scan.
+    #[arg(skip)]
     pub ack_scan: bool,
-    #[arg(long = "sW")]
+    #[arg(skip)]
     pub window_scan: bool,
-    #[arg(long = "sM")]
+    #[arg(skip)]
     pub maimon_scan: bool,
-    #[arg(long = "sN")]
+    #[arg(skip)]
     pub null_scan: bool,
-    #[arg(long = "sF")]
+    #[arg(skip)]
     pub fin_scan: bool,
-    #[arg(long = "sX")]
+    #[arg(skip)]
     pub xmas_scan: bool,
     /// `--scanflags`: the control bits of the raw TCP scan's probes.
-    #[arg(long = "scanflags", allow_hyphen_values = true)]
+    #[arg(skip)]
     pub scanflags: Option<String>,
     /// `--defeat-icmp-ratelimit`: accepted with any scan, used by `-sU`.
     #[arg(long = "defeat-icmp-ratelimit")]
@@ -320,8 +324,10 @@ fn is_count_with_level(s: &str, letter: char) -> bool {
 
 /// Parse a full command line (program name first).
 pub fn parse(raw: impl IntoIterator<Item = OsString>) -> Result<Args, UsageError> {
-    let argv = normalize(raw)?;
+    let mut argv = normalize(raw)?;
+    let raw_scan = crate::tcpscan::take_raw_scan_options(&mut argv)?;
     let mut args = Args::try_parse_from(argv).map_err(|e| UsageError(one_line(&e)))?;
+    raw_scan.apply(&mut args);
     if args.port_specs.len() > 1 {
         return Err(UsageError(
             "only one -p option is allowed; separate ports with commas".to_string(),
@@ -350,8 +356,7 @@ fn one_line(e: &clap::Error) -> String {
     // Show the user's spelling (`-oX`), not the internal long form (`--oX`).
     let mut msg = first;
     for flag in [
-        "sS", "sT", "sU", "sA", "sW", "sM", "sN", "sF", "sX", "sV", "sn", "Pn", "oN", "oG", "oX",
-        "oJ", "oA", "iL",
+        "sS", "sT", "sU", "sV", "sn", "Pn", "oN", "oG", "oX", "oJ", "oA", "iL",
     ] {
         msg = msg.replace(&format!("'--{flag}"), &format!("'-{flag}"));
     }

@@ -5,6 +5,7 @@
 use crate::cli::{Args, UsageError};
 use prtip_core::wire::TcpFlags;
 use prtip_scanner::engines::syn::{TcpProbe, TcpScanType};
+use std::ffi::OsString;
 
 /// The TCP scan engine to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +31,76 @@ impl ScanKind {
 
 /// The one-line refusal when `-sS` needs raw sockets but has none.
 pub const NEED_CAP_NET_RAW: &str = "-sS needs the CAP_NET_RAW capability (raw sockets): run as root, or grant it with `setcap cap_net_raw+eip prtip`, or use -sT (TCP connect scan)";
+
+/// The raw scan-type options of a command line, taken out before clap
+/// parses the rest.
+#[derive(Debug, Default)]
+pub struct RawScanOptions {
+    /// The letters of `-sA`, `-sW`, `-sM`, `-sN`, `-sF`, `-sX` given.
+    letters: Vec<char>,
+    scanflags: Option<String>,
+}
+
+impl RawScanOptions {
+    /// Sets the options on the parsed `args`.
+    pub fn apply(self, args: &mut Args) {
+        for c in self.letters {
+            match c {
+                'A' => args.ack_scan = true,
+                'W' => args.window_scan = true,
+                'M' => args.maimon_scan = true,
+                'N' => args.null_scan = true,
+                'F' => args.fin_scan = true,
+                _ => args.xmas_scan = true,
+            }
+        }
+        if self.scanflags.is_some() {
+            args.scanflags = self.scanflags;
+        }
+    }
+}
+
+/// Removes the raw scan-type options from `argv` (as `cli::normalize`
+/// leaves them: `--sA`... and `--scanflags V` or `--scanflags=V`), up to a
+/// `--` separator; the last `--scanflags` wins, as clap's options do.
+pub fn take_raw_scan_options(argv: &mut Vec<OsString>) -> Result<RawScanOptions, UsageError> {
+    let mut out = RawScanOptions::default();
+    let mut kept = Vec::with_capacity(argv.len());
+    let mut rest = std::mem::take(argv).into_iter();
+    while let Some(arg) = rest.next() {
+        let Some(s) = arg.to_str() else {
+            kept.push(arg);
+            continue;
+        };
+        if s == "--" {
+            kept.push(arg);
+            kept.extend(rest.by_ref());
+            break;
+        }
+        if let Some(c) = raw_scan_letter(s) {
+            out.letters.push(c);
+        } else if s == "--scanflags" {
+            let value = rest.next().ok_or_else(|| {
+                UsageError("--scanflags needs a value, like SYNFIN or 41".to_string())
+            })?;
+            out.scanflags = Some(value.to_string_lossy().into_owned());
+        } else if let Some(v) = s.strip_prefix("--scanflags=") {
+            out.scanflags = Some(v.to_string());
+        } else {
+            kept.push(arg);
+        }
+    }
+    *argv = kept;
+    Ok(out)
+}
+
+/// The letter of `--sA`, `--sW`, `--sM`, `--sN`, `--sF` or `--sX`.
+fn raw_scan_letter(s: &str) -> Option<char> {
+    let c = s.strip_prefix("--s")?;
+    let mut chars = c.chars();
+    let letter = chars.next()?;
+    (chars.next().is_none() && "AWMNFX".contains(letter)).then_some(letter)
+}
 
 /// The raw scan-type flags given, with their spelling.
 fn raw_flags(args: &Args) -> impl Iterator<Item = (&'static str, TcpScanType)> {
@@ -177,6 +248,25 @@ pub fn parse_scanflags(v: &str) -> Result<TcpFlags, UsageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn raw_scan_options_leave_argv_before_clap() {
+        let argv = |s: &str| -> Vec<OsString> { s.split(' ').map(OsString::from).collect() };
+        let mut a = argv("prtip --sA --scanflags SYN -p 1 --sF --scanflags=FIN x -- --sX");
+        let o = take_raw_scan_options(&mut a).expect("valid");
+        assert_eq!(o.letters, ['A', 'F']);
+        assert_eq!(o.scanflags.as_deref(), Some("FIN"));
+        assert_eq!(a, argv("prtip -p 1 x -- --sX"));
+        // Not a scan letter: left for clap (and its error).
+        let mut a = argv("prtip --sQ --sAW x");
+        assert!(take_raw_scan_options(&mut a)
+            .expect("valid")
+            .letters
+            .is_empty());
+        assert_eq!(a.len(), 4);
+        let e = take_raw_scan_options(&mut argv("prtip x --scanflags")).expect_err("no value");
+        assert!(e.0.contains("--scanflags needs a value"), "{e}");
+    }
 
     #[test]
     fn scanflags_names_and_numbers() {
