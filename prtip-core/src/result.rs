@@ -624,13 +624,16 @@ pub struct OsGuessClass {
 /// One port scan of the run, as XML `<scaninfo>` describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScanInfo {
-    /// nmap's scan type name: "connect", "syn", "udp".
+    /// nmap's scan type name: "connect", "syn", "ack", "window", "maimon",
+    /// "null", "fin", "xmas", "udp".
     pub scan_type: &'static str,
     pub protocol: Protocol,
     /// Number of ports per host.
     pub num_services: u32,
     /// Compact port list, e.g. "1-1000" or "22,80,443".
     pub services: String,
+    /// `--scanflags` of a TCP scan, when given (XML `scanflags=`).
+    pub tcp_flags: Option<u8>,
 }
 
 /// Facts about the whole run, known before the first host.

@@ -207,11 +207,14 @@ pub fn run_info(settings: &Settings, args: String, ports: &ScanPorts) -> RunInfo
         protocol,
         num_services: u32::try_from(list.len()).unwrap_or(u32::MAX),
         services: list.to_nmap_string(),
+        tcp_flags: None,
     };
     let mut scans = Vec::new();
     if !settings.ping_only {
         if let Some(kind) = settings.tcp {
-            scans.push(scan(kind.nmap_name(), Protocol::Tcp, &ports.tcp));
+            let mut tcp = scan(kind.nmap_name(), Protocol::Tcp, &ports.tcp);
+            tcp.tcp_flags = settings.scanflags;
+            scans.push(tcp);
         }
         if settings.udp.is_some() {
             scans.push(scan("udp", Protocol::Udp, &ports.udp));

@@ -26,6 +26,8 @@ pub struct Settings {
     /// The TCP scan; `None` with `-sU` alone. With `-sn`, the engine that
     /// runs host discovery.
     pub tcp: Option<ScanKind>,
+    /// `--scanflags` as given (already in `tcp`'s probe), for XML's `scanflags=`.
+    pub scanflags: Option<u8>,
     /// `-sU` and its options; `None` without `-sU`.
     pub udp: Option<UdpSettings>,
     /// `--seed`: probe order of the SYN scan.
@@ -489,6 +491,12 @@ impl Settings {
         };
         Ok(Settings {
             tcp,
+            scanflags: args
+                .scanflags
+                .as_deref()
+                .map(crate::tcpscan::parse_scanflags)
+                .transpose()?
+                .map(|f| f.0),
             udp,
             seed,
             shard,

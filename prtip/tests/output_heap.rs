@@ -34,6 +34,7 @@ fn run_info() -> RunInfo {
             protocol: Protocol::Tcp,
             num_services: 65_535,
             services: "1-65535".into(),
+            tcp_flags: None,
         }],
         verbose: 0,
         debug: 0,

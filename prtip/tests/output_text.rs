@@ -134,6 +134,7 @@ fn compare(open_count: usize, closed_count: usize, reason: bool) {
             protocol: Protocol::Tcp,
             num_services: u32::try_from(all.len()).expect("count"),
             services: port_list.clone(),
+            tcp_flags: None,
         }],
         verbose: 0,
         debug: 0,

@@ -50,6 +50,7 @@ fn run_info(args: &str, services: String, num: u32) -> RunInfo {
             protocol: Protocol::Tcp,
             num_services: num,
             services,
+            tcp_flags: None,
         }],
         verbose: 0,
         debug: 0,

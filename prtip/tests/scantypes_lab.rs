@@ -131,8 +131,11 @@ fn same_as_nmap(lab: &Lab, dir: &Path, tag: &str, args: &[&str]) -> Table {
     let nmap_scaninfo = xml::elements(&theirs_text, "scaninfo")
         .next()
         .map(str::to_string);
-    let kind = |s: &Option<String>| s.as_deref().and_then(|e| xml::attr(e, "type"));
-    assert_eq!(kind(&scaninfo), kind(&nmap_scaninfo), "{args:?}");
+    // The scan type, and the flags when --scanflags was given.
+    for name in ["type", "scanflags"] {
+        let value = |s: &Option<String>| s.as_deref().and_then(|e| xml::attr(e, name));
+        assert_eq!(value(&scaninfo), value(&nmap_scaninfo), "{args:?} {name}");
+    }
     ours
 }
 

@@ -24,6 +24,7 @@ pub(crate) fn run_info() -> RunInfo {
             protocol: Protocol::Tcp,
             num_services: 101,
             services: "18000-18100".into(),
+            tcp_flags: None,
         }],
         verbose: 0,
         debug: 0,
@@ -232,12 +233,14 @@ pub(crate) fn mixed_run_info() -> RunInfo {
                 protocol: Protocol::Tcp,
                 num_services: 40,
                 services: "1-40".into(),
+                tcp_flags: None,
             },
             ScanInfo {
                 scan_type: "udp",
                 protocol: Protocol::Udp,
                 num_services: 30,
                 services: "1-30".into(),
+                tcp_flags: None,
             },
         ],
         ..run_info()

@@ -26,6 +26,24 @@ use super::not_begun;
 use super::text::{done_summary, Spill, NAME, VERSION};
 use super::time::{ctime, unix_secs};
 
+/// ` scanflags="..."` of a TCP `<scaninfo>` when `--scanflags` was given:
+/// the set bits' names in nmap's order (FIN first, CWR last).
+struct ScanFlagsAttr(Option<u8>);
+
+impl std::fmt::Display for ScanFlagsAttr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const NAMES: [&str; 8] = ["FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"];
+        let Some(bits) = self.0 else { return Ok(()) };
+        f.write_str(" scanflags=\"")?;
+        for (i, name) in NAMES.iter().enumerate() {
+            if bits & (1 << i) != 0 {
+                f.write_str(name)?;
+            }
+        }
+        f.write_str("\"")
+    }
+}
+
 /// Scan types the DTD's `scaninfo type=` enumeration accepts.
 const DTD_SCAN_TYPES: [&str; 13] = [
     "syn",
@@ -93,8 +111,9 @@ impl<W: Write> ResultSink for XmlSink<W> {
         {
             let _ = writeln!(
                 s,
-                "<scaninfo type=\"{}\" protocol=\"{}\" numservices=\"{}\" services=\"{}\"/>",
+                "<scaninfo type=\"{}\"{} protocol=\"{}\" numservices=\"{}\" services=\"{}\"/>",
                 scan.scan_type,
+                ScanFlagsAttr(scan.tcp_flags),
                 scan.protocol.as_str(),
                 scan.num_services,
                 escape(&scan.services)
@@ -439,6 +458,20 @@ mod tests {
         assert!(out.contains(host), "{out}");
         assert!(out.contains("<runstats><finished time=\"1795611224\" timestr=\""));
         assert!(out.contains("; 1 IP address (1 host up) scanned in 0.05 seconds\" elapsed=\"0.05\" exit=\"success\"/><hosts up=\"1\" down=\"0\" total=\"1\"/>\n</runstats>\n</nmaprun>\n"));
+    }
+
+    #[test]
+    fn scanflags_attribute_names_bits_in_nmaps_order() {
+        assert_eq!(ScanFlagsAttr(None).to_string(), "");
+        assert_eq!(ScanFlagsAttr(Some(0)).to_string(), " scanflags=\"\"");
+        assert_eq!(
+            ScanFlagsAttr(Some(0x29)).to_string(),
+            " scanflags=\"FINPSHURG\""
+        );
+        assert_eq!(
+            ScanFlagsAttr(Some(0xff)).to_string(),
+            " scanflags=\"FINSYNRSTPSHACKURGECECWR\""
+        );
     }
 
     #[test]

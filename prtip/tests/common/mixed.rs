@@ -101,6 +101,7 @@ impl MixedPorts {
                 .copied()
                 .collect::<prtip_core::ports::PortList>()
                 .to_nmap_string(),
+            tcp_flags: None,
         };
         RunInfo {
             args: format!("prtip -sS -sU --reason -Pn -n -p {} 127.0.0.1", self.spec()),
