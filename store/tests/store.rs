@@ -236,3 +236,4 @@ fn unusable_files_give_one_line_errors() {
         .to_string();
     assert!(e.contains("missing.sqlite"), "{e}");
     assert!(!e.contains('\n'));
+}
