@@ -49,7 +49,7 @@ const LONGEST_WORD: usize = 256;
 /// word keeps its start and end (where the quotes and the rest of the
 /// sentence are) and says how long it was. Paths up to PATH_MAX-ish
 /// lengths that matter in practice stay whole.
-fn elide_long_words(msg: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn elide_long_words(msg: &str) -> std::borrow::Cow<'_, str> {
     if msg.len() <= LONGEST_WORD {
         return msg.into();
     }

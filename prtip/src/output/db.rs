@@ -56,10 +56,11 @@ impl DbSink {
     fn give_up(&mut self, e: &prtip_store::Error) {
         self.store = None;
         if !self.health.0.swap(true, Ordering::SeqCst) {
-            eprintln!(
-                "prtip: --db {}: {e}; the scan goes on without recording it",
+            let msg = format!(
+                "--db {}: {e}; the scan goes on without recording it",
                 self.path.display()
             );
+            eprintln!("prtip: {}", crate::app::elide_long_words(&msg));
         }
     }
 
