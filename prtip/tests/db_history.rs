@@ -118,7 +118,17 @@ fn scan_despite(bad: &Path, dir: &Path, uid: Option<u32>, says: &str) {
         "out-{}.xml",
         bad.file_name().and_then(|n| n.to_str()).unwrap_or("x")
     ));
-    let mut cmd = prtip();
+    let mut cmd = match uid {
+        // A copy nobody can reach: the build directory may be under /root.
+        Some(_) => {
+            use std::os::unix::fs::PermissionsExt;
+            let copy = dir.join("prtip");
+            std::fs::copy(common::prtip_path(), &copy).expect("copy the binary");
+            std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+            Command::new(copy)
+        }
+        None => prtip(),
+    };
     cmd.args(["-sT", "-n", "-p", &ports.spec(), "--db"])
         .arg(bad)
         .arg("-oX")
@@ -126,6 +136,7 @@ fn scan_despite(bad: &Path, dir: &Path, uid: Option<u32>, says: &str) {
         .arg("127.0.0.1");
     if let Some(uid) = uid {
         std::os::unix::process::CommandExt::uid(&mut cmd, uid);
+        std::os::unix::process::CommandExt::gid(&mut cmd, uid);
     }
     let out = run(&mut cmd);
     let err = String::from_utf8_lossy(&out.stderr);
