@@ -1,10 +1,10 @@
 //! `--db` and `prtip db`: a real connect scan of 127.0.0.1 recorded and
 //! read back, two scans writing one file at once, unusable database files,
-//! and `db` as a host name.
+//! a database that fails mid-scan, and `db` as a host name.
 //!
-//! Network safety: only 127.0.0.1 and 127.0.0.2-21 are scanned (ports the
-//! test opened, or closed ones); the `db` host name is looked up inside an
-//! empty network namespace, where nothing leaves the process.
+//! Network safety: only 127.0.0.1-200 are scanned (ports the test opened,
+//! or closed ones); the `db` host name is looked up inside an empty network
+//! namespace, where nothing leaves the process.
 
 mod common;
 
@@ -202,4 +202,62 @@ fn db_after_a_double_dash_is_a_host_name() {
     let sub = run(prtip().args(["db"]));
     assert_eq!(sub.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&sub.stderr).contains("usage: prtip db"));
+}
+
+/// The file stops growing mid-scan (RLIMIT_FSIZE, with SIGXFSZ ignored so
+/// writes fail with EFBIG as on a full disk): one line, the scan and its
+/// XML go on to the end, and the hosts committed before stay readable.
+#[test]
+fn a_database_that_fails_mid_scan_keeps_what_it_had() {
+    if !require_tool("prlimit") || !require_tool("bash") {
+        return;
+    }
+    let dir = tempdir();
+    let file = dir.path().join("full.sqlite");
+    let xml_path = dir.path().join("full.xml");
+    // 200 hosts x 2 closed ports: about 100 KB of XML, far more database
+    // (WAL pages) than the 300 KB limit allows.
+    let script = format!(
+        "trap '' XFSZ; exec prlimit --fsize=300000 '{}' -sT -n -Pn -p 1,2 --db '{}' -oX '{}' 127.0.0.1-200",
+        common::prtip_path(),
+        file.display(),
+        xml_path.display()
+    );
+    let out = run(Command::new("bash").args(["-c", &script]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("prtip: --db ") && err.contains("goes on"),
+        "{err}"
+    );
+    let text = std::fs::read_to_string(&xml_path).expect("xml");
+    assert_eq!(
+        xml::runstats_hosts(&text),
+        Some((200, 0, 200)),
+        "the XML is complete"
+    );
+    let shown = stdout(&db(&["show", "1"], &file));
+    let addrs: Vec<&str> = shown
+        .lines()
+        .filter_map(|l| l.strip_prefix("prtip scan report for "))
+        .collect();
+    assert!(
+        !addrs.is_empty() && addrs.len() < 200,
+        "{} hosts kept",
+        addrs.len()
+    );
+    let first: Vec<String> = (1..=addrs.len()).map(|i| format!("127.0.0.{i}")).collect();
+    assert_eq!(
+        addrs, first,
+        "the hosts written before the failure, in order"
+    );
+    // Each kept host is as the live report printed it.
+    let live = stdout(&out);
+    for block in shown
+        .split("\n\n")
+        .filter(|b| b.starts_with("prtip scan report"))
+    {
+        assert!(live.contains(block), "{block}");
+    }
 }
