@@ -37,6 +37,9 @@ pub enum Error {
     /// The file cannot be written (permissions, read-only medium).
     #[error("the database is read-only")]
     ReadOnly(String),
+    /// A privileged prtip does not follow a symbolic link to its database.
+    #[error("it is a symbolic link, which prtip does not follow when privileged")]
+    Symlink,
     /// `db show` of an id that is not there.
     #[error("no scan {0} in the database")]
     NoSuchScan(i64),

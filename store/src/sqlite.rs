@@ -46,7 +46,21 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) `path` for writing, migrated to the current schema.
     pub fn open(path: &Path) -> Result<Self, Error> {
-        let store = Self::connect(path, OpenFlags::SQLITE_OPEN_CREATE)?;
+        Self::open_for_writing(path, false)
+    }
+
+    /// [`SqliteStore::open`]; with `nofollow`, a symbolic link is refused
+    /// ([`Error::Symlink`]), as a privileged prtip treats its output files.
+    pub fn open_for_writing(path: &Path, nofollow: bool) -> Result<Self, Error> {
+        if nofollow && std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(Error::Symlink);
+        }
+        let mut flags = OpenFlags::SQLITE_OPEN_CREATE;
+        if nofollow {
+            // Also refuses a link made between the check above and the open.
+            flags |= OpenFlags::SQLITE_OPEN_NOFOLLOW;
+        }
+        let store = Self::connect(path, flags)?;
         if store.conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(true) {
             return Err(Error::ReadOnly(store.path));
         }

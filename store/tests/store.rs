@@ -234,3 +234,17 @@ fn unusable_files_give_one_line_errors() {
     assert!(e.contains("unable to open"), "{e}");
     assert!(!e.contains('\n'));
 }
+
+#[test]
+fn a_symbolic_link_is_refused_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real.sqlite");
+    let link = dir.path().join("link.sqlite");
+    drop(SqliteStore::open(&real).unwrap());
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let e = SqliteStore::open_for_writing(&link, true)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("symbolic link"), "{e}");
+    assert!(SqliteStore::open_for_writing(&link, false).is_ok());
+}

@@ -46,7 +46,9 @@ impl DbSink {
             meta,
             health,
         };
-        match SqliteStore::open(path) {
+        // Privileged, a link in a directory others can write could point
+        // the database at a file only root may change (as create_file).
+        match SqliteStore::open_for_writing(path, crate::sys::privileged()) {
             Ok(s) => sink.store = Some(s),
             Err(e) => sink.give_up(&e),
         }
