@@ -63,7 +63,9 @@ fn list(store: &SqliteStore, mut out: Stdout) -> Result<(), prtip_store::Error> 
             (Some(up), Some(down)) => format!("{up} up, {down} down"),
             _ => "-".to_string(),
         };
-        writeln!(out, "{}\t{start}\t{}\t{counts}\t{}", s.id, s.status, s.args)
+        // One scan per line, whatever its arguments held.
+        let args = s.args.replace(['\n', '\r', '\t'], " ");
+        writeln!(out, "{}\t{start}\t{}\t{counts}\t{args}", s.id, s.status)
     })?;
     out.flush()
         .map_err(|e| prtip_store::Error::Corrupt(e.to_string()))
