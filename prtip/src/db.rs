@@ -21,6 +21,9 @@ enum Command {
 
 /// Runs `prtip db <words>`; `words` follow `db`.
 pub fn run(words: &[OsString]) -> ExitCode {
+    if words.iter().any(|w| w == "-h" || w == "--help") {
+        return print_usage();
+    }
     let (command, path) = match parse(words) {
         Ok(v) => v,
         Err(e) => return fail(EXIT_USAGE, e),
@@ -53,6 +56,14 @@ pub fn run(words: &[OsString]) -> ExitCode {
     match done {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(EXIT_FAILURE, format!("--db {}: {e}", path.display())),
+    }
+}
+
+fn print_usage() -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{USAGE}").and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(_) => ExitCode::from(EXIT_CLOSED_STDOUT),
     }
 }
 

@@ -202,6 +202,8 @@ fn db_after_a_double_dash_is_a_host_name() {
     let sub = run(prtip().args(["db"]));
     assert_eq!(sub.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&sub.stderr).contains("usage: prtip db"));
+    let help = prtip_ok(&["db", "--help"]);
+    assert!(stdout(&help).starts_with("usage: prtip db list"));
 }
 
 /// The file stops growing mid-scan (RLIMIT_FSIZE, with SIGXFSZ ignored so
