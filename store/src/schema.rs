@@ -7,6 +7,13 @@
 //! ([`SQLITE_ID`], and later PostgreSQL's identity column). Times are
 //! microseconds since the Unix epoch (UTC), in `BIGINT`.
 //!
+//! Indexes: `scans_by_start` (list, newest first), `hosts_by_scan` (show:
+//! a scan's hosts in order), `hosts_by_addr` (latest: an address's newest
+//! scan), `hosts_by_scan_addr` (diff: two scans walked by address), and
+//! `ports_by_port` (which hosts have a port in a state); a host's ports,
+//! groups and OS rows are reached by their primary keys, which start with
+//! `host_id`.
+//!
 //! Observations are append-only: a scan's rows are written once, never
 //! updated, except the scan row itself, which gets its end, statistics and
 //! status when the scan finishes.
@@ -69,6 +76,7 @@ CREATE TABLE hosts (
 );
 CREATE UNIQUE INDEX hosts_by_scan ON hosts (scan_id, seq);
 CREATE INDEX hosts_by_addr ON hosts (addr, scan_id);
+CREATE INDEX hosts_by_scan_addr ON hosts (scan_id, addr);
 
 CREATE TABLE ports (
     host_id BIGINT NOT NULL REFERENCES hosts (id),
