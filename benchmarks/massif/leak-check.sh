@@ -24,12 +24,13 @@ for _ in range(600):
     srv.handle_request()
 ' "$port_file" >/dev/null 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null || true; rm -f "$port_file"' EXIT
+trap 'kill $server 2>/dev/null || true; rm -f "$port_file"; rm -rf "${db_dir:-}"' EXIT
 for _ in $(seq 100); do [ -s "$port_file" ] && break; sleep 0.1; done
 web=$(cat "$port_file")
 [ -n "$web" ] || { echo "the test HTTP server did not start"; exit 1; }
 
-scans=("-sT -n -p 1-1000 127.0.0.1" "-sT -sV -n -p $web 127.0.0.1")
+db_dir=$(mktemp -d)
+scans=("-sT -n -p 1-1000 127.0.0.1" "-sT -sV -n -p $web 127.0.0.1" "-sT -n -p 1-1000 127.0.0.1 --db $db_dir/history.sqlite")
 if [ "$(id -u)" = 0 ]; then
     scans+=("-sS -n -p 1-1000 127.0.0.1" "-sS -sU -n -p 1-500 127.0.0.1" "-O -n -p $web 127.0.0.1")
 elif [ "${CI:-}" = true ]; then

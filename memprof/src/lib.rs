@@ -108,13 +108,15 @@ pub enum Phase {
     OsDetection,
     /// Writing results to the output sinks.
     Output,
+    /// Recording the scan in the history database (`--db`), SQLite's own heap included.
+    Store,
     /// Shutting down and freeing.
     Teardown,
 }
 
 impl Phase {
     /// Every phase, in report order.
-    pub const ALL: [Phase; 11] = [
+    pub const ALL: [Phase; 12] = [
         Phase::ArgumentParsing,
         Phase::TargetExpansion,
         Phase::DatabaseLoad,
@@ -125,6 +127,7 @@ impl Phase {
         Phase::ServiceDetection,
         Phase::OsDetection,
         Phase::Output,
+        Phase::Store,
         Phase::Teardown,
     ];
 
@@ -142,6 +145,7 @@ impl Phase {
             Phase::ServiceDetection => "service detection",
             Phase::OsDetection => "OS detection",
             Phase::Output => "output",
+            Phase::Store => "store",
             Phase::Teardown => "teardown",
         }
     }

@@ -2,6 +2,7 @@
 
 use crate::cli::{self, UsageError, HELP};
 use crate::configs;
+use crate::output::db::{DbHealth, DbSink};
 use crate::output::{open_outputs, MultiSink as Sinks, Stdout};
 use crate::panics;
 use crate::progress::Progress;
@@ -35,7 +36,7 @@ pub const EXIT_CLOSED_STDOUT: u8 = 141;
 /// and SIGHUP 129 (see [`prtip_scanner::cancel::exit_status`]).
 pub const EXIT_INTERRUPTED: u8 = 130;
 
-fn fail(code: u8, msg: impl std::fmt::Display) -> ExitCode {
+pub(crate) fn fail(code: u8, msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("prtip: {}", elide_long_words(&msg.to_string()));
     ExitCode::from(code)
 }
@@ -48,7 +49,7 @@ const LONGEST_WORD: usize = 256;
 /// word keeps its start and end (where the quotes and the rest of the
 /// sentence are) and says how long it was. Paths up to PATH_MAX-ish
 /// lengths that matter in practice stay whole.
-fn elide_long_words(msg: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn elide_long_words(msg: &str) -> std::borrow::Cow<'_, str> {
     if msg.len() <= LONGEST_WORD {
         return msg.into();
     }
@@ -82,6 +83,9 @@ fn print_stdout(text: &str) -> ExitCode {
 
 /// Entry point for `main`; `argv` includes the program name.
 pub fn run(argv: Vec<OsString>) -> ExitCode {
+    if argv.get(1).is_some_and(|a| a == "db") {
+        return crate::db::run(&argv[2..]);
+    }
     let parsing = memprof::phase(Phase::ArgumentParsing);
     let args = match cli::parse(argv.clone()) {
         Ok(a) => a,
@@ -306,6 +310,14 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
         let _output = memprof::phase(Phase::Output);
         open_outputs(&settings.outputs, &stdout).map_err(usage)?
     };
+    let db_health = DbHealth::default();
+    if let Some(path) = &settings.db {
+        let meta = prtip_store::ScanMeta {
+            seed: settings.seed,
+            shard: settings.shard,
+        };
+        sinks.push(Box::new(DbSink::open(path, meta, db_health.clone())));
+    }
     // Every socket and file the scan needs is open: give up every right.
     // Threads started from here on inherit nothing.
     prtip_scanner::sys::privs::drop_all()
@@ -346,7 +358,12 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
     if stdout.is_closed() {
         return Ok(Outcome::Interrupted(EXIT_CLOSED_STDOUT));
     }
-    Ok(outcome.stopped_by(interrupts.signal()))
+    let outcome = outcome.stopped_by(interrupts.signal());
+    // The database's failure was said when it happened; it only sets the status.
+    Ok(match outcome {
+        Outcome::Finished if db_health.failed() => Outcome::Interrupted(EXIT_FAILURE),
+        o => o,
+    })
 }
 
 fn failure(e: ScanError) -> Failure {

@@ -147,6 +147,15 @@ pub const SYN6_LAB118: Budget = Budget {
     ..SYN_LAB22
 };
 
+/// The SYN scan of [`SYN_LAB22`] recorded with `--db` (SQLite, SQLite's own
+/// heap counted through the global allocator): the same budget, because
+/// the history is written host by host.
+pub const SYN_LAB22_DB: Budget = Budget {
+    name: "syn_lab22_db",
+    scenario: "the same /22 SYN scan with `--db FILE` (a new SQLite file; SQLite's heap included)",
+    ..SYN_LAB22
+};
+
 /// Every budget, in README order.
 pub const ALL: &[Budget] = &[
     CONNECT_1K,
@@ -155,6 +164,7 @@ pub const ALL: &[Budget] = &[
     SYN_1K,
     SYN6_1K,
     SYN_LAB22,
+    SYN_LAB22_DB,
     SYN6_LAB118,
     ACK_LAB22,
     FIN_LAB22,

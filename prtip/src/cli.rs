@@ -128,6 +128,9 @@ pub struct Args {
     pub out_json: Option<PathBuf>,
     #[arg(long = "oA")]
     pub out_all: Option<PathBuf>,
+    /// `--db FILE`: record the scan in an SQLite scan history.
+    #[arg(long = "db")]
+    pub db: Option<OsString>,
     #[arg(short = 'v', action = ArgAction::Count)]
     pub verbose: u8,
     #[arg(short = 'd', action = ArgAction::Count)]
@@ -455,12 +458,18 @@ OUTPUT
     -oX <file>            XML output (nmap's DTD).
     -oJ <file>            JSON lines: one object per host.
     -oA <basename>        Normal, grepable, XML and JSON at once.
+    --db <file>           Record the scan in a scan history (SQLite file); see DATABASE.
     -v, -d                More verbose output, debugging output (repeat to raise).
     --open                Show only ports that are (possibly) open.
     --reason              Show why each port has its state.
     --mem-report          After the scan, print heap use per phase on standard error.
     --mem-report=json[:<file>]
                           The same as JSON, on standard error or into a file.
+
+DATABASE
+    prtip db list --db <file>         Recorded scans, newest first, each with its id.
+    prtip db show <id> --db <file>    A recorded scan, as the normal output.
+    (To scan a host named db, write prtip -- db.)
 
 MISCELLANEOUS
     --datadir <dir>       Look for nmap-services and other data files here first.

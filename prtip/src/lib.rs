@@ -5,6 +5,7 @@ pub mod app;
 pub mod budgets;
 pub mod cli;
 pub mod configs;
+pub mod db;
 pub mod memreport;
 pub mod output;
 pub mod panics;

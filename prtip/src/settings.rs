@@ -54,6 +54,8 @@ pub struct Settings {
     pub open_only: bool,
     pub reason: bool,
     pub mem_report: Option<MemReport>,
+    /// `--db`: the scan history file.
+    pub db: Option<std::path::PathBuf>,
     pub targets: Vec<String>,
     pub input_list: Option<PathBuf>,
     pub excludes: Vec<String>,
@@ -323,6 +325,25 @@ fn port_choice(args: &Args) -> Result<PortChoice, UsageError> {
     }))
 }
 
+/// `--db TARGET`: a file path (SQLite). PostgreSQL URLs are for a later version.
+fn db_from(v: Option<&std::ffi::OsStr>) -> Result<Option<std::path::PathBuf>, UsageError> {
+    let Some(v) = v else {
+        return Ok(None);
+    };
+    if v.is_empty() {
+        return Err(UsageError(
+            "invalid --db \"\": expected a database file name".to_string(),
+        ));
+    }
+    if v.to_str().is_some_and(prtip_store::is_postgres_url) {
+        return Err(UsageError(format!(
+            "--db {}: PostgreSQL is not supported yet; give an SQLite file name",
+            v.to_string_lossy()
+        )));
+    }
+    Ok(Some(std::path::PathBuf::from(v)))
+}
+
 fn outputs_from(args: &Args) -> OutputSpec {
     OutputSpec {
         stdout: true,
@@ -519,6 +540,7 @@ impl Settings {
             open_only: args.open_only,
             reason: args.reason,
             mem_report: mem_report_from(args.mem_report.as_deref())?,
+            db: db_from(args.db.as_deref())?,
             targets: args.targets.clone(),
             input_list: args.input_list.clone(),
             excludes: args.exclude.clone(),

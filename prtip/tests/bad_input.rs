@@ -59,6 +59,9 @@ struct Cell {
     says: &'static str,
     /// Accepted: what happens, for README.
     note: &'static str,
+    /// Refused (exit 1) but only as a record: the scan and its other
+    /// outputs went on (`--db`), so stdout has the report.
+    went_on: bool,
 }
 
 const fn no(value: &'static str, exit: i32, says: &'static str) -> Option<Cell> {
@@ -68,6 +71,7 @@ const fn no(value: &'static str, exit: i32, says: &'static str) -> Option<Cell> 
         exit,
         says,
         note: "",
+        went_on: false,
     })
 }
 
@@ -78,6 +82,7 @@ const fn ok(value: &'static str, says: &'static str, note: &'static str) -> Opti
         exit: 0,
         says,
         note,
+        went_on: false,
     })
 }
 
@@ -88,6 +93,7 @@ const fn long(prefix: &'static str, fill: char, exit: i32, says: &'static str) -
         exit,
         says,
         note: "",
+        went_on: false,
     })
 }
 
@@ -98,6 +104,20 @@ const fn long_ok(prefix: &'static str, fill: char, note: &'static str) -> Option
         exit: 0,
         says: "",
         note,
+        went_on: false,
+    })
+}
+
+/// `--db`: the database cannot be used; one line says so, the scan goes on
+/// without it and exits 1.
+const fn went_on(value: &'static str, fill: Option<char>, says: &'static str) -> Option<Cell> {
+    Some(Cell {
+        value,
+        fill,
+        exit: 1,
+        says,
+        note: "the scan and its other outputs go on without it",
+        went_on: true,
     })
 }
 
@@ -120,6 +140,11 @@ const TIME: &str = "use a number with an optional unit";
 
 #[rustfmt::skip]
 const ROWS: &[Row] = &[
+    Row { flag: "--db", args: &["-sT", "-n", "-Pn", "-p", "1", "--db", "{}", LO], root: false, cells: [
+        no("-1", 2, "unexpected argument '-1'"), ok("0", "", "recorded in the SQLite file `0`"),
+        NA, NA, no("", 2, "expected a database file name"),
+        no("postgres://h/db", 2, "PostgreSQL is not supported yet"),
+        went_on("", Some('a'), "unable to open database file")] },
     Row { flag: "-p", args: &["-sT", "-n", "-Pn", "-p", "{}", LO], root: false, cells: [
         ok("-1", "", "ports up to 1, as nmap"), ok("0", "", "port 0, as nmap"),
         no(HUGE, 2, "port out of range"), no("NaN", 2, "invalid port specification \"NaN\""),
@@ -283,6 +308,10 @@ const NEXT_DIR: &str = "the next data directory's file is used, as nmap";
 
 #[rustfmt::skip]
 const FILE_ROWS: &[FileRow] = &[
+    FileRow { what: "`--db`", args: &["-sT", "-n", "-Pn", "-p", "1", "--db", "{}", LO], datafile: None, root: false, cells: [
+        ok("", "", "an empty file is an empty database: the scan is recorded"),
+        went_on("", None, "not a database"), went_on("", None, "goes on without recording it"),
+        ok("", "", "the file is created"), went_on("", None, "unable to open database file")] },
     FileRow { what: "`-iL`", args: &["-sT", "-n", "-Pn", "-p", "1", "-iL", "{}"], datafile: None, root: false, cells: [
         ok("", "no targets were specified", "nothing scanned, as nmap"),
         no("", 2, "not a text file"), no("", 2, "not a text file"),
@@ -323,6 +352,7 @@ impl Cell {
         let outcome = match self.exit {
             0 if self.says.is_empty() => format!("0: {}", self.note),
             0 => format!("0 + warning: {}", self.note),
+            code if self.went_on => format!("{code}: {}", self.note),
             code => code.to_string(),
         };
         format!("{value} → {outcome}")
@@ -332,6 +362,7 @@ impl Cell {
         match self.exit {
             0 if self.says.is_empty() => format!("0: {}", self.note),
             0 => format!("0 + warning: {}", self.note),
+            code if self.went_on => format!("{code}: \"{}\", {}", self.says, self.note),
             code => format!("{code}: \"{}\"", self.says),
         }
     }
@@ -385,6 +416,15 @@ fn check(case: &str, cell: &Cell, out: &Output, took: Duration) -> Result<(), St
         return fail(&format!("exit status should be {}", cell.exit));
     }
     let lines: Vec<&str> = stderr.lines().collect();
+    if cell.went_on {
+        return match lines.as_slice() {
+            _ if took >= SCAN_DEADLINE => fail("too slow"),
+            _ if !stdout.contains("prtip done: ") => fail("no report on stdout"),
+            [line] if line.len() > 1000 => fail("a long value should be shortened"),
+            [line] if line.starts_with("prtip: --db ") && line.contains(cell.says) => Ok(()),
+            _ => fail(&format!("stderr should be one line saying {:?}", cell.says)),
+        };
+    }
     if cell.exit == 0 {
         if took >= SCAN_DEADLINE {
             return fail("too slow");

@@ -18,5 +18,6 @@ fn fin_scan_of_a_slash22_stays_within_the_syn_budget() {
         "1-1000",
         1000,
         1024,
+        false,
     );
 }

@@ -18,6 +18,7 @@ use prtip_scanner::cancel::StopFlag;
 
 use prtip_core::result::{HostResult, ResultSink, RunInfo, RunStats};
 
+pub mod db;
 pub mod grepable;
 pub mod json;
 pub mod normal;
@@ -25,7 +26,7 @@ pub mod os;
 pub mod xml;
 
 mod text;
-mod time;
+pub(crate) mod time;
 
 #[cfg(test)]
 mod testdata;

@@ -132,12 +132,27 @@ pub fn syn_lab_heap_scenario(
     ports_per_host: u64,
     hosts: usize,
 ) {
-    tcp_lab_heap_scenario(budget, "-sS", prefix, ports, ports_per_host, hosts);
+    tcp_lab_heap_scenario(budget, "-sS", prefix, ports, ports_per_host, hosts, false);
+}
+
+/// [`syn_lab_heap_scenario`], with `--db` into a new SQLite file when `db`:
+/// the file then holds every host, each with the lab's listeners open.
+#[cfg(feature = "dhat-heap")]
+pub fn syn_lab_heap_scenario_with(
+    budget: &prtip::budgets::Budget,
+    prefix: &str,
+    ports: &str,
+    ports_per_host: u64,
+    hosts: usize,
+    db: bool,
+) {
+    tcp_lab_heap_scenario(budget, "-sS", prefix, ports, ports_per_host, hosts, db);
 }
 
 /// As [`syn_lab_heap_scenario`], with the raw TCP scan `scan_flag` (`-sS`,
 /// `-sA`, `-sF`...): every address must report the lab's listeners in the
-/// state that scan type gives them (open, unfiltered, open|filtered).
+/// state that scan type gives them (open, unfiltered, open|filtered); with
+/// `db`, the scan is also recorded with `--db` and read back.
 #[cfg(feature = "dhat-heap")]
 pub fn tcp_lab_heap_scenario(
     budget: &prtip::budgets::Budget,
@@ -146,6 +161,7 @@ pub fn tcp_lab_heap_scenario(
     ports: &str,
     ports_per_host: u64,
     hosts: usize,
+    db: bool,
 ) {
     const LISTEN: [u16; 3] = [22, 80, 443];
     // An IPv6 prefix is the lab's /118, beside a small IPv4 one.
@@ -171,6 +187,10 @@ pub fn tcp_lab_heap_scenario(
         json.to_str().expect("utf8 path"),
         prefix,
     ]);
+    let db_path = dir.path().join("history.sqlite");
+    if db {
+        argv.extend(["--db", db_path.to_str().expect("utf8 path")]);
+    }
     let argv: Vec<std::ffi::OsString> = argv.into_iter().map(std::ffi::OsString::from).collect();
 
     let netns = NetnsGuard::enter(&lab.netns_path(Side::Scanner));
@@ -206,8 +226,47 @@ pub fn tcp_lab_heap_scenario(
         wrong.is_empty(),
         "hosts without the listeners {state}: {wrong:?}"
     );
+    if db {
+        assert_history(&db_path, hosts, LISTEN.len());
+    }
     assert_within_budget(budget, &stats, elapsed);
     drop(lab);
+}
+
+/// The history file holds one finished scan of `hosts` hosts, each with
+/// `open` open ports.
+#[cfg(feature = "dhat-heap")]
+fn assert_history(path: &std::path::Path, hosts: usize, open: usize) {
+    let out = prtip_testkit::process::run(prtip().args([
+        "db",
+        "show",
+        "1",
+        "--db",
+        path.to_str().expect("utf8 path"),
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let reports = text.matches("prtip scan report for ").count();
+    // Port lines: "22/tcp open ssh", columns padded with spaces.
+    let opened = text
+        .lines()
+        .filter(|l| {
+            let mut w = l.split_whitespace();
+            w.next().is_some_and(|p| p.ends_with("/tcp")) && w.next() == Some("open")
+        })
+        .count();
+    let head: String = text.chars().take(1500).collect();
+    assert_eq!(
+        (reports, opened),
+        (hosts, hosts * open),
+        "db show of the lab scan:\n{head}"
+    );
+    assert!(
+        text.contains(&format!(
+            "prtip done: {hosts} IP addresses ({hosts} hosts up)"
+        )),
+        "{text}"
+    );
 }
 
 /// Per host of a `-oJ` text: the ports in `state` not listed (extraports).
