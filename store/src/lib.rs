@@ -7,6 +7,7 @@
 
 pub mod alloc;
 mod codec;
+mod pair;
 mod read;
 pub mod schema;
 mod sqlite;
@@ -40,6 +41,9 @@ pub enum Error {
     /// A privileged prtip does not follow a symbolic link to its database.
     #[error("it is a symbolic link, which prtip does not follow when privileged")]
     Symlink,
+    /// The output the scan was being written to failed (a full disk, a closed pipe).
+    #[error("{0}")]
+    Output(std::io::Error),
     /// `db show` of an id that is not there.
     #[error("no scan {0} in the database")]
     NoSuchScan(i64),

@@ -33,7 +33,8 @@ impl SqliteStore {
         sink.end(&stats).map_err(io)
     }
 
-    fn run_info(&self, id: i64) -> R<RunInfo> {
+    /// Scan `id`'s `RunInfo` ([`Error::NoSuchScan`] when there is none).
+    pub fn run_info(&self, id: i64) -> R<RunInfo> {
         let mut run = self
             .conn
             .query_row(
@@ -60,7 +61,7 @@ impl SqliteStore {
             })?;
         let mut st = self
             .conn
-            .prepare("SELECT scan_type, protocol, num_services, services FROM scan_types WHERE scan_id = ?1 ORDER BY seq")
+            .prepare("SELECT scan_type, protocol, num_services, services, tcp_flags FROM scan_types WHERE scan_id = ?1 ORDER BY seq")
             .map_err(|e| self.err(e))?;
         let mut rows = st.query([id]).map_err(|e| self.err(e))?;
         while let Some(r) = rows.next().map_err(|e| self.err(e))? {
@@ -70,9 +71,7 @@ impl SqliteStore {
                 protocol: codec::protocol(&p)?,
                 num_services: get(self, r, 2)?,
                 services: get(self, r, 3)?,
-                // Schema V1 has no column for --scanflags yet: a recorded
-                // custom-flags scan reads back without its flags.
-                tcp_flags: None,
+                tcp_flags: get(self, r, 4)?,
             });
         }
         Ok(run)
@@ -109,7 +108,8 @@ impl SqliteStore {
             .map_err(|e| self.err(e))
     }
 
-    fn host(&self, r: &Row<'_>) -> R<HostResult> {
+    /// The host of a `hosts` row whose first eight columns are those of `show`.
+    pub(crate) fn host(&self, r: &Row<'_>) -> R<HostResult> {
         let id: i64 = get(self, r, 0)?;
         let addr: String = get(self, r, 1)?;
         let status: String = get(self, r, 3)?;
@@ -238,7 +238,7 @@ fn get<T: rusqlite::types::FromSql>(s: &SqliteStore, r: &Row<'_>, i: usize) -> R
 }
 
 fn io(e: std::io::Error) -> Error {
-    Error::Corrupt(e.to_string())
+    Error::Output(e)
 }
 
 impl SqliteStore {

@@ -23,7 +23,7 @@ pub const SQLITE_ID: &str = "INTEGER PRIMARY KEY";
 
 /// Migration `i` brings the schema from version `i` to `i + 1`. Never edit
 /// one that has shipped: add another.
-pub const MIGRATIONS: &[&str] = &[V1];
+pub const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The version a fully migrated database has.
 pub const CURRENT: i64 = MIGRATIONS.len() as i64;
@@ -170,6 +170,14 @@ CREATE TABLE os_classes (
     cpe TEXT NOT NULL,
     PRIMARY KEY (host_id, match_seq, seq)
 );
+";
+
+/// V2: a TCP scan's `--scanflags` (the flag bits, NULL when not given),
+/// which V1 lost, so `db show`/`db export` of such a scan wrote a plain
+/// scan type. V1 rows read back as scans without custom flags, which is
+/// what every V1 writer could record.
+const V2: &str = "
+ALTER TABLE scan_types ADD COLUMN tcp_flags INTEGER;
 ";
 
 /// The migration's SQL with the back end's spelling of a generated key.

@@ -126,9 +126,14 @@ impl SqliteStore {
     /// WAL lets readers and several writing scans share the file; writers
     /// wait for each other up to the busy timeout. synchronous=NORMAL in WAL
     /// keeps every committed host across a crash of prtip (not of the OS).
+    /// SQLite ignores the schema's REFERENCES unless `foreign_keys` is on,
+    /// per connection: on, a row whose scan or host is missing is refused
+    /// instead of written as an orphan no query would find.
     fn pragmas(&self, writing: bool) -> Result<(), Error> {
         let c = &self.conn;
         c.busy_timeout(BUSY_TIMEOUT).map_err(|e| self.err(e))?;
+        c.pragma_update(None, "foreign_keys", true)
+            .map_err(|e| self.err(e))?;
         c.pragma_update(None, "cache_size", -CACHE_KIB)
             .map_err(|e| self.err(e))?;
         if writing {
@@ -268,7 +273,7 @@ impl SqliteStore {
                 hosts_up: r.get(4).map_err(|e| self.err(e))?,
                 hosts_down: r.get(5).map_err(|e| self.err(e))?,
             };
-            each(s).map_err(|e| Error::Corrupt(e.to_string()))?;
+            each(s).map_err(Error::Output)?;
         }
         Ok(())
     }
@@ -305,7 +310,8 @@ fn insert_scan(c: &Connection, run: &RunInfo, meta: &ScanMeta) -> rusqlite::Resu
     )?;
     let id = c.last_insert_rowid();
     let mut st = c.prepare_cached(
-        "INSERT INTO scan_types (scan_id, seq, scan_type, protocol, num_services, services) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO scan_types (scan_id, seq, scan_type, protocol, num_services, services, tcp_flags)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
     for (i, s) in run.scans.iter().enumerate() {
         st.execute(params![
@@ -314,7 +320,8 @@ fn insert_scan(c: &Connection, run: &RunInfo, meta: &ScanMeta) -> rusqlite::Resu
             s.scan_type,
             s.protocol.as_str(),
             s.num_services,
-            s.services
+            s.services,
+            s.tcp_flags
         ])?;
     }
     Ok(id)
@@ -460,4 +467,38 @@ fn insert_os(c: &Connection, host: i64, os: &OsReport) -> rusqlite::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Without `foreign_keys=ON` SQLite accepts both rows below silently.
+    #[test]
+    fn rows_without_their_scan_or_host_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        for reading in [false, true] {
+            let path = dir.path().join(format!("fk-{reading}.sqlite"));
+            drop(SqliteStore::open(&path).unwrap());
+            let s = if reading {
+                SqliteStore::open_existing(&path).unwrap()
+            } else {
+                SqliteStore::open(&path).unwrap()
+            };
+            let orphan_host = s.conn.execute(
+                "INSERT INTO hosts (scan_id, seq, addr, status, reason, started_us, ended_us)
+                 VALUES (99, 0, '127.0.0.1', 'up', 'reset', 0, 0)",
+                [],
+            );
+            let orphan_port = s.conn.execute(
+                "INSERT INTO ports (host_id, seq, protocol, port, state, reason, reason_ttl)
+                 VALUES (99, 0, 'tcp', 80, 'open', 'syn-ack', 0)",
+                [],
+            );
+            for r in [orphan_host, orphan_port] {
+                let e = r.expect_err("an orphan row was written");
+                assert!(e.to_string().contains("FOREIGN KEY"), "{e}");
+            }
+        }
+    }
 }

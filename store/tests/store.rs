@@ -249,3 +249,51 @@ fn a_symbolic_link_is_refused_when_asked() {
     assert!(e.contains("symbolic link"), "{e}");
     assert!(SqliteStore::open_for_writing(&link, false).is_ok());
 }
+
+/// A file written by schema V1 (the first release of `--db`): its scans
+/// read back after the V2 migration, and a scan with `--scanflags` written
+/// to the migrated file keeps its flags.
+#[test]
+fn a_v1_file_is_migrated_and_keeps_its_scans() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.sqlite");
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.execute_batch(&schema::render(schema::MIGRATIONS[0], schema::SQLITE_ID))
+        .unwrap();
+    c.execute_batch(
+        "CREATE TABLE schema_version (version BIGINT NOT NULL);
+         INSERT INTO schema_version VALUES (1);
+         INSERT INTO scans (args, started_us, prtip_version, status, verbose, debug, show_reason,
+             port_scan, version_scan, os_scan, os_guess, ended_us, elapsed_us, hosts_up, hosts_down)
+         VALUES ('prtip -sS -p 80 127.0.0.1', 1700000000000000, '0.1.0', 'done', 0, 0, 0, 1, 0, 0, 0,
+             1700000001000000, 1000000, 1, 0);
+         INSERT INTO scan_types VALUES (1, 0, 'syn', 'tcp', 1, '80');
+         INSERT INTO hosts (scan_id, seq, addr, status, reason, started_us, ended_us)
+         VALUES (1, 0, '127.0.0.1', 'up', 'localhost-response', 1700000000000000, 1700000001000000);
+         INSERT INTO ports (host_id, seq, protocol, port, state, reason, reason_ttl)
+         VALUES (1, 0, 'tcp', 80, 'open', 'syn-ack', 64);",
+    )
+    .unwrap();
+    drop(c);
+    let s = SqliteStore::open_existing(&path).unwrap();
+    assert_eq!((s.version().unwrap(), schema::CURRENT), (2, 2));
+    let mut keep = Keep::default();
+    s.show(1, &mut keep).unwrap();
+    let old = keep.run.unwrap();
+    assert_eq!(old.scans[0].tcp_flags, None);
+    assert_eq!(old.scans[0].services, "80");
+    assert_eq!(keep.hosts.len(), 1);
+    assert_eq!(keep.hosts[0].ports.shown[0].port, 80);
+    drop(s);
+    let mut s = SqliteStore::open(&path).unwrap();
+    let mut flagged = run();
+    flagged.scans[0].tcp_flags = Some(0b0010_1001); // FIN PSH URG
+    let id = s.begin_scan(&flagged, &ScanMeta::default()).unwrap();
+    drop(s);
+    let mut keep = Keep::default();
+    SqliteStore::open_existing(&path)
+        .unwrap()
+        .show(id, &mut keep)
+        .unwrap();
+    assert_eq!(keep.run.unwrap(), flagged);
+}

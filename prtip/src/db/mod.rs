@@ -2,7 +2,7 @@
 //! selects them; a host named `db` is scanned with `prtip -- db`.
 
 use crate::app::{fail, EXIT_CLOSED_STDOUT, EXIT_FAILURE, EXIT_USAGE};
-use crate::output::{NormalFlavor, NormalSink, Stdout};
+use crate::output::{NormalFlavor, NormalSink, OutputSpec, Stdout};
 use prtip_scanner::cancel::StopFlag;
 use prtip_store::SqliteStore;
 use std::ffi::OsString;
@@ -10,13 +10,21 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: prtip db list --db FILE | prtip db show SCAN --db FILE";
+mod diff;
+mod diff_json;
+mod export;
+mod seqmatch;
+
+const USAGE: &str = "usage: prtip db list --db FILE | prtip db show SCAN --db FILE \
+| prtip db export SCAN -oX|-oJ|-oN|-oG FILE... --db FILE | prtip db diff A B [--json] --db FILE";
 
 /// One parsed `db` command line.
 #[derive(Debug, PartialEq, Eq)]
 enum Command {
     List,
     Show(i64),
+    Export(i64, OutputSpec),
+    Diff { a: i64, b: i64, json: bool },
 }
 
 /// Runs `prtip db <words>`; `words` follow `db`.
@@ -49,12 +57,16 @@ pub fn run(words: &[OsString]) -> ExitCode {
             let mut sink = NormalSink::new(stdout.clone(), NormalFlavor::Stdout);
             store.show(id, &mut sink)
         }
+        Command::Export(id, spec) => export::export(&store, id, &spec, &stdout),
+        Command::Diff { a, b, json } => diff::diff(&store, a, b, json, stdout.clone()),
     };
     if stdout.is_closed() {
         return ExitCode::from(EXIT_CLOSED_STDOUT);
     }
     match done {
         Ok(()) => ExitCode::SUCCESS,
+        // An output file's error names the file; the database's names the database.
+        Err(prtip_store::Error::Output(e)) => fail(EXIT_FAILURE, e),
         Err(e) => fail(EXIT_FAILURE, format!("--db {}: {e}", path.display())),
     }
 }
@@ -78,8 +90,7 @@ fn list(store: &SqliteStore, mut out: Stdout) -> Result<(), prtip_store::Error> 
         let args = s.args.replace(['\n', '\r', '\t'], " ");
         writeln!(out, "{}\t{start}\t{}\t{counts}\t{args}", s.id, s.status)
     })?;
-    out.flush()
-        .map_err(|e| prtip_store::Error::Corrupt(e.to_string()))
+    out.flush().map_err(prtip_store::Error::Output)
 }
 
 fn prtip_store_time(us: i64) -> String {
@@ -88,7 +99,7 @@ fn prtip_store_time(us: i64) -> String {
     crate::output::time::start_stamp(t)
 }
 
-/// `list` or `show SCAN`, and `--db FILE` (or `--db=FILE`) anywhere.
+/// The subcommand words, and `--db FILE` (or `--db=FILE`) anywhere.
 fn parse(words: &[OsString]) -> Result<(Command, PathBuf), String> {
     let mut db: Option<PathBuf> = None;
     let mut rest: Vec<String> = Vec::new();
@@ -107,20 +118,41 @@ fn parse(words: &[OsString]) -> Result<(Command, PathBuf), String> {
     let db = db
         .filter(|p| !p.as_os_str().is_empty())
         .ok_or_else(|| format!("db: --db FILE is required; {USAGE}"))?;
-    let command = match rest.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+    let words: Vec<&str> = rest.iter().map(String::as_str).collect();
+    Ok((command(&words)?, db))
+}
+
+fn command(words: &[&str]) -> Result<Command, String> {
+    Ok(match words {
         ["list"] => Command::List,
-        ["show", id] => {
-            Command::Show(id.parse().ok().filter(|&n: &i64| n > 0).ok_or_else(|| {
-                format!("db show: invalid scan id \"{id}\": use a number from prtip db list")
-            })?)
+        ["show", id] => Command::Show(scan_id("show", id)?),
+        ["export", id, outputs @ ..] => {
+            Command::Export(scan_id("export", id)?, export::parse_outputs(outputs)?)
+        }
+        ["diff", ..] => {
+            let json = words.contains(&"--json");
+            match words[1..].iter().filter(|w| **w != "--json").collect::<Vec<_>>()[..] {
+                [a, b] => Command::Diff {
+                    a: scan_id("diff", a)?,
+                    b: scan_id("diff", b)?,
+                    json,
+                },
+                _ => return Err(format!("db diff: give two scan ids; {USAGE}")),
+            }
         }
         [] => return Err(format!("db: missing subcommand; {USAGE}")),
-        [word, ..] if !matches!(word, "list" | "show") => {
+        [word, ..] if !matches!(*word, "list" | "show" | "export") => {
             return Err(format!("db: unknown subcommand \"{word}\"; {USAGE}"))
         }
         _ => return Err(format!("db: wrong arguments; {USAGE}")),
-    };
-    Ok((command, db))
+    })
+}
+
+fn scan_id(sub: &str, id: &str) -> Result<i64, String> {
+    id.parse()
+        .ok()
+        .filter(|&n: &i64| n > 0)
+        .ok_or_else(|| format!("db {sub}: invalid scan id \"{id}\": use a number from prtip db list"))
 }
 
 #[cfg(test)]
@@ -132,7 +164,7 @@ mod tests {
     }
 
     #[test]
-    fn parses_both_forms_and_refuses_the_rest() {
+    fn parses_every_form_and_refuses_the_rest() {
         assert_eq!(
             parse(&words("list --db h.sqlite")),
             Ok((Command::List, "h.sqlite".into()))
@@ -141,6 +173,25 @@ mod tests {
             parse(&words("--db=h show 12")),
             Ok((Command::Show(12), "h".into()))
         );
+        assert_eq!(
+            parse(&words("diff 1 --json 2 --db h")),
+            Ok((
+                Command::Diff {
+                    a: 1,
+                    b: 2,
+                    json: true
+                },
+                "h".into()
+            ))
+        );
+        let (Command::Export(3, spec), _) = parse(&words("export 3 -oX a.xml -oG - --db h"))
+            .expect("export parses")
+        else {
+            panic!("not an export");
+        };
+        assert_eq!(spec.xml, Some("a.xml".into()));
+        assert_eq!(spec.grepable, Some("-".into()));
+        assert!(!spec.stdout);
         for bad in [
             "list",
             "show --db h",
@@ -149,6 +200,13 @@ mod tests {
             "frob --db h",
             "list --db",
             "list 3 --db h",
+            "export 1 --db h",
+            "export 1 -oX --db h",
+            "export 1 -oZ f --db h",
+            "export 1 a.xml --db h",
+            "diff 1 --db h",
+            "diff 1 2 3 --db h",
+            "diff 1 b --db h",
         ] {
             let e = parse(&words(bad)).expect_err(bad);
             assert!(!e.contains('\n'), "{e}");
