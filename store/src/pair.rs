@@ -72,11 +72,9 @@ impl SqliteStore {
     /// The prtip version that recorded scan `id` (the XML `version=` it wrote).
     pub fn prtip_version(&self, id: i64) -> R<String> {
         self.conn
-            .query_row(
-                "SELECT prtip_version FROM scans WHERE id = ?1",
-                [id],
-                |r| r.get(0),
-            )
+            .query_row("SELECT prtip_version FROM scans WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
             .map_err(|e| match e {
                 rusqlite::Error::QueryReturnedNoRows => Error::NoSuchScan(id),
                 e => self.err(e),

@@ -82,17 +82,23 @@ impl SqliteStore {
             .query_row(
                 "SELECT ended_us, elapsed_us, hosts_up, hosts_down, status, started_us,
                     (SELECT COUNT(*) FROM hosts WHERE scan_id = ?1 AND status = 'up'),
-                    (SELECT COUNT(*) FROM hosts WHERE scan_id = ?1 AND status = 'down')
+                    (SELECT COUNT(*) FROM hosts WHERE scan_id = ?1 AND status = 'down'),
+                    elapsed_ns
                  FROM scans WHERE id = ?1",
                 [id],
                 |r| {
                     let started: i64 = r.get(5)?;
                     let end: Option<i64> = r.get(0)?;
                     let end = end.map_or(last_end, time);
-                    let elapsed = r.get::<_, Option<i64>>(1)?.map_or_else(
-                        || end.duration_since(time(started)).unwrap_or_default(),
-                        duration,
-                    );
+                    // Nanoseconds since V2; a V1 row has microseconds only.
+                    let ns: Option<i64> = r.get(8)?;
+                    let elapsed = match (ns, r.get::<_, Option<i64>>(1)?) {
+                        (Some(ns), _) => {
+                            std::time::Duration::from_nanos(ns.try_into().unwrap_or(0))
+                        }
+                        (None, Some(us)) => duration(us),
+                        (None, None) => end.duration_since(time(started)).unwrap_or_default(),
+                    };
                     let up: Option<i64> = r.get(2)?;
                     let down: Option<i64> = r.get(3)?;
                     let status: String = r.get(4)?;

@@ -174,10 +174,13 @@ CREATE TABLE os_classes (
 
 /// V2: a TCP scan's `--scanflags` (the flag bits, NULL when not given),
 /// which V1 lost, so `db show`/`db export` of such a scan wrote a plain
-/// scan type. V1 rows read back as scans without custom flags, which is
-/// what every V1 writer could record.
+/// scan type; and the elapsed time in nanoseconds, as `-oJ` prints it
+/// (microseconds made an export differ from the scan's own file). V1 rows
+/// read back as scans without custom flags (all V1 could record) and with
+/// their elapsed microseconds.
 const V2: &str = "
 ALTER TABLE scan_types ADD COLUMN tcp_flags INTEGER;
+ALTER TABLE scans ADD COLUMN elapsed_ns BIGINT;
 ";
 
 /// The migration's SQL with the back end's spelling of a generated key.

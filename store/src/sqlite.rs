@@ -240,14 +240,16 @@ impl SqliteStore {
         };
         self.conn
             .execute(
-                "UPDATE scans SET ended_us = ?1, elapsed_us = ?2, hosts_up = ?3, hosts_down = ?4, status = ?5 WHERE id = ?6",
+                "UPDATE scans SET ended_us = ?1, elapsed_us = ?2, hosts_up = ?3, hosts_down = ?4, status = ?5,
+                    elapsed_ns = ?7 WHERE id = ?6",
                 params![
                     micros(stats.end),
                     duration_micros(stats.elapsed),
                     i64::try_from(stats.hosts_up).unwrap_or(i64::MAX),
                     i64::try_from(stats.hosts_down).unwrap_or(i64::MAX),
                     status,
-                    scan
+                    scan,
+                    i64::try_from(stats.elapsed.as_nanos()).unwrap_or(i64::MAX)
                 ],
             )
             .map_err(|e| self.err(e))?;

@@ -39,7 +39,12 @@ impl Service {
     /// ndiff's service equality, which leaves the tunnel out.
     fn same(&self, other: &Service) -> bool {
         (&self.name, &self.product, &self.version, &self.extrainfo)
-            == (&other.name, &other.product, &other.version, &other.extrainfo)
+            == (
+                &other.name,
+                &other.product,
+                &other.version,
+                &other.extrainfo,
+            )
     }
 
     /// The SERVICE column: "ssl/http".
@@ -85,7 +90,11 @@ impl Seen {
         }
         let mut seen = Seen {
             addr: host.addr.to_string(),
-            hostname: host.hostname.clone().filter(|n| !n.is_empty()).map(|n| as_read(&n)),
+            hostname: host
+                .hostname
+                .clone()
+                .filter(|n| !n.is_empty())
+                .map(|n| as_read(&n)),
             state: Some(host.status.as_str()),
             ..Seen::default()
         };
@@ -104,7 +113,8 @@ impl Seen {
                     service: p.service.as_deref().map(service).unwrap_or_default(),
                 });
             }
-            seen.ports.sort_by(|a, b| (a.port, a.protocol).cmp(&(b.port, b.protocol)));
+            seen.ports
+                .sort_by(|a, b| (a.port, a.protocol).cmp(&(b.port, b.protocol)));
         }
         if let Some(os) = host.os.as_deref().filter(|_| up) {
             let shown = view(os, OsPrinting::of(run));
@@ -157,7 +167,11 @@ impl Seen {
 }
 
 fn service(s: &ServiceInfo) -> Service {
-    let name = if s.name.is_empty() { "unknown" } else { &s.name };
+    let name = if s.name.is_empty() {
+        "unknown"
+    } else {
+        &s.name
+    };
     Service {
         name: Some(as_read(name)),
         product: s.product.as_deref().map(as_read),
@@ -225,7 +239,8 @@ impl<'a> HostDiff<'a> {
             };
             let pa = a.port(number, protocol).cloned().unwrap_or_else(empty);
             let pb = b.port(number, protocol).cloned().unwrap_or_else(empty);
-            let cost = usize::from(pa.state != pb.state) + usize::from(!pa.service.same(&pb.service));
+            let cost =
+                usize::from(pa.state != pb.state) + usize::from(!pa.service.same(&pb.service));
             if cost > 0 && !(a.is_extra(pa.state) && b.is_extra(pb.state)) {
                 d.cost += cost;
                 d.ports.push((pa, pb));

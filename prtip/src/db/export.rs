@@ -25,7 +25,9 @@ pub(super) fn parse_outputs(words: &[&str]) -> Result<OutputSpec, String> {
         let file = it
             .next()
             .filter(|f| !f.is_empty() && !f.starts_with("--db"))
-            .ok_or_else(|| format!("db export: {flag} needs a file name (- for standard output)"))?;
+            .ok_or_else(|| {
+                format!("db export: {flag} needs a file name (- for standard output)")
+            })?;
         if slot.replace(file.into()).is_some() {
             return Err(format!("db export: {flag} given twice"));
         }

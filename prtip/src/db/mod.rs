@@ -131,7 +131,11 @@ fn command(words: &[&str]) -> Result<Command, String> {
         }
         ["diff", ..] => {
             let json = words.contains(&"--json");
-            match words[1..].iter().filter(|w| **w != "--json").collect::<Vec<_>>()[..] {
+            match words[1..]
+                .iter()
+                .filter(|w| **w != "--json")
+                .collect::<Vec<_>>()[..]
+            {
                 [a, b] => Command::Diff {
                     a: scan_id("diff", a)?,
                     b: scan_id("diff", b)?,
@@ -149,10 +153,9 @@ fn command(words: &[&str]) -> Result<Command, String> {
 }
 
 fn scan_id(sub: &str, id: &str) -> Result<i64, String> {
-    id.parse()
-        .ok()
-        .filter(|&n: &i64| n > 0)
-        .ok_or_else(|| format!("db {sub}: invalid scan id \"{id}\": use a number from prtip db list"))
+    id.parse().ok().filter(|&n: &i64| n > 0).ok_or_else(|| {
+        format!("db {sub}: invalid scan id \"{id}\": use a number from prtip db list")
+    })
 }
 
 #[cfg(test)]
@@ -184,8 +187,8 @@ mod tests {
                 "h".into()
             ))
         );
-        let (Command::Export(3, spec), _) = parse(&words("export 3 -oX a.xml -oG - --db h"))
-            .expect("export parses")
+        let (Command::Export(3, spec), _) =
+            parse(&words("export 3 -oX a.xml -oG - --db h")).expect("export parses")
         else {
             panic!("not an export");
         };

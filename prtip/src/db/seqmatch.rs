@@ -26,7 +26,12 @@ pub(super) struct Step {
 /// The longest run `a[i..i+k] == b[j..j+k]` inside the ranges; among the
 /// longest, the one that ends first while scanning `a`, then `b`, in order
 /// (difflib's choice, which decides what equal ties print).
-fn longest<T: PartialEq>(a: &[T], b: &[T], (alo, ahi): (usize, usize), (blo, bhi): (usize, usize)) -> (usize, usize, usize) {
+fn longest<T: PartialEq>(
+    a: &[T],
+    b: &[T],
+    (alo, ahi): (usize, usize),
+    (blo, bhi): (usize, usize),
+) -> (usize, usize, usize) {
     let (mut bi, mut bj, mut bk) = (alo, blo, 0);
     // run[j] = length of the common run ending at a[i-1], b[j-1].
     let mut run = vec![0usize; bhi - blo + 1];
@@ -88,11 +93,23 @@ pub(super) fn opcodes<T: PartialEq>(a: &[T], b: &[T]) -> Vec<Step> {
             (false, false) => None,
         };
         if let Some(op) = op {
-            out.push(Step { op, a0: i, a1: ai, b0: j, b1: bj });
+            out.push(Step {
+                op,
+                a0: i,
+                a1: ai,
+                b0: j,
+                b1: bj,
+            });
         }
         (i, j) = (ai + size, bj + size);
         if size > 0 {
-            out.push(Step { op: Op::Equal, a0: ai, a1: i, b0: bj, b1: j });
+            out.push(Step {
+                op: Op::Equal,
+                a0: ai,
+                a1: i,
+                b0: bj,
+                b1: j,
+            });
         }
     }
     out

@@ -1,0 +1,538 @@
+//! `prtip db export` and `prtip db diff`: export equals what the scan wrote,
+//! diff prints what `ndiff` prints on the two scans' XML files, and every
+//! bad input is one line and a non-zero exit.
+//!
+//! Network safety: only 127.0.0.2-5 are scanned, on ports this test bound
+//! (its listeners) or released (closed).
+
+mod common;
+
+use common::{prtip, prtip_ok};
+use prtip_core::result::*;
+use prtip_store::{ScanMeta, SqliteStore};
+use prtip_testkit::{
+    loopback::{self, LoopbackPorts},
+    prereq::{require_root, require_tool},
+    process::{describe, run, tempdir},
+    xml,
+};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, UNIX_EPOCH};
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+fn db(args: &[&str], file: &Path) -> Output {
+    let mut all = vec!["db"];
+    all.extend(args);
+    all.extend(["--db", path(file)]);
+    prtip_ok(&all)
+}
+
+fn listen(addr: &str, port: u16) -> TcpListener {
+    TcpListener::bind((addr, port)).unwrap_or_else(|e| panic!("bind {addr}:{port}: {e}"))
+}
+
+/// `ndiff a b` (exit 1: the scans differ) against `prtip db diff A B`.
+fn assert_same_as_ndiff(file: &Path, ids: (&str, &str), xmls: (&Path, &Path)) -> String {
+    let nd = run(Command::new("ndiff").arg(xmls.0).arg(xmls.1));
+    assert_eq!(nd.status.code(), Some(1), "{}", describe(&nd));
+    let ours = db(&["diff", ids.0, ids.1], file);
+    assert_eq!(stdout(&ours), stdout(&nd), "prtip db diff != ndiff");
+    stdout(&nd)
+}
+
+/// One scan writes -oX, -oN, -oG and -oJ and records itself; the export of
+/// the record writes the same four files, byte for byte, and the XML is
+/// valid against nmap.dtd.
+#[test]
+fn export_writes_the_files_the_scan_wrote() {
+    let _g = loopback::lock();
+    let ports = LoopbackPorts::new(2, 3);
+    let dir = tempdir();
+    let file = dir.path().join("h.sqlite");
+    let live = dir.path().join("live");
+    let exported = dir.path().join("export");
+    let names = ["x.xml", "n.nmap", "g.gnmap", "j.json"];
+    let spec = ports.spec();
+    let mut args = vec![
+        "-sT",
+        "-n",
+        "-v",
+        "--reason",
+        "-p",
+        &spec,
+        "--db",
+        path(&file),
+    ];
+    let outs: Vec<String> = names
+        .iter()
+        .map(|n| format!("{}.{n}", live.display()))
+        .collect();
+    for (flag, out) in ["-oX", "-oN", "-oG", "-oJ"].iter().zip(&outs) {
+        args.extend([*flag, out.as_str()]);
+    }
+    args.push("127.0.0.1");
+    prtip_ok(&args);
+    let mut ex = vec!["export", "1"];
+    let exs: Vec<String> = names
+        .iter()
+        .map(|n| format!("{}.{n}", exported.display()))
+        .collect();
+    for (flag, out) in ["-oX", "-oN", "-oG", "-oJ"].iter().zip(&exs) {
+        ex.extend([*flag, out.as_str()]);
+    }
+    db(&ex, &file);
+    for (a, b) in outs.iter().zip(&exs) {
+        let (a, b) = (
+            std::fs::read_to_string(a).unwrap(),
+            std::fs::read_to_string(b).unwrap(),
+        );
+        assert_eq!(a, b, "export differs from the scan's file");
+    }
+    xml::xmllint(Path::new(&exs[0]), true);
+    let (_, host) = xml::only_host_up(Path::new(&exs[0]), "127.0.0.1");
+    assert_eq!(host.ports, ports.expected());
+    // `-` is standard output.
+    let to_stdout = db(&["export", "1", "-oG", "-"], &file);
+    assert_eq!(
+        stdout(&to_stdout),
+        std::fs::read_to_string(&outs[2]).unwrap()
+    );
+}
+
+/// A raw scan with --scanflags: its `<scaninfo scanflags=...>` survives the
+/// database (schema V2), so the export equals the scan's XML.
+#[test]
+fn export_keeps_scanflags() {
+    if !require_root() {
+        return;
+    }
+    let _g = loopback::lock();
+    let ports = LoopbackPorts::new(1, 2);
+    let dir = tempdir();
+    let file = dir.path().join("h.sqlite");
+    let (live, exported) = (dir.path().join("a.xml"), dir.path().join("b.xml"));
+    let spec = ports.spec();
+    prtip_ok(&[
+        "-sS",
+        "--scanflags",
+        "SYNPSH",
+        "-n",
+        "-p",
+        &spec,
+        "--db",
+        path(&file),
+        "-oX",
+        path(&live),
+        "127.0.0.1",
+    ]);
+    db(&["export", "1", "-oX", path(&exported)], &file);
+    let text = std::fs::read_to_string(&live).unwrap();
+    assert!(text.contains("scanflags=\"SYNPSH\""), "{text}");
+    assert_eq!(text, std::fs::read_to_string(&exported).unwrap());
+}
+
+/// Two real scans of 127.0.0.2-5 whose listeners differ: a host gone, a
+/// host new, ports opened, and "Not shown" counts changed. `prtip db diff`
+/// prints exactly what ndiff prints on the scans' own -oX files.
+#[test]
+fn diff_of_two_loopback_scans_is_ndiffs() {
+    if !require_tool("ndiff") {
+        return;
+    }
+    let _g = loopback::lock();
+    let dir = tempdir();
+    let file = dir.path().join("h.sqlite");
+    let closed = LoopbackPorts::new(0, 27);
+    let held = [
+        TcpListener::bind("127.0.0.2:0").expect("bind"),
+        TcpListener::bind("127.0.0.3:0").expect("bind"),
+        TcpListener::bind("127.0.0.4:0").expect("bind"),
+    ];
+    let [a, b, c] = held
+        .each_ref()
+        .map(|l| l.local_addr().expect("addr").port());
+    drop(held);
+    let spec = format!("{a},{b},{c},{}", closed.spec());
+    let scan = |targets: &str, xml: &Path| {
+        prtip_ok(&[
+            "-sT",
+            "-n",
+            "-p",
+            &spec,
+            "--db",
+            path(&file),
+            "-oX",
+            path(xml),
+            targets,
+        ]);
+    };
+    let (xml_a, xml_b) = (dir.path().join("a.xml"), dir.path().join("b.xml"));
+    {
+        let _open = [listen("127.0.0.2", a), listen("127.0.0.3", b)];
+        scan("127.0.0.2-4", &xml_a);
+    }
+    {
+        let _open = [
+            listen("127.0.0.3", a),
+            listen("127.0.0.3", b),
+            listen("127.0.0.4", c),
+            listen("127.0.0.5", a),
+        ];
+        scan("127.0.0.3-5", &xml_b);
+    }
+    let text = assert_same_as_ndiff(&file, ("1", "2"), (&xml_a, &xml_b));
+    // Not vacuous: every kind of change of this scenario is in it.
+    for line in [
+        "-127.0.0.2:".to_string(),
+        "+127.0.0.5:".into(),
+        format!("+{a}/tcp open"),
+        format!("+{c}/tcp open"),
+        "+Not shown: 28 closed ports".into(),
+    ] {
+        assert!(text.contains(&line), "{line:?} missing from\n{text}");
+    }
+    // The reverse direction too.
+    let back = run(Command::new("ndiff").arg(&xml_b).arg(&xml_a));
+    assert_eq!(stdout(&db(&["diff", "2", "1"], &file)), stdout(&back));
+    // The same scan against itself: nothing.
+    assert_eq!(stdout(&db(&["diff", "1", "1"], &file)), "");
+    let json = stdout(&db(&["diff", "1", "2", "--json"], &file));
+    let lines: Vec<serde_json::Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let changes: Vec<(&str, &str)> = lines[1..]
+        .iter()
+        .map(|v| (v["addr"].as_str().unwrap(), v["change"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            ("127.0.0.2", "gone"),
+            ("127.0.0.3", "changed"),
+            ("127.0.0.4", "changed"),
+            ("127.0.0.5", "new")
+        ]
+    );
+    assert_eq!(lines[0]["a"]["id"], 1);
+}
+
+fn at(s: u64) -> std::time::SystemTime {
+    UNIX_EPOCH + Duration::from_secs(s)
+}
+
+fn run_info(args: &str, start: u64) -> RunInfo {
+    RunInfo {
+        args: args.into(),
+        start: at(start),
+        scans: vec![ScanInfo {
+            scan_type: "syn",
+            protocol: Protocol::Tcp,
+            num_services: 1000,
+            services: "1-1000".into(),
+            tcp_flags: None,
+        }],
+        verbose: 1,
+        debug: 0,
+        reason: false,
+        port_scan: true,
+        version_scan: true,
+        os_scan: true,
+        os_guess: false,
+    }
+}
+
+fn port(n: u16, proto: Protocol, state: PortState, svc: Option<(&str, &[&str])>) -> PortResult {
+    let reason = if state == PortState::Open {
+        Reason::SynAck
+    } else {
+        Reason::Reset
+    };
+    let mut p = PortResult::new(n, proto, state, reason);
+    p.service = svc.map(|(name, fields)| {
+        let f = |i: usize| {
+            fields
+                .get(i)
+                .filter(|s| !s.is_empty())
+                .map(|s| s.to_string())
+        };
+        Box::new(ServiceInfo {
+            product: f(0),
+            version: f(1),
+            extrainfo: f(2),
+            tunnel: f(3),
+            method: ServiceMethod::Probed,
+            conf: 10,
+            ..ServiceInfo::from_table(name)
+        })
+    });
+    p
+}
+
+fn os(names: &[&str]) -> Option<Box<OsReport>> {
+    Some(Box::new(OsReport {
+        ports_used: vec![],
+        candidates: names
+            .iter()
+            .map(|n| OsGuess {
+                name: n.to_string(),
+                accuracy: 100,
+                line: 1,
+                matched: 10,
+                possible: 10,
+                classes: vec![],
+            })
+            .collect(),
+        closed_port: true,
+        not_ideal: None,
+        fingerprint: None,
+        distance: Some(0),
+        failure: None,
+    }))
+}
+
+fn host(
+    addr: &str,
+    name: Option<&str>,
+    up: bool,
+    ports: Vec<PortResult>,
+    extra: &[(PortState, u32)],
+) -> HostResult {
+    HostResult {
+        addr: addr.parse().unwrap(),
+        hostname: name.map(str::to_string),
+        status: if up { HostStatus::Up } else { HostStatus::Down },
+        reason: if up {
+            Reason::EchoReply
+        } else {
+            Reason::NoResponse
+        },
+        latency: None,
+        start: at(1_700_000_000),
+        end: at(1_700_000_001),
+        ports: PortTable {
+            shown: ports,
+            extra: extra
+                .iter()
+                .map(|(state, count)| ExtraPorts {
+                    state: *state,
+                    count: *count,
+                    reasons: vec![],
+                })
+                .collect(),
+        },
+        os: None,
+    }
+}
+
+/// The two recorded scans of the service and OS case.
+fn version_scans() -> [Vec<HostResult>; 2] {
+    use PortState::{Closed, Filtered, Open};
+    let tcp = Protocol::Tcp;
+    let web = |product: &str, version: &str, tunnel: &str| {
+        port(
+            443,
+            tcp,
+            Open,
+            Some(("http", &[product, version, "Ubuntu", tunnel][..])),
+        )
+    };
+    let mut alpha_a = host(
+        "198.18.0.10",
+        Some("alpha"),
+        true,
+        vec![
+            web("nginx", "1.22", ""),
+            port(22, tcp, Open, Some(("ssh", &["OpenSSH", "9.2"][..]))),
+        ],
+        &[(Closed, 998)],
+    );
+    alpha_a.os = os(&["Linux 5.0 - 6.2", "Linux 4.15"]);
+    let mut alpha_b = host(
+        "198.18.0.10",
+        Some("alpha"),
+        true,
+        vec![
+            web("nginx", "1.24", "ssl"),
+            port(22, tcp, Open, Some(("ssh", &["OpenSSH", "9.2"][..]))),
+        ],
+        &[(Closed, 998)],
+    );
+    alpha_b.os = os(&["Linux 5.0 - 6.2", "FreeBSD 13.1", "OpenBSD 7"]);
+    let mut beta_a = host(
+        "198.18.0.9",
+        None,
+        true,
+        vec![
+            port(53, Protocol::Udp, Open, Some(("domain", &[][..]))),
+            port(53, tcp, Open, None),
+        ],
+        &[(Filtered, 990), (Closed, 8)],
+    );
+    beta_a.os = os(&["Linux 4.15"]);
+    let beta_b = host(
+        "198.18.0.9",
+        None,
+        true,
+        vec![
+            port(53, Protocol::Udp, Closed, None),
+            port(53, tcp, Open, None),
+            port(9, tcp, Open, Some(("discard\u{1}", &[][..]))),
+        ],
+        &[(Filtered, 989), (Closed, 8)],
+    );
+    let down = host("198.18.0.11", None, false, vec![], &[]);
+    let up_again = host("198.18.0.11", None, true, vec![], &[(Closed, 1000)]);
+    let renamed_a = host(
+        "198.18.0.100",
+        Some("old-name"),
+        true,
+        vec![port(80, tcp, Open, Some(("http", &[][..])))],
+        &[(Closed, 999)],
+    );
+    let renamed_b = host(
+        "198.18.0.100",
+        Some("new-name"),
+        true,
+        vec![port(80, tcp, Open, Some(("http", &[][..])))],
+        &[(Closed, 999)],
+    );
+    let same = host(
+        "198.18.0.2",
+        None,
+        true,
+        vec![port(80, tcp, Open, Some(("http", &[][..])))],
+        &[(Closed, 999)],
+    );
+    [
+        vec![alpha_a, beta_a, down, renamed_a, same.clone()],
+        vec![same, renamed_b, up_again, beta_b, alpha_b],
+    ]
+}
+
+/// Services, versions, tunnels, OS matches, host names, down hosts listed
+/// with -v, several "Not shown" groups and hostile text, recorded through
+/// the store (no network), exported as XML and compared with ndiff.
+#[test]
+fn diff_of_recorded_versions_and_os_is_ndiffs() {
+    if !require_tool("ndiff") {
+        return;
+    }
+    let dir = tempdir();
+    let file = dir.path().join("h.sqlite");
+    let mut store = SqliteStore::open(&file).expect("open");
+    for (i, hosts) in version_scans().iter().enumerate() {
+        let start = 1_700_000_000 + 86_400 * i as u64;
+        store
+            .begin_scan(
+                &run_info(&format!("prtip -sS -sV -O -v scan{i}"), start),
+                &ScanMeta::default(),
+            )
+            .expect("begin");
+        for h in hosts {
+            store.add_host(h).expect("host");
+        }
+        let stats = RunStats {
+            end: at(start + 5),
+            elapsed: Duration::from_secs(5),
+            hosts_up: 4,
+            hosts_down: 1,
+            interrupted: false,
+        };
+        store.end_scan(&stats).expect("end");
+    }
+    drop(store);
+    let (xml_a, xml_b) = (dir.path().join("a.xml"), dir.path().join("b.xml"));
+    db(&["export", "1", "-oX", path(&xml_a)], &file);
+    db(&["export", "2", "-oX", path(&xml_b)], &file);
+    for x in [&xml_a, &xml_b] {
+        xml::xmllint(x, true);
+    }
+    let text = assert_same_as_ndiff(&file, ("1", "2"), (&xml_a, &xml_b));
+    for line in [
+        "-443/tcp open  http     nginx 1.22 (Ubuntu)",
+        "+443/tcp open  ssl/http nginx 1.24 (Ubuntu)",
+        "+  FreeBSD 13.1",
+        "-Host is down.",
+        "-old-name (198.18.0.100):",
+        "+new-name (198.18.0.100):",
+        "-Not shown: 990 filtered ports, 8 closed ports",
+        "\\x01",
+    ] {
+        assert!(text.contains(line), "{line:?} missing from\n{text}");
+    }
+    let back = run(Command::new("ndiff").arg(&xml_b).arg(&xml_a));
+    assert_eq!(stdout(&db(&["diff", "2", "1"], &file)), stdout(&back));
+}
+
+/// Unknown scan ids, a missing or corrupt database, an output that cannot
+/// be written and wrong arguments: one line on stderr, a non-zero exit,
+/// and no output file created for a scan that does not exist.
+#[test]
+fn bad_inputs_are_one_line_each() {
+    let dir = tempdir();
+    let file = dir.path().join("h.sqlite");
+    drop(SqliteStore::open(&file).expect("create"));
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "not a database\n".repeat(200)).unwrap();
+    let f = path(&file);
+    let out_xml = dir.path().join("never.xml");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["export", "7", "-oX", path(&out_xml), "--db", f],
+            "no scan 7",
+        ),
+        (vec!["diff", "1", "2", "--db", f], "no scan 1"),
+        (
+            vec!["diff", "1", "2", "--db", "/nonexistent/h.sqlite"],
+            "unable to open",
+        ),
+        (vec!["show", "1", "--db", path(&text)], "not a database"),
+        (
+            vec!["diff", "1", "2", "--db", path(&text)],
+            "not a database",
+        ),
+        (vec!["export", "1", "--db", f], "at least one of"),
+        (vec!["export", "1", "-oQ", "x", "--db", f], "unknown option"),
+        (vec!["diff", "1", "--db", f], "two scan ids"),
+    ];
+    for (args, says) in cases {
+        let out = run(prtip().arg("db").args(&args));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}\n{}", describe(&out));
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.starts_with("prtip: ") && err.contains(says),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(!out_xml.exists(), "a file was created for a missing scan");
+    // A recorded scan, then an output path that cannot be opened.
+    let _g = loopback::lock();
+    prtip_ok(&["-sT", "-n", "-p", "1", "--db", f, "127.0.0.2"]);
+    let out = run(prtip().args([
+        "db",
+        "export",
+        "1",
+        "-oX",
+        "/nonexistent/dir/x.xml",
+        "--db",
+        f,
+    ]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("cannot open output file /nonexistent/dir/x.xml"),
+        "{err}"
+    );
+}
