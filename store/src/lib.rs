@@ -6,7 +6,7 @@
 //! binary's `--mem-report` and the dhat heap tests see it.
 
 pub mod alloc;
-mod codec;
+pub mod codec;
 mod pair;
 mod read;
 pub mod schema;

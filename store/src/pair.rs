@@ -69,12 +69,16 @@ impl SqliteStore {
         Ok(Some((key, self.host(r)?)))
     }
 
-    /// The prtip version that recorded scan `id` (the XML `version=` it wrote).
-    pub fn prtip_version(&self, id: i64) -> R<String> {
+    /// Who wrote scan `id`: `(scanner, version)` of the XML it was imported
+    /// from, or `(None, Some(prtip's version))` for a scan prtip recorded.
+    pub fn origin(&self, id: i64) -> R<(Option<String>, Option<String>)> {
         self.conn
-            .query_row("SELECT prtip_version FROM scans WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT scanner, CASE WHEN scanner IS NULL THEN prtip_version ELSE scanner_version END
+                 FROM scans WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .map_err(|e| match e {
                 rusqlite::Error::QueryReturnedNoRows => Error::NoSuchScan(id),
                 e => self.err(e),

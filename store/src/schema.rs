@@ -177,10 +177,14 @@ CREATE TABLE os_classes (
 /// scan type; and the elapsed time in nanoseconds, as `-oJ` prints it
 /// (microseconds made an export differ from the scan's own file). V1 rows
 /// read back as scans without custom flags (all V1 could record) and with
-/// their elapsed microseconds.
+/// their elapsed microseconds. A scan imported from an XML file keeps the
+/// file's `scanner` and `version` (NULL for prtip's own scans), which ndiff
+/// prints and so `db diff` prints.
 const V2: &str = "
 ALTER TABLE scan_types ADD COLUMN tcp_flags INTEGER;
 ALTER TABLE scans ADD COLUMN elapsed_ns BIGINT;
+ALTER TABLE scans ADD COLUMN scanner TEXT;
+ALTER TABLE scans ADD COLUMN scanner_version TEXT;
 ";
 
 /// The migration's SQL with the back end's spelling of a generated key.

@@ -199,7 +199,7 @@ impl SqliteStore {
 
     /// Records the start of a scan; its id.
     pub fn begin_scan(&mut self, run: &RunInfo, meta: &ScanMeta) -> Result<i64, Error> {
-        let tx = self.conn.transaction().map_err(|e| Error::Sqlite {
+        let tx = self.conn.savepoint().map_err(|e| Error::Sqlite {
             path: self.path.clone(),
             source: e,
         })?;
@@ -213,12 +213,14 @@ impl SqliteStore {
     /// Appends one host, all its rows in one transaction: a host is in the
     /// file whole or not at all, and no lock is held between hosts, so other
     /// scans writing the same file never wait for this one's network.
+    /// (A savepoint, so that inside [`SqliteStore::atomically`] it is part
+    /// of the enclosing transaction.)
     pub fn add_host(&mut self, host: &HostResult) -> Result<(), Error> {
         let Some(scan) = self.scan else {
             return Err(Error::Corrupt("host written before its scan".into()));
         };
         let seq = self.hosts;
-        let tx = self.conn.transaction().map_err(|e| Error::Sqlite {
+        let tx = self.conn.savepoint().map_err(|e| Error::Sqlite {
             path: self.path.clone(),
             source: e,
         })?;
@@ -251,6 +253,39 @@ impl SqliteStore {
                     scan,
                     i64::try_from(stats.elapsed.as_nanos()).unwrap_or(i64::MAX)
                 ],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Runs `f` in one transaction: all it wrote is committed, or, when it
+    /// fails, nothing (`db import` of a file that breaks off half way).
+    pub fn atomically<T, E: From<Error>>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| self.err(e))?;
+        match f(self) {
+            Ok(v) => {
+                self.conn.execute_batch("COMMIT").map_err(|e| self.err(e))?;
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    /// Records that scan `id` was imported from a file written by `scanner`
+    /// `version` (the XML's `<nmaprun scanner= version=>`).
+    pub fn set_origin(&self, id: i64, scanner: &str, version: Option<&str>) -> Result<(), Error> {
+        self.conn
+            .execute(
+                "UPDATE scans SET scanner = ?1, scanner_version = ?2 WHERE id = ?3",
+                params![scanner, version, id],
             )
             .map_err(|e| self.err(e))?;
         Ok(())

@@ -407,16 +407,26 @@ impl Table {
 }
 
 /// ndiff's banner of a scan's XML: `Nmap prtip-0.1.0 scan initiated Sat
-/// Dec 05 17:34:47 2026 as: prtip ...` (the XML says `scanner="nmap"`).
+/// Dec 05 17:34:47 2026 as: prtip ...` (prtip's XML says `scanner="nmap"`
+/// and `version="prtip-0.1.0"`; an imported file keeps its own words).
 fn banner(store: &SqliteStore, run: &RunInfo, id: i64) -> Result<String, Error> {
-    let version = store.prtip_version(id)?;
+    let (scanner, version) = match store.origin(id)? {
+        (None, v) => (
+            "Nmap".to_string(),
+            v.map(|v| format!("{}-{v}", env!("CARGO_PKG_NAME"))),
+        ),
+        (Some(s), v) if s == "nmap" => ("Nmap".to_string(), v),
+        (Some(s), v) => (s, v),
+    };
+    let mut words = vec![as_read(&scanner)];
+    words.extend(version.map(|v| as_read(&v)));
+    words.push("scan".into());
     let secs = crate::output::time::unix_secs(run.start);
-    let when = crate::sys::strftime_local(secs, c"%a %b %d %H:%M:%S %Y").unwrap_or_default();
-    Ok(format!(
-        "Nmap {}-{version} scan initiated {when} as: {}",
-        env!("CARGO_PKG_NAME"),
-        as_read(&run.args)
-    ))
+    if let Some(when) = crate::sys::strftime_local(secs, c"%a %b %d %H:%M:%S %Y") {
+        words.push(format!("initiated {when}"));
+    }
+    words.push(format!("as: {}", as_read(&run.args)));
+    Ok(words.join(" "))
 }
 
 /// Writes the differences between scans `a` and `b`; text or JSON Lines.

@@ -13,10 +13,12 @@ use std::process::ExitCode;
 mod diff;
 mod diff_json;
 mod export;
+mod import;
+mod import_xml;
 mod seqmatch;
 
 const USAGE: &str = "usage: prtip db list --db FILE | prtip db show SCAN --db FILE \
-| prtip db export SCAN -oX|-oJ|-oN|-oG FILE... --db FILE | prtip db diff A B [--json] --db FILE";
+| prtip db export SCAN -oX|-oJ|-oN|-oG FILE... --db FILE | prtip db diff A B [--json] --db FILE | prtip db import FILE.xml --db FILE";
 
 /// One parsed `db` command line.
 #[derive(Debug, PartialEq, Eq)]
@@ -25,6 +27,7 @@ enum Command {
     Show(i64),
     Export(i64, OutputSpec),
     Diff { a: i64, b: i64, json: bool },
+    Import(PathBuf),
 }
 
 /// Runs `prtip db <words>`; `words` follow `db`.
@@ -46,6 +49,9 @@ pub fn run(words: &[OsString]) -> ExitCode {
         );
     }
     let _store = memprof::phase(memprof::Phase::Store);
+    if let Command::Import(file) = &command {
+        return import(&path, file);
+    }
     let store = match SqliteStore::open_existing(&path) {
         Ok(s) => s,
         Err(e) => return fail(EXIT_FAILURE, format!("--db {}: {e}", path.display())),
@@ -59,6 +65,7 @@ pub fn run(words: &[OsString]) -> ExitCode {
         }
         Command::Export(id, spec) => export::export(&store, id, &spec, &stdout),
         Command::Diff { a, b, json } => diff::diff(&store, a, b, json, stdout.clone()),
+        Command::Import(_) => Ok(()),
     };
     if stdout.is_closed() {
         return ExitCode::from(EXIT_CLOSED_STDOUT);
@@ -68,6 +75,25 @@ pub fn run(words: &[OsString]) -> ExitCode {
         // An output file's error names the file; the database's names the database.
         Err(prtip_store::Error::Output(e)) => fail(EXIT_FAILURE, e),
         Err(e) => fail(EXIT_FAILURE, format!("--db {}: {e}", path.display())),
+    }
+}
+
+/// `db import`: the database is created if needed (as `--db` does), and
+/// the new scan's id is printed, as `db list` prints it.
+fn import(path: &std::path::Path, file: &std::path::Path) -> ExitCode {
+    let mut store = match SqliteStore::open_for_writing(path, crate::sys::privileged()) {
+        Ok(s) => s,
+        Err(e) => return fail(EXIT_FAILURE, format!("--db {}: {e}", path.display())),
+    };
+    match import::import(&mut store, file) {
+        Ok(id) => {
+            let mut out = std::io::stdout().lock();
+            match writeln!(out, "{id}").and_then(|()| out.flush()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(_) => ExitCode::from(EXIT_CLOSED_STDOUT),
+            }
+        }
+        Err(e) => fail(EXIT_FAILURE, e),
     }
 }
 
@@ -144,8 +170,9 @@ fn command(words: &[&str]) -> Result<Command, String> {
                 _ => return Err(format!("db diff: give two scan ids; {USAGE}")),
             }
         }
+        ["import", file] => Command::Import(PathBuf::from(file)),
         [] => return Err(format!("db: missing subcommand; {USAGE}")),
-        [word, ..] if !matches!(*word, "list" | "show" | "export") => {
+        [word, ..] if !matches!(*word, "list" | "show" | "export" | "import") => {
             return Err(format!("db: unknown subcommand \"{word}\"; {USAGE}"))
         }
         _ => return Err(format!("db: wrong arguments; {USAGE}")),
