@@ -536,3 +536,98 @@ fn bad_inputs_are_one_line_each() {
         "{err}"
     );
 }
+
+/// nmap scans 127.0.0.2-3, listeners change, prtip scans with --db: the
+/// nmap file imported and diffed with the prtip scan prints what ndiff
+/// prints on the two files; and prtip's own XML imported and exported
+/// again is the same file.
+#[test]
+fn an_imported_nmap_scan_diffs_as_ndiff_does() {
+    if !require_tool("ndiff") || !require_tool("nmap") {
+        return;
+    }
+    let _g = loopback::lock();
+    let dir = tempdir();
+    let file = dir.path().join("h.sqlite");
+    let closed = LoopbackPorts::new(0, 3);
+    let probe = TcpListener::bind("127.0.0.2:0").expect("bind");
+    let a = probe.local_addr().expect("addr").port();
+    drop(probe);
+    let spec = format!("{a},{}", closed.spec());
+    let (nmap_xml, prtip_xml) = (dir.path().join("nmap.xml"), dir.path().join("prtip.xml"));
+    {
+        let _open = listen("127.0.0.2", a);
+        let nmap = run(Command::new("nmap").args([
+            "-sT",
+            "-n",
+            "-p",
+            &spec,
+            "-oX",
+            path(&nmap_xml),
+            "127.0.0.2-3",
+        ]));
+        assert!(nmap.status.success(), "{}", describe(&nmap));
+    }
+    {
+        let _open = listen("127.0.0.3", a);
+        prtip_ok(&[
+            "-sT",
+            "-n",
+            "-p",
+            &spec,
+            "--db",
+            path(&file),
+            "-oX",
+            path(&prtip_xml),
+            "127.0.0.2-3",
+        ]);
+    }
+    assert_eq!(stdout(&db(&["import", path(&nmap_xml)], &file)), "2\n");
+    let text = assert_same_as_ndiff(&file, ("2", "1"), (&nmap_xml, &prtip_xml));
+    assert!(text.starts_with("-Nmap 7."), "{text}");
+    assert!(text.contains(&format!("+{a}/tcp open")), "{text}");
+    // prtip's XML back through the database is the same file.
+    let again = dir.path().join("again.sqlite");
+    assert_eq!(stdout(&db(&["import", path(&prtip_xml)], &again)), "1\n");
+    let exported = dir.path().join("exported.xml");
+    db(&["export", "1", "-oX", path(&exported)], &again);
+    assert_eq!(
+        std::fs::read_to_string(&exported).unwrap(),
+        std::fs::read_to_string(&prtip_xml).unwrap()
+    );
+}
+
+/// Broken and hostile files: one line naming FILE:LINE, exit 1, and the
+/// database unchanged (no half-imported scan).
+#[test]
+fn a_bad_xml_file_is_one_line_and_imports_nothing() {
+    let dir = tempdir();
+    let file = dir.path().join("h.sqlite");
+    let head = "<?xml version=\"1.0\"?>\n<nmaprun scanner=\"nmap\" args=\"nmap x\" start=\"1700000000\" version=\"7.93\">\n";
+    let host = "<host><status state=\"up\" reason=\"syn-ack\"/>\n<address addr=\"198.18.0.1\" addrtype=\"ipv4\"/>\n<ports><port protocol=\"tcp\" portid=\"80\"><state state=\"open\" reason=\"syn-ack\" reason_ttl=\"64\"/></port></ports></host>\n";
+    let cases: Vec<(&str, String, u32, &str)> = vec![
+        ("truncated", format!("{head}{host}<host>\n"), 6, "ends inside <host>"),
+        ("mismatched", format!("{head}<host>\n</ports>\n"), 4, "ports"),
+        ("bad port", format!("{head}{}", host.replace("\"80\"", "\"80x\"")), 5, "not a valid number"),
+        ("bad state", format!("{head}{}", host.replace("\"open\"", "\"ajar\"")), 5, "unknown port state"),
+        ("entity", format!("<?xml version=\"1.0\"?>\n<!DOCTYPE nmaprun [<!ENTITY a \"aaaa\">]>\n<nmaprun args=\"&a;&a;\">\n"), 3, "a"),
+        ("not nmap", "<html>\n<body/></html>\n".into(), 1, "not an nmap XML file"),
+        ("text", "just some words\n".into(), 1, "not an nmap XML file"),
+        ("deep", format!("{head}{}", "<a>\n".repeat(100)), 66, "nested too deep"),
+        ("no address", format!("{head}<host><status state=\"up\"/>\n</host>\n</nmaprun>\n"), 4, "without an IP address"),
+    ];
+    for (name, text, line, says) in cases {
+        let xml = dir.path().join(format!("{}.xml", name.replace(' ', "-")));
+        std::fs::write(&xml, text).unwrap();
+        let out = run(prtip().args(["db", "import", path(&xml), "--db", path(&file)]));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", describe(&out));
+        assert_eq!(err.lines().count(), 1, "{name}: {err}");
+        let at = format!("prtip: {}:{line}: ", xml.display());
+        assert!(err.starts_with(&at) && err.contains(says), "{name}: {err}");
+    }
+    let out = run(prtip().args(["db", "import", "/nonexistent.xml", "--db", path(&file)]));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
+    assert_eq!(stdout(&db(&["list"], &file)), "", "nothing was imported");
+}

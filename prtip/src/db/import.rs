@@ -41,10 +41,12 @@ pub(super) fn import(store: &mut SqliteStore, file: &Path) -> Result<i64, String
     let done = store.atomically(|s| read_all(s, BufReader::new(opened)));
     match done {
         Ok(id) => Ok(id),
+        // The parser's words may quote the file: one line whatever it holds.
         Err(Failure::At(offset, what)) => Err(format!(
-            "{}:{}: {what}",
+            "{}:{}: {}",
             file.display(),
-            line_of(file, offset)
+            line_of(file, offset),
+            what.replace(char::is_control, " ")
         )),
         Err(Failure::Store(e)) => Err(format!("{}: {e}", file.display())),
     }
@@ -83,7 +85,13 @@ fn read_all(store: &mut SqliteStore, input: impl BufRead) -> Result<i64, Failure
                 parser.text(&text);
             }
             Event::GeneralRef(r) => parser.reference(&r).map_err(fail)?,
-            Event::Eof => return parser.finish().map_err(fail),
+            // At the end, the line of the file's last character, not the
+            // empty one after its final newline.
+            Event::Eof => {
+                return parser
+                    .finish()
+                    .map_err(|what| Failure::At(at.saturating_sub(1), what))
+            }
             _ => {}
         }
     }
