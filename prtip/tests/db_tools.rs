@@ -631,3 +631,78 @@ fn a_bad_xml_file_is_one_line_and_imports_nothing() {
     assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
     assert_eq!(stdout(&db(&["list"], &file)), "", "nothing was imported");
 }
+
+/// `db latest`: per port, the newest scan that looked at it. Scan 1 sees
+/// 127.0.0.6-7 on ports a and b (a open on .6); scan 2 looks at port b of
+/// .6 only, now open. .6's latest is a open from scan 1 and b open from
+/// scan 2; the /31 adds .7 from scan 1; an address never scanned is one
+/// line and exit 1.
+#[test]
+fn latest_is_the_newest_state_per_port() {
+    let _g = loopback::lock();
+    let dir = tempdir();
+    let file = dir.path().join("h.sqlite");
+    let probe = [
+        TcpListener::bind("127.0.0.6:0").expect("bind"),
+        TcpListener::bind("127.0.0.6:0").expect("bind"),
+    ];
+    let [a, b] = probe
+        .each_ref()
+        .map(|l| l.local_addr().expect("addr").port());
+    drop(probe);
+    {
+        let _open = listen("127.0.0.6", a);
+        prtip_ok(&[
+            "-sT",
+            "-n",
+            "-p",
+            &format!("{a},{b}"),
+            "--db",
+            path(&file),
+            "127.0.0.6-7",
+        ]);
+    }
+    {
+        let _open = listen("127.0.0.6", b);
+        prtip_ok(&[
+            "-sT",
+            "-n",
+            "-p",
+            &b.to_string(),
+            "--db",
+            path(&file),
+            "127.0.0.6",
+        ]);
+    }
+    let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+    // PORT, STATE and SCAN (a port may have a SERVICE name in between).
+    let rows = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.contains("/tcp"))
+            .map(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                format!("{} {} {}", w[0], w[1], w[w.len() - 1])
+            })
+            .collect()
+    };
+    let one = stdout(&db(&["latest", "127.0.0.6"], &file));
+    assert!(one.starts_with("127.0.0.6: up in scan 2 at "), "{one}");
+    let scan_of = |p: u16| if p == a { 1 } else { 2 };
+    let expect: Vec<String> = [lo, hi]
+        .iter()
+        .map(|p| format!("{p}/tcp open {}", scan_of(*p)))
+        .collect();
+    assert_eq!(rows(&one), expect, "{one}");
+    let both = stdout(&db(&["latest", "127.0.0.6/31"], &file));
+    let seven: Vec<String> = [lo, hi]
+        .iter()
+        .map(|p| format!("{p}/tcp closed 1"))
+        .collect();
+    assert_eq!(rows(&both), [expect, seven].concat(), "{both}");
+    assert!(both.contains("\n127.0.0.7: up in scan 1 at "), "{both}");
+    let none = run(prtip().args(["db", "latest", "127.0.0.9", "--db", path(&file)]));
+    assert_eq!(none.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&none.stderr);
+    assert_eq!(err.lines().count(), 1);
+    assert!(err.contains("no recorded host in 127.0.0.9"), "{err}");
+}

@@ -7,11 +7,13 @@
 
 pub mod alloc;
 pub mod codec;
+mod latest;
 mod pair;
 mod read;
 pub mod schema;
 mod sqlite;
 
+pub use latest::Sighting;
 pub use sqlite::{ScanMeta, ScanSummary, SqliteStore};
 
 /// What can go wrong with the history; every message is one line, without

@@ -9,6 +9,7 @@
 //! about it changed. Host scripts are not compared: prtip records none.
 
 use super::seqmatch::{opcodes, Op};
+use super::table::Table;
 use crate::output::os::{view, OsPrinting};
 use crate::output::Stdout;
 use prtip_core::result::{HostResult, HostStatus, RunInfo, ServiceInfo};
@@ -363,47 +364,6 @@ fn columns(p: &Port) -> Vec<Option<String>> {
         p.service.name_text(),
         p.service.version_text(),
     ]
-}
-
-/// Left-justified columns: the mark glued to PORT, then one space between
-/// columns, trailing blanks cut (ndiff's port table).
-#[derive(Default)]
-struct Table {
-    widths: Vec<usize>,
-    rows: Vec<Vec<String>>,
-}
-
-impl Table {
-    fn push(&mut self, mut row: Vec<Option<String>>) {
-        while row.last().is_some_and(Option::is_none) {
-            row.pop();
-        }
-        let row: Vec<String> = row.into_iter().map(Option::unwrap_or_default).collect();
-        for (i, cell) in row.iter().enumerate() {
-            let w = cell.chars().count();
-            match self.widths.get_mut(i) {
-                Some(max) => *max = (*max).max(w),
-                None => self.widths.push(w),
-            }
-        }
-        self.rows.push(row);
-    }
-
-    fn write(&self, out: &mut String) {
-        for row in &self.rows {
-            let mut line = String::new();
-            for (i, cell) in row.iter().enumerate() {
-                let pad = self.widths[i].saturating_sub(cell.chars().count());
-                line.push_str(cell);
-                line.extend(std::iter::repeat_n(' ', pad));
-                if (1..=3).contains(&i) {
-                    line.push(' ');
-                }
-            }
-            out.push_str(line.trim_end());
-            out.push('\n');
-        }
-    }
 }
 
 /// ndiff's banner of a scan's XML: `Nmap prtip-0.1.0 scan initiated Sat

@@ -15,10 +15,12 @@ mod diff_json;
 mod export;
 mod import;
 mod import_xml;
+mod latest;
 mod seqmatch;
+mod table;
 
 const USAGE: &str = "usage: prtip db list --db FILE | prtip db show SCAN --db FILE \
-| prtip db export SCAN -oX|-oJ|-oN|-oG FILE... --db FILE | prtip db diff A B [--json] --db FILE | prtip db import FILE.xml --db FILE";
+| prtip db export SCAN -oX|-oJ|-oN|-oG FILE... --db FILE | prtip db diff A B [--json] --db FILE | prtip db import FILE.xml --db FILE | prtip db latest HOST|CIDR --db FILE";
 
 /// One parsed `db` command line.
 #[derive(Debug, PartialEq, Eq)]
@@ -28,6 +30,7 @@ enum Command {
     Export(i64, OutputSpec),
     Diff { a: i64, b: i64, json: bool },
     Import(PathBuf),
+    Latest(latest::Target, String),
 }
 
 /// Runs `prtip db <words>`; `words` follow `db`.
@@ -66,6 +69,15 @@ pub fn run(words: &[OsString]) -> ExitCode {
         Command::Export(id, spec) => export::export(&store, id, &spec, &stdout),
         Command::Diff { a, b, json } => diff::diff(&store, a, b, json, stdout.clone()),
         Command::Import(_) => Ok(()),
+        Command::Latest(target, text) => match latest::latest(&store, &target, stdout.clone()) {
+            Ok(false) => {
+                return fail(
+                    EXIT_FAILURE,
+                    format!("--db {}: no recorded host in {text}", path.display()),
+                )
+            }
+            done => done.map(drop),
+        },
     };
     if stdout.is_closed() {
         return ExitCode::from(EXIT_CLOSED_STDOUT);
@@ -171,8 +183,9 @@ fn command(words: &[&str]) -> Result<Command, String> {
             }
         }
         ["import", file] => Command::Import(PathBuf::from(file)),
+        ["latest", target] => Command::Latest(latest::Target::parse(target)?, target.to_string()),
         [] => return Err(format!("db: missing subcommand; {USAGE}")),
-        [word, ..] if !matches!(*word, "list" | "show" | "export" | "import") => {
+        [word, ..] if !matches!(*word, "list" | "show" | "export" | "import" | "latest") => {
             return Err(format!("db: unknown subcommand \"{word}\"; {USAGE}"))
         }
         _ => return Err(format!("db: wrong arguments; {USAGE}")),
