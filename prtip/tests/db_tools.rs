@@ -36,8 +36,19 @@ fn db(args: &[&str], file: &Path) -> Output {
     prtip_ok(&all)
 }
 
+/// A listener on a port chosen earlier on another address. Binding it can
+/// fail for a moment (once seen, not understood: a socket of the previous
+/// scan still being torn down?), so it is tried for up to a second.
 fn listen(addr: &str, port: u16) -> TcpListener {
-    TcpListener::bind((addr, port)).unwrap_or_else(|e| panic!("bind {addr}:{port}: {e}"))
+    let mut last = None;
+    for _ in 0..50 {
+        match TcpListener::bind((addr, port)) {
+            Ok(l) => return l,
+            Err(e) => last = Some(e),
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("bind {addr}:{port}: {last:?}")
 }
 
 /// `ndiff a b` (exit 1: the scans differ) against `prtip db diff A B`.
@@ -610,7 +621,7 @@ fn a_bad_xml_file_is_one_line_and_imports_nothing() {
         ("mismatched", format!("{head}<host>\n</ports>\n"), 4, "ports"),
         ("bad port", format!("{head}{}", host.replace("\"80\"", "\"80x\"")), 5, "not a valid number"),
         ("bad state", format!("{head}{}", host.replace("\"open\"", "\"ajar\"")), 5, "unknown port state"),
-        ("entity", format!("<?xml version=\"1.0\"?>\n<!DOCTYPE nmaprun [<!ENTITY a \"aaaa\">]>\n<nmaprun args=\"&a;&a;\">\n"), 3, "a"),
+        ("entity", "<?xml version=\"1.0\"?>\n<!DOCTYPE nmaprun [<!ENTITY a \"aaaa\">]>\n<nmaprun args=\"&a;&a;\">\n".into(), 3, "unrecognized entity"),
         ("not nmap", "<html>\n<body/></html>\n".into(), 1, "not an nmap XML file"),
         ("text", "just some words\n".into(), 1, "not an nmap XML file"),
         ("deep", format!("{head}{}", "<a>\n".repeat(100)), 66, "nested too deep"),

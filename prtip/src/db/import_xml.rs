@@ -122,53 +122,57 @@ impl<'s> Parser<'s> {
 
     fn element(&mut self, name: &str, e: &Element<'_, '_>) -> R<()> {
         match (self.parent(), name) {
-            ("", "nmaprun") => self.nmaprun(e),
-            ("nmaprun", "scaninfo") => self.scaninfo(e),
-            ("nmaprun", "verbose") => Ok(self.run_mut()?.verbose = e.num("level", 0)?),
-            ("nmaprun", "debugging") => Ok(self.run_mut()?.debug = e.num("level", 0)?),
-            ("nmaprun", "host") => self.host_start(e),
-            ("host", "status") => self.status(e),
-            ("host", "address") => self.address(e),
+            ("", "nmaprun") => self.nmaprun(e)?,
+            ("nmaprun", "scaninfo") => self.scaninfo(e)?,
+            ("nmaprun", "verbose") => self.run_mut()?.verbose = e.num("level", 0)?,
+            ("nmaprun", "debugging") => self.run_mut()?.debug = e.num("level", 0)?,
+            ("nmaprun", "host") => self.host_start(e)?,
+            ("host", "status") => self.status(e)?,
+            ("host", "address") => self.address(e)?,
             ("hostnames", "hostname") => {
                 let host = self.host_mut()?;
                 if host.hostname.is_none() {
                     host.hostname = e.get("name")?;
                 }
-                Ok(())
             }
-            ("ports", "extraports") => self.extraports(e),
-            ("extraports", "extrareasons") => self.extrareasons(e),
-            ("ports", "port") => {
-                let proto = word("protocol", &e.need("protocol")?, codec::protocol)?;
-                self.port = Some((e.num("portid", 0)?, proto));
-                Ok(())
-            }
-            ("port", "state") => self.state(e),
-            ("port", "service") => self.service(e),
-            ("service" | "osclass", "cpe") => Ok(self.text.clear()),
-            ("host", "os") => Ok(self.host_mut()?.os = Some(Box::new(empty_os()))),
-            ("os", "portused") => self.portused(e),
-            ("os", "osmatch") => self.osmatch(e),
-            ("osmatch", "osclass") => self.osclass(e),
-            ("os", "osfingerprint") => Ok(self.os_mut()?.fingerprint = e.get("fingerprint")?),
-            ("host", "distance") => self.distance(e),
             ("host", "times") => {
                 let srtt: u64 = e.num("srtt", 0)?;
                 self.host_mut()?.latency = (srtt > 0).then(|| Duration::from_micros(srtt));
-                Ok(())
             }
-            ("runstats", "finished") => self.finished(e),
+            ("runstats", "finished") => self.finished(e)?,
             ("runstats", "hosts") => {
                 self.stats.hosts_up = e.num("up", 0)?;
                 self.stats.hosts_down = e.num("down", 0)?;
-                Ok(())
             }
             (_, "hosthint" | "script" | "hostscript" | "prescript" | "postscript" | "trace") => {
                 self.skip = Some(self.path.len());
-                Ok(())
             }
-            _ => Ok(()),
+            (parent, _) => self.port_or_os(parent.to_string().as_str(), name, e)?,
         }
+        Ok(())
+    }
+
+    /// The elements inside `<ports>` and `<os>`.
+    fn port_or_os(&mut self, parent: &str, name: &str, e: &Element<'_, '_>) -> R<()> {
+        match (parent, name) {
+            ("ports", "extraports") => self.extraports(e)?,
+            ("extraports", "extrareasons") => self.extrareasons(e)?,
+            ("ports", "port") => {
+                let proto = word("protocol", &e.need("protocol")?, codec::protocol)?;
+                self.port = Some((e.num("portid", 0)?, proto));
+            }
+            ("port", "state") => self.state(e)?,
+            ("port", "service") => self.service(e)?,
+            ("service" | "osclass", "cpe") => self.text.clear(),
+            ("host", "os") => self.host_mut()?.os = Some(Box::new(empty_os())),
+            ("os", "portused") => self.portused(e)?,
+            ("os", "osmatch") => self.osmatch(e)?,
+            ("osmatch", "osclass") => self.osclass(e)?,
+            ("os", "osfingerprint") => self.os_mut()?.fingerprint = e.get("fingerprint")?,
+            ("host", "distance") => self.distance(e)?,
+            _ => {}
+        }
+        Ok(())
     }
 
     pub(super) fn end(&mut self) -> R<()> {
@@ -181,7 +185,10 @@ impl<'s> Parser<'s> {
         }
         match (self.parent(), name.as_str()) {
             ("nmaprun", "host") => self.host_end(),
-            ("ports", "port") => Ok(self.port = None),
+            ("ports", "port") => {
+                self.port = None;
+                Ok(())
+            }
             ("service" | "osclass", "cpe") => self.cpe(),
             ("", "nmaprun") => self.run_end(),
             _ => Ok(()),

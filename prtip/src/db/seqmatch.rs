@@ -35,10 +35,10 @@ fn longest<T: PartialEq>(
     let (mut bi, mut bj, mut bk) = (alo, blo, 0);
     // run[j] = length of the common run ending at a[i-1], b[j-1].
     let mut run = vec![0usize; bhi - blo + 1];
-    for i in alo..ahi {
+    for (i, x) in a.iter().enumerate().take(ahi).skip(alo) {
         let mut next = vec![0usize; bhi - blo + 1];
-        for j in blo..bhi {
-            if a[i] == b[j] {
+        for (j, y) in b.iter().enumerate().take(bhi).skip(blo) {
+            if x == y {
                 let k = run[j - blo] + 1;
                 next[j - blo + 1] = k;
                 if k > bk {
