@@ -8,6 +8,7 @@
 
 mod common;
 
+use common::db::{db, stdout};
 use common::{prtip, prtip_ok};
 use prtip_testkit::{
     loopback::{self, LoopbackPorts},
@@ -16,18 +17,7 @@ use prtip_testkit::{
     xml,
 };
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn db(args: &[&str], file: &Path) -> Output {
-    let mut all = vec!["db"];
-    all.extend(args);
-    all.extend(["--db", file.to_str().expect("utf-8")]);
-    prtip_ok(&all)
-}
+use std::process::Command;
 
 /// The ids `db list` prints, in its order.
 fn listed_ids(file: &Path) -> Vec<u64> {

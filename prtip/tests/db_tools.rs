@@ -7,6 +7,7 @@
 
 mod common;
 
+use common::db::{db, stdout};
 use common::{prtip, prtip_ok};
 use prtip_core::result::*;
 use prtip_store::{ScanMeta, SqliteStore};
@@ -18,22 +19,11 @@ use prtip_testkit::{
 };
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, UNIX_EPOCH};
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn path(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
-}
-
-fn db(args: &[&str], file: &Path) -> Output {
-    let mut all = vec!["db"];
-    all.extend(args);
-    all.extend(["--db", path(file)]);
-    prtip_ok(&all)
 }
 
 /// A listener on a port chosen earlier on another address. Binding it can
@@ -357,28 +347,23 @@ fn version_scans() -> [Vec<HostResult>; 2] {
             Some(("http", &[product, version, "Ubuntu", tunnel][..])),
         )
     };
-    let mut alpha_a = host(
-        "198.18.0.10",
-        Some("alpha"),
-        true,
-        vec![
-            web("nginx", "1.22", ""),
-            port(22, tcp, Open, Some(("ssh", &["OpenSSH", "9.2"][..]))),
-        ],
-        &[(Closed, 998)],
+    let alpha = |web: PortResult, names: &[&str]| {
+        let ssh = port(22, tcp, Open, Some(("ssh", &["OpenSSH", "9.2"][..])));
+        let mut h = host(
+            "198.18.0.10",
+            Some("alpha"),
+            true,
+            vec![web, ssh],
+            &[(Closed, 998)],
+        );
+        h.os = os(names);
+        h
+    };
+    let alpha_a = alpha(web("nginx", "1.22", ""), &["Linux 5.0 - 6.2", "Linux 4.15"]);
+    let alpha_b = alpha(
+        web("nginx", "1.24", "ssl"),
+        &["Linux 5.0 - 6.2", "FreeBSD 13.1", "OpenBSD 7"],
     );
-    alpha_a.os = os(&["Linux 5.0 - 6.2", "Linux 4.15"]);
-    let mut alpha_b = host(
-        "198.18.0.10",
-        Some("alpha"),
-        true,
-        vec![
-            web("nginx", "1.24", "ssl"),
-            port(22, tcp, Open, Some(("ssh", &["OpenSSH", "9.2"][..]))),
-        ],
-        &[(Closed, 998)],
-    );
-    alpha_b.os = os(&["Linux 5.0 - 6.2", "FreeBSD 13.1", "OpenBSD 7"]);
     let mut beta_a = host(
         "198.18.0.9",
         None,

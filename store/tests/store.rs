@@ -123,6 +123,16 @@ impl ResultSink for Keep {
     }
 }
 
+/// Scan `id` of the file at `path`, as `show` feeds it.
+fn shown(path: &std::path::Path, id: i64) -> Keep {
+    let mut keep = Keep::default();
+    SqliteStore::open_existing(path)
+        .unwrap()
+        .show(id, &mut keep)
+        .unwrap();
+    keep
+}
+
 #[test]
 fn a_new_file_is_migrated_and_opening_again_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -206,11 +216,7 @@ fn a_scan_that_never_ended_shows_as_interrupted() {
     let id = s.begin_scan(&run(), &ScanMeta::default()).unwrap();
     s.add_host(&host()).unwrap();
     drop(s);
-    let mut keep = Keep::default();
-    SqliteStore::open_existing(&path)
-        .unwrap()
-        .show(id, &mut keep)
-        .unwrap();
+    let keep = shown(&path, id);
     let stats = keep.stats.unwrap();
     assert!(stats.interrupted);
     assert_eq!((stats.hosts_up, stats.end), (1, host().end));
@@ -290,10 +296,6 @@ fn a_v1_file_is_migrated_and_keeps_its_scans() {
     flagged.scans[0].tcp_flags = Some(0b0010_1001); // FIN PSH URG
     let id = s.begin_scan(&flagged, &ScanMeta::default()).unwrap();
     drop(s);
-    let mut keep = Keep::default();
-    SqliteStore::open_existing(&path)
-        .unwrap()
-        .show(id, &mut keep)
-        .unwrap();
+    let keep = shown(&path, id);
     assert_eq!(keep.run.unwrap(), flagged);
 }

@@ -6,6 +6,7 @@
 // Each test file uses a different subset of these helpers.
 #![allow(dead_code)]
 
+pub mod db;
 pub mod mixed;
 
 use std::collections::BTreeSet;
