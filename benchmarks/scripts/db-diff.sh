@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # `prtip db diff` of two large recorded scans: wall time and peak RSS.
 #
-# Usage: [PRTIP=target/release/prtip] [HOSTS=100000] [NDIFF=0]
+# Usage: [PRTIP=target/release/prtip] [HOSTS=100000] [NDIFF=0] [KEEP=FILE]
 #        benchmarks/scripts/db-diff.sh [RUNS]            (default 3)
+# KEEP=FILE keeps the database there (and reuses it when it exists).
 #
 # Builds one SQLite history (in a temporary directory) holding two scans of
 # HOSTS hosts with 10 listed ports each (HOSTS x 10 port results per scan,
@@ -28,8 +29,11 @@ command -v sqlite3 >/dev/null || { echo "needs sqlite3" >&2; exit 1; }
 
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-db="$dir/h.sqlite"
+db="${KEEP:-$dir/h.sqlite}"
 
+if [ -n "${KEEP:-}" ] && [ -s "$KEEP" ]; then
+    echo "reusing $KEEP"
+else
 # Scan 1 is a tiny imported file: it creates the database with prtip's schema.
 cat >"$dir/tiny.xml" <<'EOF'
 <nmaprun scanner="nmap" args="tiny" start="1700000000" version="7.93">
@@ -64,6 +68,7 @@ INSERT INTO extraports (host_id, seq, state, count)
 SELECT id, 0, 'closed', 990 FROM hosts WHERE scan_id IN (2, 3);
 COMMIT;
 EOF
+fi
 ls -l "$db" | awk '{print "database: " $5 " bytes"}'
 sqlite3 "$db" "SELECT 'port results per scan: ' || COUNT(*) FROM ports JOIN hosts ON hosts.id = ports.host_id WHERE scan_id = 2;"
 

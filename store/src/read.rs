@@ -249,11 +249,24 @@ fn io(e: std::io::Error) -> Error {
 
 impl SqliteStore {
     fn os(&self, host: i64) -> R<Option<Box<OsReport>>> {
-        let row = self.conn.query_row(
-            "SELECT closed_port, not_ideal, not_ideal_distance, fingerprint, distance, failure, failure_detail FROM os_reports WHERE host_id = ?1",
-            [host],
-            |r| Ok((r.get::<_, bool>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Option<u8>>(2)?, r.get(3)?, r.get(4)?, r.get::<_, Option<String>>(5)?, r.get::<_, Option<String>>(6)?)),
-        );
+        // Cached: `show` and `db diff` ask once per host.
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT closed_port, not_ideal, not_ideal_distance, fingerprint, distance, failure, failure_detail FROM os_reports WHERE host_id = ?1",
+            )
+            .map_err(|e| self.err(e))?;
+        let row = st.query_row([host], |r| {
+            Ok((
+                r.get::<_, bool>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<u8>>(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get::<_, Option<String>>(5)?,
+                r.get::<_, Option<String>>(6)?,
+            ))
+        });
         let (closed_port, note, note_d, fingerprint, distance, failure, detail) = match row {
             Ok(v) => v,
             Err(rusqlite::Error::QueryReturnedNoRows) => return Ok(None),
