@@ -531,6 +531,24 @@ fn bad_inputs_are_one_line_each() {
         err.contains("cannot open output file /nonexistent/dir/x.xml"),
         "{err}"
     );
+    // A damaged file: valid header, pages overwritten.
+    let damaged = dir.path().join("damaged.sqlite");
+    let mut bytes = std::fs::read(&file).unwrap();
+    assert!(bytes.len() > 8192, "{} bytes", bytes.len());
+    bytes[4096..8192].fill(0xAB);
+    std::fs::write(&damaged, bytes).unwrap();
+    for sub in [
+        &["list"][..],
+        &["show", "1"],
+        &["diff", "1", "1"],
+        &["latest", "127.0.0.2"],
+    ] {
+        let out = run(prtip().arg("db").args(sub).args(["--db", path(&damaged)]));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{sub:?}: {}", describe(&out));
+        assert_eq!(err.lines().count(), 1, "{sub:?}: {err}");
+        assert!(err.contains("malformed"), "{sub:?}: {err}");
+    }
 }
 
 /// nmap scans 127.0.0.2-3, listeners change, prtip scans with --db: the
