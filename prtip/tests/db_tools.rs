@@ -409,9 +409,28 @@ fn version_scans() -> [Vec<HostResult>; 2] {
         vec![port(80, tcp, Open, Some(("http", &[][..])))],
         &[(Closed, 999)],
     );
+    // IPv6 hosts sort after "198..." as text, as ndiff sorts them.
+    let v6 = |addr: &str| {
+        let ssh = port(22, tcp, Open, Some(("ssh", &[][..])));
+        host(addr, None, true, vec![ssh], &[(Closed, 999)])
+    };
     [
-        vec![alpha_a, beta_a, down, renamed_a, same.clone()],
-        vec![same, renamed_b, up_again, beta_b, alpha_b],
+        vec![
+            alpha_a,
+            beta_a,
+            down,
+            renamed_a,
+            same.clone(),
+            v6("2001:db8::10"),
+        ],
+        vec![
+            v6("2001:db8::5"),
+            same,
+            renamed_b,
+            up_again,
+            beta_b,
+            alpha_b,
+        ],
     ]
 }
 
@@ -461,6 +480,8 @@ fn diff_of_recorded_versions_and_os_is_ndiffs() {
         "-Host is down.",
         "-old-name (198.18.0.100):",
         "+new-name (198.18.0.100):",
+        "-2001:db8::10:",
+        "+2001:db8::5:",
         "-Not shown: 990 filtered ports, 8 closed ports",
         "\\x01",
     ] {
