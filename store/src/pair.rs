@@ -2,9 +2,13 @@
 //!
 //! ndiff pairs the hosts of two scans by an id, the address left-justified
 //! in 40 columns followed by the host name, and walks both lists sorted by
-//! that id. SQLite computes the same key (`printf('%-40s', ...)`; its
-//! binary collation orders UTF-8 as Python orders code points), so each
-//! scan is one sorted query and only the two current hosts are on the heap.
+//! that id. An address is at most 39 characters, all above the space, so
+//! that order is the order of (address, host name) as plain text, which
+//! the `hosts_by_scan_addr` index gives without sorting the scan (only the
+//! hosts of one address are sorted by name). SQLite's binary collation
+//! orders UTF-8 as Python orders code points, and as Rust compares
+//! strings, so the merge below agrees with the queries' order. Only the two
+//! current hosts are on the heap.
 
 use crate::{Error, SqliteStore};
 use prtip_core::result::HostResult;
@@ -14,11 +18,11 @@ use std::cmp::Ordering;
 type R<T> = Result<T, Error>;
 
 const WALK: &str = "SELECT id, addr, hostname, status, reason, latency_ns, started_us, ended_us,
-        printf('%-40s', addr) || COALESCE(hostname, '') AS k
-    FROM hosts WHERE scan_id = ?1 ORDER BY k, seq";
+        COALESCE(hostname, '')
+    FROM hosts WHERE scan_id = ?1 ORDER BY addr, COALESCE(hostname, ''), seq";
 
-/// One side of the walk: the next host and its id.
-type Next = Option<(String, HostResult)>;
+/// One side of the walk: the next host and its (address, host name).
+type Next = Option<((String, String), HostResult)>;
 
 impl SqliteStore {
     /// Calls `each` with the hosts of scans `a` and `b` paired as ndiff
@@ -65,8 +69,9 @@ impl SqliteStore {
         let Some(r) = rows.next().map_err(|e| self.err(e))? else {
             return Ok(None);
         };
-        let key: String = r.get(8).map_err(|e| self.err(e))?;
-        Ok(Some((key, self.host(r)?)))
+        let addr: String = r.get(1).map_err(|e| self.err(e))?;
+        let name: String = r.get(8).map_err(|e| self.err(e))?;
+        Ok(Some(((addr, name), self.host(r)?)))
     }
 
     /// Who wrote scan `id`: `(scanner, version)` of the XML it was imported
