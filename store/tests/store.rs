@@ -299,3 +299,59 @@ fn a_v1_file_is_migrated_and_keeps_its_scans() {
     let keep = shown(&path, id);
     assert_eq!(keep.run.unwrap(), flagged);
 }
+
+/// `pair_hosts` walks in ndiff's order, the address left-justified in 40
+/// columns then the name, pairing equal ones: checked against that key
+/// computed here, on addresses that are prefixes of others, IPv6 beside
+/// IPv4, and names.
+#[test]
+fn hosts_pair_in_ndiffs_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.sqlite");
+    let mut s = SqliteStore::open(&path).unwrap();
+    let a = [
+        ("1.2.3.40", None),
+        ("1.2.3.4", Some("b")),
+        ("::1", None),
+        ("1.2.3.4", Some("a")),
+    ];
+    let b = [
+        ("1.2.3.4", Some("a")),
+        ("2001:db8::1", None),
+        ("1.2.3.41", None),
+        ("::1", None),
+    ];
+    let mut ids = Vec::new();
+    for hosts in [&a[..], &b[..]] {
+        ids.push(s.begin_scan(&run(), &ScanMeta::default()).unwrap());
+        for (addr, name) in hosts {
+            let mut h = host();
+            h.addr = addr.parse().unwrap();
+            h.hostname = name.map(str::to_string);
+            s.add_host(&h).unwrap();
+        }
+    }
+    let key = |h: &HostResult| format!("{:<40}{}", h.addr, h.hostname.as_deref().unwrap_or(""));
+    let mut walked: Vec<(Option<String>, Option<String>)> = Vec::new();
+    s.pair_hosts(ids[0], ids[1], &mut |x, y| {
+        walked.push((x.as_ref().map(key), y.as_ref().map(key)));
+        Ok(())
+    })
+    .unwrap();
+    let keys = |hs: &[(&str, Option<&str>)]| -> std::collections::BTreeSet<String> {
+        hs.iter()
+            .map(|(addr, name)| format!("{addr:<40}{}", name.unwrap_or("")))
+            .collect()
+    };
+    let (ka, kb) = (keys(&a), keys(&b));
+    let got: Vec<String> = walked
+        .iter()
+        .map(|(x, y)| x.clone().or(y.clone()).unwrap())
+        .collect();
+    let want: Vec<String> = ka.union(&kb).cloned().collect();
+    assert_eq!(got, want, "ndiff's order");
+    for ((x, y), k) in walked.iter().zip(&got) {
+        assert_eq!((x.is_some(), y.is_some()), (ka.contains(k), kb.contains(k)));
+        assert!(x.is_none() || y.is_none() || x == y, "{x:?} {y:?}");
+    }
+}
