@@ -388,27 +388,14 @@ fn version_scans() -> [Vec<HostResult>; 2] {
     );
     let down = host("198.18.0.11", None, false, vec![], &[]);
     let up_again = host("198.18.0.11", None, true, vec![], &[(Closed, 1000)]);
-    let renamed_a = host(
-        "198.18.0.100",
-        Some("old-name"),
-        true,
-        vec![port(80, tcp, Open, Some(("http", &[][..])))],
-        &[(Closed, 999)],
-    );
-    let renamed_b = host(
-        "198.18.0.100",
-        Some("new-name"),
-        true,
-        vec![port(80, tcp, Open, Some(("http", &[][..])))],
-        &[(Closed, 999)],
-    );
-    let same = host(
-        "198.18.0.2",
-        None,
-        true,
-        vec![port(80, tcp, Open, Some(("http", &[][..])))],
-        &[(Closed, 999)],
-    );
+    // One open http port and 999 closed, under a name or none.
+    let web_host = |addr: &str, name: Option<&str>| {
+        let http = port(80, tcp, Open, Some(("http", &[][..])));
+        host(addr, name, true, vec![http], &[(Closed, 999)])
+    };
+    let renamed_a = web_host("198.18.0.100", Some("old-name"));
+    let renamed_b = web_host("198.18.0.100", Some("new-name"));
+    let same = web_host("198.18.0.2", None);
     // IPv6 hosts sort after "198..." as text, as ndiff sorts them.
     let v6 = |addr: &str| {
         let ssh = port(22, tcp, Open, Some(("ssh", &[][..])));
@@ -649,6 +636,26 @@ fn a_bad_xml_file_is_one_line_and_imports_nothing() {
         ("not nmap", "<html>\n<body/></html>\n".into(), 1, "not an nmap XML file"),
         ("text", "just some words\n".into(), 1, "not an nmap XML file"),
         ("deep", format!("{head}{}", "<a>\n".repeat(100)), 66, "nested too deep"),
+        (
+            "too many ports",
+            format!(
+                "{head}<host><status state=\"up\"/>\n<address addr=\"198.18.0.1\"/><ports>\n{}",
+                "<port protocol=\"tcp\" portid=\"1\"><state state=\"open\"/></port>\n"
+                    .repeat(2 * 65_536 + 1)
+            ),
+            5 + 2 * 65_536,
+            "more than 131072 ports in one host",
+        ),
+        (
+            "long cpe",
+            format!(
+                "{head}<host><status state=\"up\"/>\n<address addr=\"198.18.0.1\"/><ports>\n<port protocol=\"tcp\" portid=\"1\"><state state=\"open\"/><service name=\"x\"><cpe>{}&amp;{}</cpe>\n",
+                "a".repeat(40_000),
+                "b".repeat(40_000)
+            ),
+            5,
+            "longer than 65536 bytes",
+        ),
         ("no address", format!("{head}<host><status state=\"up\"/>\n</host>\n</nmaprun>\n"), 4, "without an IP address"),
     ];
     for (name, text, line, says) in cases {

@@ -82,7 +82,7 @@ fn read_all(store: &mut SqliteStore, input: impl BufRead) -> Result<i64, Failure
             }
             Event::Text(t) => {
                 let text = t.decode().map_err(|e| fail(e.to_string()))?;
-                parser.text(&text);
+                parser.text(&text).map_err(fail)?;
             }
             Event::GeneralRef(r) => parser.reference(&r).map_err(fail)?,
             // At the end, the line of the file's last character, not the

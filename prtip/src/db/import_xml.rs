@@ -14,6 +14,24 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 type R<T> = Result<T, String>;
 
+/// The most ports one host can have listed: every TCP and UDP port. A
+/// hostile file with more is refused before it fills the heap.
+const MAX_PORTS: usize = 2 * 65_536;
+/// The most entries of any other list of a host (OS matches, classes,
+/// CPEs, ports used, "Not shown" groups and reasons): far above what nmap
+/// writes.
+const MAX_ENTRIES: usize = 1024;
+/// The longest CPE text.
+const MAX_TEXT: usize = 64 * 1024;
+
+/// Refuses one more entry in a list that has `len` already.
+fn room(len: usize, max: usize, what: &str) -> R<()> {
+    if len >= max {
+        return Err(format!("more than {max} {what} in one host"));
+    }
+    Ok(())
+}
+
 /// One start tag and its attributes.
 pub(super) struct Element<'a, 'b>(pub &'a BytesStart<'b>);
 
@@ -195,10 +213,14 @@ impl<'s> Parser<'s> {
         }
     }
 
-    pub(super) fn text(&mut self, text: &str) {
+    pub(super) fn text(&mut self, text: &str) -> R<()> {
         if self.parent() == "cpe" && self.skip.is_none() {
+            if self.text.len() + text.len() > MAX_TEXT {
+                return Err(format!("a <cpe> longer than {MAX_TEXT} bytes"));
+            }
             self.text.push_str(text);
         }
+        Ok(())
     }
 
     /// `&amp;`, `&#38;`... inside text; any other entity is refused.
@@ -210,8 +232,7 @@ impl<'s> Parser<'s> {
                 .ok_or_else(|| format!("unknown entity &{name};"))?
                 .to_string(),
         };
-        self.text(&c);
-        Ok(())
+        self.text(&c)
     }
 
     /// The end of the file: the document must have been closed.
@@ -372,7 +393,9 @@ impl Parser<'_> {
     fn extraports(&mut self, e: &Element<'_, '_>) -> R<()> {
         let state = word("port state", &e.need("state")?, codec::state)?;
         let count = e.num("count", 0)?;
-        self.host_mut()?.ports.extra.push(ExtraPorts {
+        let extra = &mut self.host_mut()?.ports.extra;
+        room(extra.len(), MAX_ENTRIES, "extraports")?;
+        extra.push(ExtraPorts {
             state,
             count,
             reasons: Vec::new(),
@@ -404,6 +427,7 @@ impl Parser<'_> {
             .extra
             .last_mut()
             .ok_or("<extrareasons> outside <extraports>")?;
+        room(group.reasons.len(), MAX_ENTRIES, "extrareasons")?;
         group.reasons.push(why);
         Ok(())
     }
@@ -413,7 +437,9 @@ impl Parser<'_> {
         let state = word("port state", &e.need("state")?, codec::state)?;
         let mut port = PortResult::new(number, protocol, state, reason(e)?);
         port.reason_ttl = e.num("reason_ttl", 0)?;
-        self.host_mut()?.ports.shown.push(port);
+        let shown = &mut self.host_mut()?.ports.shown;
+        room(shown.len(), MAX_PORTS, "ports")?;
+        shown.push(port);
         Ok(())
     }
 
@@ -453,6 +479,7 @@ impl Parser<'_> {
         let cpe = std::mem::take(&mut self.text);
         if self.path.iter().any(|p| p == "service") {
             if let Some(svc) = self.last_port()?.service.as_deref_mut() {
+                room(svc.cpe.len(), MAX_ENTRIES, "CPEs of a service")?;
                 svc.cpe.push(cpe);
             }
         } else if let Some(class) = self
@@ -461,6 +488,7 @@ impl Parser<'_> {
             .last_mut()
             .and_then(|m| m.classes.last_mut())
         {
+            room(class.cpe.len(), MAX_ENTRIES, "CPEs of an OS class")?;
             class.cpe.push(cpe);
         }
         Ok(())
@@ -472,6 +500,7 @@ impl Parser<'_> {
         let port = e.num("portid", 0)?;
         let os = self.os_mut()?;
         os.closed_port |= state == PortState::Closed && proto == Protocol::Tcp;
+        room(os.ports_used.len(), MAX_ENTRIES, "portused")?;
         os.ports_used.push((state, proto, port));
         Ok(())
     }
@@ -488,7 +517,9 @@ impl Parser<'_> {
             possible: 100,
             classes: Vec::new(),
         };
-        self.os_mut()?.candidates.push(guess);
+        let candidates = &mut self.os_mut()?.candidates;
+        room(candidates.len(), MAX_ENTRIES, "OS matches")?;
+        candidates.push(guess);
         Ok(())
     }
 
@@ -506,6 +537,7 @@ impl Parser<'_> {
             .candidates
             .last_mut()
             .ok_or("<osclass> outside <osmatch>")?;
+        room(m.classes.len(), MAX_ENTRIES, "OS classes")?;
         m.classes.push(class);
         Ok(())
     }
