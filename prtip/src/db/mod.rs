@@ -68,6 +68,7 @@ pub fn run(words: &[OsString]) -> ExitCode {
         }
         Command::Export(id, spec) => export::export(&store, id, &spec, &stdout),
         Command::Diff { a, b, json } => diff::diff(&store, a, b, json, stdout.clone()),
+        // Handled above: it opens the file for writing.
         Command::Import(_) => Ok(()),
         Command::Latest(target, text) => match latest::latest(&store, &target, stdout.clone()) {
             Ok(false) => {
