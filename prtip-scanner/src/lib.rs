@@ -6,6 +6,7 @@
 pub mod cancel;
 pub mod engines;
 pub mod error;
+pub mod events;
 #[doc(hidden)]
 pub mod inject;
 pub mod net;

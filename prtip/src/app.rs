@@ -7,6 +7,7 @@ use crate::output::{open_outputs, MultiSink as Sinks, Stdout};
 use crate::panics;
 use crate::progress::Progress;
 use crate::settings::{load_payloads, load_port_db, PortDb, Settings};
+use crate::watch::Watch;
 use memprof::Phase;
 use prtip_core::result::{HostResult, HostStatus, ResultSink, RunInfo, RunStats};
 use prtip_core::services::ServiceNames;
@@ -318,6 +319,7 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
         };
         sinks.push(Box::new(DbSink::open(path, meta, db_health.clone())));
     }
+    let mut watch = Watch::open(&settings.watch).map_err(|e| Failure::Scan(e.to_string()))?;
     // Every socket and file the scan needs is open: give up every right.
     // Threads started from here on inherit nothing.
     prtip_scanner::sys::privs::drop_all()
@@ -332,19 +334,41 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
     );
     let counter = Arc::clone(&engine);
     let ticker = progress.ticker(Arc::new(move || counter.probes_sent()));
+    watch
+        .start(
+            &engine,
+            settings.watch.stats_every,
+            total_hosts,
+            info.ports_per_host(),
+            progress.printer(),
+        )
+        .map_err(|e| Failure::Scan(format!("cannot start the status thread: {e}")))?;
     let plan = configs::plan(settings, &ports);
     let mut tally = Tally::default();
     let mut emit = |outcome: HostOutcome| match outcome {
-        HostOutcome::Done(host) => emit_host(host, settings, &mut sinks, &progress),
+        HostOutcome::Done(host) => {
+            watch.host_detected(&host);
+            emit_host(host, settings, &mut sinks, &progress)
+        }
         HostOutcome::TimedOut(job) => {
+            watch.host_timed_out(job.addr);
             skip_timed_out(&job, &progress);
             Ok(())
         }
     };
+    let mut on_host = |o: HostOutcome, submit: &mut Emit<'_>| {
+        match &o {
+            HostOutcome::Done(host) => watch.host_scanned(host),
+            HostOutcome::TimedOut(job) => watch.host_timed_out(job.addr),
+        }
+        tally.take(o, submit, &progress)
+    };
     let result = stages.drive(
-        |submit| engine.run(&mut jobs, plan, &mut |o| tally.take(o, submit, &progress)),
+        |submit| engine.run(&mut jobs, plan, &mut |o| on_host(o, submit)),
         &mut emit,
     );
+    let result = result.map_err(|e| e.to_string());
+    watch.scanned(result.as_ref().err().map(String::as_str));
     drop(ticker);
     progress.finish();
     {
@@ -354,7 +378,9 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
         drop(engine);
     }
     let stats = tally.stats(started, stop.is_stopped());
-    let outcome = finish(sinks, &stats, result.map_err(|e| e.to_string()), settings)?;
+    let logged = watch.finish(&stats);
+    let outcome = finish(sinks, &stats, result, settings)?;
+    logged.map_err(|e| Failure::Scan(e.to_string()))?;
     if stdout.is_closed() {
         return Ok(Outcome::Interrupted(EXIT_CLOSED_STDOUT));
     }

@@ -148,6 +148,12 @@ pub struct Args {
         default_missing_value = "table"
     )]
     pub mem_report: Option<String>,
+    /// `--event-log FILE`: the scan's events as JSON lines.
+    #[arg(long = "event-log")]
+    pub event_log: Option<PathBuf>,
+    /// `--stats-every TIME`: nmap's status lines at this interval.
+    #[arg(long = "stats-every", allow_hyphen_values = true)]
+    pub stats_every: Option<String>,
     /// Seed of the SYN scan's probe order (masscan's `--seed`).
     #[arg(long = "seed", allow_hyphen_values = true)]
     pub seed: Option<String>,
@@ -214,7 +220,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("--defeat-rst-ratelimit", "RST rate-limit handling"),
     ("--system-dns", "system DNS"),
     ("--dns-servers", "custom DNS servers"),
-    ("--stats-every", "periodic statistics"),
     ("--packet-trace", "packet tracing"),
     ("--privileged", "privilege overrides"),
     ("--unprivileged", "privilege overrides"),
@@ -465,6 +470,9 @@ OUTPUT
     --mem-report          After the scan, print heap use per phase on standard error.
     --mem-report=json[:<file>]
                           The same as JSON, on standard error or into a file.
+    --event-log <file>    Write the scan's events (hosts, ports, rounds, results)
+                          as JSON lines while it runs.
+    --stats-every <time>  Print nmap's status lines (percent done, ETC) this often.
 
 DATABASE
     prtip db list --db <file>         Recorded scans, newest first, each with its id.
