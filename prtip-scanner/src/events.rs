@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Events the channel holds before publishers drop (or wait).
-pub const CAPACITY: usize = 1024;
+pub const CAPACITY: usize = 256;
 
 /// One thing that happened during a scan.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -337,7 +337,7 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
     watch
         .start(
             &engine,
-            settings.watch.stats_every,
+            settings,
             total_hosts,
             info.ports_per_host(),
             progress.printer(),

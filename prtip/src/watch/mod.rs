@@ -38,14 +38,19 @@ impl WatchSettings {
                 Some(d)
             }
         };
-        if args
-            .event_log
-            .as_ref()
-            .is_some_and(|p| p.as_os_str().is_empty())
-        {
-            return Err(UsageError(
-                "invalid --event-log \"\": expected a file name".into(),
-            ));
+        match args.event_log.as_ref().map(|p| p.as_os_str()) {
+            Some(p) if p.is_empty() => {
+                return Err(UsageError(
+                    "invalid --event-log \"\": expected a file name".into(),
+                ))
+            }
+            Some(p) if p == "-" => {
+                return Err(UsageError(
+                    "invalid --event-log -: standard output carries the results; give a file name"
+                        .into(),
+                ))
+            }
+            _ => {}
         }
         Ok(WatchSettings {
             event_log: args.event_log.clone(),
@@ -88,7 +93,7 @@ impl Watch {
     pub fn start(
         &mut self,
         engine: &Arc<dyn Engine>,
-        every: Option<Duration>,
+        settings: &crate::settings::Settings,
         hosts: u64,
         ports: u64,
         print: Arc<dyn Fn(&str) + Send + Sync>,
@@ -99,7 +104,7 @@ impl Watch {
             .publish_result(|| Event::ScanStart { scan, hosts, ports });
         self.events
             .publish_result(|| Event::PhaseStart { phase: PORT_SCAN });
-        let Some(every) = every else {
+        let Some(every) = settings.watch.stats_every else {
             return Ok(());
         };
         let counter = Arc::clone(engine);
@@ -109,6 +114,7 @@ impl Watch {
             probes: hosts.saturating_mul(ports.max(1)),
             sent: Arc::new(move || counter.probes_sent()),
             counts: Arc::clone(&self.counts),
+            all_up: settings.no_ping,
             print,
         };
         self.timer = Some(stats::StatsTimer::start(every, src)?);
@@ -184,6 +190,8 @@ mod tests {
         assert_eq!(watch("127.0.0.1").expect("valid"), WatchSettings::default());
         let e = watch("--stats-every 10ms 127.0.0.1").expect_err("too often");
         assert_eq!(e.0, "invalid --stats-every \"10ms\": use at least 100ms");
+        let e = watch("--event-log - 127.0.0.1").expect_err("stdout");
+        assert!(e.0.starts_with("invalid --event-log -: "), "{}", e.0);
         let e = watch("--stats-every -5 127.0.0.1").expect_err("negative");
         assert!(e.0.starts_with("--stats-every: "), "{}", e.0);
     }

@@ -41,6 +41,9 @@ pub struct Source {
     pub probes: u64,
     pub sent: Arc<dyn Fn() -> u64 + Send + Sync>,
     pub counts: Arc<HostCounts>,
+    /// `-Pn`: every target counts as up, the ones not yet reported too (as
+    /// in nmap's "(N up)").
+    pub all_up: bool,
     /// Prints one block of lines (with the progress bar hidden).
     pub print: Arc<dyn Fn(&str) + Send + Sync>,
 }
@@ -117,11 +120,14 @@ pub fn scan_title(scan: &str) -> &'static str {
 fn status(src: &Source, elapsed: Duration, now: SystemTime) -> String {
     let title = scan_title(src.scan);
     let done = src.counts.done.load(Ordering::Relaxed);
-    let up = src.counts.up.load(Ordering::Relaxed);
+    let undergoing = src.hosts.saturating_sub(done);
+    let mut up = src.counts.up.load(Ordering::Relaxed);
+    if src.all_up {
+        up += undergoing;
+    }
     let mut text = format!(
-        "Stats: {} elapsed; {done} hosts completed ({up} up), {} undergoing {title}\n",
-        clock(elapsed),
-        src.hosts.saturating_sub(done)
+        "Stats: {} elapsed; {done} hosts completed ({up} up), {undergoing} undergoing {title}\n",
+        clock(elapsed)
     );
     let sent = (src.sent)();
     if sent > 0 && src.probes > 0 {
@@ -133,13 +139,14 @@ fn status(src: &Source, elapsed: Duration, now: SystemTime) -> String {
         text.push_str(&format!(
             "{title} Timing: About {:.2}% done; ETC: {etc} ({} remaining)\n",
             share * 100.0,
-            clock(remaining)
+            clock(remaining + Duration::from_millis(500))
         ));
     }
     text
 }
 
-/// H:MM:SS, as nmap prints elapsed and remaining times.
+/// H:MM:SS, as nmap prints elapsed and remaining times (whole seconds
+/// elapsed; the remaining time is rounded by its caller).
 fn clock(d: Duration) -> String {
     let s = d.as_secs();
     format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
@@ -159,6 +166,7 @@ mod tests {
             probes,
             sent: Arc::new(move || sent),
             counts,
+            all_up: false,
             print: Arc::new(|_| ()),
         }
     }
@@ -194,6 +202,16 @@ mod tests {
         assert!(text.contains("1:01:01 elapsed"), "{text}");
         assert!(text.contains("About 99.99% done"), "{text}");
         assert_eq!(scan_title("connect"), "Connect Scan");
+        let mut pn = source(600, 1000, 5);
+        pn.all_up = true;
+        let text = status(&pn, Duration::from_secs(6), SystemTime::now());
+        // 1 up reported, 3 not reported yet; 4 s to go, not 3.99.
+        assert!(
+            text.contains("2 hosts completed (4 up), 3 undergoing"),
+            "{text}"
+        );
+        assert!(text.contains("About 60.00% done"), "{text}");
+        assert!(text.contains("(0:00:04 remaining)"), "{text}");
     }
 
     #[test]
