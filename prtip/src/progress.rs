@@ -132,7 +132,7 @@ mod tests {
 
     #[test]
     fn rates_are_rounded_as_people_read_them() {
-        assert_eq!(human_rate(19_935.8486), "19,936/s");
+        assert_eq!(human_rate(19_935.848_6), "19,936/s");
         assert_eq!(human_rate(1_234_567.4), "1,234,567/s");
         assert_eq!(human_rate(835.49), "835/s");
         assert_eq!(human_rate(999.6), "1,000/s");

@@ -27,6 +27,7 @@
 //! | `port` | `addr`, `protocol`, `port`, `state`, `reason`: a port the outputs list |
 //! | `extra_ports` | `addr`, `state`, `count`: ports collapsed into "Not shown" |
 //! | `retransmission` | `round` (1 = first resend), `pending` (probes without an answer) |
+//! | `icmp_rate_limit` | `addr`: a UDP target rate-limits its ICMP errors (once per host) |
 //! | `service` | `addr`, `protocol`, `port`, `name`, `product`, `version` (-sV) |
 //! | `os` | `addr`, `name`, `accuracy` (-O's best guess) |
 //! | `host_timeout` | `addr`: `--host-timeout` ran out |
