@@ -136,3 +136,33 @@ fn sigterm_completes_the_event_log() {
     assert_eq!(of_kind(&events, "scan_end").count(), 1);
     assert_eq!(events[events.len() - 2]["event"], "phase_end");
 }
+
+/// Allocations and peak of the `events` row of `--mem-report` for a
+/// connect scan of 100 ports of 127.0.0.1, with `extra` arguments.
+#[cfg(not(feature = "dhat-heap"))]
+fn events_phase(extra: &[&str]) -> (u64, u64) {
+    let dir = tempdir();
+    let report = dir.path().join("mem.json");
+    let out = prtip_testkit::process::run(
+        prtip()
+            .args(["-sT", "-n", "-Pn", "-p", "1-100", "127.0.0.1"])
+            .args(extra)
+            .arg(format!("--mem-report=json:{}", report.display())),
+    );
+    assert!(out.status.success(), "{}", describe(&out));
+    let phase = common::mem_report_phase(&report, "events");
+    let n = |k: &str| phase[k].as_u64().unwrap_or_else(|| panic!("{k} in {phase}"));
+    (n("allocations"), n("peak_live_bytes"))
+}
+
+#[test]
+#[cfg(not(feature = "dhat-heap"))]
+fn the_event_log_is_the_events_phase_of_mem_report() {
+    let dir = tempdir();
+    let log = dir.path().join("ev.jsonl");
+    let (allocs, peak) = events_phase(&["--event-log", log.to_str().expect("utf8")]);
+    assert!(allocs > 0, "the event log was not charged to its phase");
+    // The channel's 256 slots and the file's buffer, not the events.
+    assert!(peak < 128 * 1024, "events peak {peak} bytes");
+    assert_eq!(events_phase(&[]), (0, 0), "nothing without --event-log");
+}
