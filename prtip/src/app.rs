@@ -307,6 +307,7 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
     .map_err(failure)?;
     // Opened only once the sockets and routes are set up, so a scan that
     // cannot start leaves the files of an earlier run as they were.
+    let mut watch = Watch::open(&settings.watch).map_err(usage)?;
     let mut sinks = {
         let _output = memprof::phase(Phase::Output);
         open_outputs(&settings.outputs, &stdout).map_err(usage)?
@@ -319,7 +320,6 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
         };
         sinks.push(Box::new(DbSink::open(path, meta, db_health.clone())));
     }
-    let mut watch = Watch::open(&settings.watch).map_err(|e| Failure::Scan(e.to_string()))?;
     // Every socket and file the scan needs is open: give up every right.
     // Threads started from here on inherit nothing.
     prtip_scanner::sys::privs::drop_all()

@@ -151,7 +151,11 @@ fn events_phase(extra: &[&str]) -> (u64, u64) {
     );
     assert!(out.status.success(), "{}", describe(&out));
     let phase = common::mem_report_phase(&report, "events");
-    let n = |k: &str| phase[k].as_u64().unwrap_or_else(|| panic!("{k} in {phase}"));
+    let n = |k: &str| {
+        phase[k]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{k} in {phase}"))
+    };
     (n("allocations"), n("peak_live_bytes"))
 }
 

@@ -13,10 +13,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Shortest `--stats-every` interval; nmap accepts less, but a status line
-/// every few milliseconds is noise that slows the terminal, not the scan.
-const MIN_STATS_EVERY: Duration = Duration::from_millis(100);
-
 /// `--event-log` and `--stats-every`, validated.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WatchSettings {
@@ -28,14 +24,9 @@ impl WatchSettings {
     pub fn from_args(args: &Args) -> Result<WatchSettings, UsageError> {
         let stats_every = match &args.stats_every {
             None => None,
+            // As in nmap, 0 prints no status lines.
             Some(v) => {
-                let d = crate::settings::parse_time("--stats-every", v)?;
-                if d < MIN_STATS_EVERY {
-                    return Err(UsageError(format!(
-                        "invalid --stats-every \"{v}\": use at least 100ms"
-                    )));
-                }
-                Some(d)
+                Some(crate::settings::parse_time("--stats-every", v)?).filter(|d| !d.is_zero())
             }
         };
         match args.event_log.as_ref().map(|p| p.as_os_str()) {
@@ -188,8 +179,12 @@ mod tests {
             Some(Duration::from_millis(250))
         );
         assert_eq!(watch("127.0.0.1").expect("valid"), WatchSettings::default());
-        let e = watch("--stats-every 10ms 127.0.0.1").expect_err("too often");
-        assert_eq!(e.0, "invalid --stats-every \"10ms\": use at least 100ms");
+        assert_eq!(
+            watch("--stats-every 0 127.0.0.1")
+                .expect("valid")
+                .stats_every,
+            None
+        );
         let e = watch("--event-log - 127.0.0.1").expect_err("stdout");
         assert!(e.0.starts_with("invalid --event-log -: "), "{}", e.0);
         let e = watch("--stats-every -5 127.0.0.1").expect_err("negative");
