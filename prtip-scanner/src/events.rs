@@ -269,6 +269,66 @@ mod tests {
     }
 
     #[test]
+    fn detection_results_are_probed_services_and_the_best_os_guess() {
+        use prtip_core::result::{OsGuess, OsReport, PortResult, PortTable, ServiceInfo};
+        let addr = IpAddr::V4(std::net::Ipv4Addr::new(198, 18, 4, 1));
+        let port = |n, service: ServiceInfo| {
+            let mut p = PortResult::new(n, Protocol::Tcp, PortState::Open, Reason::SynAck);
+            p.service = Some(Box::new(service));
+            p
+        };
+        let mut ssh = ServiceInfo::from_table("ssh");
+        ssh.method = ServiceMethod::Probed;
+        ssh.product = Some("OpenSSH".into());
+        let guess = |name: &str, accuracy| OsGuess {
+            name: name.into(),
+            accuracy,
+            ..OsGuess::default()
+        };
+        let host = HostResult {
+            addr,
+            hostname: None,
+            status: HostStatus::Up,
+            reason: Reason::SynAck,
+            latency: None,
+            start: std::time::SystemTime::UNIX_EPOCH,
+            end: std::time::SystemTime::UNIX_EPOCH,
+            ports: PortTable {
+                // A name from the table is no detection result.
+                shown: vec![port(22, ssh), port(80, ServiceInfo::from_table("http"))],
+                extra: Vec::new(),
+            },
+            os: Some(Box::new(OsReport {
+                candidates: vec![guess("Linux 5.0 - 5.14", 98), guess("Linux 4.15", 95)],
+                ..OsReport::default()
+            })),
+        };
+        let (events, listener) = Events::channel(8);
+        events.host_detected(&host);
+        let got: Vec<_> = std::iter::from_fn(|| listener.try_recv())
+            .map(|s| s.event)
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                Event::Service {
+                    addr,
+                    protocol: Protocol::Tcp,
+                    port: 22,
+                    name: "ssh".into(),
+                    product: Some("OpenSSH".into()),
+                    version: None,
+                },
+                Event::Os {
+                    addr,
+                    name: "Linux 5.0 - 5.14".into(),
+                    accuracy: 98,
+                },
+            ]
+        );
+    }
+
+    #[test]
     fn a_full_channel_drops_and_counts_diagnostics() {
         let (events, listener) = Events::channel(2);
         for round in 0..5 {
