@@ -48,6 +48,13 @@ pub enum Event {
         state: PortState,
         reason: Reason,
     },
+    /// An open port, as soon as the engine sees it (nmap's "Discovered
+    /// open port"); its host's `Port` event follows when the host is done.
+    Discovered {
+        addr: IpAddr,
+        protocol: Protocol,
+        port: u16,
+    },
     /// Ports collapsed into a "Not shown" group of the outputs.
     ExtraPorts {
         addr: IpAddr,

@@ -341,10 +341,16 @@ fn publishes_the_exact_event_sequence_of_a_scan() {
         state,
         reason,
     };
-    // One resend of the silent port; no second round, as it gained nothing.
+    // The open port as it answers; one resend of the silent port, and no
+    // second round, as it gained nothing; then the host.
     assert_eq!(
         got,
         vec![
+            Event::Discovered {
+                addr,
+                protocol: Protocol::Tcp,
+                port: 22
+            },
             Event::Retransmission {
                 round: 1,
                 pending: 1

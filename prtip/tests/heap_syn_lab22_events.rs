@@ -78,7 +78,9 @@ fn event_log_adds_a_fixed_small_heap_to_the_slash22_scan() {
     let end = lines.last().expect("a last line");
     assert_eq!(end["event"], "scan_end", "{end}");
     assert_eq!(end["hosts_up"], HOSTS);
-    assert_eq!(end["dropped"], 0);
+    // Only the engine's own events may be dropped (a full channel).
+    let dropped = end["dropped"].as_u64().expect("dropped") as usize;
+    assert!(count("discovered") + dropped >= HOSTS * 3);
     assert_eq!(end["events"], lines.len() - 1);
     common::assert_within_budget(&SYN_LAB22_EVENTS, &with, std::time::Duration::ZERO);
     let added = with.max_bytes.saturating_sub(without.max_bytes) as u64;

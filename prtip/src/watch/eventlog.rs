@@ -9,14 +9,13 @@
 //! `event` names the event. Absent values are `null`, never omitted.
 //!
 //! ```json
-//! {"t":0.000,"event":"scan_start","scan":"syn","hosts":1,"ports":3}
+//! {"t":0.000,"event":"scan_start","scan":"syn","hosts":1,"ports":7}
 //! {"t":0.000,"event":"phase_start","phase":"port scan"}
-//! {"t":0.061,"event":"retransmission","round":1,"pending":1}
-//! {"t":0.184,"event":"host_up","addr":"127.0.0.1","reason":"user-set"}
-//! {"t":0.184,"event":"port","addr":"127.0.0.1","protocol":"tcp","port":22,"state":"open","reason":"syn-ack"}
-//! {"t":0.184,"event":"extra_ports","addr":"127.0.0.1","state":"closed","count":2}
-//! {"t":0.185,"event":"phase_end","phase":"port scan"}
-//! {"t":0.186,"event":"scan_end","elapsed":0.186,"hosts_up":1,"hosts_down":0,"interrupted":false,"events":7,"dropped":0}
+//! {"t":0.001,"event":"discovered","addr":"127.0.0.1","protocol":"tcp","port":2024}
+//! {"t":0.003,"event":"host_up","addr":"127.0.0.1","reason":"localhost-response"}
+//! {"t":0.003,"event":"port","addr":"127.0.0.1","protocol":"tcp","port":25,"state":"closed","reason":"reset"}
+//! {"t":0.022,"event":"phase_end","phase":"port scan"}
+//! {"t":0.033,"event":"scan_end","elapsed":0.032,"hosts_up":1,"hosts_down":0,"interrupted":false,"events":12,"dropped":0}
 //! ```
 //!
 //! | event | fields |
@@ -26,6 +25,7 @@
 //! | `host_up`, `host_down` | `addr`, `reason` (nmap's reason names) |
 //! | `port` | `addr`, `protocol`, `port`, `state`, `reason`: a port the outputs list |
 //! | `extra_ports` | `addr`, `state`, `count`: ports collapsed into "Not shown" |
+//! | `discovered` | `addr`, `protocol`, `port`: an open port the moment the SYN scan sees it |
 //! | `retransmission` | `round` (1 = first resend), `pending` (probes without an answer) |
 //! | `icmp_rate_limit` | `addr`: a UDP target rate-limits its ICMP errors (once per host) |
 //! | `service` | `addr`, `protocol`, `port`, `name`, `product`, `version` (-sV) |
@@ -35,8 +35,9 @@
 //! | `scan_end` | `elapsed` (s), `hosts_up`, `hosts_down`, `interrupted`, `events` (lines before this one), `dropped` |
 //!
 //! Results (hosts, ports, services, OS) wait for the log, so a finished
-//! scan's log holds every one of them; the engines' own events (rounds)
-//! are dropped and counted in `dropped` rather than slow the scan.
+//! scan's log holds every one of them; the engines' own events (ports
+//! discovered, rounds, rate limits) are dropped and counted in `dropped`
+//! rather than slow the scan.
 
 use prtip_scanner::events::{Event, Events, Listener, Stamped, CAPACITY};
 use std::io::{self, Write};
@@ -164,6 +165,15 @@ fn write_line(out: &mut impl Write, s: &Stamped) -> io::Result<()> {
             protocol.as_str(),
             state.as_str(),
             reason.as_str()
+        ),
+        Event::Discovered {
+            addr,
+            protocol,
+            port,
+        } => write!(
+            out,
+            "\"discovered\",\"addr\":\"{addr}\",\"protocol\":\"{}\",\"port\":{port}",
+            protocol.as_str()
         ),
         Event::ExtraPorts { addr, state, count } => write!(
             out,

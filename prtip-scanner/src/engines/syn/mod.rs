@@ -264,6 +264,18 @@ impl SynScanner {
         true
     }
 
+    /// Publishes an open port as soon as its first SYN-ACK arrives (nmap's
+    /// "Discovered open port"), long before its host is reported.
+    fn discovered(&self, addr: IpAddr, port: u16) {
+        if let Some(events) = self.events.get() {
+            events.publish(|| Event::Discovered {
+                addr,
+                protocol: prtip_core::result::Protocol::Tcp,
+                port,
+            });
+        }
+    }
+
     /// Handle one received datagram.
     fn handle(&self, packet: &[u8]) {
         self.received.fetch_add(1, Ordering::Relaxed);
@@ -307,7 +319,10 @@ impl SynScanner {
                 // Other scan types learn ports from their own probes only.
                 match self.ports.index(t.sport).filter(|_| plain_syn) {
                     Some(p) => {
-                        win.record(win.probe_index(h, p), outcome, t.ttl);
+                        let first = win.record(win.probe_index(h, p), outcome, t.ttl);
+                        if first && outcome == Outcome::Open {
+                            self.discovered(t.src, t.sport);
+                        }
                     }
                     // The discovery SYN to 443 when 443 is not scanned.
                     None => win.mark_alive(
