@@ -18,5 +18,6 @@ pub mod rtt;
 pub mod service;
 pub mod stages;
 pub mod sys;
+pub mod trace;
 
 pub use error::ScanError;

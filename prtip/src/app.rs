@@ -291,6 +291,11 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
     let mut jobs = host_jobs(&targets, &excludes, &resolver).peekable();
     let first = jobs.peek().map(|j| j.addr);
     let engine_cfg = configs::engine(settings, &ports).map_err(Failure::Scan)?;
+    // Installed before the engine opens its sockets, which it wraps.
+    let _trace = settings
+        .watch
+        .packet_trace
+        .then(|| prtip_scanner::trace::install(Box::new(std::io::stdout())));
     let engine = engines::open(engine_cfg, first, stop.clone()).map_err(failure)?;
     let total_hosts = targets.count().unwrap_or(0);
     let mut stages = Stages::open(

@@ -151,6 +151,9 @@ pub struct Args {
     /// `--event-log FILE`: the scan's events as JSON lines.
     #[arg(long = "event-log")]
     pub event_log: Option<PathBuf>,
+    /// `--packet-trace`: every packet of the raw scans, as nmap prints them.
+    #[arg(long = "packet-trace")]
+    pub packet_trace: bool,
     /// `--stats-every TIME`: nmap's status lines at this interval.
     #[arg(long = "stats-every", allow_hyphen_values = true)]
     pub stats_every: Option<String>,
@@ -220,7 +223,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("--defeat-rst-ratelimit", "RST rate-limit handling"),
     ("--system-dns", "system DNS"),
     ("--dns-servers", "custom DNS servers"),
-    ("--packet-trace", "packet tracing"),
     ("--privileged", "privilege overrides"),
     ("--unprivileged", "privilege overrides"),
     ("--send-eth", "raw ethernet sending"),
@@ -473,6 +475,8 @@ OUTPUT
     --event-log <file>    Write the scan's events (hosts, ports, rounds, results)
                           as JSON lines while it runs.
     --stats-every <time>  Print nmap's status lines (percent done, ETC) this often.
+    --packet-trace        Print every packet the raw scans send and receive
+                          (at most 1000 lines a second).
 
 DATABASE
     prtip db list --db <file>         Recorded scans, newest first, each with its id.

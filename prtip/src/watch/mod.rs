@@ -18,6 +18,8 @@ use std::time::Duration;
 pub struct WatchSettings {
     pub event_log: Option<PathBuf>,
     pub stats_every: Option<Duration>,
+    /// `--packet-trace`.
+    pub packet_trace: bool,
 }
 
 impl WatchSettings {
@@ -46,6 +48,7 @@ impl WatchSettings {
         Ok(WatchSettings {
             event_log: args.event_log.clone(),
             stats_every,
+            packet_trace: args.packet_trace,
         })
     }
 }
