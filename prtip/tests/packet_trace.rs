@@ -101,3 +101,15 @@ fn one_sent_line_per_probe_tcpdump_saw() {
     wire.sort_unstable();
     assert_eq!(sent, wire, "SENT lines vs tcpdump:\n{dumped}");
 }
+
+#[test]
+fn the_connect_scan_says_it_is_not_traced() {
+    let out = run(prtip().args(["-sT", "-n", "-Pn", "-p", "1", "--packet-trace", "127.0.0.1"]));
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.trim_end(),
+        "prtip: warning: --packet-trace shows the raw scans' packets; the connect scan's are not traced yet"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("SENT"));
+}

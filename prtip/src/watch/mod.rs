@@ -93,6 +93,9 @@ impl Watch {
         print: Arc<dyn Fn(&str) + Send + Sync>,
     ) -> std::io::Result<()> {
         let scan = engine.scan_type();
+        if settings.watch.packet_trace && scan == "connect" {
+            print("prtip: warning: --packet-trace shows the raw scans' packets; the connect scan's are not traced yet\n");
+        }
         engine.publish_to(&self.events);
         self.events
             .publish_result(|| Event::ScanStart { scan, hosts, ports });
