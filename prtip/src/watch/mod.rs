@@ -3,6 +3,7 @@
 //! or publishes; neither touches the probe loops.
 
 pub mod eventlog;
+pub mod keys;
 pub mod stats;
 
 use crate::cli::{Args, UsageError};
@@ -64,6 +65,7 @@ pub struct Watch {
     events: Events,
     counts: Arc<stats::HostCounts>,
     timer: Option<stats::StatsTimer>,
+    keys: Option<keys::KeyWatch>,
 }
 
 impl Watch {
@@ -101,11 +103,8 @@ impl Watch {
             .publish_result(|| Event::ScanStart { scan, hosts, ports });
         self.events
             .publish_result(|| Event::PhaseStart { phase: PORT_SCAN });
-        let Some(every) = settings.watch.stats_every else {
-            return Ok(());
-        };
         let counter = Arc::clone(engine);
-        let src = stats::Source {
+        let src = Arc::new(stats::Source {
             scan,
             hosts,
             probes: hosts.saturating_mul(ports.max(1)),
@@ -113,8 +112,12 @@ impl Watch {
             counts: Arc::clone(&self.counts),
             all_up: settings.no_ping,
             print,
-        };
-        self.timer = Some(stats::StatsTimer::start(every, src)?);
+            started: std::time::Instant::now(),
+        });
+        self.keys = keys::KeyWatch::start(Arc::clone(&src));
+        if let Some(every) = settings.watch.stats_every {
+            self.timer = Some(stats::StatsTimer::start(every, src)?);
+        }
         Ok(())
     }
 
@@ -137,6 +140,7 @@ impl Watch {
     /// The port scan and its stages are over (or stopped).
     pub fn scanned(&mut self, failure: Option<&str>) {
         self.timer = None;
+        self.keys = None;
         if let Some(message) = failure {
             self.events.publish_result(|| Event::Error {
                 message: message.to_string(),
@@ -149,6 +153,7 @@ impl Watch {
     /// Completes the event log with the scan's summary line.
     pub fn finish(mut self, stats: &RunStats) -> std::io::Result<()> {
         self.timer = None;
+        self.keys = None;
         match self.log.take() {
             Some(log) => log.finish(Event::ScanEnd {
                 elapsed: stats.elapsed,

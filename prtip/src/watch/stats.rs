@@ -46,6 +46,15 @@ pub struct Source {
     pub all_up: bool,
     /// Prints one block of lines (with the progress bar hidden).
     pub print: Arc<dyn Fn(&str) + Send + Sync>,
+    /// When the scan started.
+    pub started: Instant,
+}
+
+impl Source {
+    /// Prints the status lines as they are now.
+    pub fn print_status(&self) {
+        (self.print)(&status(self, self.started.elapsed(), SystemTime::now()));
+    }
 }
 
 /// The status thread; dropping it stops the thread.
@@ -56,10 +65,9 @@ pub struct StatsTimer {
 }
 
 impl StatsTimer {
-    pub fn start(every: Duration, src: Source) -> std::io::Result<StatsTimer> {
+    pub fn start(every: Duration, src: Arc<Source>) -> std::io::Result<StatsTimer> {
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let flag = Arc::clone(&stop);
-        let started = Instant::now();
         let thread = std::thread::Builder::new()
             .name("stats".into())
             .spawn(move || {
@@ -73,7 +81,7 @@ impl StatsTimer {
                     if *stopped {
                         return;
                     }
-                    (src.print)(&status(&src, started.elapsed(), SystemTime::now()));
+                    src.print_status();
                 }
             })?;
         Ok(StatsTimer {
@@ -168,6 +176,7 @@ mod tests {
             counts,
             all_up: false,
             print: Arc::new(|_| ()),
+            started: Instant::now(),
         }
     }
 
@@ -220,7 +229,7 @@ mod tests {
         let sink = Arc::clone(&printed);
         let mut src = source(10, 100, 1);
         src.print = Arc::new(move |t| sink.lock().expect("lock").push(t.to_string()));
-        let timer = StatsTimer::start(Duration::from_millis(100), src).expect("thread");
+        let timer = StatsTimer::start(Duration::from_millis(100), Arc::new(src)).expect("thread");
         std::thread::sleep(Duration::from_millis(350));
         drop(timer);
         let n = printed.lock().expect("lock").len();
