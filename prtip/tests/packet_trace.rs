@@ -104,7 +104,12 @@ fn one_sent_line_per_probe_tcpdump_saw() {
 
 #[test]
 fn the_connect_scan_says_it_is_not_traced() {
-    let out = run(prtip().args(["-sT", "-n", "-Pn", "-p", "1", "--packet-trace", "127.0.0.1"]));
+    let dir = tempdir();
+    let log = dir.path().join("ev.jsonl");
+    let out = run(prtip()
+        .args(["-sT", "-n", "-Pn", "-p", "1", "--packet-trace", "127.0.0.1"])
+        .arg("--event-log")
+        .arg(&log));
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
@@ -112,4 +117,12 @@ fn the_connect_scan_says_it_is_not_traced() {
         "prtip: warning: --packet-trace shows the raw scans' packets; the connect scan's are not traced yet"
     );
     assert!(!String::from_utf8_lossy(&out.stdout).contains("SENT"));
+    // The same warning in the event log.
+    let text = std::fs::read_to_string(&log).expect("the event log");
+    let warning = text
+        .lines()
+        .find(|l| l.contains("\"event\":\"warning\""))
+        .expect("a warning line");
+    let v: serde_json::Value = serde_json::from_str(warning).expect("JSON");
+    assert!(stderr.ends_with(&format!("{}\n", v["message"].as_str().expect("message"))));
 }

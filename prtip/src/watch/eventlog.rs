@@ -21,7 +21,7 @@
 //! | event | fields |
 //! |---|---|
 //! | `scan_start` | `scan` (nmap's scan type), `hosts` (targets), `ports` (per host) |
-//! | `phase_start`, `phase_end` | `phase`: `port scan`, `host stages` (reverse DNS, -sV, -O) |
+//! | `phase_start`, `phase_end` | `phase`: `port scan` (the engine and the per-host stages after it) |
 //! | `host_up`, `host_down` | `addr`, `reason` (nmap's reason names) |
 //! | `port` | `addr`, `protocol`, `port`, `state`, `reason`: a port the outputs list |
 //! | `extra_ports` | `addr`, `state`, `count`: ports collapsed into "Not shown" |
@@ -31,7 +31,7 @@
 //! | `service` | `addr`, `protocol`, `port`, `name`, `product`, `version` (-sV) |
 //! | `os` | `addr`, `name`, `accuracy` (-O's best guess) |
 //! | `host_timeout` | `addr`: `--host-timeout` ran out |
-//! | `warning`, `error` | `message` |
+//! | `warning`, `error` | `message`: what the user was warned of, why the scan failed |
 //! | `scan_end` | `elapsed` (s), `hosts_up`, `hosts_down`, `interrupted`, `events` (lines before this one), `dropped` |
 //!
 //! Results (hosts, ports, services, OS) wait for the log, so a finished

@@ -95,12 +95,16 @@ impl Watch {
         print: Arc<dyn Fn(&str) + Send + Sync>,
     ) -> std::io::Result<()> {
         let scan = engine.scan_type();
-        if settings.watch.packet_trace && scan == "connect" {
-            print("prtip: warning: --packet-trace shows the raw scans' packets; the connect scan's are not traced yet\n");
-        }
         engine.publish_to(&self.events);
         self.events
             .publish_result(|| Event::ScanStart { scan, hosts, ports });
+        if settings.watch.packet_trace && scan == "connect" {
+            let message = "--packet-trace shows the raw scans' packets; the connect scan's are not traced yet";
+            print(&format!("prtip: warning: {message}\n"));
+            self.events.publish_result(|| Event::Warning {
+                message: message.into(),
+            });
+        }
         self.events
             .publish_result(|| Event::PhaseStart { phase: PORT_SCAN });
         let counter = Arc::clone(engine);
