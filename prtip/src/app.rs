@@ -339,15 +339,13 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
     );
     let counter = Arc::clone(&engine);
     let ticker = progress.ticker(Arc::new(move || counter.probes_sent()));
-    watch
-        .start(
-            &engine,
-            settings,
-            total_hosts,
-            info.ports_per_host(),
-            progress.printer(),
-        )
-        .map_err(|e| Failure::Scan(format!("cannot start the status thread: {e}")))?;
+    watch.start(
+        &engine,
+        settings,
+        total_hosts,
+        info.ports_per_host(),
+        progress.printer(),
+    );
     let plan = configs::plan(settings, &ports);
     let mut tally = Tally::default();
     let mut emit = |outcome: HostOutcome| match outcome {
@@ -356,7 +354,7 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
             emit_host(host, settings, &mut sinks, &progress)
         }
         HostOutcome::TimedOut(job) => {
-            watch.host_timed_out(job.addr);
+            watch.host_timed_out(job.addr, false);
             skip_timed_out(&job, &progress);
             Ok(())
         }
@@ -364,7 +362,7 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
     let mut on_host = |o: HostOutcome, submit: &mut Emit<'_>| {
         match &o {
             HostOutcome::Done(host) => watch.host_scanned(host),
-            HostOutcome::TimedOut(job) => watch.host_timed_out(job.addr),
+            HostOutcome::TimedOut(job) => watch.host_timed_out(job.addr, true),
         }
         tally.take(o, submit, &progress)
     };

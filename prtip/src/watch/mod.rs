@@ -85,7 +85,8 @@ impl Watch {
     }
 
     /// The scan starts: the engine publishes from now on, the first
-    /// events are written and the status thread starts.
+    /// events are written and the status threads start (a status thread
+    /// that cannot start is a warning: the outputs have begun).
     pub fn start(
         &mut self,
         engine: &Arc<dyn Engine>,
@@ -93,7 +94,7 @@ impl Watch {
         hosts: u64,
         ports: u64,
         print: Arc<dyn Fn(&str) + Send + Sync>,
-    ) -> std::io::Result<()> {
+    ) {
         let scan = engine.scan_type();
         engine.publish_to(&self.events);
         self.events
@@ -115,14 +116,18 @@ impl Watch {
             sent: Arc::new(move || counter.probes_sent()),
             counts: Arc::clone(&self.counts),
             all_up: settings.no_ping,
-            print,
+            print: Arc::clone(&print),
             started: std::time::Instant::now(),
         });
         self.keys = keys::KeyWatch::start(Arc::clone(&src));
         if let Some(every) = settings.watch.stats_every {
-            self.timer = Some(stats::StatsTimer::start(every, src)?);
+            match stats::StatsTimer::start(every, src) {
+                Ok(timer) => self.timer = Some(timer),
+                Err(e) => print(&format!(
+                    "prtip: warning: no --stats-every lines: cannot start their thread: {e}\n"
+                )),
+            }
         }
-        Ok(())
     }
 
     /// A host as the engine reported it.
@@ -136,8 +141,13 @@ impl Watch {
         self.events.host_detected(host);
     }
 
-    /// A host whose `--host-timeout` ran out.
-    pub fn host_timed_out(&self, addr: std::net::IpAddr) {
+    /// A host whose `--host-timeout` ran out, in the port scan
+    /// (`in_scan`: it counts as a completed host, up, as nmap counts it)
+    /// or in a later stage (counted when the engine reported it).
+    pub fn host_timed_out(&self, addr: std::net::IpAddr, in_scan: bool) {
+        if in_scan {
+            self.counts.count(true);
+        }
         self.events.publish_result(|| Event::HostTimeout { addr });
     }
 
