@@ -10,7 +10,7 @@
 #
 # Usage: [LAB_NAME=prtip] benchmarks/scripts/event-log-cost.sh [RUNS]   (default 5)
 # Needs root (network namespaces). Run it under the lab lock:
-#   flock /tmp/prtip-lab.lock benchmarks/scripts/event-log-cost.sh
+#   flock -o /tmp/prtip-lab.lock benchmarks/scripts/event-log-cost.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs=${1:-5}
@@ -21,8 +21,13 @@ target_dir=${CARGO_TARGET_DIR:-target}
 cargo build --release --locked -q -p prtip
 prtip=$(realpath "$target_dir/release/prtip")
 
+# A lab this script brings up is taken down at the end: its listener would
+# otherwise keep every file descriptor it inherited, the lab lock's too when
+# run as `flock /tmp/prtip-lab.lock ...` (use `flock -o`).
+brought_up=0
 if ! scripts/lab status >/dev/null 2>&1; then
     scripts/lab up
+    brought_up=1
 fi
 eval "$(scripts/lab env)"
 prefix=$LAB_PREFIX
@@ -31,7 +36,7 @@ nopen=$(tr ',' '\n' <<<"$LAB_PORTS" | awk -F- '$1 >= 1 && $1 <= 1000' | wc -l)
 echo "lab $LAB_NAME: prefix $prefix ($hosts hosts), listeners $LAB_PORTS; scanning ports $ports"
 
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+trap 'rm -rf "$tmp"; [ "$brought_up" = 0 ] || scripts/lab down >/dev/null' EXIT
 
 run() { # name, extra prtip arguments...
     local name=$1 secs kb found
