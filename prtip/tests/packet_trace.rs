@@ -1,6 +1,6 @@
-//! `--packet-trace` against a tcpdump capture of the same scan: one SENT
-//! line per probe that went on the wire, with its ports and sequence
-//! number, and one RCVD line per answer. Root only (raw sockets, tcpdump).
+//! `--packet-trace` against a tcpdump capture of the same scan, for the SYN,
+//! ACK, FIN, Xmas and UDP scans: one SENT line per probe that went on the
+//! wire, with its ports and control bits. Root only (raw sockets, tcpdump).
 //!
 //! Network safety: only 127.0.0.1 is scanned (ports 1-50).
 
@@ -13,55 +13,50 @@ use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-/// (source port, destination port, sequence number) of a SYN.
-type Syn = (u16, u16, u32);
+/// (source port, destination port) of a probe, as a trace line or tcpdump
+/// shows it. Each probe's source port is keyed by its target and port, so
+/// the pair names the probe (a resend has the same pair).
+type Probe = (u16, u16);
 
-/// `SENT (0.0005s) TCP 127.0.0.1:64748 > 127.0.0.1:22 S ttl=64 ... seq=1073010602 ...`
-fn traced(line: &str) -> Option<Syn> {
-    let rest = line.strip_prefix("SENT (")?;
-    let w: Vec<&str> = rest.split_whitespace().collect();
-    if w.get(1) != Some(&"TCP") || w.get(5) != Some(&"S") {
+/// `SENT (0.0005s) TCP 127.0.0.1:64748 > 127.0.0.1:22 S ttl=64 ...`
+fn traced(line: &str, proto: &str) -> Option<Probe> {
+    let w: Vec<&str> = line.strip_prefix("SENT (")?.split_whitespace().collect();
+    if w.get(1) != Some(&proto) || w.get(3) != Some(&">") {
         return None;
     }
     let port = |s: &str| s.rsplit_once(':')?.1.parse().ok();
-    let seq = w
-        .iter()
-        .find_map(|t| t.strip_prefix("seq="))?
-        .parse()
-        .ok()?;
-    Some((port(w[2])?, port(w[4])?, seq))
+    Some((port(w[2])?, port(w[4])?))
 }
 
-/// `12:00:00.000000 IP 127.0.0.1.64748 > 127.0.0.1.22: Flags [S], seq 1073010602, win 1024, ...`
-fn captured(line: &str) -> Option<Syn> {
+/// `12:00:00.000000 IP 127.0.0.1.64748 > 127.0.0.1.22: Flags [S], ...`
+fn captured(line: &str) -> Option<Probe> {
     let w: Vec<&str> = line.split_whitespace().collect();
-    if w.get(1) != Some(&"IP") || w.get(6) != Some(&"[S],") {
+    if w.get(1) != Some(&"IP") || w.get(3) != Some(&">") {
         return None;
     }
     let port = |s: &str| s.trim_end_matches(':').rsplit_once('.')?.1.parse().ok();
-    let seq = w.get(8)?.trim_end_matches(',').parse().ok()?;
-    Some((port(w[2])?, port(w[4])?, seq))
+    Some((port(w[2])?, port(w[4])?))
 }
 
-#[test]
-fn one_sent_line_per_probe_tcpdump_saw() {
-    if !require_root() || !require_tool("tcpdump") {
-        return;
-    }
+/// Scans ports 1-50 of 127.0.0.1 with `scan` and `--packet-trace` while
+/// tcpdump captures `filter`: the SENT lines of protocol `proto`, and the
+/// captured packets from the same source ports, sorted. And the trace.
+fn trace_and_capture(scan: &str, proto: &str, filter: &str) -> (Vec<Probe>, Vec<Probe>, String) {
     let dir = tempdir();
-    let pcap = dir.path().join("syn.pcap");
-    let filter = "tcp[13] == 2 and dst host 127.0.0.1 and dst portrange 1-50";
+    let pcap = dir.path().join("probes.pcap");
     let dump = Command::new("tcpdump")
         .args(["-i", "lo", "-nn", "-U", "-w"])
         .arg(&pcap)
-        .arg(filter)
+        .arg(format!(
+            "{filter} and dst host 127.0.0.1 and dst portrange 1-50"
+        ))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn tcpdump");
     std::thread::sleep(Duration::from_millis(1500));
     let out = run(prtip().args([
-        "-sS",
+        scan,
         "-n",
         "-Pn",
         "-p",
@@ -75,31 +70,62 @@ fn one_sent_line_per_probe_tcpdump_saw() {
     assert_eq!(rc, 0);
     let _ = wait_output(dump, Duration::from_secs(10), "tcpdump");
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let sent: Vec<Syn> = stdout.lines().filter_map(traced).collect();
-    let dports: BTreeSet<u16> = sent.iter().map(|s| s.1).collect();
-    assert_eq!(sent.len(), 50, "one probe per port, none resent:\n{stdout}");
-    assert_eq!(dports, (1..=50).collect(), "{stdout}");
-    // Every port answered: one RCVD line with a reset or a SYN-ACK each.
-    let answers = stdout
-        .lines()
-        .filter(|l| l.starts_with("RCVD") && (l.contains(" RA ttl=") || l.contains(" SA ttl=")))
-        .count();
-    assert_eq!(answers, 50, "{stdout}");
-
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut sent: Vec<Probe> = stdout.lines().filter_map(|l| traced(l, proto)).collect();
     let read = run(Command::new("tcpdump").args(["-nn", "-r"]).arg(&pcap));
-    let dumped = String::from_utf8_lossy(&read.stdout);
     let ours: BTreeSet<u16> = sent.iter().map(|s| s.0).collect();
-    // Other programs may scan 127.0.0.1 too: keep the SYNs from our ports.
-    let mut wire: Vec<Syn> = dumped
+    // Other programs may probe 127.0.0.1 too: keep the packets from our ports.
+    let mut wire: Vec<Probe> = String::from_utf8_lossy(&read.stdout)
         .lines()
         .filter_map(captured)
         .filter(|s| ours.contains(&s.0))
         .collect();
-    let mut sent = sent;
     sent.sort_unstable();
     wire.sort_unstable();
-    assert_eq!(sent, wire, "SENT lines vs tcpdump:\n{dumped}");
+    (sent, wire, stdout)
+}
+
+#[test]
+fn one_sent_line_per_probe_tcpdump_saw_for_each_scan_type() {
+    if !require_root() || !require_tool("tcpdump") {
+        return;
+    }
+    for (scan, proto, filter, bits) in [
+        ("-sS", "TCP", "tcp", " S ttl="),
+        ("-sA", "TCP", "tcp", " A ttl="),
+        ("-sF", "TCP", "tcp", " F ttl="),
+        ("-sX", "TCP", "tcp", " FPU ttl="),
+        ("-sU", "UDP", "udp", " ttl="),
+    ] {
+        let (sent, wire, trace) = trace_and_capture(scan, proto, filter);
+        let ports: BTreeSet<u16> = sent.iter().map(|s| s.1).collect();
+        assert_eq!(
+            ports,
+            (1..=50).collect(),
+            "{scan}: every port probed\n{trace}"
+        );
+        assert_eq!(sent, wire, "{scan}: SENT lines against tcpdump\n{trace}");
+        let probes = trace.lines().filter(|l| l.starts_with("SENT (")).count();
+        let typed = trace
+            .lines()
+            .filter(|l| l.starts_with("SENT (") && l.contains(bits))
+            .count();
+        assert_eq!(typed, probes, "{scan}: every probe with {bits:?}\n{trace}");
+        if proto == "TCP" {
+            // 127.0.0.1 answers every probe: one each, none resent.
+            assert_eq!(sent.len(), 50, "{scan}\n{trace}");
+        }
+        if scan == "-sS" {
+            // One RCVD line per answer, a reset or a SYN-ACK.
+            let answers = trace
+                .lines()
+                .filter(|l| {
+                    l.starts_with("RCVD") && (l.contains(" RA ttl=") || l.contains(" SA ttl="))
+                })
+                .count();
+            assert_eq!(answers, 50, "{trace}");
+        }
+    }
 }
 
 #[test]
