@@ -1,5 +1,6 @@
-//! `--packet-trace`: every packet the raw engines send and receive, as a
-//! line in nmap's format on standard output:
+//! `--packet-trace`: every packet the raw engines send and receive, and
+//! every `connect` of the connect scan, as lines in nmap's format on
+//! standard output:
 //!
 //! ```text
 //! SENT (0.0265s) TCP 127.0.0.1:53053 > 127.0.0.1:22 S ttl=64 id=1 iplen=44  seq=2885441379 win=1024 <mss 1460>
@@ -21,7 +22,8 @@ use prtip_core::wire::{
 };
 use std::fmt::Write as _;
 use std::io::{self, Write};
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -50,6 +52,9 @@ impl std::fmt::Debug for Tracer {
 }
 
 static CURRENT: RwLock<Option<Arc<Tracer>>> = RwLock::new(None);
+/// Whether a tracer is installed: the connect scan asks for every probe,
+/// so asking must cost one load.
+static ON: AtomicBool = AtomicBool::new(false);
 
 /// Traces into `sink` until the returned guard is dropped.
 pub fn install(sink: Box<dyn Write + Send>) -> Installed {
@@ -64,6 +69,7 @@ pub fn install(sink: Box<dyn Write + Send>) -> Installed {
         }),
     });
     *CURRENT.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&tracer));
+    ON.store(true, Ordering::Relaxed);
     Installed(tracer)
 }
 
@@ -73,6 +79,7 @@ pub struct Installed(Arc<Tracer>);
 
 impl Drop for Installed {
     fn drop(&mut self) {
+        ON.store(false, Ordering::Relaxed);
         *CURRENT.write().unwrap_or_else(|e| e.into_inner()) = None;
         let mut out = self.0.out.lock().unwrap_or_else(|e| e.into_inner());
         out.say_left_out();
@@ -121,14 +128,51 @@ impl Output {
 
 impl Tracer {
     fn trace(&self, dir: &str, packet: &[u8]) {
+        self.line(|at| describe(dir, at, packet));
+    }
+
+    /// Prints the line `make` writes for the time since the start, if the
+    /// limit allows one now.
+    fn line(&self, make: impl FnOnce(Duration) -> String) {
         let now = Instant::now();
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
         if !out.allow(now) {
             return;
         }
-        let line = describe(dir, now.duration_since(self.start), packet);
+        let line = make(now.duration_since(self.start));
         let _ = out.sink.write_all(line.as_bytes());
     }
+}
+
+/// A connect scan's `connect` to `target` and what it gave, as nmap's
+/// `CONN` line: "Operation now in progress", then "Connected" or the error.
+pub fn connect(target: SocketAddr, result: &io::Result<()>) {
+    if !ON.load(Ordering::Relaxed) {
+        return;
+    }
+    let Some(tracer) = CURRENT.read().unwrap_or_else(|e| e.into_inner()).clone() else {
+        return;
+    };
+    tracer.line(|at| connect_line(at, target, result));
+}
+
+/// `CONN (0.0334s) TCP localhost > 127.0.0.1:22 => Connection refused`
+fn connect_line(at: Duration, target: SocketAddr, result: &io::Result<()>) -> String {
+    let what = match result {
+        Ok(()) => "Connected".to_string(),
+        // The C library's text, without Rust's "(os error N)".
+        Err(e) => {
+            let text = e.to_string();
+            match text.rfind(" (os error ") {
+                Some(i) => text[..i].to_string(),
+                None => text,
+            }
+        }
+    };
+    format!(
+        "CONN ({:.4}s) TCP localhost > {target} => {what}\n",
+        at.as_secs_f64()
+    )
 }
 
 /// A [`PacketIo`] whose traffic is traced.
@@ -416,6 +460,26 @@ mod tests {
             "SENT (0.0265s) unknown packet of 2 bytes\n"
         );
         assert_eq!(line(&[]), "SENT (0.0265s) unknown packet of 0 bytes\n");
+    }
+
+    #[test]
+    fn connect_lines_read_as_nmaps() {
+        let target: SocketAddr = "127.0.0.1:22".parse().expect("address");
+        let refused = io::Error::from_raw_os_error(libc::ECONNREFUSED);
+        assert_eq!(
+            connect_line(AT, target, &Err(refused)),
+            "CONN (0.0265s) TCP localhost > 127.0.0.1:22 => Connection refused\n"
+        );
+        let waiting = io::Error::from_raw_os_error(libc::EINPROGRESS);
+        assert_eq!(
+            connect_line(AT, target, &Err(waiting)),
+            "CONN (0.0265s) TCP localhost > 127.0.0.1:22 => Operation now in progress\n"
+        );
+        let six: SocketAddr = "[::1]:80".parse().expect("address");
+        assert_eq!(
+            connect_line(AT, six, &Ok(())),
+            "CONN (0.0265s) TCP localhost > [::1]:80 => Connected\n"
+        );
     }
 
     #[test]

@@ -475,8 +475,7 @@ OUTPUT
     --event-log <file>    Write the scan's events (hosts, ports, rounds, results)
                           as JSON lines while it runs.
     --stats-every <time>  Print nmap's status lines (percent done, ETC) this often.
-    --packet-trace        Print every packet the raw scans send and receive
-                          (at most 1000 lines a second).
+    --packet-trace        Print every probe and reply (at most 1000 lines a second).
 
 DATABASE
     prtip db list --db <file>         Recorded scans, newest first, each with its id.

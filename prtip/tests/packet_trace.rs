@@ -129,26 +129,37 @@ fn one_sent_line_per_probe_tcpdump_saw_for_each_scan_type() {
 }
 
 #[test]
-fn the_connect_scan_says_it_is_not_traced() {
-    let dir = tempdir();
-    let log = dir.path().join("ev.jsonl");
-    let out = run(prtip()
-        .args(["-sT", "-n", "-Pn", "-p", "1", "--packet-trace", "127.0.0.1"])
-        .arg("--event-log")
-        .arg(&log));
+fn the_connect_scan_prints_nmaps_conn_lines() {
+    let out = run(prtip().args([
+        "-sT",
+        "-n",
+        "-Pn",
+        "-p",
+        "1-5",
+        "--packet-trace",
+        "127.0.0.1",
+    ]));
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
-        stderr.trim_end(),
-        "prtip: warning: --packet-trace shows the raw scans' packets; the connect scan's are not traced yet"
+        String::from_utf8_lossy(&out.stderr),
+        "",
+        "{}",
+        describe(&out)
     );
-    assert!(!String::from_utf8_lossy(&out.stdout).contains("SENT"));
-    // The same warning in the event log.
-    let text = std::fs::read_to_string(&log).expect("the event log");
-    let warning = text
-        .lines()
-        .find(|l| l.contains("\"event\":\"warning\""))
-        .expect("a warning line");
-    let v: serde_json::Value = serde_json::from_str(warning).expect("JSON");
-    assert!(stderr.ends_with(&format!("{}\n", v["message"].as_str().expect("message"))));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for port in 1..=5 {
+        let head = format!("TCP localhost > 127.0.0.1:{port} => ");
+        let ends: Vec<&str> = stdout
+            .lines()
+            .filter(|l| l.starts_with("CONN (") && l.contains(&head))
+            .filter_map(|l| l.split_once(" => ").map(|(_, what)| what))
+            .filter(|what| *what != "Operation now in progress")
+            .collect();
+        // One answer per port: refused, or connected if something listens.
+        assert_eq!(ends.len(), 1, "port {port}:\n{stdout}");
+        assert!(
+            ["Connection refused", "Connected"].contains(&ends[0]),
+            "port {port}: {ends:?}"
+        );
+    }
 }

@@ -299,20 +299,25 @@ mod tests {
                 product: None,
                 version: Some("9.1".into()),
             },
+            Event::Warning {
+                message: "no --stats-every lines".into(),
+            },
             end,
         ]);
-        assert_eq!(got.len(), 4);
+        assert_eq!(got.len(), 5);
+        assert_eq!(got[3]["event"], "warning");
+        assert_eq!(got[3]["message"], "no --stats-every lines");
         assert_eq!(got[0]["event"], "host_up");
         assert_eq!(got[0]["reason"], "syn-ack");
         assert_eq!(got[1]["state"], "open|filtered");
         assert_eq!(got[1]["port"], 80);
         assert_eq!(got[2]["name"], "dns \"x\"\n");
         assert_eq!(got[2]["product"], serde_json::Value::Null);
-        assert_eq!(got[3]["event"], "scan_end");
-        assert_eq!(got[3]["elapsed"], 1.5);
-        assert_eq!(got[3]["interrupted"], true);
-        assert_eq!(got[3]["events"], 3);
-        assert_eq!(got[3]["dropped"], 0);
+        assert_eq!(got[4]["event"], "scan_end");
+        assert_eq!(got[4]["elapsed"], 1.5);
+        assert_eq!(got[4]["interrupted"], true);
+        assert_eq!(got[4]["events"], 4);
+        assert_eq!(got[4]["dropped"], 0);
     }
 
     #[test]

@@ -99,13 +99,6 @@ impl Watch {
         engine.publish_to(&self.events);
         self.events
             .publish_result(|| Event::ScanStart { scan, hosts, ports });
-        if settings.watch.packet_trace && scan == "connect" {
-            let message = "--packet-trace shows the raw scans' packets; the connect scan's are not traced yet";
-            print(&format!("prtip: warning: {message}\n"));
-            self.events.publish_result(|| Event::Warning {
-                message: message.into(),
-            });
-        }
         self.events
             .publish_result(|| Event::PhaseStart { phase: PORT_SCAN });
         let counter = Arc::clone(engine);
@@ -123,9 +116,11 @@ impl Watch {
         if let Some(every) = settings.watch.stats_every {
             match stats::StatsTimer::start(every, src) {
                 Ok(timer) => self.timer = Some(timer),
-                Err(e) => print(&format!(
-                    "prtip: warning: no --stats-every lines: cannot start their thread: {e}\n"
-                )),
+                Err(e) => {
+                    let message = format!("no --stats-every lines: cannot start their thread: {e}");
+                    print(&format!("prtip: warning: {message}\n"));
+                    self.events.publish_result(|| Event::Warning { message });
+                }
             }
         }
     }
