@@ -144,10 +144,16 @@ impl Tracer {
     }
 }
 
+/// Whether `--packet-trace` is on (one load), for callers that must do
+/// work to describe what they trace.
+pub fn is_on() -> bool {
+    ON.load(Ordering::Relaxed)
+}
+
 /// A connect scan's `connect` to `target` and what it gave, as nmap's
 /// `CONN` line: "Operation now in progress", then "Connected" or the error.
 pub fn connect(target: SocketAddr, result: &io::Result<()>) {
-    if !ON.load(Ordering::Relaxed) {
+    if !is_on() {
         return;
     }
     let Some(tracer) = CURRENT.read().unwrap_or_else(|e| e.into_inner()).clone() else {

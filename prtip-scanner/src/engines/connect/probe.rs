@@ -88,11 +88,10 @@ fn new_socket(target: &SocketAddr, opts: &SocketOptions) -> Result<io::Result<So
 /// the connected peer's address when the caller already asked for it.
 fn finished(
     sock: &Socket,
-    (target, outcome): (SocketAddr, io::Result<()>),
+    outcome: io::Result<()>,
     peer: Option<SockAddr>,
     rtt: Duration,
 ) -> Attempt {
-    crate::trace::connect(target, &outcome);
     match outcome {
         Ok(()) => {
             // An abortive close (RST) leaves no TIME_WAIT behind, so scanning
@@ -125,11 +124,11 @@ fn finished(
 /// Where a connect in progress stands, without a second `connect` call:
 /// SO_ERROR holds a refusal or an ICMP error, a peer address means the
 /// handshake is done, neither means it is still waiting for the target.
-fn progress(sock: &Socket, target: SocketAddr, rtt: Duration) -> Option<Attempt> {
+fn progress(sock: &Socket, rtt: Duration) -> Option<Attempt> {
     match sock.take_error() {
-        Ok(Some(e)) | Err(e) => Some(finished(sock, (target, Err(e)), None, rtt)),
+        Ok(Some(e)) | Err(e) => Some(finished(sock, Err(e), None, rtt)),
         Ok(None) => match sock.peer_addr() {
-            Ok(peer) => Some(finished(sock, (target, Ok(())), Some(peer), rtt)),
+            Ok(peer) => Some(finished(sock, Ok(()), Some(peer), rtt)),
             Err(_) => None,
         },
     }
@@ -139,7 +138,6 @@ fn progress(sock: &Socket, target: SocketAddr, rtt: Duration) -> Option<Attempt>
 #[derive(Debug)]
 pub struct Pending {
     sock: Socket,
-    target: SocketAddr,
     start: Instant,
 }
 
@@ -161,22 +159,15 @@ pub fn start(target: SocketAddr, opts: &SocketOptions) -> Result<Started, ScanEr
     };
     let start = Instant::now();
     Ok(Started::Done(match sock.connect(&SockAddr::from(target)) {
-        Ok(()) => finished(&sock, (target, Ok(())), None, start.elapsed()),
+        Ok(()) => finished(&sock, Ok(()), None, start.elapsed()),
         Err(e) if e.raw_os_error() == Some(errno::EINPROGRESS) => {
             crate::trace::connect(target, &Err(e));
-            match progress(&sock, target, start.elapsed()) {
+            match progress(&sock, start.elapsed()) {
                 Some(done) => done,
-                None => {
-                    let pending = Pending {
-                        sock,
-                        target,
-                        start,
-                    };
-                    return Ok(Started::Pending(pending));
-                }
+                None => return Ok(Started::Pending(Pending { sock, start })),
             }
         }
-        Err(e) => finished(&sock, (target, Err(e)), None, start.elapsed()),
+        Err(e) => finished(&sock, Err(e), None, start.elapsed()),
     }))
 }
 
@@ -195,10 +186,10 @@ impl Pending {
         };
         match waited {
             Err(_) => Attempt::Silent,
-            Ok(Err(e)) => finished(&sock, (self.target, Err(e)), None, rtt),
+            Ok(Err(e)) => finished(&sock, Err(e), None, rtt),
             // Writable yet neither connected nor failed should not happen;
             // it says nothing about the port.
-            Ok(Ok(())) => progress(&sock, self.target, rtt).unwrap_or(Attempt::Silent),
+            Ok(Ok(())) => progress(&sock, rtt).unwrap_or(Attempt::Silent),
         }
     }
 }
