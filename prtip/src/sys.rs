@@ -103,6 +103,13 @@ extern "C" fn restore_saved_modes() {
     }
 }
 
+/// Whether standard input is a terminal. Asked of the descriptor:
+/// `std::io::stdin()` would allocate its 8 KiB buffer for the whole run.
+pub(crate) fn stdin_is_terminal() -> bool {
+    // SAFETY: isatty only looks at the descriptor number.
+    unsafe { libc::isatty(0) == 1 }
+}
+
 /// Puts standard input, a terminal, in cbreak mode: each key arrives at
 /// once and is not echoed; Ctrl-C still interrupts. Returns the modes to
 /// restore, `None` when standard input is no terminal.

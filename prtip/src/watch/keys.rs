@@ -26,7 +26,7 @@ impl KeyWatch {
     /// Starts watching keys when standard input and standard error are
     /// terminals; `None` otherwise.
     pub fn start(src: Arc<Source>) -> Option<KeyWatch> {
-        if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        if !(sys::stdin_is_terminal() && std::io::stderr().is_terminal()) {
             return None;
         }
         let modes = sys::stdin_keys_mode()?;
