@@ -12,7 +12,8 @@
 # udp-1k (nmap's top 1,000 UDP ports of 127.0.0.1, exempt from ICMP limits),
 # service-detection and os-fingerprinting (both inside the namespace of
 # scripts/services, whose 127.0.0.1 has real ssh, http and https daemons;
-# brought up if needed and left up), leak-check.
+# brought up if needed and left up), event-log (stateful-10k with -dd, so
+# every port is listed, and --event-log: 1,025,029 events), leak-check.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/../.."
@@ -21,6 +22,8 @@ command -v valgrind >/dev/null || { echo "needs valgrind"; exit 2; }
 command -v ms_print >/dev/null || { echo "needs ms_print (valgrind)"; exit 2; }
 cargo build --release --locked -q -p prtip
 bin=target/release/prtip
+evlog=$(mktemp)
+trap 'rm -f "$evlog"' EXIT
 
 declare -A ARGS=(
     [stateless-1k]="-sS -n -p 1-1000 127.0.0.1"
@@ -28,9 +31,10 @@ declare -A ARGS=(
     [udp-1k]="-sU -n -Pn --top-ports 1000 127.0.0.1"
     [service-detection]="-sV -n -p 22,80,443 127.0.0.1"
     [os-fingerprinting]="-O -n -p 80 127.0.0.1"
+    [event-log]="-sS -n -dd -p 1-1000 127.0.0.0/22 --event-log $evlog"
 )
 scenarios=("$@")
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(stateless-1k stateful-10k udp-1k service-detection os-fingerprinting leak-check)
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(stateless-1k stateful-10k udp-1k service-detection os-fingerprinting event-log leak-check)
 
 for s in "${scenarios[@]}"; do
     case $s in
@@ -38,7 +42,7 @@ for s in "${scenarios[@]}"; do
         echo "== leak-check"
         benchmarks/massif/leak-check.sh "$here/leak-check.txt"
         ;;
-    stateless-1k | stateful-10k | udp-1k | service-detection | os-fingerprinting)
+    stateless-1k | stateful-10k | udp-1k | service-detection | os-fingerprinting | event-log)
         echo "== $s: prtip ${ARGS[$s]}"
         run=()
         if [ "$s" = service-detection ] || [ "$s" = os-fingerprinting ]; then
@@ -71,6 +75,7 @@ rows = [
     ("udp-1k", "`-sU -Pn --top-ports 1000 127.0.0.1`", 1 << 20, 256 << 10),
     ("service-detection", "`-sV -p 22,80,443 127.0.0.1`", 10 << 20, 4 << 20),
     ("os-fingerprinting", "`-O -p 80 127.0.0.1`", 5 << 20, 2 << 20),
+    ("event-log", "`-sS -dd -p 1-1000 127.0.0.0/22 --event-log FILE` (1,025,029 events)", 100 << 20, (2 << 20) + (128 << 10)),
 ]
 def kib(n): return f"{n / 1024:,.1f} KiB"
 def peak(path, key):

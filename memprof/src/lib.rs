@@ -110,13 +110,15 @@ pub enum Phase {
     Output,
     /// Recording the scan in the history database (`--db`), SQLite's own heap included.
     Store,
+    /// The event stream and its listener (`--event-log`).
+    Events,
     /// Shutting down and freeing.
     Teardown,
 }
 
 impl Phase {
     /// Every phase, in report order.
-    pub const ALL: [Phase; 12] = [
+    pub const ALL: [Phase; 13] = [
         Phase::ArgumentParsing,
         Phase::TargetExpansion,
         Phase::DatabaseLoad,
@@ -128,6 +130,7 @@ impl Phase {
         Phase::OsDetection,
         Phase::Output,
         Phase::Store,
+        Phase::Events,
         Phase::Teardown,
     ];
 
@@ -146,6 +149,7 @@ impl Phase {
             Phase::OsDetection => "OS detection",
             Phase::Output => "output",
             Phase::Store => "store",
+            Phase::Events => "events",
             Phase::Teardown => "teardown",
         }
     }

@@ -6,6 +6,7 @@
 pub mod cancel;
 pub mod engines;
 pub mod error;
+pub mod events;
 #[doc(hidden)]
 pub mod inject;
 pub mod net;
@@ -17,5 +18,6 @@ pub mod rtt;
 pub mod service;
 pub mod stages;
 pub mod sys;
+pub mod trace;
 
 pub use error::ScanError;

@@ -7,6 +7,7 @@
 //! per-host stages ([`crate::stages`]) take it from there.
 
 use crate::error::ScanError;
+use crate::events::Events;
 use prtip_core::result::HostResult;
 use std::io;
 use std::net::IpAddr;
@@ -66,4 +67,9 @@ pub trait Engine: Send + Sync + std::fmt::Debug {
 
     /// nmap's name of the scan type, as in XML `<scaninfo type=...>`.
     fn scan_type(&self) -> &'static str;
+
+    /// Where the engine publishes its own events (retransmission rounds,
+    /// rate limiting); set once, before `run`. Engines without such events
+    /// keep the default, which ignores it.
+    fn publish_to(&self, _events: &Events) {}
 }

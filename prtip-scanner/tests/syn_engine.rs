@@ -302,3 +302,71 @@ fn replies_from_another_scan_are_ignored() {
     assert_eq!(hosts[0].ports.count(PortState::Open), 0);
     assert_eq!(hosts[0].ports.count(PortState::Filtered), 5);
 }
+
+#[test]
+fn publishes_the_exact_event_sequence_of_a_scan() {
+    use prtip_core::result::Protocol;
+    use prtip_scanner::events::{Event, Events};
+    use prtip_scanner::plan::Engine;
+    let net = Arc::new(network(|port| match port {
+        22 => Answer::Open,
+        443 => Answer::Silent,
+        _ => Answer::Closed,
+    }));
+    let ports = PortList::from_ranges([(1, 100), (443, 443)]);
+    let scanner = SynScanner::new(net, config(timing()), &ports, StopFlag::new());
+    let (events, listener) = Events::channel(64);
+    scanner.publish_to(&events);
+    let job = HostJob {
+        addr: IpAddr::V4(HOST),
+        hostname: None,
+        scope_id: 0,
+    };
+    scanner
+        .run_counted(std::iter::once(job), plan(false), &mut |o| {
+            if let HostOutcome::Done(h) = o {
+                events.host_scanned(&h);
+            }
+            Ok(())
+        })
+        .expect("scan");
+    let got: Vec<Event> = std::iter::from_fn(|| listener.try_recv())
+        .map(|s| s.event)
+        .collect();
+    let addr = IpAddr::V4(HOST);
+    let port = |port, state, reason| Event::Port {
+        addr,
+        protocol: Protocol::Tcp,
+        port,
+        state,
+        reason,
+    };
+    // The open port as it answers; one resend of the silent port, and no
+    // second round, as it gained nothing; then the host.
+    assert_eq!(
+        got,
+        vec![
+            Event::Discovered {
+                addr,
+                protocol: Protocol::Tcp,
+                port: 22
+            },
+            Event::Retransmission {
+                round: 1,
+                pending: 1
+            },
+            Event::HostUp {
+                addr,
+                reason: Reason::UserSet
+            },
+            port(22, PortState::Open, Reason::SynAck),
+            port(443, PortState::Filtered, Reason::NoResponse),
+            Event::ExtraPorts {
+                addr,
+                state: PortState::Closed,
+                count: 99
+            },
+        ]
+    );
+    assert_eq!(listener.dropped(), 0);
+}

@@ -12,7 +12,9 @@ use prtip_core::wire::{
 };
 use prtip_scanner::cancel::StopFlag;
 use prtip_scanner::engines::udp::{schedule, UdpConfig, UdpScanner, UdpStats};
+use prtip_scanner::events::{Event, Events};
 use prtip_scanner::net::fake::FakeNet;
+use prtip_scanner::plan::Engine;
 use prtip_scanner::plan::{HostJob, HostOutcome, ScanPlan};
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -219,6 +221,11 @@ struct Run {
 }
 
 fn scan(host: Host, ports: &[u16], defeat: bool) -> Run {
+    scan_publishing(host, ports, defeat, &Events::none())
+}
+
+/// [`scan`], the engine publishing its events to `events`.
+fn scan_publishing(host: Host, ports: &[u16], defeat: bool, events: &Events) -> Run {
     let host = Arc::new(Mutex::new(host));
     let h = Arc::clone(&host);
     let net = Arc::new(FakeNet::new(Box::new(move |p| answer(&h, p))));
@@ -230,6 +237,7 @@ fn scan(host: Host, ports: &[u16], defeat: bool) -> Run {
         Arc::new(PayloadDb::default()),
         StopFlag::new(),
     );
+    scanner.publish_to(events);
     let t = Instant::now();
     let (got, stats) = run_host(&scanner);
     let elapsed = t.elapsed();
@@ -506,4 +514,27 @@ fn host_timeout_gives_up_on_a_rate_limited_host() {
     let (got, _) = run_host(&scanner);
     assert!(matches!(got.as_slice(), [HostOutcome::TimedOut(j)] if j.addr == IpAddr::V4(HOST)));
     assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+}
+
+#[test]
+fn a_rate_limited_target_is_published_once_and_a_free_one_never() {
+    let mut answers: Vec<(u16, Answer)> = (1000..1060).map(|p| (p, Answer::Closed)).collect();
+    answers.push((3000, Answer::Open));
+    let ports: Vec<u16> = answers.iter().map(|a| a.0).collect();
+    let (events, listener) = Events::channel(64);
+    let limited = host(&answers, Some(Bucket::new(6.0, 40.0)));
+    let run = scan_publishing(limited, &ports, false, &events);
+    assert_eq!(run.result.ports.count(PortState::Closed), 60);
+    let got: Vec<Event> = std::iter::from_fn(|| listener.try_recv())
+        .map(|s| s.event)
+        .collect();
+    assert_eq!(
+        got,
+        vec![Event::IcmpRateLimit {
+            addr: IpAddr::V4(HOST)
+        }]
+    );
+    let (events, listener) = Events::channel(64);
+    scan_publishing(host(&answers, None), &ports, false, &events);
+    assert!(listener.try_recv().is_none(), "no limit, no event");
 }

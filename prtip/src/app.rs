@@ -7,6 +7,7 @@ use crate::output::{open_outputs, MultiSink as Sinks, Stdout};
 use crate::panics;
 use crate::progress::Progress;
 use crate::settings::{load_payloads, load_port_db, PortDb, Settings};
+use crate::watch::Watch;
 use memprof::Phase;
 use prtip_core::result::{HostResult, HostStatus, ResultSink, RunInfo, RunStats};
 use prtip_core::services::ServiceNames;
@@ -290,6 +291,11 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
     let mut jobs = host_jobs(&targets, &excludes, &resolver).peekable();
     let first = jobs.peek().map(|j| j.addr);
     let engine_cfg = configs::engine(settings, &ports).map_err(Failure::Scan)?;
+    // Installed before the engine opens its sockets, which it wraps.
+    let _trace = settings
+        .watch
+        .packet_trace
+        .then(|| prtip_scanner::trace::install(Box::new(std::io::stdout())));
     let engine = engines::open(engine_cfg, first, stop.clone()).map_err(failure)?;
     let total_hosts = targets.count().unwrap_or(0);
     let mut stages = Stages::open(
@@ -306,6 +312,7 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
     .map_err(failure)?;
     // Opened only once the sockets and routes are set up, so a scan that
     // cannot start leaves the files of an earlier run as they were.
+    let mut watch = Watch::open(&settings.watch).map_err(usage)?;
     let mut sinks = {
         let _output = memprof::phase(Phase::Output);
         open_outputs(&settings.outputs, &stdout).map_err(usage)?
@@ -332,19 +339,39 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
     );
     let counter = Arc::clone(&engine);
     let ticker = progress.ticker(Arc::new(move || counter.probes_sent()));
+    watch.start(
+        &engine,
+        settings,
+        total_hosts,
+        info.ports_per_host(),
+        progress.printer(),
+    );
     let plan = configs::plan(settings, &ports);
     let mut tally = Tally::default();
     let mut emit = |outcome: HostOutcome| match outcome {
-        HostOutcome::Done(host) => emit_host(host, settings, &mut sinks, &progress),
+        HostOutcome::Done(host) => {
+            watch.host_detected(&host);
+            emit_host(host, settings, &mut sinks, &progress)
+        }
         HostOutcome::TimedOut(job) => {
+            watch.host_timed_out(job.addr, false);
             skip_timed_out(&job, &progress);
             Ok(())
         }
     };
+    let mut on_host = |o: HostOutcome, submit: &mut Emit<'_>| {
+        match &o {
+            HostOutcome::Done(host) => watch.host_scanned(host),
+            HostOutcome::TimedOut(job) => watch.host_timed_out(job.addr, true),
+        }
+        tally.take(o, submit, &progress)
+    };
     let result = stages.drive(
-        |submit| engine.run(&mut jobs, plan, &mut |o| tally.take(o, submit, &progress)),
+        |submit| engine.run(&mut jobs, plan, &mut |o| on_host(o, submit)),
         &mut emit,
     );
+    let result = result.map_err(|e| e.to_string());
+    watch.scanned(result.as_ref().err().map(String::as_str));
     drop(ticker);
     progress.finish();
     {
@@ -354,7 +381,9 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
         drop(engine);
     }
     let stats = tally.stats(started, stop.is_stopped());
-    let outcome = finish(sinks, &stats, result.map_err(|e| e.to_string()), settings)?;
+    let logged = watch.finish(&stats);
+    let outcome = finish(sinks, &stats, result, settings)?;
+    logged.map_err(|e| Failure::Scan(e.to_string()))?;
     if stdout.is_closed() {
         return Ok(Outcome::Interrupted(EXIT_CLOSED_STDOUT));
     }

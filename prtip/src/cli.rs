@@ -148,6 +148,15 @@ pub struct Args {
         default_missing_value = "table"
     )]
     pub mem_report: Option<String>,
+    /// `--event-log FILE`: the scan's events as JSON lines.
+    #[arg(long = "event-log")]
+    pub event_log: Option<PathBuf>,
+    /// `--packet-trace`: every packet of the raw scans, as nmap prints them.
+    #[arg(long = "packet-trace")]
+    pub packet_trace: bool,
+    /// `--stats-every TIME`: nmap's status lines at this interval.
+    #[arg(long = "stats-every", allow_hyphen_values = true)]
+    pub stats_every: Option<String>,
     /// Seed of the SYN scan's probe order (masscan's `--seed`).
     #[arg(long = "seed", allow_hyphen_values = true)]
     pub seed: Option<String>,
@@ -214,8 +223,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("--defeat-rst-ratelimit", "RST rate-limit handling"),
     ("--system-dns", "system DNS"),
     ("--dns-servers", "custom DNS servers"),
-    ("--stats-every", "periodic statistics"),
-    ("--packet-trace", "packet tracing"),
     ("--privileged", "privilege overrides"),
     ("--unprivileged", "privilege overrides"),
     ("--send-eth", "raw ethernet sending"),
@@ -465,6 +472,10 @@ OUTPUT
     --mem-report          After the scan, print heap use per phase on standard error.
     --mem-report=json[:<file>]
                           The same as JSON, on standard error or into a file.
+    --event-log <file>    Write the scan's events (hosts, ports, rounds, results)
+                          as JSON lines while it runs.
+    --stats-every <time>  Print nmap's status lines (percent done, ETC) this often.
+    --packet-trace        Print every probe and reply (at most 1000 lines a second).
 
 DATABASE
     prtip db list --db <file>         Recorded scans, newest first, each with its id.

@@ -14,3 +14,4 @@ pub mod progress;
 pub mod settings;
 mod sys;
 pub mod tcpscan;
+pub mod watch;

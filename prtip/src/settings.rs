@@ -56,6 +56,8 @@ pub struct Settings {
     pub mem_report: Option<MemReport>,
     /// `--db`: the scan history file.
     pub db: Option<std::path::PathBuf>,
+    /// `--event-log` and `--stats-every`.
+    pub watch: crate::watch::WatchSettings,
     pub targets: Vec<String>,
     pub input_list: Option<PathBuf>,
     pub excludes: Vec<String>,
@@ -250,7 +252,7 @@ fn parse_rate(flag: &str, v: &str) -> Result<f64, UsageError> {
     }
 }
 
-fn parse_time(flag: &str, v: &str) -> Result<std::time::Duration, UsageError> {
+pub(crate) fn parse_time(flag: &str, v: &str) -> Result<std::time::Duration, UsageError> {
     parse_time_spec(v).map_err(|e| usage(format!("{flag}: {e}")))
 }
 
@@ -541,6 +543,7 @@ impl Settings {
             reason: args.reason,
             mem_report: mem_report_from(args.mem_report.as_deref())?,
             db: db_from(args.db.as_deref())?,
+            watch: crate::watch::WatchSettings::from_args(args)?,
             targets: args.targets.clone(),
             input_list: args.input_list.clone(),
             excludes: args.exclude.clone(),

@@ -192,6 +192,10 @@ const ROWS: &[Row] = &[
         no("-1ms", 2, TIME), ok("0", "", "no delay"),
         no("99999999999999999999s", 2, "--scan-delay"), no("NaN", 2, TIME),
         no("", 2, TIME), no("5parsecs", 2, TIME), long("", '9', 2, "--scan-delay")] },
+    Row { flag: "--stats-every", args: &["-sT", "-n", "-Pn", "-p", "1", "--stats-every", "{}", LO], root: false, cells: [
+        no("-1s", 2, TIME), ok("0", "", "no status lines, as nmap"),
+        no("99999999999999999999h", 2, "--stats-every"), no("NaN", 2, TIME),
+        no("", 2, TIME), no("5parsecs", 2, TIME), long("", '9', 2, "--stats-every")] },
     Row { flag: "--version-intensity", args: &["-sT", "-sV", "-n", "-Pn", "-p", "1", "--version-intensity", "{}", LO], root: false, cells: [
         no("-1", 2, "a number from 0 to 9"), ok("0", "", "only the probes that list the port, as nmap"),
         no(HUGE, 2, "a number from 0 to 9"), no("NaN", 2, "a number from 0 to 9"),
@@ -267,6 +271,9 @@ const ROWS: &[Row] = &[
         long("", 'a', 2, "cannot open output file")] },
     Row { flag: "-oA", args: &["-sT", "-n", "-Pn", "-p", "1", "-oA", "{}", LO], root: false, cells: [
         NA, NA, NA, NA, no("", 2, "a value is required for '-oA"), NA,
+        long("", 'a', 2, "cannot open output file")] },
+    Row { flag: "--event-log", args: &["-sT", "-n", "-Pn", "-p", "1", "--event-log", "{}", LO], root: false, cells: [
+        NA, NA, NA, NA, no("", 2, "a value is required for '--event-log"), NA,
         long("", 'a', 2, "cannot open output file")] },
     Row { flag: "--mem-report=", args: &["-sT", "-n", "-Pn", "-p", "1", "--mem-report={}", LO], root: false, cells: [
         no("-1", 2, "invalid --mem-report"), no("0", 2, "invalid --mem-report"), NA,

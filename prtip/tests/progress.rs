@@ -42,4 +42,18 @@ fn progress_bar_is_drawn_on_a_terminal() {
         "no progress bar on the terminal: {tty}"
     );
     assert!(tty.contains("prtip done"), "{tty}");
+    // Rates as people read them: "835/s" or "3.5/s", never "834.9876/s".
+    let rates: Vec<&str> = tty
+        .split("probes, ")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("/s").map(|(rate, _)| rate))
+        .collect();
+    assert!(!rates.is_empty(), "no rate on the bar: {tty}");
+    for rate in rates {
+        let decimals = rate.split_once('.').map_or(0, |(_, d)| d.len());
+        assert!(
+            decimals <= 1 && rate.chars().all(|c| c.is_ascii_digit() || ",.".contains(c)),
+            "rate {rate:?}"
+        );
+    }
 }

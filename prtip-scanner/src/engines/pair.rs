@@ -137,4 +137,9 @@ impl Engine for PairEngine {
             self.second.scan_type()
         }
     }
+
+    fn publish_to(&self, events: &crate::events::Events) {
+        self.first.publish_to(events);
+        self.second.publish_to(events);
+    }
 }

@@ -41,6 +41,14 @@ pub(crate) fn start_stamp(t: SystemTime) -> String {
     })
 }
 
+/// Hours and minutes, as nmap's ETC: `17:37`.
+pub(crate) fn hour_minute(t: SystemTime) -> String {
+    strftime_local(t, c"%H:%M").unwrap_or_else(|| {
+        let c = Civil::utc(unix_secs(t));
+        format!("{:02}:{:02}", c.hour, c.minute)
+    })
+}
+
 fn strftime_local(t: SystemTime, fmt: &std::ffi::CStr) -> Option<String> {
     crate::sys::strftime_local(unix_secs(t), fmt)
 }

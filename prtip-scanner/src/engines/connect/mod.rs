@@ -130,6 +130,9 @@ impl ConnectScanner {
                     p.wait(host.rtt.timeout()).await
                 }
             };
+            if crate::trace::is_on() {
+                trace_attempt(target, &attempt);
+            }
             match attempt {
                 Attempt::Answered { state, reason, rtt } => {
                     // Karn's rule: a retransmitted probe's RTT is ambiguous.
@@ -355,6 +358,26 @@ impl Drop for ConnectEngine {
 pub fn hostgroup_size(parallelism: usize, ports_per_host: usize) -> usize {
     let per_host = ports_per_host.max(1);
     (parallelism / per_host).clamp(2, 256)
+}
+
+/// How a connect attempt ended, as `--packet-trace` prints it: the error
+/// the answer's reason stands for. The attempt keeps the reason, not the
+/// error, so that no probe in flight grows for the trace. Silence prints
+/// nothing, as in nmap.
+fn trace_attempt(target: SocketAddr, attempt: &Attempt) {
+    let Attempt::Answered { state, reason, .. } = attempt else {
+        return;
+    };
+    let errno = match (state, reason) {
+        (PortState::Open, _) => None,
+        (_, Reason::ConnRefused) => Some(libc::ECONNREFUSED),
+        (_, Reason::HostUnreach) => Some(libc::EHOSTUNREACH),
+        (_, Reason::NetUnreach) => Some(libc::ENETUNREACH),
+        (_, Reason::AdminProhibited) => Some(libc::EACCES),
+        _ => return,
+    };
+    let result = errno.map_or(Ok(()), |e| Err(std::io::Error::from_raw_os_error(e)));
+    crate::trace::connect(target, &result);
 }
 
 #[cfg(test)]

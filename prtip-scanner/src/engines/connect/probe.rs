@@ -161,6 +161,7 @@ pub fn start(target: SocketAddr, opts: &SocketOptions) -> Result<Started, ScanEr
     Ok(Started::Done(match sock.connect(&SockAddr::from(target)) {
         Ok(()) => finished(&sock, Ok(()), None, start.elapsed()),
         Err(e) if e.raw_os_error() == Some(errno::EINPROGRESS) => {
+            crate::trace::connect(target, &Err(e));
             match progress(&sock, start.elapsed()) {
                 Some(done) => done,
                 None => return Ok(Started::Pending(Pending { sock, start })),

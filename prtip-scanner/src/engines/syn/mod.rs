@@ -40,6 +40,7 @@ use super::hosts::report;
 use super::send::{self, RateGate, Sender};
 use crate::cancel::StopFlag;
 use crate::error::ScanError;
+use crate::events::{Event, Events};
 use crate::net::PacketIo;
 use crate::plan::{Engine, HostJob, HostOutcome, OnHost, ScanPlan};
 use prtip_core::config::Timing;
@@ -55,7 +56,7 @@ use prtip_core::wire::{
 use std::io;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 use window::{window_hosts, HostReason, HostSet, Outcome, PortIndex, Window};
 
@@ -112,6 +113,8 @@ pub struct SynScanner {
     matched: AtomicU64,
     current: RwLock<Option<Arc<Window>>>,
     ports: PortIndex,
+    /// Set by [`Engine::publish_to`]; empty means nobody listens.
+    events: OnceLock<Events>,
 }
 
 impl std::fmt::Debug for SynScanner {
@@ -137,6 +140,7 @@ impl SynScanner {
             matched: AtomicU64::new(0),
             current: RwLock::new(None),
             ports: PortIndex::new(ports),
+            events: OnceLock::new(),
         }
     }
 
@@ -260,6 +264,18 @@ impl SynScanner {
         true
     }
 
+    /// Publishes an open port as soon as its first SYN-ACK arrives (nmap's
+    /// "Discovered open port"), long before its host is reported.
+    fn discovered(&self, addr: IpAddr, port: u16) {
+        if let Some(events) = self.events.get() {
+            events.publish(|| Event::Discovered {
+                addr,
+                protocol: prtip_core::result::Protocol::Tcp,
+                port,
+            });
+        }
+    }
+
     /// Handle one received datagram.
     fn handle(&self, packet: &[u8]) {
         self.received.fetch_add(1, Ordering::Relaxed);
@@ -303,7 +319,10 @@ impl SynScanner {
                 // Other scan types learn ports from their own probes only.
                 match self.ports.index(t.sport).filter(|_| plain_syn) {
                     Some(p) => {
-                        win.record(win.probe_index(h, p), outcome, t.ttl);
+                        let first = win.record(win.probe_index(h, p), outcome, t.ttl);
+                        if first && outcome == Outcome::Open {
+                            self.discovered(t.src, t.sport);
+                        }
                     }
                     // The discovery SYN to 443 when 443 is not scanned.
                     None => win.mark_alive(
@@ -540,6 +559,10 @@ impl SynScanner {
                 return Ok(());
             }
             round += 1;
+            if let Some(events) = self.events.get() {
+                let pending = expected.saturating_sub(win.answered());
+                events.publish(|| Event::Retransmission { round, pending });
+            }
         }
     }
 
@@ -699,5 +722,9 @@ impl Engine for SynScanner {
 
     fn scan_type(&self) -> &'static str {
         self.cfg.probe.scan.nmap_name()
+    }
+
+    fn publish_to(&self, events: &Events) {
+        let _ = self.events.set(events.clone());
     }
 }

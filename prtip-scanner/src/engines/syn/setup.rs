@@ -70,5 +70,6 @@ pub fn open(
         ttl: DEFAULT_TTL,
         probe: setup.probe,
     };
-    Ok(SynScanner::new(Arc::new(io), cfg, &setup.ports, stop))
+    let io = crate::trace::wrap(Arc::new(io));
+    Ok(SynScanner::new(io, cfg, &setup.ports, stop))
 }

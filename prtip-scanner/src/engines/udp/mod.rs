@@ -23,6 +23,7 @@ pub use setup::open_scanner;
 
 use crate::cancel::StopFlag;
 use crate::error::ScanError;
+use crate::events::{Event, Events};
 use crate::net::PacketIo;
 use crate::plan::{Engine, HostJob, HostOutcome, OnHost, ScanPlan};
 use crate::rtt::RttEstimator;
@@ -37,7 +38,7 @@ use schedule::{HostPlan, Rules};
 use state::{PortOrder, UdpWindow};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::hosts::{report, HostSet};
@@ -114,6 +115,8 @@ pub struct UdpScanner {
     matched: AtomicU64,
     dropped: AtomicU64,
     current: RwLock<Option<Arc<UdpWindow>>>,
+    /// Set by [`Engine::publish_to`]; empty means nobody listens.
+    events: OnceLock<Events>,
 }
 
 impl std::fmt::Debug for UdpScanner {
@@ -146,6 +149,7 @@ impl UdpScanner {
             matched: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             current: RwLock::new(None),
+            events: OnceLock::new(),
         }
     }
 
@@ -214,7 +218,11 @@ impl UdpScanner {
                         wake = wake.min(at);
                         continue;
                     }
-                    schedule::judge(win, h as u32, plan, self.rules(), now, wait);
+                    let verdict = schedule::judge(win, h as u32, plan, self.rules(), now, wait);
+                    if verdict.limited && !plan.limited {
+                        plan.limited = true;
+                        self.rate_limited(win, h);
+                    }
                     if plan.done {
                         continue;
                     }
@@ -234,6 +242,13 @@ impl UdpScanner {
             std::thread::sleep(nap.clamp(Duration::from_millis(1), TICK));
         }
         Ok(plans.iter().map(|p| p.timed_out).collect())
+    }
+
+    /// Publishes, once per host, that its ICMP errors are rate-limited.
+    fn rate_limited(&self, win: &UdpWindow, host: usize) {
+        if let (Some(events), Some(addr)) = (self.events.get(), win.hosts.get(host)) {
+            events.publish(|| Event::IcmpRateLimit { addr });
+        }
     }
 
     /// One batch to `host`: its unsettled ports in the scan's order, then
@@ -397,6 +412,10 @@ impl Engine for UdpScanner {
 
     fn scan_type(&self) -> &'static str {
         "udp"
+    }
+
+    fn publish_to(&self, events: &Events) {
+        let _ = self.events.set(events.clone());
     }
 }
 

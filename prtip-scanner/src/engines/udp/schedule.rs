@@ -109,6 +109,8 @@ pub struct HostPlan {
     pub done: bool,
     /// `--host-timeout` ran out before the host was settled.
     pub timed_out: bool,
+    /// The host's ICMP rate limit was seen (and published) once.
+    pub limited: bool,
 }
 
 impl HostPlan {
@@ -127,6 +129,7 @@ impl HostPlan {
             quiet: 0,
             done: false,
             timed_out: false,
+            limited: false,
         }
     }
 }
@@ -205,6 +208,9 @@ pub struct Verdict {
     pub answered: u32,
     /// ICMP errors the target sent for the batch.
     pub errors: u16,
+    /// The target's ICMP errors are rate-limited: it has drawn them
+    /// before, yet this batch's sentinel drew none while ports were left.
+    pub limited: bool,
 }
 
 /// Judge `host`'s batch in flight from what the receiver marked, and plan
@@ -290,6 +296,7 @@ pub fn judge(
         unsettled: left,
         answered,
         errors,
+        limited: fresh && plan.sentinel && mark.reach != SENTINEL_POS && left > 0,
     }
 }
 

@@ -47,7 +47,7 @@ pub fn open_scanner(
         defeat_icmp_ratelimit: setup.defeat_icmp_ratelimit,
     };
     Ok(UdpScanner::new(
-        Arc::new(io),
+        crate::trace::wrap(Arc::new(io)),
         cfg,
         setup.ports,
         setup.payloads,
