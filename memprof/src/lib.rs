@@ -106,6 +106,8 @@ pub enum Phase {
     ServiceDetection,
     /// OS detection (`-O`).
     OsDetection,
+    /// NSE scripts (`-sC`, `--script`), the Lua heap included.
+    Scripts,
     /// Writing results to the output sinks.
     Output,
     /// Recording the scan in the history database (`--db`), SQLite's own heap included.
@@ -116,7 +118,7 @@ pub enum Phase {
 
 impl Phase {
     /// Every phase, in report order.
-    pub const ALL: [Phase; 12] = [
+    pub const ALL: [Phase; 13] = [
         Phase::ArgumentParsing,
         Phase::TargetExpansion,
         Phase::DatabaseLoad,
@@ -126,6 +128,7 @@ impl Phase {
         Phase::ReverseDns,
         Phase::ServiceDetection,
         Phase::OsDetection,
+        Phase::Scripts,
         Phase::Output,
         Phase::Store,
         Phase::Teardown,
@@ -144,6 +147,7 @@ impl Phase {
             Phase::ReverseDns => "reverse DNS",
             Phase::ServiceDetection => "service detection",
             Phase::OsDetection => "OS detection",
+            Phase::Scripts => "scripts",
             Phase::Output => "output",
             Phase::Store => "store",
             Phase::Teardown => "teardown",

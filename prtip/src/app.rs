@@ -279,6 +279,7 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
         eprintln!("prtip: warning: {w}");
     }
     drop(loading);
+    let script_engine = crate::scripts::open(settings).map_err(Failure::Scan)?;
     let stop = StopFlag::new();
     let _panics = panics::watch(&stop);
     let stdout = Stdout::new(stop.clone());
@@ -335,7 +336,10 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
     let plan = configs::plan(settings, &ports);
     let mut tally = Tally::default();
     let mut emit = |outcome: HostOutcome| match outcome {
-        HostOutcome::Done(host) => emit_host(host, settings, &mut sinks, &progress),
+        HostOutcome::Done(mut host) => {
+            crate::scripts::run(script_engine.as_ref(), &mut host);
+            emit_host(host, settings, &mut sinks, &progress)
+        }
         HostOutcome::TimedOut(job) => {
             skip_timed_out(&job, &progress);
             Ok(())

@@ -64,6 +64,8 @@ pub struct Settings {
     pub version: Option<VersionSettings>,
     /// `-O` and its options; `None` without `-O`.
     pub os: Option<OsSettings>,
+    /// `-sC` / `--script`; `None` without scripts.
+    pub scripts: Option<crate::scripts::ScriptSettings>,
     /// nmap-os-db to read for `-O` (required with `-O`).
     pub os_db_file: Option<PathBuf>,
     /// nmap-service-probes to read for `-sV`; the built-in database if none.
@@ -250,7 +252,7 @@ fn parse_rate(flag: &str, v: &str) -> Result<f64, UsageError> {
     }
 }
 
-fn parse_time(flag: &str, v: &str) -> Result<std::time::Duration, UsageError> {
+pub(crate) fn parse_time(flag: &str, v: &str) -> Result<std::time::Duration, UsageError> {
     parse_time_spec(v).map_err(|e| usage(format!("{flag}: {e}")))
 }
 
@@ -511,6 +513,7 @@ impl Settings {
             },
         };
         Ok(Settings {
+            scripts: crate::scripts::settings(args)?,
             tcp,
             scanflags: args
                 .scanflags

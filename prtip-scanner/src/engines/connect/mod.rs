@@ -247,6 +247,7 @@ impl ConnectScanner {
                 end: SystemTime::now(),
                 ports,
                 os: None,
+                scripts: None,
             })
         }))
     }

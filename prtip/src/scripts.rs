@@ -1,0 +1,108 @@
+//! `-sC` / `--script`: the NSE settings, the script engine of one scan, and
+//! running it on each host before the host is written (prtip-nse does the
+//! work; this is the binary's seam to it).
+
+use crate::cli::{Args, UsageError};
+use crate::settings::{data_dirs, Settings};
+use memprof::Phase;
+use prtip_core::result::{HostResult, HostStatus};
+use prtip_nse::{HostInput, NseConfig, PortInput, ScriptEngine};
+use std::time::Duration;
+
+/// Lua heap one script may add before it is stopped (a hostile or broken
+/// script ends alone instead of taking the scan's memory).
+const MEMORY_CAP: usize = 256 << 20;
+
+/// What `-sC`, `--script` and `--script-timeout` asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptSettings {
+    pub spec: String,
+    pub timeout: Option<Duration>,
+    /// nmap's data directories, where `scripts/` and `nselib/` are looked for.
+    pub data_dirs: Vec<std::path::PathBuf>,
+}
+
+/// `None` without `-sC` or `--script`.
+pub fn settings(args: &Args) -> Result<Option<ScriptSettings>, UsageError> {
+    let spec = match (&args.script, args.script_default) {
+        (Some(s), true) => format!("default,{s}"),
+        (Some(s), false) => s.clone(),
+        (None, true) => "default".to_string(),
+        (None, false) => {
+            if args.script_timeout.is_some() {
+                return Err(UsageError("--script-timeout needs -sC or --script".into()));
+            }
+            return Ok(None);
+        }
+    };
+    // nmap runs the `version` scripts whenever -sV is on; prtip does so
+    // when scripts run at all (-sV alone does not start the VM yet).
+    let spec = if args.version_scan {
+        format!("{spec},version")
+    } else {
+        spec
+    };
+    if spec.trim().is_empty() {
+        return Err(UsageError(
+            "--script needs a script, category or expression".into(),
+        ));
+    }
+    let timeout = match &args.script_timeout {
+        Some(v) => {
+            let d = crate::settings::parse_time("--script-timeout", v)?;
+            (!d.is_zero()).then_some(d)
+        }
+        None => None,
+    };
+    Ok(Some(ScriptSettings {
+        spec,
+        timeout,
+        data_dirs: data_dirs(args.datadir.as_deref()),
+    }))
+}
+
+/// The scan's script engine (scripts chosen and loaded), or `None` without
+/// scripts; an error is one line for the user.
+pub fn open(settings: &Settings) -> Result<Option<ScriptEngine>, String> {
+    let Some(s) = &settings.scripts else {
+        return Ok(None);
+    };
+    let _phase = memprof::phase(Phase::Scripts);
+    let cfg = NseConfig {
+        data_dirs: s.data_dirs.clone(),
+        spec: s.spec.clone(),
+        timeout: s.timeout,
+        memory_cap: MEMORY_CAP,
+        verbosity: settings.verbose,
+        debugging: settings.debug,
+        ipv6: settings.family == prtip_core::target::Family::V6,
+    };
+    ScriptEngine::new(cfg).map(Some).map_err(|e| e.to_string())
+}
+
+/// Runs the scripts on `host` (when it is up) and keeps their results in it.
+pub fn run(engine: Option<&ScriptEngine>, host: &mut HostResult) {
+    let Some(engine) = engine else { return };
+    if host.status != HostStatus::Up {
+        return;
+    }
+    let _phase = memprof::phase(Phase::Scripts);
+    let input = HostInput {
+        ip: host.addr,
+        name: host.hostname.clone(),
+        targetname: None,
+        ports: host
+            .ports
+            .shown
+            .iter()
+            .map(|p| PortInput {
+                number: p.port,
+                protocol: p.protocol,
+                state: p.state,
+                reason: p.reason.as_str().to_string(),
+                service: p.service.as_deref().cloned(),
+            })
+            .collect(),
+    };
+    host.scripts = engine.run_host(&input).map(Box::new);
+}
