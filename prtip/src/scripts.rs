@@ -61,13 +61,21 @@ pub fn settings(args: &Args) -> Result<Option<ScriptSettings>, UsageError> {
     }))
 }
 
-/// The scan's script engine (scripts chosen and loaded), or `None` without
+/// The scan's script engine on a thread of its own: the Lua VM is not
+/// `Send`, and hosts arrive from inside the engines' tokio runtimes, where
+/// the VM's own runtime could not block.
+#[derive(Debug)]
+pub struct Scripts {
+    to: std::sync::mpsc::Sender<HostInput>,
+    from: std::sync::mpsc::Receiver<Option<prtip_core::result::ScriptResults>>,
+}
+
+/// Starts the script thread (scripts chosen and loaded), or `None` without
 /// scripts; an error is one line for the user.
-pub fn open(settings: &Settings) -> Result<Option<ScriptEngine>, String> {
+pub fn open(settings: &Settings) -> Result<Option<Scripts>, String> {
     let Some(s) = &settings.scripts else {
         return Ok(None);
     };
-    let _phase = memprof::phase(Phase::Scripts);
     let cfg = NseConfig {
         data_dirs: s.data_dirs.clone(),
         spec: s.spec.clone(),
@@ -77,16 +85,40 @@ pub fn open(settings: &Settings) -> Result<Option<ScriptEngine>, String> {
         debugging: settings.debug,
         ipv6: settings.family == prtip_core::target::Family::V6,
     };
-    ScriptEngine::new(cfg).map(Some).map_err(|e| e.to_string())
+    let (to, hosts) = std::sync::mpsc::channel::<HostInput>();
+    let (reply, from) = std::sync::mpsc::channel();
+    let (ready_tx, ready) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("scripts".into())
+        .spawn(move || {
+            let _phase = memprof::phase(Phase::Scripts);
+            let engine = match ScriptEngine::new(cfg) {
+                Ok(e) => e,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e.to_string()));
+                    return;
+                }
+            };
+            let _ = ready_tx.send(Ok(()));
+            for host in hosts {
+                if reply.send(engine.run_host(&host)).is_err() {
+                    return;
+                }
+            }
+        })
+        .map_err(|e| format!("cannot start the script thread: {e}"))?;
+    ready
+        .recv()
+        .map_err(|_| "the script thread ended before it was ready".to_string())??;
+    Ok(Some(Scripts { to, from }))
 }
 
 /// Runs the scripts on `host` (when it is up) and keeps their results in it.
-pub fn run(engine: Option<&ScriptEngine>, host: &mut HostResult) {
-    let Some(engine) = engine else { return };
+pub fn run(scripts: Option<&Scripts>, host: &mut HostResult) {
+    let Some(scripts) = scripts else { return };
     if host.status != HostStatus::Up {
         return;
     }
-    let _phase = memprof::phase(Phase::Scripts);
     let input = HostInput {
         ip: host.addr,
         name: host.hostname.clone(),
@@ -104,5 +136,7 @@ pub fn run(engine: Option<&ScriptEngine>, host: &mut HostResult) {
             })
             .collect(),
     };
-    host.scripts = engine.run_host(&input).map(Box::new);
+    if scripts.to.send(input).is_ok() {
+        host.scripts = scripts.from.recv().ok().flatten().map(Box::new);
+    }
 }
