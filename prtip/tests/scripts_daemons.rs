@@ -1,0 +1,94 @@
+//! `-sV -sC` on the real daemons (scripts/services), compared with nmap
+//! `-sV -sC` on the same ports in the same test: for every script nmap
+//! runs there that prtip can run, prtip prints the same output (XML
+//! `output` attribute, per port). Results are compared as sets per port:
+//! nmap prints scripts in the order they finish, prtip in id order.
+//!
+//! Not compared (listed, each with what prtip lacks): `ssl-cert`,
+//! `ssl-date` (TLS on script sockets), `ssh-hostkey` (the `openssl`
+//! module). No field of the compared scripts varies with time here.
+
+mod common;
+
+use common::prtip_path;
+use prtip_testkit::{
+    prereq::{require_file, require_root, require_tool},
+    process::{describe, run_timeout, tempdir},
+    services::ServicesNetns,
+};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::Duration;
+
+const PORTS: &str = "21,22,25,80";
+const NETNS: &str = "prtip-svcnse";
+const NOT_YET: &[&str] = &["ssl-cert", "ssl-date", "ssh-hostkey"];
+
+/// port -> {(script id, output attribute)} of an nmap-format XML file.
+fn scripts(xml: &str) -> BTreeMap<u16, BTreeSet<(String, String)>> {
+    let mut out = BTreeMap::new();
+    for chunk in xml.split("<port protocol=\"tcp\" portid=\"").skip(1) {
+        let Some((port, rest)) = chunk.split_once('"') else {
+            continue;
+        };
+        let body = rest.split("</port>").next().unwrap_or("");
+        let set: BTreeSet<(String, String)> = body
+            .split("<script id=\"")
+            .skip(1)
+            .filter_map(|s| {
+                let (id, rest) = s.split_once('"')?;
+                let output = rest.split_once("output=\"")?.1.split_once('"')?.0;
+                Some((id.to_string(), output.to_string()))
+            })
+            .filter(|(id, _)| !NOT_YET.contains(&id.as_str()))
+            .collect();
+        out.insert(port.parse().expect("port number"), set);
+    }
+    out
+}
+
+fn scan(d: &ServicesNetns, program: &str, dir: &Path, name: &str) -> String {
+    let path = dir.join(name);
+    let path_s = path.to_str().expect("utf-8 path");
+    let out = run_timeout(
+        d.cmd(program)
+            .args(["-sT", "-sV", "-sC", "-n", "-Pn", "-p", PORTS, "127.0.0.1"])
+            .args(["-oX", path_s]),
+        Duration::from_secs(300),
+    );
+    assert!(out.status.success(), "{program}: {}", describe(&out));
+    let xml = std::fs::read_to_string(&path).expect("xml written");
+    let valid = std::process::Command::new("xmllint")
+        .args(["--noout", "--dtdvalid", "/usr/share/nmap/nmap.dtd", path_s])
+        .status()
+        .expect("xmllint runs");
+    assert!(valid.success(), "{program}: XML not valid against nmap.dtd");
+    xml
+}
+
+#[test]
+fn default_scripts_equal_nmaps_on_real_daemons() {
+    if !require_root()
+        || !require_tool("nmap")
+        || !require_tool("xmllint")
+        || !require_file("/usr/share/nmap/scripts/script.db")
+    {
+        return;
+    }
+    let Some(daemons) = ServicesNetns::up(NETNS) else {
+        return;
+    };
+    let dir = tempdir();
+    let theirs = scripts(&scan(&daemons, "nmap", dir.path(), "nmap.xml"));
+    let ours = scripts(&scan(&daemons, prtip_path(), dir.path(), "prtip.xml"));
+    let compared: usize = theirs.values().map(BTreeSet::len).sum();
+    for (port, t) in &theirs {
+        println!("{port}: nmap {t:?}\n{port}: prtip {:?}", ours.get(port));
+        assert_eq!(
+            ours.get(port),
+            Some(t),
+            "port {port}: script output differs"
+        );
+    }
+    assert!(compared >= 4, "only {compared} script results compared");
+}
