@@ -356,6 +356,7 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
         let _teardown = memprof::phase(Phase::Teardown);
         drop(stages);
         drop(engine);
+        drop(script_engine);
     }
     let stats = tally.stats(started, stop.is_stopped());
     let outcome = finish(sinks, &stats, result.map_err(|e| e.to_string()), settings)?;

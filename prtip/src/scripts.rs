@@ -66,8 +66,21 @@ pub fn settings(args: &Args) -> Result<Option<ScriptSettings>, UsageError> {
 /// the VM's own runtime could not block.
 #[derive(Debug)]
 pub struct Scripts {
-    to: std::sync::mpsc::Sender<HostInput>,
+    /// `None` once closing: the thread sees its queue end and drops the VM.
+    to: Option<std::sync::mpsc::Sender<HostInput>>,
     from: std::sync::mpsc::Receiver<Option<prtip_core::result::ScriptResults>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Scripts {
+    /// Ends the script thread and waits for it, so the VM is freed in the
+    /// phase that drops this (teardown), not at exit.
+    fn drop(&mut self) {
+        self.to = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 /// Starts the script thread (scripts chosen and loaded), or `None` without
@@ -88,7 +101,7 @@ pub fn open(settings: &Settings) -> Result<Option<Scripts>, String> {
     let (to, hosts) = std::sync::mpsc::channel::<HostInput>();
     let (reply, from) = std::sync::mpsc::channel();
     let (ready_tx, ready) = std::sync::mpsc::channel();
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("scripts".into())
         .spawn(move || {
             let _phase = memprof::phase(Phase::Scripts);
@@ -110,7 +123,11 @@ pub fn open(settings: &Settings) -> Result<Option<Scripts>, String> {
     ready
         .recv()
         .map_err(|_| "the script thread ended before it was ready".to_string())??;
-    Ok(Some(Scripts { to, from }))
+    Ok(Some(Scripts {
+        to: Some(to),
+        from,
+        thread: Some(thread),
+    }))
 }
 
 /// Runs the scripts on `host` (when it is up) and keeps their results in it.
@@ -136,7 +153,8 @@ pub fn run(scripts: Option<&Scripts>, host: &mut HostResult) {
             })
             .collect(),
     };
-    if scripts.to.send(input).is_ok() {
+    let Some(to) = &scripts.to else { return };
+    if to.send(input).is_ok() {
         host.scripts = scripts.from.recv().ok().flatten().map(Box::new);
     }
 }

@@ -2,13 +2,15 @@
 //! `--script-timeout`, a thrown error becomes nmap's "ERROR: Script
 //! execution failed" line, a script allocating without bound is stopped by
 //! the memory cap, and a well-behaved script beside them still prints its
-//! result. Scripts are written to a temporary directory and chosen with
-//! `--script DIR/`; the port is a listener of this test on 127.0.0.1.
+//! result, as does a host script (under "Host script results:", and in
+//! `<hostscript>`, DTD-valid). Scripts are written to a temporary directory
+//! and chosen with `--script DIR/`; the port is a listener of this test on
+//! 127.0.0.1.
 
 mod common;
 
 use common::prtip;
-use prtip_testkit::prereq::require_file;
+use prtip_testkit::prereq::{require_file, require_tool};
 use prtip_testkit::process::{describe, run_timeout, tempdir};
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
@@ -35,6 +37,14 @@ fn hostile_scripts_end_alone_with_a_clear_line() {
         );
         std::fs::write(dir.path().join(format!("{name}.nse")), body).expect("script written");
     }
+    std::fs::write(
+        dir.path().join("hostly.nse"),
+        "categories = {'safe'}\nhostrule = function(host) return host.ip == '127.0.0.1' end\n\
+         action = function() local t = stdnse.output_table() t.seen = 'yes' return t end\n\
+         stdnse = require 'stdnse'\n",
+    )
+    .expect("script written");
+    let xml = dir.path().join("out.xml");
     let listener = TcpListener::bind("127.0.0.1:0").expect("listener");
     let port = listener.local_addr().expect("addr").port().to_string();
     let spec = format!("{}/", dir.path().display());
@@ -42,7 +52,8 @@ fn hostile_scripts_end_alone_with_a_clear_line() {
     let out = run_timeout(
         prtip()
             .args(["-sT", "-n", "-Pn", "-p", &port, "127.0.0.1"])
-            .args(["--script", &spec, "--script-timeout", "2s"]),
+            .args(["--script", &spec, "--script-timeout", "2s", "-oX"])
+            .arg(&xml),
         Duration::from_secs(120),
     );
     let (stdout, stderr) = (
@@ -64,6 +75,26 @@ fn hostile_scripts_end_alone_with_a_clear_line() {
     assert!(stderr.contains("NSE: hog against"), "{stderr}");
     assert!(stderr.contains("not enough memory"), "{stderr}");
     assert!(!stdout.contains("spin:"), "{stdout}");
+    assert!(
+        stdout.contains("\nHost script results:\n| hostly: \n|_  seen: yes\n"),
+        "{stdout}"
+    );
+    let xml_text =
+        std::fs::read_to_string(&xml).unwrap_or_else(|e| panic!("{e}: {}", describe(&out)));
+    assert!(
+        xml_text.contains(
+            "<hostscript><script id=\"hostly\" output=\"&#xa;  seen: yes\"><elem key=\"seen\">yes</elem>\n</script></hostscript>"
+        ),
+        "{xml_text}"
+    );
+    if require_tool("xmllint") {
+        let valid = std::process::Command::new("xmllint")
+            .args(["--noout", "--dtdvalid", "/usr/share/nmap/nmap.dtd"])
+            .arg(&xml)
+            .status()
+            .expect("xmllint runs");
+        assert!(valid.success(), "XML not valid against nmap.dtd");
+    }
     assert!(
         started.elapsed() < Duration::from_secs(60),
         "took {:?}",

@@ -4,8 +4,86 @@
 
 use super::text::screen_safe;
 use super::xml::escape;
-use prtip_core::result::{ScriptElem, ScriptOutput};
+use prtip_core::result::{ScriptElem, ScriptOutput, ScriptResults};
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
 use std::fmt::Write as _;
+
+/// A host's script results in `-oJ`: `{"ports": [{"port", "protocol",
+/// "results"}], "host": [results]}`.
+pub(crate) struct ScriptsJson<'a>(pub &'a ScriptResults);
+
+struct OutputsJson<'a>(&'a [ScriptOutput]);
+struct ElemsJson<'a>(&'a [ScriptElem]);
+
+impl Serialize for ScriptsJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct PortJson<'a> {
+            port: u16,
+            protocol: &'static str,
+            results: OutputsJson<'a>,
+        }
+        let ports: Vec<PortJson<'_>> = self
+            .0
+            .ports
+            .iter()
+            .map(|(proto, port, outs)| PortJson {
+                port: *port,
+                protocol: proto.as_str(),
+                results: OutputsJson(outs),
+            })
+            .collect();
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("ports", &ports)?;
+        m.serialize_entry("host", &OutputsJson(&self.0.host))?;
+        m.end()
+    }
+}
+
+impl Serialize for OutputsJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for o in self.0 {
+            let mut m = serde_json::Map::new();
+            m.insert("id".into(), o.id.clone().into());
+            m.insert("output".into(), o.output.clone().into());
+            let elems = o
+                .structured
+                .as_deref()
+                .map(|e| serde_json::to_value(ElemsJson(e)))
+                .transpose()
+                .map_err(serde::ser::Error::custom)?;
+            m.insert("elements".into(), elems.unwrap_or(serde_json::Value::Null));
+            seq.serialize_element(&m)?;
+        }
+        seq.end()
+    }
+}
+
+impl Serialize for ElemsJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for e in self.0 {
+            let mut m = serde_json::Map::new();
+            let key = match e {
+                ScriptElem::Elem { key, value } => {
+                    m.insert("value".into(), value.clone().into());
+                    key
+                }
+                ScriptElem::Table { key, children } => {
+                    let c = serde_json::to_value(ElemsJson(children))
+                        .map_err(serde::ser::Error::custom)?;
+                    m.insert("table".into(), c);
+                    key
+                }
+            };
+            m.insert("key".into(), key.clone().into());
+            seq.serialize_element(&m)?;
+        }
+        seq.end()
+    }
+}
 
 /// nmap's normal-output lines of `outs`: the first line after `| id: `,
 /// the last after `|_`, one trailing newline of the text ignored.

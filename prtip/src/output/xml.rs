@@ -229,6 +229,11 @@ fn host_element(run: &RunInfo, host: &HostResult, s: &mut Spill<'_>) {
     if let Some(os) = host.os.as_deref().filter(|_| up) {
         os_element(os, OsPrinting::of(run), s);
     }
+    if let Some(sr) = host.scripts.as_deref().filter(|sr| !sr.host.is_empty()) {
+        s.push_str("<hostscript>");
+        super::scripts::xml_elements(&sr.host, s);
+        s.push_str("</hostscript>\n");
+    }
     s.push_str("</host>\n");
 }
 
