@@ -54,6 +54,8 @@ struct Script {
     source: Vec<u8>,
     portrule: bool,
     hostrule: bool,
+    /// Ids this script runs after (its `dependencies`, when chosen too).
+    dependencies: Vec<String>,
 }
 
 /// NSE for one scan: the VM, the loaded scripts, the runtime.
@@ -98,6 +100,7 @@ impl ScriptEngine {
                 Err(e) => eprintln!("NSE: {e} (script left out)"),
             }
         }
+        engine.scripts = by_runlevel(std::mem::take(&mut engine.scripts))?;
         Ok(engine)
     }
 
@@ -156,6 +159,7 @@ impl ScriptEngine {
             source,
             portrule: false,
             hostrule: false,
+            dependencies: Vec::new(),
         };
         let (env, chunk) = self
             .instantiate(&script, "portrule")
@@ -166,6 +170,9 @@ impl ScriptEngine {
         let has = |name: &str| matches!(env.raw_get::<Value>(name), Ok(Value::Function(_)));
         if !has("action") {
             return Err(load_err("no action function".into()));
+        }
+        if let Ok(deps) = env.raw_get::<Vec<String>>("dependencies") {
+            script.dependencies = deps;
         }
         script.portrule = has("portrule");
         script.hostrule = has("hostrule");
@@ -187,7 +194,7 @@ impl ScriptEngine {
         if let Ok(f) = self.vm.native.get::<Function>("set_host_ports") {
             let _ = f.call::<()>(ports_t.clone());
         }
-        for port in host.ports.iter().filter(|p| p.state == PortState::Open) {
+        for port in host.ports.iter().filter(|p| p.state.maybe_open()) {
             let key = format!("{}:{}", port.protocol.as_str(), port.number);
             let Ok(port_t) = ports_t.get::<Table>(key) else {
                 continue;
@@ -346,7 +353,98 @@ impl ScriptEngine {
     }
 }
 
+/// Scripts in nmap's run order: by runlevel (one more than the highest of
+/// the chosen scripts it depends on), then by id. A dependency cycle is an
+/// error naming the chain, as in nmap.
+fn by_runlevel(scripts: Vec<Script>) -> Result<Vec<Script>, Error> {
+    let index: std::collections::HashMap<&str, usize> = scripts
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id.as_str(), i))
+        .collect();
+    let mut level: Vec<Option<u32>> = vec![None; scripts.len()];
+    fn visit(
+        i: usize,
+        scripts: &[Script],
+        index: &std::collections::HashMap<&str, usize>,
+        level: &mut [Option<u32>],
+        chain: &mut Vec<usize>,
+    ) -> Result<u32, Error> {
+        if let Some(l) = level[i] {
+            return Ok(l);
+        }
+        if chain.contains(&i) {
+            let names: Vec<&str> = chain.iter().map(|&j| scripts[j].id.as_str()).collect();
+            return Err(Error::Load(
+                scripts[i].id.clone(),
+                format!("circular dependency in chain `{}`", names.join("->")),
+            ));
+        }
+        chain.push(i);
+        let mut l = 1;
+        for d in &scripts[i].dependencies {
+            if let Some(&j) = index.get(d.as_str()) {
+                l = l.max(visit(j, scripts, index, level, chain)? + 1);
+            }
+        }
+        chain.pop();
+        level[i] = Some(l);
+        Ok(l)
+    }
+    for i in 0..scripts.len() {
+        visit(i, &scripts, &index, &mut level, &mut Vec::new())?;
+    }
+    let mut keyed: Vec<(u32, Script)> = scripts
+        .into_iter()
+        .zip(level)
+        .map(|(s, l)| (l.unwrap_or(1), s))
+        .collect();
+    keyed.sort_by(|a, b| (a.0, &a.1.id).cmp(&(b.0, &b.1.id)));
+    Ok(keyed.into_iter().map(|(_, s)| s).collect())
+}
+
 /// The Lua state a `ScriptEngine` runs (for measurements).
 pub fn lua_of(engine: &ScriptEngine) -> &Lua {
     &engine.vm.lua
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn script(id: &str, deps: &[&str]) -> Script {
+        Script {
+            id: id.into(),
+            path: String::new(),
+            source: Vec::new(),
+            portrule: true,
+            hostrule: false,
+            dependencies: deps.iter().map(|d| d.to_string()).collect(),
+        }
+    }
+
+    fn ids(v: Vec<Script>) -> Vec<String> {
+        v.into_iter().map(|s| s.id).collect()
+    }
+
+    #[test]
+    fn dependencies_run_first_then_ids() {
+        let order = by_runlevel(vec![
+            script("a", &["c"]),
+            script("b", &[]),
+            script("c", &["d", "not-chosen"]),
+            script("d", &[]),
+        ])
+        .expect("no cycle");
+        assert_eq!(ids(order), ["b", "d", "c", "a"]);
+    }
+
+    #[test]
+    fn cycles_are_one_error() {
+        let e = by_runlevel(vec![script("a", &["b"]), script("b", &["a"])]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "script a: circular dependency in chain `a->b`"
+        );
+    }
 }
