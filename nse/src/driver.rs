@@ -93,6 +93,7 @@ impl ScriptEngine {
             cfg,
             rt,
         };
+        engine.set_args()?;
         engine.install_stdnse_hooks()?;
         for c in chosen {
             match engine.load(&c) {
@@ -112,6 +113,21 @@ impl ScriptEngine {
     /// The Lua heap now, in bytes.
     pub fn lua_heap(&self) -> usize {
         self.vm.lua.used_memory()
+    }
+
+    /// `nmap.registry.args` from `--script-args`.
+    fn set_args(&self) -> Result<(), Error> {
+        let items = crate::args::parse(&self.cfg.args)?;
+        let table = crate::args::to_lua(&self.vm.lua, &items)?;
+        let nmap: Table = self
+            .vm
+            .lua
+            .globals()
+            .get::<Table>("package")?
+            .get::<Table>("loaded")?
+            .get("nmap")?;
+        nmap.get::<Table>("registry")?.set("args", table)?;
+        Ok(())
     }
 
     /// `stdnse.getid` and friends name the running script, as nmap's

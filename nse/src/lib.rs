@@ -12,6 +12,7 @@
 //! `lua_newstate` an allocator that calls `std::alloc`), so memprof's
 //! `scripts` phase and dhat see it.
 
+pub mod args;
 pub mod driver;
 mod output;
 pub mod select;
@@ -38,6 +39,8 @@ pub enum Error {
     NoData,
     #[error("script {0}: {1}")]
     Load(String, String),
+    #[error("bad --script-args: {0}")]
+    Args(String),
     #[error("Lua: {0}")]
     Lua(String),
 }
@@ -61,6 +64,8 @@ pub struct NseConfig {
     pub data_dirs: Vec<PathBuf>,
     /// The `--script` value (`-sC` is `default`).
     pub spec: String,
+    /// `--script-args` (with `--script-args-file`'s lines joined by commas).
+    pub args: String,
     /// `--script-timeout`; `None` runs scripts until they end.
     pub timeout: Option<Duration>,
     /// Lua heap a script may grow the VM by before it is stopped.

@@ -15,6 +15,7 @@ fn vm_heap_empty_and_with_nselib() {
     let cfg = NseConfig {
         data_dirs: vec![PathBuf::from("/usr/share/nmap")],
         spec: "default".into(),
+        args: String::new(),
         timeout: None,
         memory_cap: 64 << 20,
         verbosity: 0,

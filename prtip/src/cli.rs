@@ -126,6 +126,11 @@ pub struct Args {
     pub script: Option<String>,
     #[arg(long = "script-timeout")]
     pub script_timeout: Option<String>,
+    /// `--script-args a=1,b={c,d}`: `nmap.registry.args`.
+    #[arg(long = "script-args")]
+    pub script_args: Option<String>,
+    #[arg(long = "script-args-file")]
+    pub script_args_file: Option<PathBuf>,
     #[arg(long = "oN")]
     pub out_normal: Option<PathBuf>,
     #[arg(long = "oG")]
@@ -195,7 +200,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("-D", "decoys"),
     ("-g", "source port"),
     ("-R", "reverse DNS for all hosts"),
-    ("--script-args", "NSE scripts"),
     ("--traceroute", "traceroute"),
     ("--source-port", "source port"),
     ("--data-length", "padding"),
@@ -629,8 +633,8 @@ mod tests {
         assert_eq!(err("-sO x"), "-sO (IP protocol scan) is not supported yet");
         assert_eq!(err("-PS22 x"), "-PS (TCP SYN ping) is not supported yet");
         assert_eq!(
-            err("--script-args=a=1 x"),
-            "--script-args (NSE scripts) is not supported yet"
+            ok("--script-args=a=1 x").script_args.as_deref(),
+            Some("a=1")
         );
         assert_eq!(ok("--script=default x").script.as_deref(), Some("default"));
         assert_eq!(err("-A x"), "-A (aggressive mode) is not supported yet");

@@ -18,6 +18,8 @@ const MEMORY_CAP: usize = 256 << 20;
 pub struct ScriptSettings {
     pub spec: String,
     pub timeout: Option<Duration>,
+    /// `--script-args`, then `--script-args-file`'s lines, joined by commas.
+    pub args: String,
     /// nmap's data directories, where `scripts/` and `nselib/` are looked for.
     pub data_dirs: Vec<std::path::PathBuf>,
 }
@@ -29,8 +31,13 @@ pub fn settings(args: &Args) -> Result<Option<ScriptSettings>, UsageError> {
         (Some(s), false) => s.clone(),
         (None, true) => "default".to_string(),
         (None, false) => {
-            if args.script_timeout.is_some() {
-                return Err(UsageError("--script-timeout needs -sC or --script".into()));
+            if args.script_timeout.is_some()
+                || args.script_args.is_some()
+                || args.script_args_file.is_some()
+            {
+                return Err(UsageError(
+                    "--script-timeout and --script-args need -sC or --script".into(),
+                ));
             }
             return Ok(None);
         }
@@ -57,8 +64,32 @@ pub fn settings(args: &Args) -> Result<Option<ScriptSettings>, UsageError> {
     Ok(Some(ScriptSettings {
         spec,
         timeout,
+        args: script_args(args)?,
         data_dirs: data_dirs(args.datadir.as_deref()),
     }))
+}
+
+/// `--script-args` and the lines of `--script-args-file`, checked here so
+/// a mistake is a usage error before anything is scanned.
+fn script_args(args: &Args) -> Result<String, UsageError> {
+    let mut parts: Vec<String> = args.script_args.iter().cloned().collect();
+    if let Some(path) = &args.script_args_file {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            UsageError(format!(
+                "cannot read --script-args-file {}: {e}",
+                path.display()
+            ))
+        })?;
+        parts.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(String::from),
+        );
+    }
+    let joined = parts.join(",");
+    prtip_nse::args::parse(&joined).map_err(|e| UsageError(e.to_string()))?;
+    Ok(joined)
 }
 
 /// The scan's script engine on a thread of its own: the Lua VM is not
@@ -92,6 +123,7 @@ pub fn open(settings: &Settings) -> Result<Option<Scripts>, String> {
     let cfg = NseConfig {
         data_dirs: s.data_dirs.clone(),
         spec: s.spec.clone(),
+        args: s.args.clone(),
         timeout: s.timeout,
         memory_cap: MEMORY_CAP,
         verbosity: settings.verbose,

@@ -2,7 +2,7 @@
 //! `--script-timeout`, a thrown error becomes nmap's "ERROR: Script
 //! execution failed" line, a script allocating without bound is stopped by
 //! the memory cap, and a well-behaved script beside them still prints its
-//! result, as does a host script (under "Host script results:", and in
+//! result (with its `--script-args`), as does a host script (under "Host script results:", and in
 //! `<hostscript>`, DTD-valid). Scripts are written to a temporary directory
 //! and chosen with `--script DIR/`; the port is a listener of this test on
 //! 127.0.0.1.
@@ -16,7 +16,11 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 const SCRIPTS: &[(&str, &str)] = &[
-    ("fine", "action = function() return 'all good' end"),
+    (
+        "fine",
+        "stdnse = require 'stdnse'\n\
+         action = function() return 'all good, ' .. stdnse.get_script_args('fine.word') end",
+    ),
     ("boom", "action = function() error('boom') end"),
     ("spin", "action = function() while true do end end"),
     (
@@ -52,7 +56,8 @@ fn hostile_scripts_end_alone_with_a_clear_line() {
     let out = run_timeout(
         prtip()
             .args(["-sT", "-n", "-Pn", "-p", &port, "127.0.0.1"])
-            .args(["--script", &spec, "--script-timeout", "2s", "-oX"])
+            .args(["--script", &spec, "--script-timeout", "2s"])
+            .args(["--script-args", "fine.word=hello", "-oX"])
             .arg(&xml),
         Duration::from_secs(120),
     );
@@ -61,7 +66,7 @@ fn hostile_scripts_end_alone_with_a_clear_line() {
         String::from_utf8_lossy(&out.stderr),
     );
     assert!(out.status.success(), "{}", describe(&out));
-    assert!(stdout.contains("|_fine: all good\n"), "{stdout}");
+    assert!(stdout.contains("|_fine: all good, hello\n"), "{stdout}");
     assert!(
         stdout.contains("|_boom: ERROR: Script execution failed (use -d to debug)\n"),
         "{stdout}"
