@@ -256,6 +256,9 @@ impl ScriptEngine {
             Ok(e) => e,
             Err(e) => Ending::Failed(e.to_string()),
         };
+        if let Ok(release) = self.vm.native.get::<Function>("release_mutexes") {
+            let _ = release.call::<()>(());
+        }
         if self.cfg.debugging > 0 {
             eprintln!(
                 "NSE: {} against {what} took {:.2}s",

@@ -19,30 +19,26 @@ function nmap.new_try(handler)
   end
 end
 
--- Scripts run one at a time on the VM (each yields only to Rust), so a
--- mutex held by someone else is waited for by sleeping, and a condvar
--- wait is a short sleep (callers re-check their condition, as with any
--- condition variable).
+-- Scripts run one at a time on the VM (each yields only to Rust, and
+-- stdnse.new_thread is not supported yet), so no other thread can hold a
+-- mutex or signal a condvar while a script runs: a lock is always granted,
+-- the driver releases every mutex when a script ends (as nmap does when a
+-- thread dies), and a condvar wait, which could never be signalled, is an
+-- error instead of a hang.
 local mutexes = setmetatable({}, {__mode = "k"})
+local held = {}
 function nmap.mutex(object)
   local m = mutexes[object]
   if m then return m end
-  local holder
   m = function(op)
-    local me = running()
-    if op == "lock" then
-      while holder and holder ~= me do native.sleep(0.01) end
-      holder = me
-      return true
-    elseif op == "trylock" then
-      if holder and holder ~= me then return false end
-      holder = me
+    if op == "lock" or op == "trylock" then
+      held[m] = running()
       return true
     elseif op == "done" then
-      holder = nil
+      held[m] = nil
       return true
     elseif op == "running" then
-      return holder
+      return held[m]
     end
     error("bad mutex operation: " .. tostring(op), 2)
   end
@@ -50,9 +46,13 @@ function nmap.mutex(object)
   return m
 end
 
+function native.release_mutexes() held = {} end
+
 function nmap.condvar(object)
   return function(op)
-    if op == "wait" then native.sleep(0.01) end
+    if op == "wait" then
+      error("condvar wait: no other thread could signal it (prtip runs scripts one at a time)", 2)
+    end
   end
 end
 

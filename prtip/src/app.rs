@@ -279,8 +279,8 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
         eprintln!("prtip: warning: {w}");
     }
     drop(loading);
-    let script_engine = crate::scripts::open(settings).map_err(Failure::Scan)?;
     let stop = StopFlag::new();
+    let script_engine = crate::scripts::open(settings, &stop).map_err(Failure::Scan)?;
     let _panics = panics::watch(&stop);
     let stdout = Stdout::new(stop.clone());
     // Watched from before the first output is written, so a signal at any

@@ -7,6 +7,7 @@ use crate::settings::{data_dirs, Settings};
 use memprof::Phase;
 use prtip_core::result::{HostResult, HostStatus};
 use prtip_nse::{HostInput, NseConfig, PortInput, ScriptEngine};
+use prtip_scanner::cancel::StopFlag;
 use std::time::Duration;
 
 /// Lua heap one script may add before it is stopped (a hostile or broken
@@ -101,6 +102,8 @@ pub struct Scripts {
     to: Option<std::sync::mpsc::Sender<HostInput>>,
     from: std::sync::mpsc::Receiver<Option<prtip_core::result::ScriptResults>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// The scan's stop flag: a stopped scan stops waiting for scripts.
+    stop: StopFlag,
 }
 
 impl Drop for Scripts {
@@ -108,7 +111,9 @@ impl Drop for Scripts {
     /// phase that drops this (teardown), not at exit.
     fn drop(&mut self) {
         self.to = None;
-        if let Some(t) = self.thread.take() {
+        // A stopped scan may have left a script running: the process is
+        // about to exit, so it is not waited for.
+        if let Some(t) = self.thread.take().filter(|_| !self.stop.is_stopped()) {
             let _ = t.join();
         }
     }
@@ -116,7 +121,7 @@ impl Drop for Scripts {
 
 /// Starts the script thread (scripts chosen and loaded), or `None` without
 /// scripts; an error is one line for the user.
-pub fn open(settings: &Settings) -> Result<Option<Scripts>, String> {
+pub fn open(settings: &Settings, stop: &StopFlag) -> Result<Option<Scripts>, String> {
     let Some(s) = &settings.scripts else {
         return Ok(None);
     };
@@ -159,6 +164,7 @@ pub fn open(settings: &Settings) -> Result<Option<Scripts>, String> {
         to: Some(to),
         from,
         thread: Some(thread),
+        stop: stop.clone(),
     }))
 }
 
@@ -186,7 +192,19 @@ pub fn run(scripts: Option<&Scripts>, host: &mut HostResult) {
             .collect(),
     };
     let Some(to) = &scripts.to else { return };
-    if to.send(input).is_ok() {
-        host.scripts = scripts.from.recv().ok().flatten().map(Box::new);
+    if to.send(input).is_err() {
+        return;
+    }
+    // Waits in slices, so Ctrl-C or SIGTERM during a long script still
+    // ends the scan (the host is then written without script results).
+    while !scripts.stop.is_stopped() {
+        match scripts.from.recv_timeout(Duration::from_millis(100)) {
+            Ok(r) => {
+                host.scripts = r.map(Box::new);
+                return;
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+        }
     }
 }

@@ -107,3 +107,39 @@ fn hostile_scripts_end_alone_with_a_clear_line() {
     );
     drop(listener);
 }
+
+/// SIGTERM while a script loops without `--script-timeout` still ends the
+/// scan promptly with nmap's status for it (143), the host written without
+/// script results.
+#[test]
+fn sigterm_during_an_endless_script_ends_the_scan() {
+    if !require_file("/usr/share/nmap/scripts/script.db") {
+        return;
+    }
+    let dir = tempdir();
+    std::fs::write(
+        dir.path().join("spin.nse"),
+        "categories = {'safe'}\nportrule = function() return true end\n\
+         action = function() while true do end end\n",
+    )
+    .expect("script written");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("listener");
+    let port = listener.local_addr().expect("addr").port().to_string();
+    let script = dir.path().join("spin.nse");
+    let child = prtip()
+        .args(["-sT", "-n", "-Pn", "-p", &port, "127.0.0.1", "--script"])
+        .arg(&script)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn prtip");
+    std::thread::sleep(Duration::from_secs(2));
+    // SAFETY: kill(2) on the pid of our own, not yet reaped, child.
+    let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    assert_eq!(rc, 0, "kill failed");
+    let out = prtip_testkit::process::wait_output(child, Duration::from_secs(15), "prtip");
+    assert_eq!(out.status.code(), Some(143), "{}", describe(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(&format!("{port}/tcp open")), "{stdout}");
+    drop(listener);
+}
