@@ -80,9 +80,18 @@ impl ScriptEngine {
     /// reported on stderr with the reason and left out; a selection that
     /// matches nothing is an error.
     pub fn new(cfg: NseConfig) -> Result<ScriptEngine, Error> {
-        let root = cfg.nse_root()?;
-        let chosen = select::choose(&cfg.spec, &root.join("scripts"))?;
-        let vm = new_vm(&cfg, &root)?;
+        let (root, chosen) = match cfg.nse_root() {
+            Ok(root) => {
+                let chosen = select::choose(&cfg.spec, &root.join("scripts"))?;
+                (Some(root), chosen)
+            }
+            Err(Error::NoData) => {
+                eprintln!("NSE: nmap's scripts were not found; running prtip's built-in scripts");
+                (None, select::choose_builtin(&cfg.spec)?)
+            }
+            Err(e) => return Err(e),
+        };
+        let vm = new_vm(&cfg, root.as_deref())?;
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -137,7 +146,8 @@ impl ScriptEngine {
             .lua
             .load(
                 "local native = ...\n\
-                 local stdnse = require 'stdnse'\n\
+                 local found, stdnse = pcall(require, 'stdnse')\n\
+                 if not found then return end\n\
                  rawset(stdnse, 'getid', function() return native.current end)\n\
                  rawset(stdnse, 'getinfo', function() return native.current end)\n\
                  rawset(stdnse, 'silent_require', require)\n\
@@ -168,7 +178,10 @@ impl ScriptEngine {
 
     fn load(&self, c: &select::Chosen) -> Result<Script, Error> {
         let load_err = |e: String| Error::Load(c.id.clone(), e);
-        let source = std::fs::read(&c.path).map_err(|e| load_err(e.to_string()))?;
+        let source = match c.builtin {
+            Some(src) => src.as_bytes().to_vec(),
+            None => std::fs::read(&c.path).map_err(|e| load_err(e.to_string()))?,
+        };
         let mut script = Script {
             id: c.id.clone(),
             path: c.path.display().to_string(),

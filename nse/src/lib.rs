@@ -13,6 +13,7 @@
 //! `scripts` phase and dhat see it.
 
 pub mod args;
+pub mod builtin;
 pub mod driver;
 mod output;
 pub mod select;
@@ -21,7 +22,7 @@ mod tables;
 pub mod vm;
 
 pub use driver::{HostInput, PortInput, ScriptEngine};
-pub use select::{choose, Chosen};
+pub use select::{choose, choose_builtin, Chosen};
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -158,11 +158,13 @@ fn eval(e: &Expr, entry: &DbEntry) -> bool {
     }
 }
 
-/// A script chosen to run: its name (the script id) and file.
+/// A script chosen to run: its name (the script id) and file, or the
+/// source of one of prtip's built-in scripts.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Chosen {
     pub id: String,
     pub path: PathBuf,
+    pub builtin: Option<&'static str>,
 }
 
 /// The scripts `spec` (a `--script` value) selects from `scripts_dir`'s
@@ -171,7 +173,29 @@ pub struct Chosen {
 pub fn choose(spec: &str, scripts_dir: &Path) -> Result<Vec<Chosen>, Error> {
     let db_path = scripts_dir.join("script.db");
     let db = std::fs::read_to_string(&db_path).map_err(|e| Error::ScriptDb(db_path.clone(), e))?;
-    let entries = parse_db(&db);
+    choose_from(spec, &parse_db(&db), Some(scripts_dir), |entry| Chosen {
+        id: entry.name.clone(),
+        path: scripts_dir.join(format!("{}.nse", entry.name)),
+        builtin: None,
+    })
+}
+
+/// The same selection among prtip's built-in scripts (files and
+/// directories named in `spec` are still read).
+pub fn choose_builtin(spec: &str) -> Result<Vec<Chosen>, Error> {
+    choose_from(spec, &crate::builtin::entries(), None, |entry| Chosen {
+        id: entry.name.clone(),
+        path: PathBuf::from(format!("prtip-builtin/{}.nse", entry.name)),
+        builtin: crate::builtin::source(&entry.name),
+    })
+}
+
+fn choose_from(
+    spec: &str,
+    entries: &[DbEntry],
+    scripts_dir: Option<&Path>,
+    make: impl Fn(&DbEntry) -> Chosen,
+) -> Result<Vec<Chosen>, Error> {
     let mut chosen = BTreeSet::new();
     for rule in spec.split(',').map(str::trim).filter(|r| !r.is_empty()) {
         let rule = rule.strip_prefix('+').unwrap_or(rule);
@@ -179,10 +203,7 @@ pub fn choose(spec: &str, scripts_dir: &Path) -> Result<Vec<Chosen>, Error> {
             entries
                 .iter()
                 .filter(|entry| eval(&e, entry))
-                .map(|entry| Chosen {
-                    id: entry.name.clone(),
-                    path: scripts_dir.join(format!("{}.nse", entry.name)),
-                })
+                .map(&make)
                 .collect::<Vec<_>>()
         });
         match by_db {
@@ -195,13 +216,12 @@ pub fn choose(spec: &str, scripts_dir: &Path) -> Result<Vec<Chosen>, Error> {
 
 /// A rule naming a file (with or without `.nse`) or a directory (`dir/`),
 /// as given or under the scripts directory.
-fn by_path(rule: &str, scripts_dir: &Path) -> Result<Vec<Chosen>, Error> {
-    let candidates = [
-        PathBuf::from(rule),
-        PathBuf::from(format!("{rule}.nse")),
-        scripts_dir.join(rule),
-        scripts_dir.join(format!("{rule}.nse")),
-    ];
+fn by_path(rule: &str, scripts_dir: Option<&Path>) -> Result<Vec<Chosen>, Error> {
+    let mut candidates = vec![PathBuf::from(rule), PathBuf::from(format!("{rule}.nse"))];
+    if let Some(dir) = scripts_dir {
+        candidates.push(dir.join(rule));
+        candidates.push(dir.join(format!("{rule}.nse")));
+    }
     for p in candidates {
         if p.is_file() {
             return Ok(vec![chosen_file(p)]);
@@ -222,7 +242,11 @@ fn chosen_file(path: PathBuf) -> Chosen {
         .and_then(|n| n.to_str())
         .map(|n| n.strip_suffix(".nse").unwrap_or(n).to_string())
         .unwrap_or_default();
-    Chosen { id, path }
+    Chosen {
+        id,
+        path,
+        builtin: None,
+    }
 }
 
 fn dir_scripts(dir: &Path) -> Result<Vec<Chosen>, Error> {

@@ -72,15 +72,18 @@ fn nmap_module(lua: &Lua, cfg: &NseConfig) -> mlua::Result<Table> {
 }
 
 /// A fresh VM for NSE rooted at `root` (the data directory holding
-/// `nselib/`).
-pub fn new_vm(cfg: &NseConfig, root: &Path) -> Result<Vm, Error> {
+/// `nselib/`; `None` for prtip's built-in scripts, which need no nselib).
+pub fn new_vm(cfg: &NseConfig, root: Option<&Path>) -> Result<Vm, Error> {
     // SAFETY: the unsafe constructor only allows loading C modules
     // (package.loadlib and the C searcher); those are Debian's Lua 5.3
     // modules (lua-lpeg) that nselib requires, built for this liblua.
     let lua = unsafe { Lua::unsafe_new_with(StdLib::ALL, LuaOptions::new()) };
     let package: Table = lua.globals().get("package")?;
-    let nselib = root.join("nselib");
-    package.set("path", format!("{}/?.lua", nselib.display()))?;
+    let path = match root {
+        Some(root) => format!("{}/?.lua", root.join("nselib").display()),
+        None => String::new(),
+    };
+    package.set("path", path)?;
     let nmap = nmap_module(&lua, cfg)?;
     let native = lua.create_table()?;
     crate::socket::install(&lua, &native)?;

@@ -22,7 +22,7 @@ fn vm_heap_empty_and_with_nselib() {
         debugging: 0,
         ipv6: false,
     };
-    let vm = new_vm(&cfg, Path::new("/usr/share/nmap")).expect("VM starts");
+    let vm = new_vm(&cfg, Some(Path::new("/usr/share/nmap"))).expect("VM starts");
     let empty = vm.lua.used_memory();
     vm.lua
         .load("for _, m in ipairs({'stdnse', 'shortport', 'comm', 'http', 'smtp', 'lpeg-utility'}) do require(m) end")
