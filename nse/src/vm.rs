@@ -21,6 +21,16 @@ fn now_secs() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
+/// `nmap.get_random_bytes`: `n` bytes from the kernel's generator.
+fn random_bytes(n: usize) -> mlua::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut buf = vec![0u8; n];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut buf))
+        .map_err(mlua::Error::external)?;
+    Ok(buf)
+}
+
 /// `nmap.fetchfile`: the first data directory holding `name`.
 fn fetch(dirs: &[PathBuf], name: &str) -> Option<String> {
     if name.split('/').any(|part| part == "..") {
@@ -55,6 +65,10 @@ fn nmap_module(lua: &Lua, cfg: &NseConfig) -> mlua::Result<Table> {
     nmap.set(
         "list_interfaces",
         lua.create_function(|lua, ()| lua.create_table())?,
+    )?;
+    nmap.set(
+        "get_random_bytes",
+        lua.create_function(|lua, n: usize| lua.create_string(random_bytes(n.min(1 << 20))?))?,
     )?;
     let dirs = cfg.data_dirs.clone();
     nmap.set(
