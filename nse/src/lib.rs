@@ -46,6 +46,17 @@ pub enum Error {
     Lua(String),
 }
 
+impl Error {
+    /// Whether the user's input is at fault (a usage error, exit 2): a
+    /// rule that matches nothing, a bare directory, bad `--script-args`.
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            Error::NoMatch(_) | Error::BareDirectory(_) | Error::Args(_)
+        )
+    }
+}
+
 impl From<mlua::Error> for Error {
     fn from(e: mlua::Error) -> Self {
         Error::Lua(first_line(&e.to_string()))

@@ -280,7 +280,10 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
     }
     drop(loading);
     let stop = StopFlag::new();
-    let script_engine = crate::scripts::open(settings, &stop).map_err(Failure::Scan)?;
+    let script_engine = crate::scripts::open(settings, &stop).map_err(|e| match e {
+        crate::scripts::OpenError::Usage(m) => usage(m),
+        crate::scripts::OpenError::Failed(m) => Failure::Scan(m),
+    })?;
     let _panics = panics::watch(&stop);
     let stdout = Stdout::new(stop.clone());
     // Watched from before the first output is written, so a signal at any

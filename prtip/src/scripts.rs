@@ -119,9 +119,16 @@ impl Drop for Scripts {
     }
 }
 
+/// Why the scripts could not start: the user's input (exit 2) or not.
+#[derive(Debug)]
+pub enum OpenError {
+    Usage(String),
+    Failed(String),
+}
+
 /// Starts the script thread (scripts chosen and loaded), or `None` without
 /// scripts; an error is one line for the user.
-pub fn open(settings: &Settings, stop: &StopFlag) -> Result<Option<Scripts>, String> {
+pub fn open(settings: &Settings, stop: &StopFlag) -> Result<Option<Scripts>, OpenError> {
     let Some(s) = &settings.scripts else {
         return Ok(None);
     };
@@ -145,7 +152,11 @@ pub fn open(settings: &Settings, stop: &StopFlag) -> Result<Option<Scripts>, Str
             let engine = match ScriptEngine::new(cfg) {
                 Ok(e) => e,
                 Err(e) => {
-                    let _ = ready_tx.send(Err(e.to_string()));
+                    let _ = ready_tx.send(Err(if e.is_usage() {
+                        OpenError::Usage(e.to_string())
+                    } else {
+                        OpenError::Failed(e.to_string())
+                    }));
                     return;
                 }
             };
@@ -156,10 +167,10 @@ pub fn open(settings: &Settings, stop: &StopFlag) -> Result<Option<Scripts>, Str
                 }
             }
         })
-        .map_err(|e| format!("cannot start the script thread: {e}"))?;
-    ready
-        .recv()
-        .map_err(|_| "the script thread ended before it was ready".to_string())??;
+        .map_err(|e| OpenError::Failed(format!("cannot start the script thread: {e}")))?;
+    ready.recv().map_err(|_| {
+        OpenError::Failed("the script thread ended before it was ready".to_string())
+    })??;
     Ok(Some(Scripts {
         to: Some(to),
         from,
