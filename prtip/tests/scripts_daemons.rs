@@ -90,5 +90,13 @@ fn default_scripts_equal_nmaps_on_real_daemons() {
             "port {port}: script output differs"
         );
     }
-    assert!(compared >= 4, "only {compared} script results compared");
+    // What nmap -sC -sV prints on these daemons (without -v): at least these.
+    let ids: BTreeSet<&str> = theirs
+        .values()
+        .flat_map(|set| set.iter().map(|(id, _)| id.as_str()))
+        .collect();
+    for id in ["http-server-header", "http-title", "smtp-commands"] {
+        assert!(ids.contains(id), "nmap printed no {id}: {theirs:?}");
+    }
+    println!("{compared} script results equal nmap's");
 }
