@@ -115,7 +115,7 @@ function Socket:set_timeout(ms) native.set_timeout(self.h, ms) end
 function Socket:close() self.buf = ""; return native.close(self.h) end
 function Socket:get_info() return native.info(self.h) end
 function Socket:get_ssl_certificate() return nil, "SSL is not supported by prtip yet" end
-function Socket:reconnect_ssl() return false, "SSL is not supported by prtip yet" end
+function Socket:reconnect_ssl() return native.reconnect_ssl(self.h) end
 
 -- Data left over by receive_buf comes first for the plain receives.
 function Socket:take_or(ok, data)

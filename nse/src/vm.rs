@@ -61,7 +61,7 @@ fn nmap_module(lua: &Lua, cfg: &NseConfig) -> mlua::Result<Table> {
     nmap.set("timing_level", lua.create_function(|_, ()| Ok(3))?)?;
     nmap.set("version_intensity", lua.create_function(|_, ()| Ok(7))?)?;
     nmap.set("is_privileged", lua.create_function(|_, ()| Ok(false))?)?;
-    nmap.set("have_ssl", lua.create_function(|_, ()| Ok(false))?)?;
+    nmap.set("have_ssl", lua.create_function(|_, ()| Ok(true))?)?;
     nmap.set(
         "list_interfaces",
         lua.create_function(|lua, ()| lua.create_table())?,
