@@ -30,7 +30,16 @@ fn script_scan_of_ssh_http_https_stays_within_budget() {
     let xml = dir.path().join("sc.xml");
     let xml_s = xml.to_str().expect("utf-8 path");
     let argv = [
-        "prtip", "-sV", "-sC", "-n", "-Pn", "-p", "22,80,443", "-oX", xml_s, "127.0.0.1",
+        "prtip",
+        "-sV",
+        "-sC",
+        "-n",
+        "-Pn",
+        "-p",
+        "22,80,443",
+        "-oX",
+        xml_s,
+        "127.0.0.1",
     ];
     let args: Vec<std::ffi::OsString> = argv.iter().map(std::ffi::OsString::from).collect();
     let netns = NetnsGuard::enter(&daemons.netns_path());
