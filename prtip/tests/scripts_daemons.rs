@@ -2,7 +2,8 @@
 //! `-sV -sC` on the same ports in the same test: for every script nmap
 //! runs there that prtip can run, prtip prints the same output (XML
 //! `output` attribute, per port). Results are compared as sets per port:
-//! nmap prints scripts in the order they finish, prtip in id order.
+//! nmap prints scripts in the order they finish, prtip in its run order.
+//! Run twice, plainly and with `-v` (which makes http-methods print).
 //!
 //! Not compared (listed, each with what prtip lacks): `ssl-cert` (parses
 //! the certificate with the `openssl` module), `ssl-known-key` (openssl
@@ -56,12 +57,13 @@ fn scripts(xml: &str) -> BTreeMap<u16, BTreeSet<(String, String)>> {
     out
 }
 
-fn scan(d: &ServicesNetns, program: &str, dir: &Path, name: &str) -> String {
+fn scan(d: &ServicesNetns, program: &str, dir: &Path, name: &str, extra: &[&str]) -> String {
     let path = dir.join(name);
     let path_s = path.to_str().expect("utf-8 path");
     let out = run_timeout(
         d.cmd(program)
             .args(["-sT", "-sV", "-sC", "-n", "-Pn", "-p", PORTS, "127.0.0.1"])
+            .args(extra)
             .args(["-oX", path_s]),
         Duration::from_secs(300),
     );
@@ -88,30 +90,60 @@ fn default_scripts_equal_nmaps_on_real_daemons() {
         return;
     };
     let dir = tempdir();
-    let theirs = scripts(&scan(&daemons, "nmap", dir.path(), "nmap.xml"));
-    let ours = scripts(&scan(&daemons, prtip_path(), dir.path(), "prtip.xml"));
+    // Plain, then -v: with -v nmap's scripts say more (http-methods lists
+    // the methods), and prtip passes the verbosity to them.
+    for (run, extra) in [("plain", &[][..]), ("verbose", &["-v"][..])] {
+        let theirs = scripts(&scan(
+            &daemons,
+            "nmap",
+            dir.path(),
+            &format!("nmap-{run}.xml"),
+            extra,
+        ));
+        let ours = scripts(&scan(
+            &daemons,
+            prtip_path(),
+            dir.path(),
+            &format!("prtip-{run}.xml"),
+            extra,
+        ));
+        compare(run, &theirs, &ours);
+    }
+}
+
+type Results = BTreeMap<u16, BTreeSet<(String, String)>>;
+
+/// Asserts prtip's results equal nmap's per port, and that nmap printed
+/// the scripts these daemons always give (so the comparison is not empty).
+fn compare(run: &str, theirs: &Results, ours: &Results) {
     let compared: usize = theirs.values().map(BTreeSet::len).sum();
-    for (port, t) in &theirs {
-        println!("{port}: nmap {t:?}\n{port}: prtip {:?}", ours.get(port));
+    for (port, t) in theirs {
+        println!(
+            "{run} {port}: nmap {t:?}\n{run} {port}: prtip {:?}",
+            ours.get(port)
+        );
         assert_eq!(
             ours.get(port),
             Some(t),
-            "port {port}: script output differs"
+            "{run}: port {port}: script output differs"
         );
     }
-    // What nmap -sC -sV prints on these daemons (without -v): at least these.
     let ids: BTreeSet<&str> = theirs
         .values()
         .flat_map(|set| set.iter().map(|(id, _)| id.as_str()))
         .collect();
-    for id in [
+    let mut expected = vec![
         "http-server-header",
         "http-title",
         "smtp-commands",
         "ssl-date",
         "tls-alpn",
-    ] {
-        assert!(ids.contains(id), "nmap printed no {id}: {theirs:?}");
+    ];
+    if run == "verbose" {
+        expected.push("http-methods");
     }
-    println!("{compared} script results equal nmap's");
+    for id in expected {
+        assert!(ids.contains(id), "{run}: nmap printed no {id}: {theirs:?}");
+    }
+    println!("{run}: {compared} script results equal nmap's");
 }
