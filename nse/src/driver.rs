@@ -13,7 +13,7 @@
 
 use crate::vm::{new_vm, Vm};
 use crate::{first_line, select, Error, NseConfig};
-use mlua::{Function, HookTriggers, Lua, MultiValue, Table, Value, VmState};
+use mlua::{ChunkMode, Function, HookTriggers, Lua, MultiValue, Table, Value, VmState};
 use prtip_core::result::{PortState, Protocol, ScriptOutput, ScriptResults, ServiceInfo};
 use std::cell::Cell;
 use std::net::IpAddr;
@@ -46,12 +46,16 @@ pub struct HostInput {
     pub ports: Vec<PortInput>,
 }
 
-/// A script that loaded: its id, file and source, and which rules it has.
+/// A script that loaded: its id, file, compiled chunk (Lua bytecode, so a
+/// run only loads it into a fresh environment instead of parsing the
+/// source again), and which rules it has.
 #[derive(Debug)]
 struct Script {
     id: String,
     path: String,
     source: Vec<u8>,
+    /// Whether `source` is bytecode (after the first load) or text.
+    compiled: bool,
     portrule: bool,
     hostrule: bool,
     /// Ids this script runs after (its `dependencies`, when chosen too).
@@ -171,6 +175,11 @@ impl ScriptEngine {
         let chunk = lua
             .load(&script.source)
             .set_name(format!("@{}", script.path))
+            .set_mode(if script.compiled {
+                ChunkMode::Binary
+            } else {
+                ChunkMode::Text
+            })
             .set_environment(env.clone())
             .into_function()?;
         Ok((env, chunk))
@@ -186,6 +195,7 @@ impl ScriptEngine {
             id: c.id.clone(),
             path: c.path.display().to_string(),
             source,
+            compiled: false,
             portrule: false,
             hostrule: false,
             dependencies: Vec::new(),
@@ -193,6 +203,10 @@ impl ScriptEngine {
         let (env, chunk) = self
             .instantiate(&script, "portrule")
             .map_err(|e| load_err(first_line(&e.to_string())))?;
+        // Our own compiler's output, kept with its debug information so
+        // errors still name the script's lines.
+        script.source = chunk.dump(false);
+        script.compiled = true;
         chunk
             .call::<()>(())
             .map_err(|e| load_err(first_line(&e.to_string())))?;
@@ -449,6 +463,7 @@ mod tests {
             id: id.into(),
             path: String::new(),
             source: Vec::new(),
+            compiled: false,
             portrule: true,
             hostrule: false,
             dependencies: deps.iter().map(|d| d.to_string()).collect(),
