@@ -148,6 +148,14 @@ pub fn open(settings: &Settings, stop: &StopFlag) -> Result<Option<Scripts>, Ope
     let thread = std::thread::Builder::new()
         .name("scripts".into())
         .spawn(move || {
+            // Started before the scan thread gives up its capabilities:
+            // scripts read hostile bytes, so this thread drops them first.
+            if let Err(e) = prtip_scanner::sys::privs::drop_all() {
+                let _ = ready_tx.send(Err(OpenError::Failed(format!(
+                    "cannot drop privileges: {e}"
+                ))));
+                return;
+            }
             let _phase = memprof::phase(Phase::Scripts);
             let engine = match ScriptEngine::new(cfg) {
                 Ok(e) => e,
