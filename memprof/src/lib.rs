@@ -106,6 +106,8 @@ pub enum Phase {
     ServiceDetection,
     /// OS detection (`-O`).
     OsDetection,
+    /// NSE scripts (`-sC`, `--script`), the Lua heap included.
+    Scripts,
     /// Writing results to the output sinks.
     Output,
     /// Recording the scan in the history database (`--db`), SQLite's own heap included.
@@ -128,6 +130,7 @@ impl Phase {
         Phase::ReverseDns,
         Phase::ServiceDetection,
         Phase::OsDetection,
+        Phase::Scripts,
         Phase::Output,
         Phase::Store,
         Phase::Events,
@@ -147,6 +150,7 @@ impl Phase {
             Phase::ReverseDns => "reverse DNS",
             Phase::ServiceDetection => "service detection",
             Phase::OsDetection => "OS detection",
+            Phase::Scripts => "scripts",
             Phase::Output => "output",
             Phase::Store => "store",
             Phase::Events => "events",

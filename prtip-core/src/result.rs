@@ -535,6 +535,49 @@ pub struct HostResult {
     pub ports: PortTable,
     /// `-O`'s findings; `None` when OS detection was not run on this host.
     pub os: Option<Box<OsReport>>,
+    /// NSE script results (`-sC`, `--script`); `None` when no script ran.
+    pub scripts: Option<Box<ScriptResults>>,
+}
+
+/// One script's result as nmap records it: the text (`output`) and, when
+/// the script returned a table, its structure (XML `<elem>`/`<table>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScriptOutput {
+    pub id: String,
+    pub output: String,
+    /// `None` when the script returned only a string.
+    pub structured: Option<Vec<ScriptElem>>,
+}
+
+/// A node of a script's structured result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScriptElem {
+    Elem {
+        key: Option<String>,
+        value: String,
+    },
+    Table {
+        key: Option<String>,
+        children: Vec<ScriptElem>,
+    },
+}
+
+/// The script results of one host: per port, and host scripts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ScriptResults {
+    /// (protocol, port, results in id order).
+    pub ports: Vec<(Protocol, u16, Vec<ScriptOutput>)>,
+    pub host: Vec<ScriptOutput>,
+}
+
+impl ScriptResults {
+    /// The results of one port (empty when none ran or printed).
+    pub fn of_port(&self, protocol: Protocol, port: u16) -> &[ScriptOutput] {
+        self.ports
+            .iter()
+            .find(|(p, n, _)| *p == protocol && *n == port)
+            .map_or(&[], |(_, _, v)| v.as_slice())
+    }
 }
 
 /// What OS detection concluded for a host, already in the shape nmap

@@ -88,6 +88,7 @@ fn host(ports: &[u16]) -> HostResult {
             ..PortTable::default()
         },
         os: None,
+        scripts: None,
     }
 }
 

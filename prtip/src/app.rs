@@ -281,6 +281,10 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
     }
     drop(loading);
     let stop = StopFlag::new();
+    let script_engine = crate::scripts::open(settings, &stop).map_err(|e| match e {
+        crate::scripts::OpenError::Usage(m) => usage(m),
+        crate::scripts::OpenError::Failed(m) => Failure::Scan(m),
+    })?;
     let _panics = panics::watch(&stop);
     let stdout = Stdout::new(stop.clone());
     // Watched from before the first output is written, so a signal at any
@@ -349,7 +353,8 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
     let plan = configs::plan(settings, &ports);
     let mut tally = Tally::default();
     let mut emit = |outcome: HostOutcome| match outcome {
-        HostOutcome::Done(host) => {
+        HostOutcome::Done(mut host) => {
+            crate::scripts::run(script_engine.as_ref(), &mut host);
             watch.host_detected(&host);
             emit_host(host, settings, &mut sinks, &progress)
         }
@@ -379,6 +384,7 @@ fn scan(settings: &Settings, command_line: String) -> Result<Outcome, Failure> {
         let _teardown = memprof::phase(Phase::Teardown);
         drop(stages);
         drop(engine);
+        drop(script_engine);
     }
     let stats = tally.stats(started, stop.is_stopped());
     let logged = watch.finish(&stats);

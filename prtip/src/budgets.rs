@@ -95,6 +95,16 @@ pub const VERSION_BUILTIN: Budget = Budget {
     plan_bytes: Some(10 * MIB),
 };
 
+/// Default and version scripts with `-sV` on the same three daemons: the
+/// Lua VM, nselib and every script loaded, in-process (root). Measured
+/// 13,917,560 bytes at the peak (heap_script_scan, stage 1 of NSE).
+pub const SCRIPT_SCAN: Budget = Budget {
+    name: "script_scan",
+    scenario: "`prtip -sV -sC -n -Pn -p 22,80,443 127.0.0.1` (real ssh, http, https; nmap's scripts and nselib)",
+    max_heap_bytes: 16 * MIB,
+    plan_bytes: Some(32 * MIB),
+};
+
 /// OS detection of 127.0.0.1 with one open port, matching against nmap's
 /// complete nmap-os-db (streamed from the mapped file), in-process (root).
 pub const OS_DETECT: Budget = Budget {
@@ -189,6 +199,7 @@ pub const ALL: &[Budget] = &[
     UDP_LAB22,
     VERSION_SCAN,
     VERSION_BUILTIN,
+    SCRIPT_SCAN,
     OS_DETECT,
 ];
 

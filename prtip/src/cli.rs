@@ -118,6 +118,19 @@ pub struct Args {
     pub source: Option<String>,
     #[arg(long = "datadir")]
     pub datadir: Option<PathBuf>,
+    /// `-sC`: the `default` scripts.
+    #[arg(long = "sC")]
+    pub script_default: bool,
+    /// `--script`: script names, categories, globs, files, directories, expressions.
+    #[arg(long = "script")]
+    pub script: Option<String>,
+    #[arg(long = "script-timeout")]
+    pub script_timeout: Option<String>,
+    /// `--script-args a=1,b={c,d}`: `nmap.registry.args`.
+    #[arg(long = "script-args")]
+    pub script_args: Option<String>,
+    #[arg(long = "script-args-file")]
+    pub script_args_file: Option<PathBuf>,
     #[arg(long = "oN")]
     pub out_normal: Option<PathBuf>,
     #[arg(long = "oG")]
@@ -177,7 +190,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("-sZ", "SCTP COOKIE-ECHO scan"),
     ("-sO", "IP protocol scan"),
     ("-sL", "list scan"),
-    ("-sC", "script scan"),
     ("-sR", "RPC scan"),
     ("-PS", "TCP SYN ping"),
     ("-PA", "TCP ACK ping"),
@@ -197,8 +209,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("-D", "decoys"),
     ("-g", "source port"),
     ("-R", "reverse DNS for all hosts"),
-    ("--script", "NSE scripts"),
-    ("--script-args", "NSE scripts"),
     ("--traceroute", "traceroute"),
     ("--source-port", "source port"),
     ("--data-length", "padding"),
@@ -281,7 +291,7 @@ pub fn normalize(raw: impl IntoIterator<Item = OsString>) -> Result<Vec<OsString
         }
         match s.as_str() {
             "-sS" | "-sT" | "-sU" | "-sA" | "-sW" | "-sM" | "-sN" | "-sF" | "-sX" | "-sV"
-            | "-sn" | "-Pn" | "-oN" | "-oG" | "-oX" | "-oJ" | "-oA" | "-iL" => {
+            | "-sC" | "-sn" | "-Pn" | "-oN" | "-oG" | "-oX" | "-oJ" | "-oA" | "-iL" => {
                 out.push(format!("-{s}").into())
             }
             // Older nmap spellings of the same options.
@@ -311,7 +321,7 @@ fn scan_letters(s: &str) -> Result<Vec<OsString>, UsageError> {
     s[2..]
         .chars()
         .map(|c| match c {
-            'S' | 'T' | 'U' | 'A' | 'W' | 'M' | 'N' | 'F' | 'X' | 'V' | 'n' => {
+            'S' | 'T' | 'U' | 'A' | 'W' | 'M' | 'N' | 'F' | 'X' | 'V' | 'n' | 'C' => {
                 Ok(format!("--s{c}").into())
             }
             _ => Err(unsupported(&format!("-s{c}"))
@@ -606,7 +616,8 @@ mod tests {
 
     #[test]
     fn combined_scan_letters_refuse_what_is_missing_by_name() {
-        assert_eq!(err("-sCV x"), "-sC (script scan) is not supported yet");
+        let a = ok("-sCV x");
+        assert!(a.script_default && a.version_scan);
         assert_eq!(err("-sSI x"), "-sI (idle scan) is not supported yet");
         let a = ok("-sAU x");
         assert!(a.ack_scan && a.udp_scan && !a.syn_scan);
@@ -633,9 +644,10 @@ mod tests {
         assert_eq!(err("-sO x"), "-sO (IP protocol scan) is not supported yet");
         assert_eq!(err("-PS22 x"), "-PS (TCP SYN ping) is not supported yet");
         assert_eq!(
-            err("--script=default x"),
-            "--script (NSE scripts) is not supported yet"
+            ok("--script-args=a=1 x").script_args.as_deref(),
+            Some("a=1")
         );
+        assert_eq!(ok("--script=default x").script.as_deref(), Some("default"));
         assert_eq!(err("-A x"), "-A (aggressive mode) is not supported yet");
     }
 

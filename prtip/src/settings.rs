@@ -66,6 +66,8 @@ pub struct Settings {
     pub version: Option<VersionSettings>,
     /// `-O` and its options; `None` without `-O`.
     pub os: Option<OsSettings>,
+    /// `-sC` / `--script`; `None` without scripts.
+    pub scripts: Option<crate::scripts::ScriptSettings>,
     /// nmap-os-db to read for `-O` (required with `-O`).
     pub os_db_file: Option<PathBuf>,
     /// nmap-service-probes to read for `-sV`; the built-in database if none.
@@ -513,6 +515,7 @@ impl Settings {
             },
         };
         Ok(Settings {
+            scripts: crate::scripts::settings(args)?,
             tcp,
             scanflags: args
                 .scanflags

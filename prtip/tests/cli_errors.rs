@@ -48,14 +48,15 @@ fn usage_errors_are_one_line_with_status_2() {
         (&["-T"], "-T"),
         // nmap flags that are not implemented.
         (&["-sI", LO], "-sI (idle scan) is not supported yet"),
-        (&["-sCV", LO], "-sC (script scan) is not supported yet"),
         (&["-sSA", LO], "choose one TCP scan type: -sS and -sA cannot be combined"),
         (&["-sF", "-sT", LO], "choose one TCP scan type: -sF and -sT cannot be combined"),
         (&["--scanflags", "SYNX", LO], "invalid --scanflags \"SYNX\""),
         (&["-sUQ", LO], "unknown scan type -sUQ"),
         (&["-A", LO], "-A (aggressive mode) is not supported yet"),
-        (&["--script=x", LO], "--script (NSE scripts) is not supported yet"),
-        (&["--script", "x", LO], "not supported yet"),
+        // Scripts: a rule matching nothing, options without scripts, bad arguments.
+        (&["-sT", "--script=no-such-script-xyz", LO], "'no-such-script-xyz' did not match a category, filename, or directory"),
+        (&["-sT", "--script-timeout", "5s", LO], "--script-timeout and --script-args need -sC or --script"),
+        (&["-sT", "-sC", "--script-args", "a={b", LO], "bad --script-args: unclosed '{' in --script-args"),
         (&["-PS22", LO], "-PS (TCP SYN ping) is not supported yet"),
         // Families: a scan is IPv4 or, with -6, IPv6 (as in nmap).
         (&["-sT", "::1"], "an IPv6 address; scan IPv6 targets with -6"),

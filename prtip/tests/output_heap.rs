@@ -71,6 +71,7 @@ fn tarpit(open: u16) -> HostResult {
             extra: Vec::new(),
         },
         os: None,
+        scripts: None,
     }
 }
 

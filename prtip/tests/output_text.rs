@@ -90,6 +90,7 @@ fn compare(open_count: usize, closed_count: usize, reason: bool) {
         end: SystemTime::now(),
         ports: PortTable::default(),
         os: None,
+        scripts: None,
     };
     let svc = |p: u16| {
         table

@@ -83,6 +83,7 @@ fn up_host(name: Option<&str>) -> HostResult {
         end: SystemTime::now(),
         ports: PortTable::default(),
         os: None,
+        scripts: None,
     }
 }
 

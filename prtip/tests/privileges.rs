@@ -112,4 +112,20 @@ fn raw_and_connect_scans_drop_every_capability() {
         "127.0.0.1",
     ]);
     assert!(connect.contains(&format!("{port}/tcp open")), "{connect}");
+    // The script thread starts before the scan drops its rights, and drops
+    // its own first.
+    let scripts = threads_hold_nothing(&[
+        "-sS",
+        "-sC",
+        "--script-timeout",
+        "5s",
+        "-n",
+        "-Pn",
+        "--max-rate",
+        "1000",
+        "-p",
+        &ports,
+        "127.0.0.1",
+    ]);
+    assert!(scripts.contains(&format!("{port}/tcp open")), "{scripts}");
 }

@@ -137,6 +137,7 @@ impl SqliteStore {
                 extra: self.extra(id)?,
             },
             os: self.os(id)?,
+            scripts: None,
         })
     }
 

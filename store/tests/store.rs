@@ -97,6 +97,7 @@ fn host() -> HostResult {
             distance: Some(0),
             failure: None,
         })),
+        scripts: None,
     }
 }
 

@@ -316,6 +316,7 @@ pub fn report(
         end: SystemTime::now(),
         ports,
         os: None,
+        scripts: None,
     })
 }
 

@@ -19,6 +19,7 @@ mod udp;
 mod verdict;
 
 pub use exchange::RESPONSE_CAP;
+pub use tls::{connector as tls_connector, server_name as tls_server_name};
 pub use verdict::{PortVerdict, Verdict};
 
 use std::net::{IpAddr, SocketAddr, SocketAddrV6};

@@ -54,8 +54,9 @@ impl ServerCertVerifier for AcceptAnything {
     }
 }
 
-/// A connector shared by every TLS probe of a scan.
-pub(crate) fn connector() -> Result<TlsConnector, rustls::Error> {
+/// A connector shared by every TLS probe of a scan (and by NSE's script
+/// sockets).
+pub fn connector() -> Result<TlsConnector, rustls::Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let schemes = provider
         .signature_verification_algorithms
@@ -70,7 +71,7 @@ pub(crate) fn connector() -> Result<TlsConnector, rustls::Error> {
 
 /// The name sent in SNI: the host name when the user gave one, else the
 /// address (rustls then sends no SNI, as for any IP literal).
-pub(crate) fn server_name(host: Option<&str>, addr: std::net::IpAddr) -> ServerName<'static> {
+pub fn server_name(host: Option<&str>, addr: std::net::IpAddr) -> ServerName<'static> {
     host.and_then(|h| ServerName::try_from(h.to_owned()).ok())
         .unwrap_or_else(|| ServerName::IpAddress(addr.into()))
 }

@@ -239,6 +239,7 @@ mod tests {
                 ..PortTable::default()
             },
             os: None,
+            scripts: None,
         }
     }
 

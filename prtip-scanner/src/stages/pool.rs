@@ -148,6 +148,7 @@ mod tests {
             end: SystemTime::UNIX_EPOCH,
             ports: PortTable::default(),
             os: None,
+            scripts: None,
         }
     }
 

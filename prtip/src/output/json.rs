@@ -26,6 +26,7 @@
 //! | `service.method` | `table` (guessed from the port number) or `probed` (-sV) |
 //! | `service.conf` | confidence 0-10, as nmap's XML `conf` |
 //! | `service.tunnel` | `"ssl"` when the service was found inside TLS |
+//! | `host.scripts` | NSE results (only with scripts): `ports` (`port`, `protocol`, `results`) and `host`, each result `id`, `output` (nmap's text) and `elements` (the structure: `{"key", "value"}` or `{"key", "table": [...]}`, `null` for a text-only result) |
 //! | `stats.elapsed` | seconds, fractional |
 
 use std::io::{self, Write};
@@ -109,6 +110,8 @@ struct HostLine<'a> {
     extraports: Vec<ExtraJson>,
     #[serde(skip_serializing_if = "Option::is_none")]
     os: Option<OsJson<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scripts: Option<super::scripts::ScriptsJson<'a>>,
 }
 
 #[derive(Serialize)]
@@ -334,6 +337,7 @@ impl<W: Write> ResultSink for JsonSink<W> {
                 })
                 .collect(),
             os: host.os.as_deref().map(|os| os_json(os, self.os_printing)),
+            scripts: host.scripts.as_deref().map(super::scripts::ScriptsJson),
         };
         self.line(&line)
     }

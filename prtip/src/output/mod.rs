@@ -25,6 +25,7 @@ pub mod normal;
 pub mod os;
 pub mod xml;
 
+mod scripts;
 mod text;
 pub(crate) mod time;
 

@@ -9,7 +9,7 @@ use std::io::{self, Write};
 
 use super::os::OsPrinting;
 use prtip_core::result::{
-    HostResult, HostStatus, OsReport, PortResult, ResultSink, RunInfo, RunStats,
+    HostResult, HostStatus, OsReport, PortResult, ResultSink, RunInfo, RunStats, ScriptResults,
 };
 
 use super::not_begun;
@@ -156,7 +156,7 @@ fn host_block(run: &RunInfo, host: &HostResult, out: &mut Spill<'_>) {
         not_shown_line(host, out);
         out.push('\n');
         if !table.shown.is_empty() {
-            port_table(run, &table.shown, out);
+            port_table(run, &table.shown, host.scripts.as_deref(), out);
         }
     }
     if let Some(os) = &host.os {
@@ -164,6 +164,9 @@ fn host_block(run: &RunInfo, host: &HostResult, out: &mut Spill<'_>) {
     }
     if total > 0 && !table.shown.is_empty() {
         service_info_line(host, out);
+    }
+    if let Some(scripts) = &host.scripts {
+        super::scripts::host_section(&scripts.host, out);
     }
     out.push('\n');
 }
@@ -223,7 +226,12 @@ fn not_shown_line(host: &HostResult, out: &mut String) {
 /// need every row, but rows are not kept: each is formatted once to measure
 /// and again to write, so a host with every port open costs no memory per
 /// port here.
-fn port_table(run: &RunInfo, ports: &[PortResult], out: &mut Spill<'_>) {
+fn port_table(
+    run: &RunInfo,
+    ports: &[PortResult],
+    scripts: Option<&ScriptResults>,
+    out: &mut Spill<'_>,
+) {
     let mut header = vec!["PORT", "STATE", "SERVICE"];
     if run.reason {
         header.push("REASON");
@@ -243,6 +251,9 @@ fn port_table(run: &RunInfo, ports: &[PortResult], out: &mut Spill<'_>) {
     for port in ports {
         port_row(run, port, &mut row);
         table_row(&row, &widths, out);
+        if let Some(sr) = scripts {
+            super::scripts::normal_lines(sr.of_port(port.protocol, port.port), out);
+        }
         out.spill_if_full();
     }
 }

@@ -57,6 +57,7 @@ fn host(addr: [u8; 4], name: Option<&str>, reason: Reason, latency_us: Option<u6
         end: t0(),
         ports: PortTable::default(),
         os: None,
+        scripts: None,
     }
 }
 

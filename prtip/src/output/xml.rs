@@ -19,7 +19,8 @@ use std::net::IpAddr;
 
 use super::os::OsPrinting;
 use prtip_core::result::{
-    HostResult, HostStatus, OsReport, PortResult, ResultSink, RunInfo, RunStats, ServiceInfo,
+    HostResult, HostStatus, OsReport, PortResult, ResultSink, RunInfo, RunStats, ScriptResults,
+    ServiceInfo,
 };
 
 use super::not_begun;
@@ -228,6 +229,11 @@ fn host_element(run: &RunInfo, host: &HostResult, s: &mut Spill<'_>) {
     if let Some(os) = host.os.as_deref().filter(|_| up) {
         os_element(os, OsPrinting::of(run), s);
     }
+    if let Some(sr) = host.scripts.as_deref().filter(|sr| !sr.host.is_empty()) {
+        s.push_str("<hostscript>");
+        super::scripts::xml_elements(&sr.host, s);
+        s.push_str("</hostscript>\n");
+    }
     s.push_str("</host>\n");
 }
 
@@ -318,13 +324,13 @@ fn ports_element(host: &HostResult, s: &mut Spill<'_>) {
         s.push_str("</extraports>\n");
     }
     for port in &host.ports.shown {
-        port_element(port, s);
+        port_element(port, host.scripts.as_deref(), s);
         s.spill_if_full();
     }
     s.push_str("</ports>\n");
 }
 
-fn port_element(port: &PortResult, s: &mut String) {
+fn port_element(port: &PortResult, scripts: Option<&ScriptResults>, s: &mut String) {
     let _ = write!(
         s,
         "<port protocol=\"{}\" portid=\"{}\"><state state=\"{}\" reason=\"{}\" reason_ttl=\"{}\"/>",
@@ -336,6 +342,9 @@ fn port_element(port: &PortResult, s: &mut String) {
     );
     if let Some(svc) = &port.service {
         service_element(svc, s);
+    }
+    if let Some(sr) = scripts {
+        super::scripts::xml_elements(sr.of_port(port.protocol, port.port), s);
     }
     s.push_str("</port>\n");
 }

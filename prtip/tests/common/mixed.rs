@@ -183,6 +183,7 @@ impl MixedPorts {
             end: SystemTime::now(),
             ports: PortTable::merge(tcp.finish(), udp.finish(), threshold, false),
             os: None,
+            scripts: None,
         }
     }
 }

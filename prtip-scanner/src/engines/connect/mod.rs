@@ -250,6 +250,7 @@ impl ConnectScanner {
                 end: SystemTime::now(),
                 ports,
                 os: None,
+                scripts: None,
             })
         }))
     }
