@@ -120,7 +120,7 @@ pub enum Phase {
 
 impl Phase {
     /// Every phase, in report order.
-    pub const ALL: [Phase; 13] = [
+    pub const ALL: [Phase; 14] = [
         Phase::ArgumentParsing,
         Phase::TargetExpansion,
         Phase::DatabaseLoad,

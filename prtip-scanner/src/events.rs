@@ -309,6 +309,7 @@ mod tests {
                 candidates: vec![guess("Linux 5.0 - 5.14", 98), guess("Linux 4.15", 95)],
                 ..OsReport::default()
             })),
+            scripts: None,
         };
         let (events, listener) = Events::channel(8);
         events.host_detected(&host);

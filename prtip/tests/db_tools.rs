@@ -332,6 +332,7 @@ fn host(
                 .collect(),
         },
         os: None,
+        scripts: None,
     }
 }
 

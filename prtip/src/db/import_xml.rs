@@ -337,6 +337,7 @@ impl Parser<'_> {
             end: at("endtime")?,
             ports: PortTable::default(),
             os: None,
+            scripts: None,
         });
         Ok(())
     }
