@@ -11,6 +11,7 @@ pub mod output;
 pub mod panics;
 pub mod portdb;
 pub mod progress;
+pub mod scan;
 pub mod scripts;
 pub mod settings;
 mod sys;
