@@ -102,6 +102,8 @@ pub enum Reason {
     RejectRoute,
     /// ICMPv6 parameter problem.
     ParamProblem,
+    /// ICMP address mask reply (`-PM`).
+    AddressMaskReply,
 }
 
 impl Reason {
@@ -129,6 +131,7 @@ impl Reason {
             Reason::BeyondScope => "beyond-scope",
             Reason::RejectRoute => "reject-route",
             Reason::ParamProblem => "param-problem",
+            Reason::AddressMaskReply => "addressmask-reply",
         }
     }
 }

@@ -47,6 +47,7 @@ fn config() -> SynConfig {
         shard: None,
         ttl: 64,
         probe: TcpProbe::SYN,
+        ping: Default::default(),
     }
 }
 

@@ -64,6 +64,10 @@ pub struct Args {
     pub ping_only: bool,
     #[arg(long = "Pn")]
     pub no_ping: bool,
+    /// `-PS`, `-PE`... and `--disable-arp-ping`, `--send-ip`: taken out of
+    /// argv before clap, like the raw scan types (`crate::pings`).
+    #[arg(skip)]
+    pub pings: crate::pings::PingArgs,
     #[arg(short = 'O')]
     pub os_detection: bool,
     #[arg(long = "osscan-limit")]
@@ -170,13 +174,7 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("-sL", "list scan"),
     ("-sC", "script scan"),
     ("-sR", "RPC scan"),
-    ("-PS", "TCP SYN ping"),
-    ("-PA", "TCP ACK ping"),
-    ("-PU", "UDP ping"),
     ("-PY", "SCTP ping"),
-    ("-PE", "ICMP echo ping"),
-    ("-PP", "ICMP timestamp ping"),
-    ("-PM", "ICMP netmask ping"),
     ("-PO", "IP protocol ping"),
     ("-PR", "ARP ping"),
     ("-oS", "script kiddie output"),
@@ -219,7 +217,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("--privileged", "privilege overrides"),
     ("--unprivileged", "privilege overrides"),
     ("--send-eth", "raw ethernet sending"),
-    ("--send-ip", "raw IP sending"),
     ("--stylesheet", "XML stylesheets"),
     ("--webxml", "XML stylesheets"),
     ("--no-stylesheet", "XML stylesheets"),
@@ -329,8 +326,10 @@ fn is_count_with_level(s: &str, letter: char) -> bool {
 pub fn parse(raw: impl IntoIterator<Item = OsString>) -> Result<Args, UsageError> {
     let mut argv = normalize(raw)?;
     let raw_scan = crate::tcpscan::take_raw_scan_options(&mut argv)?;
+    let pings = crate::pings::take_ping_options(&mut argv);
     let mut args = Args::try_parse_from(argv).map_err(|e| UsageError(one_line(&e)))?;
     raw_scan.apply(&mut args);
+    args.pings = pings;
     if args.port_specs.len() > 1 {
         return Err(UsageError(
             "only one -p option is allowed; separate ports with commas".to_string(),
@@ -392,6 +391,12 @@ TARGET SPECIFICATION
 HOST DISCOVERY
     -sn                   Discover hosts only; no port scan.
     -Pn                   Treat every host as up; skip discovery.
+    -PS[ports], -PA[ports]  TCP SYN / ACK ping to these ports (default 80).
+    -PU[ports]            UDP ping to these ports (default 40125).
+    -PE, -PP, -PM         ICMP echo, timestamp, address mask ping (the last two IPv4 only).
+                          Any of these replaces the default probes (echo, SYN to 443,
+                          ACK to 80, timestamp); they need raw-socket privileges.
+    --disable-arp-ping, --send-ip  Accepted (prtip always pings at the IP layer).
     -n                    Never do reverse DNS resolution.
 
 SCAN TECHNIQUES
@@ -620,7 +625,8 @@ mod tests {
     #[test]
     fn unsupported_flags_are_refused_by_name() {
         assert_eq!(err("-sO x"), "-sO (IP protocol scan) is not supported yet");
-        assert_eq!(err("-PS22 x"), "-PS (TCP SYN ping) is not supported yet");
+        assert_eq!(err("-PR x"), "-PR (ARP ping) is not supported yet");
+        assert_eq!(err("-PO1,2 x"), "-PO (IP protocol ping) is not supported yet");
         assert_eq!(
             err("--script=default x"),
             "--script (NSE scripts) is not supported yet"

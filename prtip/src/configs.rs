@@ -60,6 +60,7 @@ pub fn engine(settings: &Settings, ports: &ScanPorts) -> Result<EngineConfig, St
                 .clone()
                 .unwrap_or_else(|| Arc::new(PayloadDb::builtin())),
             defeat_icmp_ratelimit: u.defeat_icmp_ratelimit,
+            ping: settings.ping.clone().unwrap_or_default(),
         }),
         _ => None,
     };
@@ -96,6 +97,7 @@ fn tcp_engine(
             shard: settings.shard,
             ports: Arc::clone(ports),
             probe,
+            ping: settings.ping.clone().unwrap_or_default(),
         }),
     })
 }

@@ -9,6 +9,7 @@ pub mod db;
 pub mod memreport;
 pub mod output;
 pub mod panics;
+pub mod pings;
 pub mod portdb;
 pub mod progress;
 pub mod settings;

@@ -40,6 +40,8 @@ pub struct Settings {
     pub family: Family,
     pub ping_only: bool,
     pub no_ping: bool,
+    /// Discovery's probes (`-PS`, `-PE`...); `None`: nmap's default set.
+    pub ping: Option<prtip_scanner::engines::ping::PingProbes>,
     pub no_dns: bool,
     pub ports: PortRequest,
     /// nmap-services file to read, if one exists (ports and service names).
@@ -525,6 +527,7 @@ impl Settings {
             family: if args.ipv6 { Family::V6 } else { Family::V4 },
             ping_only: args.ping_only,
             no_ping: args.no_ping,
+            ping: crate::pings::ping_probes(args, privileged)?,
             no_dns: args.no_dns,
             ports,
             services_file,

@@ -4,7 +4,7 @@ use crate::Error;
 use prtip_core::result::{HostStatus, OsNotIdeal, PortState, Protocol, Reason, ServiceMethod};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-const REASONS: [Reason; 21] = [
+const REASONS: [Reason; 22] = [
     Reason::SynAck,
     Reason::Reset,
     Reason::ConnRefused,
@@ -26,6 +26,7 @@ const REASONS: [Reason; 21] = [
     Reason::BeyondScope,
     Reason::RejectRoute,
     Reason::ParamProblem,
+    Reason::AddressMaskReply,
 ];
 
 /// nmap's scan type names (XML `scaninfo type`); `RunInfo` wants them static.

@@ -6,7 +6,10 @@
 
 use std::net::Ipv4Addr;
 
-use super::icmp::{build_ipv4_icmp, IcmpMessage, ICMP_ECHO_REQUEST, ICMP_TIMESTAMP_REQUEST};
+use super::icmp::{
+    build_ipv4_icmp, IcmpMessage, ICMP_ADDRESS_MASK_REQUEST, ICMP_ECHO_REQUEST,
+    ICMP_TIMESTAMP_REQUEST,
+};
 use super::icmpv6::{build_ipv6_icmpv6, ICMPV6_ECHO_REQUEST};
 use super::ipv4::{Ipv4Fields, IPV4_HEADER_LEN};
 use super::ipv6::{Ipv6Header, IPV6_HEADER_LEN};
@@ -31,6 +34,8 @@ pub const TCP_NO_OPTIONS_LEN: usize = IPV4_HEADER_LEN + TCP_HEADER_LEN;
 pub const ICMP_ECHO_LEN: usize = IPV4_HEADER_LEN + 8;
 /// Bytes written by [`build_icmp_timestamp`]: IPv4 (20) + timestamp message (20).
 pub const ICMP_TIMESTAMP_LEN: usize = IPV4_HEADER_LEN + 20;
+/// Length of an ICMP address mask request (IPv4 + 8-byte header + 4-byte mask).
+pub const ICMP_MASK_LEN: usize = IPV4_HEADER_LEN + 12;
 
 const MSS_OPTION_LEN: usize = 4;
 
@@ -269,5 +274,15 @@ pub fn build_icmp_echo(buf: &mut [u8], ip: &Ipv4Fields, id: u16, seq: u16) -> Op
 pub fn build_icmp_timestamp(buf: &mut [u8], ip: &Ipv4Fields, id: u16, seq: u16) -> Option<usize> {
     let zero_timestamps = [0u8; ICMP_TIMESTAMP_LEN - ICMP_ECHO_LEN];
     let msg = IcmpMessage::echo(ICMP_TIMESTAMP_REQUEST, 0, id, seq, &zero_timestamps);
+    build_ipv4_icmp(buf, &ip.header(), &msg)
+}
+
+/// Builds an ICMP address mask request (type 17) with a zero mask, like
+/// nmap's `-PM`.
+///
+/// Returns the packet length ([`ICMP_MASK_LEN`]), or `None` if `buf` is too short.
+pub fn build_icmp_mask(buf: &mut [u8], ip: &Ipv4Fields, id: u16, seq: u16) -> Option<usize> {
+    let zero_mask = [0u8; ICMP_MASK_LEN - ICMP_ECHO_LEN];
+    let msg = IcmpMessage::echo(ICMP_ADDRESS_MASK_REQUEST, 0, id, seq, &zero_mask);
     build_ipv4_icmp(buf, &ip.header(), &msg)
 }

@@ -29,6 +29,7 @@ pub enum HostReason {
     TimestampReply = 4,
     Unreachable = 5,
     UdpResponse = 6,
+    MaskReply = 7,
 }
 
 impl HostReason {
@@ -40,6 +41,7 @@ impl HostReason {
             4 => HostReason::TimestampReply,
             5 => HostReason::Unreachable,
             6 => HostReason::UdpResponse,
+            7 => HostReason::MaskReply,
             _ => return None,
         })
     }
@@ -53,6 +55,7 @@ impl HostReason {
             HostReason::TimestampReply => Reason::TimestampReply,
             HostReason::Unreachable => Reason::PortUnreach,
             HostReason::UdpResponse => Reason::UdpResponse,
+            HostReason::MaskReply => Reason::AddressMaskReply,
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod connect;
 pub mod hosts;
 pub mod icmp;
 pub mod pair;
+pub mod ping;
 pub mod portindex;
 pub mod send;
 pub mod syn;
@@ -52,6 +53,7 @@ pub fn open(
                 shard: None,
                 ports: Arc::new(prtip_core::ports::PortList::new()),
                 probe: syn::TcpProbe::SYN,
+                ping: u.ping.clone(),
             };
             let first: Arc<dyn Engine> = Arc::new(syn::open(finder, first_target, stop.clone())?);
             let second = udp::open(u, first_target, stop)?;

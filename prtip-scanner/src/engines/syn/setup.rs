@@ -4,7 +4,8 @@
 use super::{SynConfig, SynScanner, TcpProbe};
 use crate::cancel::StopFlag;
 use crate::error::ScanError;
-use crate::net::raw::{Family, RawIo, Transport, SCAN_RCVBUF_BYTES};
+use crate::engines::ping::PingProbes;
+use crate::net::raw::{Family, RawIo, SCAN_RCVBUF_BYTES};
 use crate::net::route;
 use prtip_core::config::Timing;
 use prtip_core::cookie::DEFAULT_SOURCE_PORT_RANGE;
@@ -29,6 +30,8 @@ pub struct SynSetup {
     pub ports: Arc<PortList>,
     /// The TCP scan type (`-sS` unless `-sA`, `-sF`, `--scanflags`...).
     pub probe: TcpProbe,
+    /// Host discovery's probes.
+    pub ping: PingProbes,
 }
 
 /// Opens the raw sockets and returns the engine. Each target's source
@@ -45,7 +48,7 @@ pub fn open(
     let io = RawIo::open_for(
         setup.interface.as_deref(),
         Family::of(source),
-        Transport::Tcp,
+        super::discovery::transport(&setup.ping),
         SCAN_RCVBUF_BYTES,
     )
     .map_err(|source| ScanError::RawSockets {
@@ -69,6 +72,7 @@ pub fn open(
         shard: setup.shard,
         ttl: DEFAULT_TTL,
         probe: setup.probe,
+        ping: setup.ping,
     };
     Ok(SynScanner::new(Arc::new(io), cfg, &setup.ports, stop))
 }

@@ -65,6 +65,8 @@ pub struct UdpSetup {
     /// `--defeat-icmp-ratelimit`: do not wait out ICMP rate limits; silent
     /// ports are reported closed|filtered.
     pub defeat_icmp_ratelimit: bool,
+    /// The probes of the raw discovery that runs first (unless `-Pn`).
+    pub ping: crate::engines::ping::PingProbes,
 }
 
 /// Settings of a UDP scan with every address and secret resolved.
