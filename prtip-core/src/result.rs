@@ -512,6 +512,8 @@ fn nmap_reason_order(mut found: Vec<ExtraReason>) -> Vec<ExtraReason> {
 pub enum HostStatus {
     Up,
     Down,
+    /// Never probed: a list scan (`-sL`).
+    Unknown,
 }
 
 impl HostStatus {
@@ -519,6 +521,7 @@ impl HostStatus {
         match self {
             HostStatus::Up => "up",
             HostStatus::Down => "down",
+            HostStatus::Unknown => "unknown",
         }
     }
 }

@@ -171,7 +171,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("-sY", "SCTP INIT scan"),
     ("-sZ", "SCTP COOKIE-ECHO scan"),
     ("-sO", "IP protocol scan"),
-    ("-sL", "list scan"),
     ("-sC", "script scan"),
     ("-sR", "RPC scan"),
     ("-PY", "SCTP ping"),
@@ -271,7 +270,7 @@ pub fn normalize(raw: impl IntoIterator<Item = OsString>) -> Result<Vec<OsString
         }
         match s.as_str() {
             "-sS" | "-sT" | "-sU" | "-sA" | "-sW" | "-sM" | "-sN" | "-sF" | "-sX" | "-sV"
-            | "-sn" | "-Pn" | "-oN" | "-oG" | "-oX" | "-oJ" | "-oA" | "-iL" => {
+            | "-sL" | "-sn" | "-Pn" | "-oN" | "-oG" | "-oX" | "-oJ" | "-oA" | "-iL" => {
                 out.push(format!("-{s}").into())
             }
             // Older nmap spellings of the same options.
@@ -329,6 +328,8 @@ pub fn parse(raw: impl IntoIterator<Item = OsString>) -> Result<Args, UsageError
     let pings = crate::pings::take_ping_options(&mut argv);
     let mut args = Args::try_parse_from(argv).map_err(|e| UsageError(one_line(&e)))?;
     raw_scan.apply(&mut args);
+    // A list scan is no port scan (what -sn says too).
+    args.ping_only |= pings.list;
     args.pings = pings;
     if args.port_specs.len() > 1 {
         return Err(UsageError(
@@ -389,6 +390,7 @@ TARGET SPECIFICATION
     -6                    Scan IPv6 targets (names resolve to IPv6 addresses).
 
 HOST DISCOVERY
+    -sL                   List the targets (with reverse DNS unless -n); send them nothing.
     -sn                   Discover hosts only; no port scan.
     -Pn                   Treat every host as up; skip discovery.
     -PS[ports], -PA[ports]  TCP SYN / ACK ping to these ports (default 80).

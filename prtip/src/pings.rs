@@ -18,6 +18,8 @@ pub struct PingArgs {
     pub disable_arp_ping: bool,
     /// `--send-ip`: accepted; prtip always sends at the IP layer.
     pub send_ip: bool,
+    /// `-sL`: list the targets (with reverse DNS) and send them nothing.
+    pub list: bool,
 }
 
 /// The ping types this module reads (`-PR`, `-PY` and `-PO` are refused by
@@ -38,6 +40,8 @@ pub fn take_ping_options(argv: &mut Vec<OsString>) -> PingArgs {
             }
             Some("--disable-arp-ping") => out.disable_arp_ping = true,
             Some("--send-ip") => out.send_ip = true,
+            // As `cli::normalize` leaves `-sL`.
+            Some("--sL") => out.list = true,
             Some(s) if TYPES.iter().any(|t| s.starts_with(t)) => out.types.push(s.to_string()),
             _ => kept.push(arg),
         }
@@ -51,7 +55,8 @@ pub fn take_ping_options(argv: &mut Vec<OsString>) -> PingArgs {
 /// nmap); otherwise exactly the types given.
 pub fn ping_probes(args: &Args, privileged: bool) -> Result<Option<PingProbes>, UsageError> {
     let given = &args.pings.types;
-    if given.is_empty() || args.no_ping {
+    // -sL sends nothing: the ping types are moot, as in nmap.
+    if given.is_empty() || args.no_ping || args.pings.list {
         return Ok(None);
     }
     let first = &given[0][..3];
@@ -94,6 +99,28 @@ pub fn ping_probes(args: &Args, privileged: bool) -> Result<Option<PingProbes>, 
         list.dedup();
     }
     Ok(Some(p))
+}
+
+/// `-sL` lists targets: with a port scan or a stage there would be nothing
+/// to list. nmap quits on the same combinations (and ignores `-sV`).
+pub fn refuse_list_conflicts(args: &Args) -> Result<(), UsageError> {
+    if !args.pings.list {
+        return Ok(());
+    }
+    let conflict = if crate::tcpscan::any_tcp_flag(args) || args.udp_scan {
+        "a scan type (-sS, -sT, -sU...)"
+    } else if args.ports.is_some() || args.fast || args.top_ports.is_some() {
+        "-p, -F or --top-ports"
+    } else if args.version_scan || args.os_detection {
+        "-sV or -O"
+    } else if args.scanflags.is_some() {
+        "--scanflags"
+    } else {
+        return Ok(());
+    };
+    Err(UsageError(format!(
+        "-sL (list scan) sends nothing to the targets; it cannot be combined with {conflict}"
+    )))
 }
 
 /// The port list of `-PS`, `-PA` or `-PU` (`default` when none): `-p`'s
@@ -153,6 +180,24 @@ mod tests {
         assert!(p.ack.is_empty() && p.udp.is_empty());
         // -Pn skips discovery: the types are moot, as in nmap.
         assert_eq!(probes("-Pn -PS22 x"), Ok(None));
+    }
+
+    #[test]
+    fn list_scan_is_alone_like_nmaps() {
+        let a = args("-sL -PE -n x");
+        assert!(a.pings.list && a.ping_only);
+        assert_eq!(ping_probes(&a, false).map_err(|e| e.0), Ok(None));
+        assert_eq!(refuse_list_conflicts(&a), Ok(()));
+        for (cmd, want) in [
+            ("-sL -sS x", "a scan type"),
+            ("-sL -sU x", "a scan type"),
+            ("-sL -p 22 x", "-p, -F"),
+            ("-sL -sV x", "-sV or -O"),
+        ] {
+            let e = refuse_list_conflicts(&args(cmd)).expect_err(cmd).0;
+            assert!(e.starts_with("-sL (list scan)"), "{cmd}: {e}");
+            assert!(e.contains(want), "{cmd}: {e}");
+        }
     }
 
     #[test]

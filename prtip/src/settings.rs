@@ -42,6 +42,8 @@ pub struct Settings {
     pub no_ping: bool,
     /// Discovery's probes (`-PS`, `-PE`...); `None`: nmap's default set.
     pub ping: Option<prtip_scanner::engines::ping::PingProbes>,
+    /// `-sL`: list the targets, send nothing (`ping_only` is set too).
+    pub list_only: bool,
     pub no_dns: bool,
     pub ports: PortRequest,
     /// nmap-services file to read, if one exists (ports and service names).
@@ -449,6 +451,7 @@ impl Settings {
 
     /// As [`Settings::from_args`], with the privilege given.
     pub fn from_args_with(args: &Args, privileged: bool) -> Result<Settings, UsageError> {
+        crate::pings::refuse_list_conflicts(args)?;
         let (tcp, notice) = tcp_from(args, privileged)?;
         let udp = udp_from(args, privileged)?;
         let version = version_from(args)?;
@@ -528,6 +531,7 @@ impl Settings {
             ping_only: args.ping_only,
             no_ping: args.no_ping,
             ping: crate::pings::ping_probes(args, privileged)?,
+            list_only: args.pings.list,
             no_dns: args.no_dns,
             ports,
             services_file,

@@ -77,7 +77,7 @@ pub fn protocol(name: &str) -> Result<Protocol, Error> {
 
 pub fn host_status(name: &str) -> Result<HostStatus, Error> {
     find(
-        &[HostStatus::Up, HostStatus::Down],
+        &[HostStatus::Up, HostStatus::Down, HostStatus::Unknown],
         name,
         HostStatus::as_str,
         "host status",

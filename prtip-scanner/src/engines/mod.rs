@@ -5,6 +5,7 @@
 pub mod connect;
 pub mod hosts;
 pub mod icmp;
+pub mod list;
 pub mod pair;
 pub mod ping;
 pub mod portindex;
@@ -31,6 +32,8 @@ pub enum EngineConfig {
         tcp: Box<EngineConfig>,
         udp: udp::UdpSetup,
     },
+    /// `-sL`: list the targets, send nothing.
+    List,
 }
 
 /// Opens the engine `cfg` names. `first_target` lets the raw engines pick
@@ -59,6 +62,7 @@ pub fn open(
             let second = udp::open(u, first_target, stop)?;
             Arc::new(pair::PairEngine::new(first, false, second))
         }
+        EngineConfig::List => Arc::new(list::ListEngine::new(stop)),
         EngineConfig::Both { tcp, udp } => {
             let first = open(*tcp, first_target, stop.clone())?;
             let second = udp::open(udp, first_target, stop)?;
