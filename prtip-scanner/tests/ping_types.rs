@@ -84,6 +84,7 @@ fn config(ping: PingProbes) -> SynConfig {
         ttl: 64,
         probe: TcpProbe::SYN,
         ping,
+        badsum: false,
     }
 }
 

@@ -74,6 +74,7 @@ fn config(probe: TcpProbe) -> SynConfig {
         ttl: 64,
         probe,
         ping: Default::default(),
+        badsum: false,
     }
 }
 

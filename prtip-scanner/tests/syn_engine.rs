@@ -38,6 +38,7 @@ fn config(timing: Timing) -> SynConfig {
         ttl: 64,
         probe: TcpProbe::SYN,
         ping: Default::default(),
+        badsum: false,
     }
 }
 

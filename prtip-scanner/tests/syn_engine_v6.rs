@@ -48,6 +48,7 @@ fn config() -> SynConfig {
         ttl: 64,
         probe: TcpProbe::SYN,
         ping: Default::default(),
+        badsum: false,
     }
 }
 

@@ -64,6 +64,7 @@ fn scan(ports: &[u16]) -> HostResult {
         payloads: Arc::new(PayloadDb::default()),
         defeat_icmp_ratelimit: false,
         ping: Default::default(),
+        shape: Default::default(),
     };
     let scanner = open_scanner(setup, Some(IpAddr::V6(LO6)), StopFlag::new()).expect("engine");
     let mut out = Vec::new();

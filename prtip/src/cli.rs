@@ -68,6 +68,9 @@ pub struct Args {
     /// argv before clap, like the raw scan types (`crate::pings`).
     #[arg(skip)]
     pub pings: crate::pings::PingArgs,
+    /// `-g`, `--ttl`, `--badsum`: taken out of argv before clap (`crate::audit`).
+    #[arg(skip)]
+    pub audit: crate::audit::AuditArgs,
     #[arg(short = 'O')]
     pub os_detection: bool,
     #[arg(long = "osscan-limit")]
@@ -183,19 +186,15 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("-r", "sequential port order"),
     ("-f", "fragmentation"),
     ("-D", "decoys"),
-    ("-g", "source port"),
     ("-R", "reverse DNS for all hosts"),
     ("--script", "NSE scripts"),
     ("--script-args", "NSE scripts"),
     ("--traceroute", "traceroute"),
-    ("--source-port", "source port"),
     ("--data-length", "padding"),
     ("--data", "custom payloads"),
     ("--data-string", "custom payloads"),
-    ("--ttl", "custom TTL"),
     ("--mtu", "fragmentation"),
     ("--spoof-mac", "MAC spoofing"),
-    ("--badsum", "bad checksums"),
     ("--resume", "resuming scans"),
     ("--append-output", "appending output"),
     ("--iflist", "interface listing"),
@@ -326,11 +325,13 @@ pub fn parse(raw: impl IntoIterator<Item = OsString>) -> Result<Args, UsageError
     let mut argv = normalize(raw)?;
     let raw_scan = crate::tcpscan::take_raw_scan_options(&mut argv)?;
     let pings = crate::pings::take_ping_options(&mut argv);
+    let audit = crate::audit::take_audit_options(&mut argv)?;
     let mut args = Args::try_parse_from(argv).map_err(|e| UsageError(one_line(&e)))?;
     raw_scan.apply(&mut args);
     // A list scan is no port scan (what -sn says too).
     args.ping_only |= pings.list;
     args.pings = pings;
+    args.audit = audit;
     if args.port_specs.len() > 1 {
         return Err(UsageError(
             "only one -p option is allowed; separate ports with commas".to_string(),
@@ -458,6 +459,11 @@ TIMING AND PERFORMANCE
 SOURCE
     -e <interface>        Send through this interface.
     -S <address>          Use this source address.
+
+FIREWALL AUDIT (raw probes: port scan and discovery)
+    -g, --source-port <port>  Send every probe from this port.
+    --ttl <0-255>         Time to live (IPv6 hop limit) of every probe.
+    --badsum              Send TCP and UDP probes with a wrong checksum.
 
 OUTPUT
     -oN <file>            Normal output.

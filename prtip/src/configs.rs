@@ -64,6 +64,7 @@ pub fn engine(settings: &Settings, ports: &ScanPorts) -> Result<EngineConfig, St
                 .unwrap_or_else(|| Arc::new(PayloadDb::builtin())),
             defeat_icmp_ratelimit: u.defeat_icmp_ratelimit,
             ping: settings.ping.clone().unwrap_or_default(),
+            shape: settings.shape,
         }),
         _ => None,
     };
@@ -101,6 +102,7 @@ fn tcp_engine(
             ports: Arc::clone(ports),
             probe,
             ping: settings.ping.clone().unwrap_or_default(),
+            shape: settings.shape,
         }),
     })
 }

@@ -44,6 +44,8 @@ pub struct Settings {
     pub ping: Option<prtip_scanner::engines::ping::PingProbes>,
     /// `-sL`: list the targets, send nothing (`ping_only` is set too).
     pub list_only: bool,
+    /// `-g`, `--ttl`, `--badsum`.
+    pub shape: prtip_scanner::engines::shape::ProbeShape,
     pub no_dns: bool,
     pub ports: PortRequest,
     /// nmap-services file to read, if one exists (ports and service names).
@@ -532,6 +534,7 @@ impl Settings {
             no_ping: args.no_ping,
             ping: crate::pings::ping_probes(args, privileged)?,
             list_only: args.pings.list,
+            shape: crate::audit::probe_shape(args, privileged)?,
             no_dns: args.no_dns,
             ports,
             services_file,

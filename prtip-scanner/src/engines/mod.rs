@@ -10,6 +10,7 @@ pub mod pair;
 pub mod ping;
 pub mod portindex;
 pub mod send;
+pub mod shape;
 pub mod syn;
 pub mod udp;
 
@@ -57,6 +58,7 @@ pub fn open(
                 ports: Arc::new(prtip_core::ports::PortList::new()),
                 probe: syn::TcpProbe::SYN,
                 ping: u.ping.clone(),
+                shape: u.shape,
             };
             let first: Arc<dyn Engine> = Arc::new(syn::open(finder, first_target, stop.clone())?);
             let second = udp::open(u, first_target, stop)?;

@@ -89,6 +89,8 @@ pub struct SynConfig {
     pub probe: TcpProbe,
     /// Host discovery's probes (nmap's default set unless `-P` options).
     pub ping: PingProbes,
+    /// `--badsum`: every TCP and UDP probe goes with a wrong checksum.
+    pub badsum: bool,
 }
 
 /// Counters of a finished (or stopped) scan.
@@ -160,6 +162,7 @@ impl SynScanner {
             stop: &self.stop,
             sent: &self.sent,
             gate: RateGate::new(timing),
+            badsum: self.cfg.badsum,
         }
     }
 

@@ -10,7 +10,6 @@ use crate::net::route;
 use prtip_core::config::Timing;
 use prtip_core::cookie::DEFAULT_SOURCE_PORT_RANGE;
 use prtip_core::ports::PortList;
-use prtip_core::wire::DEFAULT_TTL;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -32,6 +31,8 @@ pub struct SynSetup {
     pub probe: TcpProbe,
     /// Host discovery's probes.
     pub ping: PingProbes,
+    /// `-g`, `--ttl`, `--badsum`.
+    pub shape: crate::engines::shape::ProbeShape,
 }
 
 /// Opens the raw sockets and returns the engine. Each target's source
@@ -55,8 +56,10 @@ pub fn open(
         interface: setup.interface.clone(),
         source,
     })?;
-    let (sport_base, sport_range) =
-        route::source_port_window(route::ephemeral_range(), DEFAULT_SOURCE_PORT_RANGE);
+    let (sport_base, sport_range) = setup.shape.source_ports(route::source_port_window(
+        route::ephemeral_range(),
+        DEFAULT_SOURCE_PORT_RANGE,
+    ));
     let seed = match setup.seed {
         Some(s) => s,
         None => u64::from_le_bytes(crate::engines::random_bytes::<8>()?),
@@ -70,9 +73,10 @@ pub fn open(
         key: crate::engines::random_bytes::<16>()?,
         seed,
         shard: setup.shard,
-        ttl: DEFAULT_TTL,
+        ttl: setup.shape.ttl(),
         probe: setup.probe,
         ping: setup.ping,
+        badsum: setup.shape.badsum,
     };
     Ok(SynScanner::new(Arc::new(io), cfg, &setup.ports, stop))
 }
