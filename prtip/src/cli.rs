@@ -634,7 +634,10 @@ mod tests {
     fn unsupported_flags_are_refused_by_name() {
         assert_eq!(err("-sO x"), "-sO (IP protocol scan) is not supported yet");
         assert_eq!(err("-PR x"), "-PR (ARP ping) is not supported yet");
-        assert_eq!(err("-PO1,2 x"), "-PO (IP protocol ping) is not supported yet");
+        assert_eq!(
+            err("-PO1,2 x"),
+            "-PO (IP protocol ping) is not supported yet"
+        );
         assert_eq!(
             err("--script=default x"),
             "--script (NSE scripts) is not supported yet"

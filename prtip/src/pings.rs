@@ -75,9 +75,7 @@ pub fn ping_probes(args: &Args, privileged: bool) -> Result<Option<PingProbes>, 
         let (kind, list) = arg.split_at(3);
         match kind {
             "-PE" | "-PP" | "-PM" if !list.is_empty() => {
-                return Err(UsageError(format!(
-                    "{kind} takes no value (got \"{arg}\")"
-                )))
+                return Err(UsageError(format!("{kind} takes no value (got \"{arg}\")")))
             }
             "-PE" => p.echo = true,
             "-PP" | "-PM" if args.ipv6 => {
@@ -132,13 +130,15 @@ fn ports(kind: &str, list: &str, default: u16) -> Result<Vec<u16>, UsageError> {
     let bad = |why: &str| {
         let shown: String = list.chars().take(40).collect();
         UsageError(format!(
-            "invalid port list for {kind} \"{shown}\": {why} (e.g. {kind}22,80,1000-1010)"
+            "invalid port list for {kind} \"{shown}\": {why} like {kind}22,80,1000-1010"
         ))
     };
     if list.contains(':') {
-        return Err(bad("protocol prefixes (T:, U:) are not allowed here"));
+        return Err(bad(
+            "protocol prefixes (T:, U:) are not allowed here; give ports",
+        ));
     }
-    let spec = PortSpec::parse(list, None).map_err(|e| bad(&e.to_string()))?;
+    let spec = PortSpec::parse(list, None).map_err(|_| bad("expected ports and ranges"))?;
     Ok(spec.tcp.iter().collect())
 }
 

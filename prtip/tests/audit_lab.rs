@@ -69,7 +69,10 @@ fn source_port_and_ttl_are_in_every_probe() {
         ("syn", &["-sS", "-Pn", "-n", "-p", "8081-8083", TARGET]),
         ("udp", &["-sU", "-Pn", "-n", "-p", "U:8081-8083", TARGET]),
         // Discovery: TCP, UDP and ICMP pings.
-        ("ping", &["-sn", "-n", "-PS80", "-PA81", "-PU9", "-PE", TARGET]),
+        (
+            "ping",
+            &["-sn", "-n", "-PS80", "-PA81", "-PU9", "-PE", TARGET],
+        ),
     ];
     for (tag, args) in runs {
         let plain = captured(&lab, &["-v"], args).0;
@@ -89,7 +92,17 @@ fn source_port_and_ttl_are_in_every_probe() {
 fn badsum_spoils_tcp_and_udp_checksums_only() {
     let Some(lab) = lab() else { return };
     lab.listen(TARGET, 8083);
-    let args = ["-sS", "-sU", "-Pn", "-n", "-p", "T:8083,U:9", "-oX", "-", TARGET];
+    let args = [
+        "-sS",
+        "-sU",
+        "-Pn",
+        "-n",
+        "-p",
+        "T:8083,U:9",
+        "-oX",
+        "-",
+        TARGET,
+    ];
     let (plain, plain_xml) = captured(&lab, &["-vv"], &args);
     let with: Vec<&str> = ["--badsum"].iter().chain(&args).copied().collect();
     let (lines, xml_text) = captured(&lab, &["-vv"], &with);
@@ -109,5 +122,8 @@ fn badsum_spoils_tcp_and_udp_checksums_only() {
     };
     let state = |s: &str| Some(s.to_string());
     assert_eq!(states(&plain_xml), (state("open"), state("closed")));
-    assert_eq!(states(&xml_text), (state("filtered"), state("open|filtered")));
+    assert_eq!(
+        states(&xml_text),
+        (state("filtered"), state("open|filtered"))
+    );
 }

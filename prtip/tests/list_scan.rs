@@ -93,7 +93,10 @@ fn list_scan_output_is_nmaps_in_every_format() {
         let n = if targets.len() == 1 { 1 } else { 4 };
         assert_eq!(xml_hosts(&x_ours).len(), n, "{x_ours}");
         if n == 1 {
-            assert!(ours.contains("scan report for localhost (127.0.0.1)"), "{ours}");
+            assert!(
+                ours.contains("scan report for localhost (127.0.0.1)"),
+                "{ours}"
+            );
         }
     }
 }

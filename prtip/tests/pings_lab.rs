@@ -171,7 +171,12 @@ const RUNS: [Run; 9] = [
         &HOSTS,
         &[(ALL, "syn-ack"), (NO_ICMP, "reset")],
     ),
-    ("ack", &["-PA"], &HOSTS, &[(ALL, "reset"), (NO_ICMP, "reset")]),
+    (
+        "ack",
+        &["-PA"],
+        &HOSTS,
+        &[(ALL, "reset"), (NO_ICMP, "reset")],
+    ),
     (
         "udp",
         &["-PU"],

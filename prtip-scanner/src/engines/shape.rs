@@ -65,7 +65,7 @@ pub fn spoil_checksum(packet: &mut [u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use prtip_core::wire::{build_syn_probe, build_ipv4_udp, Ipv4Fields, ProbeIp, UdpHeader};
+    use prtip_core::wire::{build_ipv4_udp, build_syn_probe, Ipv4Fields, ProbeIp, UdpHeader};
     use std::net::Ipv4Addr;
 
     fn fields() -> Ipv4Fields {
@@ -84,7 +84,10 @@ mod tests {
             ..ProbeShape::default()
         };
         assert_eq!(g.source_ports((40000, 4096)), (53, 1));
-        assert_eq!(ProbeShape::default().source_ports((40000, 4096)), (40000, 4096));
+        assert_eq!(
+            ProbeShape::default().source_ports((40000, 4096)),
+            (40000, 4096)
+        );
         assert_eq!(ProbeShape::default().ttl(), DEFAULT_TTL);
     }
 

@@ -24,8 +24,8 @@ use crate::engines::ping::{PingProbe, PingProbes};
 use crate::error::ScanError;
 use prtip_core::wire::{
     build_ack_probe, build_echo_probe, build_icmp_mask, build_icmp_timestamp, build_ipv4_udp,
-    build_ipv6_udp, build_syn_probe, IcmpError, IcmpErrorKind, ProbeIp, Reply, UdpHeader,
-    UdpReply, IPPROTO_UDP,
+    build_ipv6_udp, build_syn_probe, IcmpError, IcmpErrorKind, ProbeIp, Reply, UdpHeader, UdpReply,
+    IPPROTO_UDP,
 };
 use std::net::IpAddr;
 use std::sync::atomic::Ordering;

@@ -3,8 +3,8 @@
 
 use super::{SynConfig, SynScanner, TcpProbe};
 use crate::cancel::StopFlag;
-use crate::error::ScanError;
 use crate::engines::ping::PingProbes;
+use crate::error::ScanError;
 use crate::net::raw::{Family, RawIo, SCAN_RCVBUF_BYTES};
 use crate::net::route;
 use prtip_core::config::Timing;
