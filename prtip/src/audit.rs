@@ -21,28 +21,11 @@ pub struct AuditArgs {
 /// `--source-port N`, `--source-port=N`, `--ttl N`, `--ttl=N`, `--badsum`.
 pub fn take_audit_options(argv: &mut Vec<OsString>) -> Result<AuditArgs, UsageError> {
     let mut out = AuditArgs::default();
-    let mut kept = Vec::with_capacity(argv.len());
-    let mut rest = std::mem::take(argv).into_iter();
-    while let Some(arg) = rest.next() {
-        let Some(s) = arg.to_str() else {
-            kept.push(arg);
-            continue;
-        };
-        if s == "--" {
-            kept.push(arg);
-            kept.extend(rest.by_ref());
-            break;
-        }
-        let mut value = |flag: &str| -> Result<String, UsageError> {
-            let v = rest
-                .next()
-                .ok_or_else(|| UsageError(format!("{flag} needs a value")))?;
-            Ok(v.to_string_lossy().into_owned())
-        };
+    crate::argv::take_options(argv, |s, rest| {
         match s {
             "--badsum" => out.badsum = true,
-            "-g" | "--source-port" => out.source_port = Some(value(s)?),
-            "--ttl" => out.ttl = Some(value(s)?),
+            "-g" | "--source-port" => out.source_port = Some(crate::argv::value_of(s, rest, "")?),
+            "--ttl" => out.ttl = Some(crate::argv::value_of(s, rest, "")?),
             _ => {
                 if let Some(v) = s.strip_prefix("--source-port=") {
                     out.source_port = Some(v.to_string());
@@ -51,12 +34,12 @@ pub fn take_audit_options(argv: &mut Vec<OsString>) -> Result<AuditArgs, UsageEr
                 } else if let Some(v) = s.strip_prefix("-g").filter(|v| !v.is_empty()) {
                     out.source_port = Some(v.to_string());
                 } else {
-                    kept.push(arg);
+                    return Ok(false);
                 }
             }
         }
-    }
-    *argv = kept;
+        Ok(true)
+    })?;
     Ok(out)
 }
 

@@ -2,6 +2,7 @@
 //! kept in a library so integration tests can drive them in-process.
 
 pub mod app;
+pub mod argv;
 pub mod audit;
 pub mod budgets;
 pub mod cli;

@@ -29,24 +29,18 @@ const TYPES: [&str; 6] = ["-PS", "-PA", "-PU", "-PE", "-PP", "-PM"];
 /// Removes the discovery options from `argv` (up to a `--`).
 pub fn take_ping_options(argv: &mut Vec<OsString>) -> PingArgs {
     let mut out = PingArgs::default();
-    let mut kept = Vec::with_capacity(argv.len());
-    let mut rest = std::mem::take(argv).into_iter();
-    while let Some(arg) = rest.next() {
-        match arg.to_str() {
-            Some("--") => {
-                kept.push(arg);
-                kept.extend(rest.by_ref());
-                break;
-            }
-            Some("--disable-arp-ping") => out.disable_arp_ping = true,
-            Some("--send-ip") => out.send_ip = true,
+    // Nothing here takes a value, so nothing can fail.
+    let _ = crate::argv::take_options(argv, |s, _| {
+        match s {
+            "--disable-arp-ping" => out.disable_arp_ping = true,
+            "--send-ip" => out.send_ip = true,
             // As `cli::normalize` leaves `-sL`.
-            Some("--sL") => out.list = true,
-            Some(s) if TYPES.iter().any(|t| s.starts_with(t)) => out.types.push(s.to_string()),
-            _ => kept.push(arg),
+            "--sL" => out.list = true,
+            _ if TYPES.iter().any(|t| s.starts_with(t)) => out.types.push(s.to_string()),
+            _ => return Ok(false),
         }
-    }
-    *argv = kept;
+        Ok(true)
+    });
     out
 }
 
