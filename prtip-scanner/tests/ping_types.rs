@@ -43,9 +43,12 @@ enum Host {
     Forger = 6,
     /// Silent.
     Silent = 7,
+    /// Speaks no IP protocol but TCP, UDP and ICMP: the others draw a
+    /// protocol unreachable.
+    Proto = 8,
 }
 
-const HOSTS: [Host; 7] = [
+const HOSTS: [Host; 8] = [
     Host::Echo,
     Host::Timestamp,
     Host::Mask,
@@ -53,6 +56,7 @@ const HOSTS: [Host; 7] = [
     Host::Udp,
     Host::Forger,
     Host::Silent,
+    Host::Proto,
 ];
 
 fn addr(h: Host) -> Ipv4Addr {
@@ -109,6 +113,12 @@ fn icmp_answer(probe: &[u8], reply_type: u8, bump: u16) -> Vec<u8> {
 
 /// ICMP port unreachable from `from`, quoting the probe's first 28 bytes.
 fn port_unreachable(probe: &[u8], from: Ipv4Addr) -> Vec<u8> {
+    unreachable(probe, from, 3)
+}
+
+/// ICMP destination unreachable `code` from `from`, quoting the probe's
+/// first 28 bytes.
+fn unreachable(probe: &[u8], from: Ipv4Addr, code: u8) -> Vec<u8> {
     let total = 20 + 8 + 28;
     let mut p = vec![0u8; total];
     p[0] = 0x45;
@@ -118,7 +128,7 @@ fn port_unreachable(probe: &[u8], from: Ipv4Addr) -> Vec<u8> {
     p[12..16].copy_from_slice(&from.octets());
     p[16..20].copy_from_slice(&SRC.octets());
     p[20] = 3;
-    p[21] = 3;
+    p[21] = code;
     p[28..].copy_from_slice(&probe[..28]);
     p
 }
@@ -196,6 +206,10 @@ fn answer(bytes: &[u8]) -> Option<Vec<u8>> {
         (1, Host::Timestamp) if bytes[20] == 13 => Some(icmp_answer(bytes, 14, 0)),
         (1, Host::Mask) if bytes[20] == 17 => Some(icmp_answer(bytes, 18, 0)),
         (1, Host::Forger) => Some(icmp_answer(bytes, reply_type(bytes[20]), 1)),
+        // IGMP and IP in IP: protocol unreachable, from the host itself or
+        // (forged) from a router.
+        (2 | 4, Host::Proto) => Some(unreachable(bytes, dst, 2)),
+        (2 | 4, Host::Forger) => Some(unreachable(bytes, ROUTER, 2)),
         (6, Host::Tcp) => match parse_reply(bytes) {
             Some(Reply::Tcp(p)) => Some(tcp_answer(&p)),
             _ => None,
@@ -282,6 +296,7 @@ fn only(probe: PingProbe) -> PingProbes {
         PingProbe::Syn(port) => p.syn = vec![port],
         PingProbe::Ack(port) => p.ack = vec![port],
         PingProbe::Udp(port) => p.udp = vec![port],
+        PingProbe::Proto(proto) => p.proto = vec![proto],
     }
     p
 }
@@ -298,6 +313,8 @@ fn each_ping_type_maps_its_reply_to_nmaps_reason() {
         (PingProbe::Ack(80), Host::Tcp, Reset),
         (PingProbe::Udp(53), Host::Udp, UdpResponse),
         (PingProbe::Udp(40125), Host::Udp, PortUnreach),
+        (PingProbe::Proto(2), Host::Proto, ProtoUnreach),
+        (PingProbe::Proto(4), Host::Proto, ProtoUnreach),
     ] {
         // Exactly the host that answers this type is up: the type alone
         // was sent, and the forger's answers were all rejected.
@@ -315,6 +332,7 @@ fn several_types_find_each_hosts_own_answer() {
         syn: vec![22],
         ack: Vec::new(),
         udp: vec![53],
+        proto: vec![4],
     };
     let found = up(ping);
     use Reason::*;
@@ -324,6 +342,7 @@ fn several_types_find_each_hosts_own_answer() {
         (Host::Mask, AddressMaskReply),
         (Host::Tcp, SynAck),
         (Host::Udp, UdpResponse),
+        (Host::Proto, ProtoUnreach),
     ]);
     assert_eq!(found, want);
 }

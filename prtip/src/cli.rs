@@ -177,7 +177,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("-sC", "script scan"),
     ("-sR", "RPC scan"),
     ("-PY", "SCTP ping"),
-    ("-PO", "IP protocol ping"),
     ("-PR", "ARP ping"),
     ("-oS", "script kiddie output"),
     ("-oM", "machine output"),
@@ -397,6 +396,7 @@ HOST DISCOVERY
     -PS[ports], -PA[ports]  TCP SYN / ACK ping to these ports (default 80).
     -PU[ports]            UDP ping to these ports (default 40125).
     -PE, -PP, -PM         ICMP echo, timestamp, address mask ping (the last two IPv4 only).
+    -PO[protocols]        IP protocol ping (default 1,2,4: ICMP, IGMP, IP in IP; IPv4 only).
                           Any of these replaces the default probes (echo, SYN to 443,
                           ACK to 80, timestamp); they need raw-socket privileges.
     --disable-arp-ping, --send-ip  Accepted (prtip always pings at the IP layer).
@@ -634,10 +634,7 @@ mod tests {
     fn unsupported_flags_are_refused_by_name() {
         assert_eq!(err("-sO x"), "-sO (IP protocol scan) is not supported yet");
         assert_eq!(err("-PR x"), "-PR (ARP ping) is not supported yet");
-        assert_eq!(
-            err("-PO1,2 x"),
-            "-PO (IP protocol ping) is not supported yet"
-        );
+        assert_eq!(err("-PY x"), "-PY (SCTP ping) is not supported yet");
         assert_eq!(
             err("--script=default x"),
             "--script (NSE scripts) is not supported yet"

@@ -1,12 +1,15 @@
 //! Host discovery options: nmap's ping types (`-PS`, `-PA`, `-PU` with
-//! their port lists, `-PE`, `-PP`, `-PM`), `--disable-arp-ping` and
+//! their port lists, `-PE`, `-PP`, `-PM`, `-PO` with its protocol list),
+//! `-sL`, `--disable-arp-ping` and
 //! `--send-ip`. Like the raw scan types (`crate::tcpscan`), they are taken
 //! out of argv before clap parses the rest, and checked here into the
 //! scanner's [`PingProbes`].
 
 use crate::cli::{Args, UsageError};
 use prtip_core::ports::PortSpec;
-use prtip_scanner::engines::ping::{PingProbes, DEFAULT_TCP_PING_PORT, DEFAULT_UDP_PING_PORT};
+use prtip_scanner::engines::ping::{
+    PingProbes, DEFAULT_PROTO_PINGS, DEFAULT_TCP_PING_PORT, DEFAULT_UDP_PING_PORT,
+};
 use std::ffi::OsString;
 
 /// The discovery options of a command line, as given.
@@ -22,9 +25,9 @@ pub struct PingArgs {
     pub list: bool,
 }
 
-/// The ping types this module reads (`-PR`, `-PY` and `-PO` are refused by
-/// name in `cli`).
-const TYPES: [&str; 6] = ["-PS", "-PA", "-PU", "-PE", "-PP", "-PM"];
+/// The ping types this module reads (`-PR` and `-PY` are refused by name
+/// in `cli`).
+const TYPES: [&str; 7] = ["-PS", "-PA", "-PU", "-PE", "-PP", "-PM", "-PO"];
 
 /// Removes the discovery options from `argv` (up to a `--`).
 pub fn take_ping_options(argv: &mut Vec<OsString>) -> PingArgs {
@@ -72,6 +75,12 @@ pub fn ping_probes(args: &Args, privileged: bool) -> Result<Option<PingProbes>, 
                 return Err(UsageError(format!("{kind} takes no value (got \"{arg}\")")))
             }
             "-PE" => p.echo = true,
+            "-PO" if args.ipv6 => {
+                return Err(UsageError(
+                    "-PO (IP protocol ping) with -6 is not supported yet".to_string(),
+                ));
+            }
+            "-PO" => p.proto.extend(protocols(list)?),
             "-PP" | "-PM" if args.ipv6 => {
                 // nmap quits the same way.
                 return Err(UsageError(
@@ -90,6 +99,8 @@ pub fn ping_probes(args: &Args, privileged: bool) -> Result<Option<PingProbes>, 
         list.sort_unstable();
         list.dedup();
     }
+    p.proto.sort_unstable();
+    p.proto.dedup();
     Ok(Some(p))
 }
 
@@ -113,6 +124,40 @@ pub fn refuse_list_conflicts(args: &Args) -> Result<(), UsageError> {
     Err(UsageError(format!(
         "-sL (list scan) sends nothing to the targets; it cannot be combined with {conflict}"
     )))
+}
+
+/// The protocol list of `-PO` (nmap's 1,2,4 when none): numbers and
+/// ranges from 0 to 255. TCP (6) and UDP (17) are refused: their pings are
+/// `-PS`/`-PA` and `-PU` here.
+fn protocols(list: &str) -> Result<Vec<u8>, UsageError> {
+    if list.is_empty() {
+        return Ok(DEFAULT_PROTO_PINGS.to_vec());
+    }
+    let shown: String = list.chars().take(40).collect();
+    let bad = || {
+        UsageError(format!(
+            "invalid protocol list for -PO \"{shown}\": expected protocol numbers 0-255 and ranges like -PO1,2,4 or -PO50-60"
+        ))
+    };
+    let mut out = Vec::new();
+    for item in list.split(',') {
+        let (a, b) = item.split_once('-').unwrap_or((item, item));
+        let (a, b) = (
+            a.parse::<u8>().map_err(|_| bad())?,
+            b.parse::<u8>().map_err(|_| bad())?,
+        );
+        if a > b {
+            return Err(bad());
+        }
+        out.extend(a..=b);
+    }
+    if out.iter().any(|&p| p == 6 || p == 17) {
+        return Err(UsageError(
+            "-PO with TCP (6) or UDP (17) is not supported yet: use -PS or -PA, and -PU"
+                .to_string(),
+        ));
+    }
+    Ok(out)
 }
 
 /// The port list of `-PS`, `-PA` or `-PU` (`default` when none): `-p`'s
@@ -213,5 +258,23 @@ mod tests {
         // -6 with a type that exists there is fine.
         let p = probes("-6 -PE -PU53 x").expect("valid").expect("set");
         assert!(p.echo && p.udp == [53]);
+    }
+
+    #[test]
+    fn protocol_pings_take_nmaps_list_syntax() {
+        let p = probes("-PO x").expect("valid").expect("set");
+        assert_eq!(p.proto, [1, 2, 4]);
+        let p = probes("-PO4,50-52,4 x").expect("valid").expect("set");
+        assert_eq!(p.proto, [4, 50, 51, 52]);
+        for (cmd, want) in [
+            ("-PO256 x", "invalid protocol list"),
+            ("-PO5-3 x", "invalid protocol list"),
+            ("-POx x", "invalid protocol list"),
+            ("-PO6 x", "TCP (6) or UDP (17)"),
+            ("-6 -PO x", "with -6 is not supported yet"),
+        ] {
+            let e = probes(cmd).expect_err(cmd);
+            assert!(e.contains(want) && !e.contains('\n'), "{cmd}: {e}");
+        }
     }
 }

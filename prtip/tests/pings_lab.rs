@@ -1,5 +1,5 @@
 //! Host discovery's ping types (`-PE`, `-PP`, `-PM`, `-PS`, `-PA`, `-PU`,
-//! combined, and nmap's default set) across a veth pair into a target
+//! `-PO`, combined, and nmap's default set) across a veth pair into a target
 //! namespace whose nft rules make each host answer only some probe types.
 //! For each combination, the hosts prtip finds up, and why, equal nmap's
 //! on the same targets in the same test; over IPv6 too when the kernel has
@@ -158,7 +158,7 @@ type Run = (
     &'static [(&'static str, &'static str)],
 );
 
-const RUNS: [Run; 9] = [
+const RUNS: [Run; 11] = [
     (
         "echo",
         &["-PE"],
@@ -209,6 +209,15 @@ const RUNS: [Run; 9] = [
         &[NO_ICMP, UDP_ONLY, NOTHING],
         &[(NO_ICMP, "reset")],
     ),
+    // IP protocol pings: nmap's 1,2,4 (ICMP, IGMP, IP in IP). Linux
+    // answers IP in IP with a protocol unreachable (no tunnel module).
+    (
+        "proto",
+        &["-PO"],
+        &[NO_ICMP, UDP_ONLY, NOTHING],
+        &[(NO_ICMP, "proto-unreach"), (UDP_ONLY, "proto-unreach")],
+    ),
+    ("proto4", &["-PO4"], &[ALL, NOTHING], &[(ALL, "proto-unreach")]),
     (
         "udp+ack",
         &["-PU53,40125", "-PA"],

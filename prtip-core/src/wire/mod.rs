@@ -81,8 +81,8 @@ pub use ipv6::{
 };
 pub use probes::{
     build_ack_probe, build_echo_probe, build_icmp_echo, build_icmp_mask, build_icmp_timestamp,
-    build_rst, build_syn, build_syn_probe, build_tcp, build_tcp_ack, build_tcp_probe,
-    build_tcp_syn, ProbeIp, TcpFields, DEFAULT_TTL, ICMP_ECHO_LEN, ICMP_MASK_LEN,
+    build_proto_probe, build_rst, build_syn, build_syn_probe, build_tcp, build_tcp_ack,
+    build_tcp_probe, build_tcp_syn, ProbeIp, TcpFields, DEFAULT_TTL, ICMP_ECHO_LEN, ICMP_MASK_LEN,
     ICMP_TIMESTAMP_LEN, NMAP_MSS, NMAP_WINDOW, SYN6_LEN, SYN_LEN, TCP_NO_OPTIONS_LEN,
 };
 pub use reply::{

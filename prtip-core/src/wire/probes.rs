@@ -286,3 +286,35 @@ pub fn build_icmp_mask(buf: &mut [u8], ip: &Ipv4Fields, id: u16, seq: u16) -> Op
     let msg = IcmpMessage::echo(ICMP_ADDRESS_MASK_REQUEST, 0, id, seq, &zero_mask);
     build_ipv4_icmp(buf, &ip.header(), &msg)
 }
+
+/// Bytes after the IP header of an IP protocol ping (`-PO`) of `proto`:
+/// an IGMP membership query (2), an inner IPv4 header (4, IP in IP), else
+/// eight zero bytes (nmap sends none, but an ICMP error must quote eight
+/// bytes after the IP header to be read back; RFC 792).
+const PROTO_PROBE_BODY: usize = IPV4_HEADER_LEN;
+
+/// Builds an IP protocol ping (nmap's `-PO`) of protocol `proto` over IPv4;
+/// the probe's identification is `ip.ip_id` (an ICMP protocol unreachable
+/// quotes it back). ICMP, TCP and UDP pings have builders of their own.
+///
+/// Returns the packet length, or `None` if `buf` is too short.
+pub fn build_proto_probe(buf: &mut [u8], ip: &Ipv4Fields, proto: u8) -> Option<usize> {
+    let mut body = [0u8; PROTO_PROBE_BODY];
+    let len = match proto {
+        2 => {
+            // IGMP membership query (type 0x11), all groups.
+            body[0] = 0x11;
+            let sum = super::checksum::checksum(&body[..8]);
+            body[2..4].copy_from_slice(&sum.to_be_bytes());
+            8
+        }
+        4 => {
+            let inner = Ipv4Fields { ttl: 64, ..*ip };
+            super::ipv4::write_ipv4(&mut body, &inner.header(), 0, 0)?
+        }
+        _ => 8,
+    };
+    let n = super::ipv4::write_ipv4(buf, &ip.header(), proto, len)?;
+    buf.get_mut(n..n + len)?.copy_from_slice(&body[..len]);
+    Some(n + len)
+}

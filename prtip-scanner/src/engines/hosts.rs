@@ -30,6 +30,7 @@ pub enum HostReason {
     Unreachable = 5,
     UdpResponse = 6,
     MaskReply = 7,
+    ProtoUnreach = 8,
 }
 
 impl HostReason {
@@ -42,6 +43,7 @@ impl HostReason {
             5 => HostReason::Unreachable,
             6 => HostReason::UdpResponse,
             7 => HostReason::MaskReply,
+            8 => HostReason::ProtoUnreach,
             _ => return None,
         })
     }
@@ -56,6 +58,7 @@ impl HostReason {
             HostReason::Unreachable => Reason::PortUnreach,
             HostReason::UdpResponse => Reason::UdpResponse,
             HostReason::MaskReply => Reason::AddressMaskReply,
+            HostReason::ProtoUnreach => Reason::ProtoUnreach,
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Which probes raw host discovery sends (nmap's `-PS`, `-PA`, `-PU`,
-//! `-PE`, `-PP`, `-PM`), and nmap's default set when none is given.
+//! `-PE`, `-PP`, `-PM`, `-PO`), and nmap's default set when none is given.
 //!
 //! The set is data: the SYN engine's discovery (`engines/syn/discovery.rs`)
 //! walks it per host. It holds a few port lists and flags, whatever the
@@ -21,6 +21,9 @@ pub struct PingProbes {
     pub ack: Vec<u16>,
     /// `-PU`: ports that get an empty UDP datagram.
     pub udp: Vec<u16>,
+    /// `-PO`: IP protocols that get a packet of their own (IPv4 only;
+    /// protocol 1 is an ICMP echo).
+    pub proto: Vec<u8>,
 }
 
 /// One discovery probe of a host.
@@ -32,12 +35,16 @@ pub enum PingProbe {
     Syn(u16),
     Ack(u16),
     Udp(u16),
+    /// An IP protocol ping (`-PO`) other than ICMP's.
+    Proto(u8),
 }
 
 /// nmap's port for `-PS` and `-PA` without a list.
 pub const DEFAULT_TCP_PING_PORT: u16 = 80;
 /// nmap's port for `-PU` without a list (unlikely to be open).
 pub const DEFAULT_UDP_PING_PORT: u16 = 40125;
+/// nmap's protocols for `-PO` without a list: ICMP, IGMP, IP in IP.
+pub const DEFAULT_PROTO_PINGS: [u8; 3] = [1, 2, 4];
 
 impl PingProbes {
     /// No probe at all (the start of a set built from `-P` options).
@@ -49,6 +56,7 @@ impl PingProbes {
             syn: Vec::new(),
             ack: Vec::new(),
             udp: Vec::new(),
+            proto: Vec::new(),
         }
     }
 
@@ -88,6 +96,11 @@ impl PingProbes {
             .chain(timestamp)
             .chain(netmask)
             .chain(self.udp.iter().map(|&p| PingProbe::Udp(p)))
+            .chain(self.proto.iter().filter(move |_| !v6).map(|&p| match p {
+                // nmap's protocol 1 probe is an echo request.
+                1 => PingProbe::Echo,
+                p => PingProbe::Proto(p),
+            }))
     }
 }
 

@@ -1,19 +1,21 @@
 //! Raw host discovery on the SYN engine's windows: the probes of
-//! [`PingProbes`] (nmap's `-PS`, `-PA`, `-PU`, `-PE`, `-PP`, `-PM`, or its
-//! default set) to every host of a window not yet known up, in rounds, and
-//! the answers only discovery can draw (UDP, and ICMP errors quoting a UDP
-//! probe).
+//! [`PingProbes`] (nmap's `-PS`, `-PA`, `-PU`, `-PE`, `-PP`, `-PM`, `-PO`,
+//! or its default set) to every host of a window not yet known up, in
+//! rounds, and the answers only discovery can draw (UDP, and ICMP errors
+//! quoting a UDP or an IP protocol ping).
 //!
 //! Every probe is keyed like the port probes, so nothing per probe is
 //! kept: TCP pings carry the SYN cookie ([`SynCookie::seq`]); ICMP
 //! requests the keyed identifier and sequence; a UDP ping the keyed source
 //! port and, in its IPv4 identification (IPv6 flow label), the keyed tag
-//! the UDP scan uses, which an ICMP error quotes back.
+//! the UDP scan uses, which an ICMP error quotes back; an IP protocol ping
+//! (`-PO`) carries that tag, keyed by its protocol, in its identification.
 //!
 //! What an answer means for the host is nmap's: an echo, timestamp or
-//! mask reply, a SYN-ACK or a reset, a UDP answer, or an ICMP port
-//! unreachable from the target itself (the UDP probe reached a closed
-//! port) show it up, with that reason. Other ICMP errors (a router's host
+//! mask reply, a SYN-ACK or a reset, a UDP answer, or an ICMP port or
+//! protocol unreachable from the target itself (the UDP probe reached a
+//! closed port, the protocol is not spoken there) show it up, with that
+//! reason. Other ICMP errors (a router's host
 //! unreachable, a firewall's prohibition) do not.
 //!
 //! [`SynCookie::seq`]: prtip_core::cookie::SynCookie::seq
@@ -24,8 +26,8 @@ use crate::engines::ping::{PingProbe, PingProbes};
 use crate::error::ScanError;
 use prtip_core::wire::{
     build_ack_probe, build_echo_probe, build_icmp_mask, build_icmp_timestamp, build_ipv4_udp,
-    build_ipv6_udp, build_syn_probe, IcmpError, IcmpErrorKind, ProbeIp, Reply, UdpHeader, UdpReply,
-    IPPROTO_UDP,
+    build_ipv6_udp, build_proto_probe, build_syn_probe, IcmpError, IcmpErrorKind, ProbeIp, Reply,
+    UdpHeader, UdpReply, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP,
 };
 use std::net::IpAddr;
 use std::sync::atomic::Ordering;
@@ -35,6 +37,8 @@ const DISCOVERY_ROUNDS: u32 = 2;
 /// ICMP (v4) and ICMPv6 codes of "port unreachable".
 const PORT_UNREACH_V4: u8 = 3;
 const PORT_UNREACH_V6: u8 = 4;
+/// ICMP code of "protocol unreachable".
+const PROTO_UNREACH_V4: u8 = 2;
 
 impl SynScanner {
     /// Discovery of the hosts of `win` not in `skip`, in up to
@@ -96,6 +100,10 @@ impl SynScanner {
                 build_ack_probe(buf, &ip, sport, port, c, c)
             }
             (PingProbe::Udp(port), _) => self.udp_ping(buf, ip, port),
+            (PingProbe::Proto(proto), ProbeIp::V4(mut f)) => {
+                f.ip_id = self.cookie.udp_tag(src, dst, 0, u16::from(proto)) as u16;
+                build_proto_probe(buf, &f, proto)
+            }
             // ICMPv6 has no timestamp or mask request.
             _ => None,
         };
@@ -125,14 +133,35 @@ impl SynScanner {
     /// ping, and an ICMP error quoting one. True when `reply` was one of
     /// ours (whatever it meant).
     pub(super) fn handle_udp_ping(&self, win: &Window, reply: &Reply) -> bool {
-        if !self.cfg.ping.needs_udp() {
-            return false;
-        }
         match reply {
-            Reply::Udp(u) => self.udp_answer(win, u),
-            Reply::IcmpError(e) if e.orig_proto == IPPROTO_UDP => self.udp_error(win, e),
+            Reply::Udp(u) if self.cfg.ping.needs_udp() => self.udp_answer(win, u),
+            Reply::IcmpError(e) if e.orig_proto == IPPROTO_UDP && self.cfg.ping.needs_udp() => {
+                self.udp_error(win, e)
+            }
+            Reply::IcmpError(e) if self.is_proto_ping(e.orig_proto) => self.proto_error(win, e),
             _ => false,
         }
+    }
+
+    /// True when `proto` is one of the scan's IP protocol pings that is
+    /// neither ICMP (an echo) nor TCP.
+    pub(super) fn is_proto_ping(&self, proto: u8) -> bool {
+        proto != IPPROTO_ICMP && proto != IPPROTO_TCP && self.cfg.ping.proto.contains(&proto)
+    }
+
+    /// An ICMP error quoting an IP protocol ping: the target's protocol
+    /// unreachable shows it up (nmap's `proto-unreach`).
+    fn proto_error(&self, win: &Window, e: &IcmpError) -> bool {
+        let proto = u16::from(e.orig_proto);
+        let ours = e.orig_tag == self.cookie.udp_tag(e.orig_src, e.orig_dst, 0, proto);
+        let Some(h) = win.host_index(e.orig_dst).filter(|_| ours) else {
+            return false;
+        };
+        self.matched.fetch_add(1, Ordering::Relaxed);
+        if !e.is_v6() && e.code == PROTO_UNREACH_V4 && e.from == e.orig_dst {
+            win.mark_alive(h, e.ttl, HostReason::ProtoUnreach);
+        }
+        true
     }
 
     fn udp_answer(&self, win: &Window, u: &UdpReply) -> bool {

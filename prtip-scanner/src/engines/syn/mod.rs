@@ -268,9 +268,10 @@ impl SynScanner {
             return;
         };
         if matches!(reply, Reply::Udp(_))
-            || matches!(reply, Reply::IcmpError(e) if e.orig_proto == IPPROTO_UDP)
+            || matches!(reply, Reply::IcmpError(e)
+                if e.orig_proto == IPPROTO_UDP || self.is_proto_ping(e.orig_proto))
         {
-            // Only a UDP ping draws these.
+            // Only a UDP or an IP protocol ping draws these.
             let guard = self.current.read().unwrap_or_else(|e| e.into_inner());
             if let Some(win) = guard.as_ref() {
                 self.handle_udp_ping(win, &reply);
