@@ -217,7 +217,12 @@ const RUNS: [Run; 11] = [
         &[NO_ICMP, UDP_ONLY, NOTHING],
         &[(NO_ICMP, "proto-unreach"), (UDP_ONLY, "proto-unreach")],
     ),
-    ("proto4", &["-PO4"], &[ALL, NOTHING], &[(ALL, "proto-unreach")]),
+    (
+        "proto4",
+        &["-PO4"],
+        &[ALL, NOTHING],
+        &[(ALL, "proto-unreach")],
+    ),
     (
         "udp+ack",
         &["-PU53,40125", "-PA"],
