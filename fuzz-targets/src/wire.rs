@@ -296,6 +296,11 @@ fn reply(packet: &[u8], cookie: &SynCookie) {
             assert_eq!(ip.proto, icmp);
             assert_eq!((e.src, e.dst, e.ttl), (ip.src, ip.dst, ip.ttl));
         }
+        Reply::IcmpMaskReply(m) => {
+            assert!(!v6, "ICMPv6 has no address mask reply");
+            assert_eq!(ip.proto, IPPROTO_ICMP);
+            assert_eq!((m.src, m.dst, m.ttl), (ip.src, ip.dst, ip.ttl));
+        }
         Reply::IcmpTimestampReply(t) => {
             assert!(!v6, "ICMPv6 has no timestamp reply");
             assert_eq!(ip.proto, IPPROTO_ICMP);

@@ -313,7 +313,8 @@ impl SynCookie {
         match reply {
             Reply::Tcp(r) => self.validate_tcp(r),
             Reply::IcmpError(r) => self.validate_icmp(r),
-            Reply::IcmpEchoReply(r) => self.validate_echo(r),
+            // The mask request carries the echo's identifier and sequence.
+            Reply::IcmpEchoReply(r) | Reply::IcmpMaskReply(r) => self.validate_echo(r),
             Reply::IcmpTimestampReply(r) => self.validate_timestamp(r),
             // UDP replies carry no cookie; the UDP engine checks their
             // ports (and echoed payload fields) itself.

@@ -102,6 +102,8 @@ pub enum Reason {
     RejectRoute,
     /// ICMPv6 parameter problem.
     ParamProblem,
+    /// ICMP address mask reply (`-PM`).
+    AddressMaskReply,
 }
 
 impl Reason {
@@ -129,6 +131,7 @@ impl Reason {
             Reason::BeyondScope => "beyond-scope",
             Reason::RejectRoute => "reject-route",
             Reason::ParamProblem => "param-problem",
+            Reason::AddressMaskReply => "addressmask-reply",
         }
     }
 }
@@ -509,6 +512,8 @@ fn nmap_reason_order(mut found: Vec<ExtraReason>) -> Vec<ExtraReason> {
 pub enum HostStatus {
     Up,
     Down,
+    /// Never probed: a list scan (`-sL`).
+    Unknown,
 }
 
 impl HostStatus {
@@ -516,6 +521,7 @@ impl HostStatus {
         match self {
             HostStatus::Up => "up",
             HostStatus::Down => "down",
+            HostStatus::Unknown => "unknown",
         }
     }
 }

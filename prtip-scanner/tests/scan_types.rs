@@ -73,6 +73,8 @@ fn config(probe: TcpProbe) -> SynConfig {
         shard: None,
         ttl: 64,
         probe,
+        ping: Default::default(),
+        badsum: false,
     }
 }
 

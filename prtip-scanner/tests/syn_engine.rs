@@ -37,6 +37,8 @@ fn config(timing: Timing) -> SynConfig {
         shard: None,
         ttl: 64,
         probe: TcpProbe::SYN,
+        ping: Default::default(),
+        badsum: false,
     }
 }
 

@@ -47,6 +47,8 @@ fn config() -> SynConfig {
         shard: None,
         ttl: 64,
         probe: TcpProbe::SYN,
+        ping: Default::default(),
+        badsum: false,
     }
 }
 

@@ -53,6 +53,8 @@ fn scan(ports: &[u16]) -> HostResult {
         shard: None,
         ports: Arc::new(list),
         probe: prtip_scanner::engines::syn::TcpProbe::SYN,
+        ping: Default::default(),
+        shape: Default::default(),
     };
     let scanner = open(setup, Some(IpAddr::V6(LO6)), StopFlag::new()).expect("raw IPv6 engine");
     let plan = ScanPlan {

@@ -101,6 +101,7 @@ fn config(defeat: bool) -> UdpConfig {
         seed: 3,
         ttl: 64,
         defeat_icmp_ratelimit: defeat,
+        badsum: false,
     }
 }
 

@@ -55,6 +55,7 @@ fn config() -> UdpConfig {
         seed: 3,
         ttl: 64,
         defeat_icmp_ratelimit: false,
+        badsum: false,
     }
 }
 

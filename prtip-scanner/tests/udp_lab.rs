@@ -130,6 +130,8 @@ fn scan(lab: &Lab) -> (HostResult, UdpStats, Duration) {
         ports: Arc::new(list),
         payloads: Arc::new(PayloadDb::builtin()),
         defeat_icmp_ratelimit: false,
+        ping: Default::default(),
+        shape: Default::default(),
     };
     let target: IpAddr = Lab::TARGET_ADDR.parse().expect("address");
     let scanner = open_scanner(setup, Some(target), StopFlag::new()).expect("raw sockets");

@@ -63,6 +63,8 @@ fn scan(ports: &[u16]) -> HostResult {
         ports: Arc::new(PortList::from_ranges(ports.iter().map(|&p| (p, p)))),
         payloads: Arc::new(PayloadDb::default()),
         defeat_icmp_ratelimit: false,
+        ping: Default::default(),
+        shape: Default::default(),
     };
     let scanner = open_scanner(setup, Some(IpAddr::V6(LO6)), StopFlag::new()).expect("engine");
     let mut out = Vec::new();

@@ -134,6 +134,8 @@ fn port_scan(payloads: &str) -> HostResult {
         ports: Arc::new(list),
         payloads: Arc::new(PayloadDb::parse(payloads, "nmap-payloads").value),
         defeat_icmp_ratelimit: false,
+        ping: Default::default(),
+        shape: Default::default(),
     };
     let target = IpAddr::V4(Ipv4Addr::LOCALHOST);
     let scanner = open_scanner(setup, Some(target), StopFlag::new()).expect("raw sockets");

@@ -147,6 +147,8 @@ fn syn_run(lab: &Lab, ports: &[u16], jobs: &[HostJob], plan: ScanPlan) -> Vec<Ho
             shard: None,
             ports: Arc::new(PortList::from_ranges(ports.iter().map(|&p| (p, p)))),
             probe: syn::TcpProbe::SYN,
+            ping: Default::default(),
+            shape: Default::default(),
         };
         let s = syn::open(setup, Some(target()), StopFlag::new()).expect("SYN engine");
         let mut out = Vec::new();
@@ -171,6 +173,8 @@ fn udp_scan(lab: &Lab, ports: &[u16]) -> HostResult {
             ports: Arc::new(PortList::from_ranges(ports.iter().map(|&p| (p, p)))),
             payloads: Arc::new(PayloadDb::default()),
             defeat_icmp_ratelimit: false,
+            ping: Default::default(),
+            shape: Default::default(),
         };
         let s = udp::open_scanner(setup, Some(target()), StopFlag::new()).expect("UDP engine");
         let mut out = Vec::new();

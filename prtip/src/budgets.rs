@@ -181,6 +181,15 @@ pub const SYN_LAB22_EVENTS: Budget = Budget {
     plan_bytes: SYN_LAB22.plan_bytes,
 };
 
+/// Discovery only with chosen ping types (`-sn -PS22,80 -PE`) of
+/// [`SYN_LAB22`]'s /22, within its budget (root): a ping set is a few
+/// port lists, whatever the number of hosts.
+pub const PING_LAB22: Budget = Budget {
+    name: "ping_lab22",
+    scenario: "`prtip -sn -n -PS22,80 -PE 198.18.4.0/22` in the lab (1,024 hosts up)",
+    ..SYN_LAB22
+};
+
 /// Every budget, in README order.
 pub const ALL: &[Budget] = &[
     CONNECT_1K,
@@ -194,6 +203,7 @@ pub const ALL: &[Budget] = &[
     SYN6_LAB118,
     ACK_LAB22,
     FIN_LAB22,
+    PING_LAB22,
     SYN_LAB16,
     UDP_1K,
     UDP_LAB22,

@@ -64,6 +64,13 @@ pub struct Args {
     pub ping_only: bool,
     #[arg(long = "Pn")]
     pub no_ping: bool,
+    /// `-PS`, `-PE`... and `--disable-arp-ping`, `--send-ip`: taken out of
+    /// argv before clap, like the raw scan types (`crate::pings`).
+    #[arg(skip)]
+    pub pings: crate::pings::PingArgs,
+    /// `-g`, `--ttl`, `--badsum`: taken out of argv before clap (`crate::audit`).
+    #[arg(skip)]
+    pub audit: crate::audit::AuditArgs,
     #[arg(short = 'O')]
     pub os_detection: bool,
     #[arg(long = "osscan-limit")]
@@ -189,16 +196,8 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("-sY", "SCTP INIT scan"),
     ("-sZ", "SCTP COOKIE-ECHO scan"),
     ("-sO", "IP protocol scan"),
-    ("-sL", "list scan"),
     ("-sR", "RPC scan"),
-    ("-PS", "TCP SYN ping"),
-    ("-PA", "TCP ACK ping"),
-    ("-PU", "UDP ping"),
     ("-PY", "SCTP ping"),
-    ("-PE", "ICMP echo ping"),
-    ("-PP", "ICMP timestamp ping"),
-    ("-PM", "ICMP netmask ping"),
-    ("-PO", "IP protocol ping"),
     ("-PR", "ARP ping"),
     ("-oS", "script kiddie output"),
     ("-oM", "machine output"),
@@ -207,17 +206,13 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("-r", "sequential port order"),
     ("-f", "fragmentation"),
     ("-D", "decoys"),
-    ("-g", "source port"),
     ("-R", "reverse DNS for all hosts"),
     ("--traceroute", "traceroute"),
-    ("--source-port", "source port"),
     ("--data-length", "padding"),
     ("--data", "custom payloads"),
     ("--data-string", "custom payloads"),
-    ("--ttl", "custom TTL"),
     ("--mtu", "fragmentation"),
     ("--spoof-mac", "MAC spoofing"),
-    ("--badsum", "bad checksums"),
     ("--resume", "resuming scans"),
     ("--append-output", "appending output"),
     ("--iflist", "interface listing"),
@@ -236,7 +231,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
     ("--privileged", "privilege overrides"),
     ("--unprivileged", "privilege overrides"),
     ("--send-eth", "raw ethernet sending"),
-    ("--send-ip", "raw IP sending"),
     ("--stylesheet", "XML stylesheets"),
     ("--webxml", "XML stylesheets"),
     ("--no-stylesheet", "XML stylesheets"),
@@ -291,7 +285,7 @@ pub fn normalize(raw: impl IntoIterator<Item = OsString>) -> Result<Vec<OsString
         }
         match s.as_str() {
             "-sS" | "-sT" | "-sU" | "-sA" | "-sW" | "-sM" | "-sN" | "-sF" | "-sX" | "-sV"
-            | "-sC" | "-sn" | "-Pn" | "-oN" | "-oG" | "-oX" | "-oJ" | "-oA" | "-iL" => {
+            | "-sC" | "-sL" | "-sn" | "-Pn" | "-oN" | "-oG" | "-oX" | "-oJ" | "-oA" | "-iL" => {
                 out.push(format!("-{s}").into())
             }
             // Older nmap spellings of the same options.
@@ -346,8 +340,14 @@ fn is_count_with_level(s: &str, letter: char) -> bool {
 pub fn parse(raw: impl IntoIterator<Item = OsString>) -> Result<Args, UsageError> {
     let mut argv = normalize(raw)?;
     let raw_scan = crate::tcpscan::take_raw_scan_options(&mut argv)?;
+    let pings = crate::pings::take_ping_options(&mut argv);
+    let audit = crate::audit::take_audit_options(&mut argv)?;
     let mut args = Args::try_parse_from(argv).map_err(|e| UsageError(one_line(&e)))?;
     raw_scan.apply(&mut args);
+    // A list scan is no port scan (what -sn says too).
+    args.ping_only |= pings.list;
+    args.pings = pings;
+    args.audit = audit;
     if args.port_specs.len() > 1 {
         return Err(UsageError(
             "only one -p option is allowed; separate ports with commas".to_string(),
@@ -407,8 +407,16 @@ TARGET SPECIFICATION
     -6                    Scan IPv6 targets (names resolve to IPv6 addresses).
 
 HOST DISCOVERY
+    -sL                   List the targets (with reverse DNS unless -n); send them nothing.
     -sn                   Discover hosts only; no port scan.
     -Pn                   Treat every host as up; skip discovery.
+    -PS[ports], -PA[ports]  TCP SYN / ACK ping to these ports (default 80).
+    -PU[ports]            UDP ping to these ports (default 40125).
+    -PE, -PP, -PM         ICMP echo, timestamp, address mask ping (the last two IPv4 only).
+    -PO[protocols]        IP protocol ping (default 1,2,4: ICMP, IGMP, IP in IP; IPv4 only).
+                          Any of these replaces the default probes (echo, SYN to 443,
+                          ACK to 80, timestamp); they need raw-socket privileges.
+    --disable-arp-ping, --send-ip  Accepted (prtip always pings at the IP layer).
     -n                    Never do reverse DNS resolution.
 
 SCAN TECHNIQUES
@@ -468,6 +476,11 @@ TIMING AND PERFORMANCE
 SOURCE
     -e <interface>        Send through this interface.
     -S <address>          Use this source address.
+
+FIREWALL AUDIT (raw probes: port scan and discovery)
+    -g, --source-port <port>  Send every probe from this port.
+    --ttl <0-255>         Time to live (IPv6 hop limit) of every probe.
+    --badsum              Send TCP and UDP probes with a wrong checksum.
 
 OUTPUT
     -oN <file>            Normal output.
@@ -642,7 +655,8 @@ mod tests {
     #[test]
     fn unsupported_flags_are_refused_by_name() {
         assert_eq!(err("-sO x"), "-sO (IP protocol scan) is not supported yet");
-        assert_eq!(err("-PS22 x"), "-PS (TCP SYN ping) is not supported yet");
+        assert_eq!(err("-PR x"), "-PR (ARP ping) is not supported yet");
+        assert_eq!(err("-PY x"), "-PY (SCTP ping) is not supported yet");
         assert_eq!(
             ok("--script-args=a=1 x").script_args.as_deref(),
             Some("a=1")

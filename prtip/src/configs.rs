@@ -48,6 +48,9 @@ impl ScanPorts {
 /// (the warning was printed when the ports were read); with no port at
 /// all, a TCP engine runs discovery only (the plan says so).
 pub fn engine(settings: &Settings, ports: &ScanPorts) -> Result<EngineConfig, String> {
+    if settings.list_only {
+        return Ok(EngineConfig::List);
+    }
     let udp = match &settings.udp {
         Some(u) if !ports.udp.is_empty() => Some(UdpSetup {
             timing: settings.timing,
@@ -60,6 +63,8 @@ pub fn engine(settings: &Settings, ports: &ScanPorts) -> Result<EngineConfig, St
                 .clone()
                 .unwrap_or_else(|| Arc::new(PayloadDb::builtin())),
             defeat_icmp_ratelimit: u.defeat_icmp_ratelimit,
+            ping: settings.ping.clone().unwrap_or_default(),
+            shape: settings.shape,
         }),
         _ => None,
     };
@@ -96,6 +101,8 @@ fn tcp_engine(
             shard: settings.shard,
             ports: Arc::clone(ports),
             probe,
+            ping: settings.ping.clone().unwrap_or_default(),
+            shape: settings.shape,
         }),
     })
 }
@@ -264,6 +271,7 @@ mod tests {
             EngineConfig::Both { tcp, udp } => {
                 format!("{} + udp {}", kind(tcp), udp.ports.to_nmap_string())
             }
+            EngineConfig::List => "list".to_string(),
         }
     }
 
@@ -281,6 +289,7 @@ mod tests {
             // ...and with no port at all, a TCP engine only runs discovery.
             ("-sU x", &[], &[], "syn "),
             ("-sT -sU x", &[], &[], "connect "),
+            ("-sL x", &[], &[], "list"),
         ] {
             let cfg = engine(&settings(cmd), &ports(tcp, udp)).expect(cmd);
             assert_eq!(kind(&cfg), want, "{cmd}");

@@ -2,6 +2,8 @@
 //! kept in a library so integration tests can drive them in-process.
 
 pub mod app;
+pub mod argv;
+pub mod audit;
 pub mod budgets;
 pub mod cli;
 pub mod configs;
@@ -9,6 +11,7 @@ pub mod db;
 pub mod memreport;
 pub mod output;
 pub mod panics;
+pub mod pings;
 pub mod portdb;
 pub mod progress;
 pub mod scan;

@@ -40,6 +40,12 @@ pub struct Settings {
     pub family: Family,
     pub ping_only: bool,
     pub no_ping: bool,
+    /// Discovery's probes (`-PS`, `-PE`...); `None`: nmap's default set.
+    pub ping: Option<prtip_scanner::engines::ping::PingProbes>,
+    /// `-sL`: list the targets, send nothing (`ping_only` is set too).
+    pub list_only: bool,
+    /// `-g`, `--ttl`, `--badsum`.
+    pub shape: prtip_scanner::engines::shape::ProbeShape,
     pub no_dns: bool,
     pub ports: PortRequest,
     /// nmap-services file to read, if one exists (ports and service names).
@@ -451,6 +457,7 @@ impl Settings {
 
     /// As [`Settings::from_args`], with the privilege given.
     pub fn from_args_with(args: &Args, privileged: bool) -> Result<Settings, UsageError> {
+        crate::pings::refuse_list_conflicts(args)?;
         let (tcp, notice) = tcp_from(args, privileged)?;
         let udp = udp_from(args, privileged)?;
         let version = version_from(args)?;
@@ -530,6 +537,9 @@ impl Settings {
             family: if args.ipv6 { Family::V6 } else { Family::V4 },
             ping_only: args.ping_only,
             no_ping: args.no_ping,
+            ping: crate::pings::ping_probes(args, privileged)?,
+            list_only: args.pings.list,
+            shape: crate::audit::probe_shape(args, privileged)?,
             no_dns: args.no_dns,
             ports,
             services_file,

@@ -65,32 +65,19 @@ impl RawScanOptions {
 /// `--` separator; the last `--scanflags` wins, as clap's options do.
 pub fn take_raw_scan_options(argv: &mut Vec<OsString>) -> Result<RawScanOptions, UsageError> {
     let mut out = RawScanOptions::default();
-    let mut kept = Vec::with_capacity(argv.len());
-    let mut rest = std::mem::take(argv).into_iter();
-    while let Some(arg) = rest.next() {
-        let Some(s) = arg.to_str() else {
-            kept.push(arg);
-            continue;
-        };
-        if s == "--" {
-            kept.push(arg);
-            kept.extend(rest.by_ref());
-            break;
-        }
+    crate::argv::take_options(argv, |s, rest| {
         if let Some(c) = raw_scan_letter(s) {
             out.letters.push(c);
         } else if s == "--scanflags" {
-            let value = rest.next().ok_or_else(|| {
-                UsageError("--scanflags needs a value, like SYNFIN or 41".to_string())
-            })?;
-            out.scanflags = Some(value.to_string_lossy().into_owned());
+            let v = crate::argv::value_of(s, rest, ", like SYNFIN or 41")?;
+            out.scanflags = Some(v);
         } else if let Some(v) = s.strip_prefix("--scanflags=") {
             out.scanflags = Some(v.to_string());
         } else {
-            kept.push(arg);
+            return Ok(false);
         }
-    }
-    *argv = kept;
+        Ok(true)
+    })?;
     Ok(out)
 }
 

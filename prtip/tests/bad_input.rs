@@ -226,6 +226,21 @@ const ROWS: &[Row] = &[
         no(HUGE, 2, "invalid --scanflags"), no("NaN", 2, "invalid --scanflags \"NaN\""),
         no("", 2, "invalid --scanflags"), no("2x", 2, "invalid --scanflags \"2x\""),
         long("", 'S', 2, "invalid --scanflags")] },
+    Row { flag: "-g", args: &["-sS", "-n", "-Pn", "-p", "1", "-g", "{}", LO], root: true, cells: [
+        no("-1", 2, "invalid source port -g \"-1\""), no("0", 2, "invalid source port -g \"0\""),
+        no(HUGE, 2, "invalid source port"), no("NaN", 2, "invalid source port -g \"NaN\""),
+        no("", 2, "invalid source port"), no("53s", 2, "invalid source port -g \"53s\""),
+        long("", '9', 2, "invalid source port")] },
+    Row { flag: "--ttl", args: &["-sS", "-n", "-Pn", "-p", "1", "--ttl", "{}", LO], root: true, cells: [
+        no("-1", 2, "invalid --ttl \"-1\""), ok("0", "", "probes with TTL 0, as nmap"),
+        no(HUGE, 2, "invalid --ttl"), no("NaN", 2, "invalid --ttl \"NaN\""),
+        no("", 2, "invalid --ttl"), no("17s", 2, "invalid --ttl \"17s\""),
+        long("", '9', 2, "invalid --ttl")] },
+    Row { flag: "-PS", args: &["-sn", "-n", "-PS{}", LO], root: true, cells: [
+        ok("-1", "", "ports up to 1, as nmap"), ok("0", "", "a SYN ping to port 0, as nmap"),
+        no(HUGE, 2, "invalid port list for -PS"), no("NaN", 2, "invalid port list for -PS"),
+        ok("", "", "port 80, as nmap"), no("80s", 2, "invalid port list for -PS"),
+        long("", '9', 2, "invalid port list for -PS")] },
     Row { flag: "-e", args: &["-sT", "-n", "-Pn", "-p", "1", "-e", "{}", LO], root: false, cells: [
         no("-1", 2, "'-1'"), no("0", 1, "cannot bind to interface 0"),
         no(HUGE, 2, "invalid interface name"), no("NaN", 1, "cannot bind to interface NaN"),

@@ -4,7 +4,7 @@ use crate::Error;
 use prtip_core::result::{HostStatus, OsNotIdeal, PortState, Protocol, Reason, ServiceMethod};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-const REASONS: [Reason; 21] = [
+const REASONS: [Reason; 22] = [
     Reason::SynAck,
     Reason::Reset,
     Reason::ConnRefused,
@@ -26,6 +26,7 @@ const REASONS: [Reason; 21] = [
     Reason::BeyondScope,
     Reason::RejectRoute,
     Reason::ParamProblem,
+    Reason::AddressMaskReply,
 ];
 
 /// nmap's scan type names (XML `scaninfo type`); `RunInfo` wants them static.
@@ -76,7 +77,7 @@ pub fn protocol(name: &str) -> Result<Protocol, Error> {
 
 pub fn host_status(name: &str) -> Result<HostStatus, Error> {
     find(
-        &[HostStatus::Up, HostStatus::Down],
+        &[HostStatus::Up, HostStatus::Down, HostStatus::Unknown],
         name,
         HostStatus::as_str,
         "host status",

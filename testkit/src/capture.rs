@@ -20,12 +20,26 @@ impl Capture {
     /// `tcpdump -i <iface> -n -l -U <filter>` inside `side` of `lab`; returns
     /// once tcpdump reports that it listens (bounded wait).
     pub fn start(lab: &impl Namespaces, side: Side, iface: &str, filter: &str) -> Capture {
+        Capture::start_with(lab, side, iface, &[], filter)
+    }
+
+    /// [`Capture::start`] with more tcpdump flags (`-v`, `-vv` for TTLs
+    /// and checksums); a packet may then take more than one line.
+    pub fn start_with(
+        lab: &impl Namespaces,
+        side: Side,
+        iface: &str,
+        flags: &[&str],
+        filter: &str,
+    ) -> Capture {
         let dir = tempdir();
         let out = dir.path().join("tcpdump.txt");
         let err = dir.path().join("tcpdump.err");
         let child = lab
             .cmd(side, "tcpdump")
-            .args(["-i", iface, "-n", "-l", "-U", filter])
+            .args(["-i", iface, "-n", "-l", "-U"])
+            .args(flags)
+            .arg(filter)
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&out).expect("create tcpdump output"))
             .stderr(std::fs::File::create(&err).expect("create tcpdump stderr"))

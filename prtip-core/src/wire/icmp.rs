@@ -26,6 +26,10 @@ pub const ICMP_PARAMETER_PROBLEM: u8 = 12;
 pub const ICMP_TIMESTAMP_REQUEST: u8 = 13;
 /// ICMPv4 timestamp reply.
 pub const ICMP_TIMESTAMP_REPLY: u8 = 14;
+/// ICMPv4 address mask request (RFC 950).
+pub const ICMP_ADDRESS_MASK_REQUEST: u8 = 17;
+/// ICMPv4 address mask reply (RFC 950).
+pub const ICMP_ADDRESS_MASK_REPLY: u8 = 18;
 
 /// An ICMP or ICMPv6 message to send; the checksum is computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

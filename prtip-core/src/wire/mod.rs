@@ -63,9 +63,10 @@ pub use ethernet::{
     ETHERNET_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, MAC_BROADCAST,
 };
 pub use icmp::{
-    build_ipv4_icmp, write_icmp, IcmpMessage, IcmpView, QuotedTransport, ICMP_DEST_UNREACHABLE,
-    ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_HEADER_LEN, ICMP_PARAMETER_PROBLEM,
-    ICMP_TIMESTAMP_REPLY, ICMP_TIMESTAMP_REQUEST, ICMP_TIME_EXCEEDED,
+    build_ipv4_icmp, write_icmp, IcmpMessage, IcmpView, QuotedTransport, ICMP_ADDRESS_MASK_REPLY,
+    ICMP_ADDRESS_MASK_REQUEST, ICMP_DEST_UNREACHABLE, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST,
+    ICMP_HEADER_LEN, ICMP_PARAMETER_PROBLEM, ICMP_TIMESTAMP_REPLY, ICMP_TIMESTAMP_REQUEST,
+    ICMP_TIME_EXCEEDED,
 };
 pub use icmpv6::{
     build_ipv6_icmpv6, neighbor_solicit_body, solicited_node, ICMPV6_DEST_UNREACHABLE,
@@ -79,10 +80,10 @@ pub use ipv6::{
     IPV6_NH_ESP, IPV6_NH_FRAGMENT, IPV6_NH_HOP_BY_HOP, IPV6_NH_NONE, IPV6_NH_ROUTING,
 };
 pub use probes::{
-    build_ack_probe, build_echo_probe, build_icmp_echo, build_icmp_timestamp, build_rst, build_syn,
-    build_syn_probe, build_tcp, build_tcp_ack, build_tcp_probe, build_tcp_syn, ProbeIp, TcpFields,
-    DEFAULT_TTL, ICMP_ECHO_LEN, ICMP_TIMESTAMP_LEN, NMAP_MSS, NMAP_WINDOW, SYN6_LEN, SYN_LEN,
-    TCP_NO_OPTIONS_LEN,
+    build_ack_probe, build_echo_probe, build_icmp_echo, build_icmp_mask, build_icmp_timestamp,
+    build_proto_probe, build_rst, build_syn, build_syn_probe, build_tcp, build_tcp_ack,
+    build_tcp_probe, build_tcp_syn, ProbeIp, TcpFields, DEFAULT_TTL, ICMP_ECHO_LEN, ICMP_MASK_LEN,
+    ICMP_TIMESTAMP_LEN, NMAP_MSS, NMAP_WINDOW, SYN6_LEN, SYN_LEN, TCP_NO_OPTIONS_LEN,
 };
 pub use reply::{
     parse_reply, IcmpEchoReply, IcmpError, IcmpErrorKind, IcmpTimestampReply, Reply, TcpReply,

@@ -6,7 +6,10 @@
 
 use std::net::Ipv4Addr;
 
-use super::icmp::{build_ipv4_icmp, IcmpMessage, ICMP_ECHO_REQUEST, ICMP_TIMESTAMP_REQUEST};
+use super::icmp::{
+    build_ipv4_icmp, IcmpMessage, ICMP_ADDRESS_MASK_REQUEST, ICMP_ECHO_REQUEST,
+    ICMP_TIMESTAMP_REQUEST,
+};
 use super::icmpv6::{build_ipv6_icmpv6, ICMPV6_ECHO_REQUEST};
 use super::ipv4::{Ipv4Fields, IPV4_HEADER_LEN};
 use super::ipv6::{Ipv6Header, IPV6_HEADER_LEN};
@@ -31,6 +34,8 @@ pub const TCP_NO_OPTIONS_LEN: usize = IPV4_HEADER_LEN + TCP_HEADER_LEN;
 pub const ICMP_ECHO_LEN: usize = IPV4_HEADER_LEN + 8;
 /// Bytes written by [`build_icmp_timestamp`]: IPv4 (20) + timestamp message (20).
 pub const ICMP_TIMESTAMP_LEN: usize = IPV4_HEADER_LEN + 20;
+/// Length of an ICMP address mask request (IPv4 + 8-byte header + 4-byte mask).
+pub const ICMP_MASK_LEN: usize = IPV4_HEADER_LEN + 12;
 
 const MSS_OPTION_LEN: usize = 4;
 
@@ -270,4 +275,46 @@ pub fn build_icmp_timestamp(buf: &mut [u8], ip: &Ipv4Fields, id: u16, seq: u16) 
     let zero_timestamps = [0u8; ICMP_TIMESTAMP_LEN - ICMP_ECHO_LEN];
     let msg = IcmpMessage::echo(ICMP_TIMESTAMP_REQUEST, 0, id, seq, &zero_timestamps);
     build_ipv4_icmp(buf, &ip.header(), &msg)
+}
+
+/// Builds an ICMP address mask request (type 17) with a zero mask, like
+/// nmap's `-PM`.
+///
+/// Returns the packet length ([`ICMP_MASK_LEN`]), or `None` if `buf` is too short.
+pub fn build_icmp_mask(buf: &mut [u8], ip: &Ipv4Fields, id: u16, seq: u16) -> Option<usize> {
+    let zero_mask = [0u8; ICMP_MASK_LEN - ICMP_ECHO_LEN];
+    let msg = IcmpMessage::echo(ICMP_ADDRESS_MASK_REQUEST, 0, id, seq, &zero_mask);
+    build_ipv4_icmp(buf, &ip.header(), &msg)
+}
+
+/// Bytes after the IP header of an IP protocol ping (`-PO`) of `proto`:
+/// an IGMP membership query (2), an inner IPv4 header (4, IP in IP), else
+/// eight zero bytes (nmap sends none, but an ICMP error must quote eight
+/// bytes after the IP header to be read back; RFC 792).
+const PROTO_PROBE_BODY: usize = IPV4_HEADER_LEN;
+
+/// Builds an IP protocol ping (nmap's `-PO`) of protocol `proto` over IPv4;
+/// the probe's identification is `ip.ip_id` (an ICMP protocol unreachable
+/// quotes it back). ICMP, TCP and UDP pings have builders of their own.
+///
+/// Returns the packet length, or `None` if `buf` is too short.
+pub fn build_proto_probe(buf: &mut [u8], ip: &Ipv4Fields, proto: u8) -> Option<usize> {
+    let mut body = [0u8; PROTO_PROBE_BODY];
+    let len = match proto {
+        2 => {
+            // IGMP membership query (type 0x11), all groups.
+            body[0] = 0x11;
+            let sum = super::checksum::checksum(&body[..8]);
+            body[2..4].copy_from_slice(&sum.to_be_bytes());
+            8
+        }
+        4 => {
+            let inner = Ipv4Fields { ttl: 64, ..*ip };
+            super::ipv4::write_ipv4(&mut body, &inner.header(), 0, 0)?
+        }
+        _ => 8,
+    };
+    let n = super::ipv4::write_ipv4(buf, &ip.header(), proto, len)?;
+    buf.get_mut(n..n + len)?.copy_from_slice(&body[..len]);
+    Some(n + len)
 }

@@ -15,7 +15,8 @@
 use std::net::IpAddr;
 
 use super::icmp::{
-    IcmpView, QuotedTransport, ICMP_DEST_UNREACHABLE, ICMP_ECHO_REPLY, ICMP_TIMESTAMP_REPLY,
+    IcmpView, QuotedTransport, ICMP_ADDRESS_MASK_REPLY, ICMP_DEST_UNREACHABLE, ICMP_ECHO_REPLY,
+    ICMP_TIMESTAMP_REPLY,
 };
 use super::ipv4::Ipv4View;
 use super::tcp::{TcpFlags, TcpView};
@@ -38,6 +39,9 @@ pub enum Reply {
     IcmpEchoReply(IcmpEchoReply),
     /// ICMP timestamp reply (type 14; IPv4 only).
     IcmpTimestampReply(IcmpTimestampReply),
+    /// ICMP address mask reply (type 18; IPv4 only): its identifier and
+    /// sequence, as an echo reply's (the mask itself is not needed).
+    IcmpMaskReply(IcmpEchoReply),
     /// A UDP datagram: an answer to a UDP probe, or anyone's traffic.
     Udp(UdpReply),
 }
@@ -278,6 +282,7 @@ fn parse_icmp(o: Outer, msg: &[u8]) -> Option<Reply> {
                 transmit,
             }))
         }
+        ICMP_ADDRESS_MASK_REPLY => Some(Reply::IcmpMaskReply(echo_reply(o, &icmp))),
         ICMP_DEST_UNREACHABLE => parse_quoted(o, &icmp).map(Reply::IcmpError),
         _ => None,
     }

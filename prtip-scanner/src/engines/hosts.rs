@@ -29,6 +29,8 @@ pub enum HostReason {
     TimestampReply = 4,
     Unreachable = 5,
     UdpResponse = 6,
+    MaskReply = 7,
+    ProtoUnreach = 8,
 }
 
 impl HostReason {
@@ -40,6 +42,8 @@ impl HostReason {
             4 => HostReason::TimestampReply,
             5 => HostReason::Unreachable,
             6 => HostReason::UdpResponse,
+            7 => HostReason::MaskReply,
+            8 => HostReason::ProtoUnreach,
             _ => return None,
         })
     }
@@ -53,6 +57,8 @@ impl HostReason {
             HostReason::TimestampReply => Reason::TimestampReply,
             HostReason::Unreachable => Reason::PortUnreach,
             HostReason::UdpResponse => Reason::UdpResponse,
+            HostReason::MaskReply => Reason::AddressMaskReply,
+            HostReason::ProtoUnreach => Reason::ProtoUnreach,
         }
     }
 }

@@ -5,9 +5,12 @@
 pub mod connect;
 pub mod hosts;
 pub mod icmp;
+pub mod list;
 pub mod pair;
+pub mod ping;
 pub mod portindex;
 pub mod send;
+pub mod shape;
 pub mod syn;
 pub mod udp;
 
@@ -30,6 +33,8 @@ pub enum EngineConfig {
         tcp: Box<EngineConfig>,
         udp: udp::UdpSetup,
     },
+    /// `-sL`: list the targets, send nothing.
+    List,
 }
 
 /// Opens the engine `cfg` names. `first_target` lets the raw engines pick
@@ -52,11 +57,14 @@ pub fn open(
                 shard: None,
                 ports: Arc::new(prtip_core::ports::PortList::new()),
                 probe: syn::TcpProbe::SYN,
+                ping: u.ping.clone(),
+                shape: u.shape,
             };
             let first: Arc<dyn Engine> = Arc::new(syn::open(finder, first_target, stop.clone())?);
             let second = udp::open(u, first_target, stop)?;
             Arc::new(pair::PairEngine::new(first, false, second))
         }
+        EngineConfig::List => Arc::new(list::ListEngine::new(stop)),
         EngineConfig::Both { tcp, udp } => {
             let first = open(*tcp, first_target, stop.clone())?;
             let second = udp::open(udp, first_target, stop)?;

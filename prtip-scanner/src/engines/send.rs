@@ -109,6 +109,8 @@ pub struct Sender<'a> {
     /// The engine's count of probes sent (for progress).
     pub sent: &'a AtomicU64,
     pub gate: RateGate,
+    /// `--badsum`: spoil each probe's TCP or UDP checksum before it goes.
+    pub badsum: bool,
 }
 
 impl std::fmt::Debug for Sender<'_> {
@@ -123,6 +125,11 @@ impl Sender<'_> {
         &mut self,
         batch: &mut Batch<SLOT, N>,
     ) -> Result<(), ScanError> {
+        if self.badsum {
+            for i in 0..batch.n {
+                super::shape::spoil_checksum(&mut batch.bufs[i][..batch.lens[i]]);
+            }
+        }
         let mut done = 0;
         let mut idle_spins = 0u32;
         while done < batch.n {

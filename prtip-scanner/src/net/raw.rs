@@ -54,6 +54,31 @@ const UDP_ICMP_FILTER: [SockFilter; 5] = [
     SockFilter::new(0x06, 0, 0, 0xffff), // accept
 ];
 
+/// Accept IPv4 TCP (6), UDP (17) and ICMP (1), for discovery with UDP pings.
+const TCP_UDP_ICMP_FILTER: [SockFilter; 6] = [
+    SockFilter::new(0x30, 0, 0, 9),      // ldb [9]: protocol
+    SockFilter::new(0x15, 3, 0, 6),      // jeq #6 -> accept
+    SockFilter::new(0x15, 2, 0, 17),     // jeq #17 -> accept
+    SockFilter::new(0x15, 1, 0, 1),      // jeq #1 -> accept
+    SockFilter::new(0x06, 0, 0, 0),      // drop
+    SockFilter::new(0x06, 0, 0, 0xffff), // accept
+];
+
+/// Accept IPv6 TCP, UDP and ICMPv6, and extension headers first.
+const TCP_UDP_ICMPV6_FILTER: [SockFilter; 11] = [
+    SockFilter::new(0x30, 0, 0, 6),      // ldb [6]: next header
+    SockFilter::new(0x15, 8, 0, 6),      // jeq #6 (TCP) -> accept
+    SockFilter::new(0x15, 7, 0, 17),     // jeq #17 (UDP) -> accept
+    SockFilter::new(0x15, 6, 0, 58),     // jeq #58 (ICMPv6) -> accept
+    SockFilter::new(0x15, 5, 0, 0),      // jeq #0 (hop-by-hop) -> accept
+    SockFilter::new(0x15, 4, 0, 43),     // jeq #43 (routing) -> accept
+    SockFilter::new(0x15, 3, 0, 44),     // jeq #44 (fragment) -> accept
+    SockFilter::new(0x15, 2, 0, 60),     // jeq #60 (destination options) -> accept
+    SockFilter::new(0x15, 1, 0, 51),     // jeq #51 (authentication) -> accept
+    SockFilter::new(0x06, 0, 0, 0),      // drop
+    SockFilter::new(0x06, 0, 0, 0xffff), // accept
+];
+
 /// Accept IPv6 TCP (6) and ICMPv6 (58), and packets whose first next
 /// header is an extension header (hop-by-hop 0, routing 43, fragment 44,
 /// destination options 60, authentication 51). Offset 6 is the IPv6 header's
@@ -109,6 +134,8 @@ impl Family {
 pub enum Transport {
     Tcp,
     Udp,
+    /// TCP and UDP: SYN-engine discovery with UDP pings (`-PU`).
+    TcpUdp,
 }
 
 fn filter(family: Family, transport: Transport) -> &'static [SockFilter] {
@@ -117,6 +144,8 @@ fn filter(family: Family, transport: Transport) -> &'static [SockFilter] {
         (Family::V4, Transport::Udp) => &UDP_ICMP_FILTER,
         (Family::V6, Transport::Tcp) => &TCP_ICMPV6_FILTER,
         (Family::V6, Transport::Udp) => &UDP_ICMPV6_FILTER,
+        (Family::V4, Transport::TcpUdp) => &TCP_UDP_ICMP_FILTER,
+        (Family::V6, Transport::TcpUdp) => &TCP_UDP_ICMPV6_FILTER,
     }
 }
 

@@ -150,12 +150,16 @@ impl<'a> Stages<'a> {
 
     /// Every enabled stage, in order, for one host.
     fn process(&self, w: &mut Worker, mut host: HostResult) -> HostOutcome {
-        if host.status != HostStatus::Up {
+        if host.status == HostStatus::Down {
             return HostOutcome::Done(host);
         }
         if self.cfg.reverse_dns && host.hostname.is_none() {
             let _phase = memprof::phase(memprof::Phase::ReverseDns);
             host.hostname = self.dns.lookup(host.addr, dns::REVERSE_TIMEOUT);
+        }
+        // A listed host (-sL) gets its name and nothing else.
+        if host.status != HostStatus::Up {
+            return HostOutcome::Done(host);
         }
         let deadline = self.deadline(&host);
         if let (Some(scanner), Some(rt)) = (&self.cfg.versions, &w.rt) {

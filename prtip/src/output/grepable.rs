@@ -103,6 +103,11 @@ fn host_lines(run: &RunInfo, host: &HostResult, out: &mut Spill<'_>) {
     // nmap prints the reverse-DNS name here, or nothing: "Host: 127.0.0.1 ()".
     let name = host.hostname.as_deref().map(field).unwrap_or_default();
     let prefix = format!("Host: {} ({})", host.addr, name);
+    if host.status == HostStatus::Unknown {
+        // A listed host (-sL).
+        out.push_str(&format!("{prefix}\tStatus: Unknown\n"));
+        return;
+    }
     if host.status == HostStatus::Down {
         if run.verbose > 0 {
             out.push_str(&format!("{prefix}\tStatus: Down\n"));

@@ -33,6 +33,8 @@ pub struct NormalSink<W: Write> {
     out: W,
     flavor: NormalFlavor,
     run: Option<RunInfo>,
+    /// A host was listed (`-sL`): no "Host seems down" note at the end.
+    listed: bool,
 }
 
 impl<W: Write> NormalSink<W> {
@@ -41,6 +43,7 @@ impl<W: Write> NormalSink<W> {
             out,
             flavor,
             run: None,
+            listed: false,
         }
     }
 
@@ -71,6 +74,7 @@ impl<W: Write> ResultSink for NormalSink<W> {
 
     fn host(&mut self, host: &HostResult) -> io::Result<()> {
         let run = self.run.as_ref().ok_or_else(not_begun)?;
+        self.listed |= host.status == HostStatus::Unknown;
         let mut spill = Spill::new(&mut self.out);
         host_block(run, host, &mut spill);
         spill.finish()
@@ -79,7 +83,7 @@ impl<W: Write> ResultSink for NormalSink<W> {
     fn end(&mut self, stats: &RunStats) -> io::Result<()> {
         let run = self.run.as_ref().ok_or_else(not_begun)?;
         let stdout = self.flavor == NormalFlavor::Stdout;
-        if stdout && stats.hosts_total() == 1 && stats.hosts_up == 0 {
+        if stdout && stats.hosts_total() == 1 && stats.hosts_up == 0 && !self.listed {
             writeln!(
                 self.out,
                 "Note: Host seems down. If it is really up, but blocking our ping probes, try -Pn"
@@ -123,6 +127,11 @@ impl<W: Write> ResultSink for NormalSink<W> {
 /// service info, blank line.
 fn host_block(run: &RunInfo, host: &HostResult, out: &mut Spill<'_>) {
     let nameip = name_ip(host);
+    if host.status == HostStatus::Unknown {
+        // A listed host (-sL): its name and address, nothing else.
+        out.push_str(&format!("{NAME} scan report for {nameip}\n"));
+        return;
+    }
     if host.status == HostStatus::Down {
         // nmap mentions down hosts only when verbose.
         if run.verbose > 0 {

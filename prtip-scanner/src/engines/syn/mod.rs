@@ -29,6 +29,7 @@
 //! receiver tells an answer to a port probe from one to discovery on the
 //! same 4-tuple.
 
+mod discovery;
 mod scantype;
 mod setup;
 pub mod window;
@@ -39,6 +40,7 @@ pub use setup::{open, SynSetup};
 use super::hosts::report;
 use super::send::{self, RateGate, Sender};
 use crate::cancel::StopFlag;
+use crate::engines::ping::PingProbes;
 use crate::error::ScanError;
 use crate::events::{Event, Events};
 use crate::net::PacketIo;
@@ -49,9 +51,8 @@ use prtip_core::permutation::Permutation;
 use prtip_core::ports::PortList;
 use prtip_core::result::{HostStatus, PortResult, PortTable, PortTableBuilder, Protocol, Reason};
 use prtip_core::wire::{
-    build_ack_probe, build_echo_probe, build_icmp_timestamp, build_syn_probe, build_tcp_probe,
-    parse_reply, Ipv4Fields, Ipv6Header, ProbeIp, Reply, SynTemplate, SynTemplate6, TcpFields,
-    TcpFlags, IPPROTO_TCP, NMAP_MSS, NMAP_WINDOW,
+    build_tcp_probe, parse_reply, Ipv4Fields, Ipv6Header, ProbeIp, Reply, SynTemplate,
+    SynTemplate6, TcpFields, TcpFlags, IPPROTO_TCP, IPPROTO_UDP, NMAP_MSS, NMAP_WINDOW,
 };
 use std::io;
 use std::net::IpAddr;
@@ -64,11 +65,6 @@ use window::{window_hosts, HostReason, HostSet, Outcome, PortIndex, Window};
 const BATCH: usize = 64;
 /// Largest packet a probe needs (the SYN over IPv6, 64 bytes).
 const MAX_PROBE: usize = 64;
-/// Discovery probe rounds (nmap retries host discovery once by default).
-const DISCOVERY_ROUNDS: u32 = 2;
-/// Ports nmap's default raw discovery probes: SYN to 443, ACK to 80.
-const DISCOVERY_SYN_PORT: u16 = 443;
-const DISCOVERY_ACK_PORT: u16 = 80;
 
 /// Settings of a SYN scan.
 #[derive(Debug, Clone)]
@@ -92,6 +88,10 @@ pub struct SynConfig {
     pub ttl: u8,
     /// The scan type: the port probes' control bits and how answers are read.
     pub probe: TcpProbe,
+    /// Host discovery's probes (nmap's default set unless `-P` options).
+    pub ping: PingProbes,
+    /// `--badsum`: every TCP and UDP probe goes with a wrong checksum.
+    pub badsum: bool,
 }
 
 /// Counters of a finished (or stopped) scan.
@@ -166,6 +166,7 @@ impl SynScanner {
             stop: &self.stop,
             sent: &self.sent,
             gate: RateGate::new(timing),
+            badsum: self.cfg.badsum,
         }
     }
 
@@ -282,6 +283,17 @@ impl SynScanner {
         let Some(reply) = parse_reply(packet) else {
             return;
         };
+        if matches!(reply, Reply::Udp(_))
+            || matches!(reply, Reply::IcmpError(e)
+                if e.orig_proto == IPPROTO_UDP || self.is_proto_ping(e.orig_proto))
+        {
+            // Only a UDP or an IP protocol ping draws these.
+            let guard = self.current.read().unwrap_or_else(|e| e.into_inner());
+            if let Some(win) = guard.as_ref() {
+                self.handle_udp_ping(win, &reply);
+            }
+            return;
+        }
         let plain_syn = self.cfg.probe.is_plain_syn();
         // The SYN scan's order as it always was: validate, then lock.
         if plain_syn && !self.cookie.validate(&reply) {
@@ -363,8 +375,13 @@ impl SynScanner {
                     win.mark_alive(h, t.ttl, HostReason::TimestampReply);
                 }
             }
-            // Never validated (the cookie has nothing to check in UDP), and
-            // the SYN engine's filter keeps UDP out of its socket anyway.
+            Reply::IcmpMaskReply(m) => {
+                if let Some(h) = win.host_index(m.src) {
+                    self.matched.fetch_add(1, Ordering::Relaxed);
+                    win.mark_alive(h, m.ttl, HostReason::MaskReply);
+                }
+            }
+            // Taken by the UDP ping above.
             Reply::Udp(_) => {}
         }
     }
@@ -382,61 +399,6 @@ impl SynScanner {
         let t = &self.cfg.timing;
         t.initial_rtt_timeout
             .clamp(t.min_rtt_timeout, t.max_rtt_timeout.max(t.min_rtt_timeout))
-    }
-
-    /// nmap's default raw discovery: ICMP echo, SYN to 443, ACK to 80, ICMP
-    /// timestamp (IPv4); ICMPv6 echo, SYN to 443, ACK to 80 (IPv6).
-    fn discover(&self, win: &Window, skip: &[bool]) -> Result<(), ScanError> {
-        let mut out = self.sender(&self.cfg.timing);
-        let mut batch = Batch::new();
-        for _round in 0..DISCOVERY_ROUNDS {
-            for (h, dst) in win.hosts.iter().enumerate() {
-                if skip[h] || win.is_alive(h as u32) {
-                    continue;
-                }
-                if self.stop.is_stopped() {
-                    return Ok(());
-                }
-                self.discovery_probes(&mut batch, win.source(h as u32), dst, h as u16);
-                if batch.n + 4 > BATCH {
-                    out.flush(&mut batch)?;
-                }
-            }
-            out.flush(&mut batch)?;
-            let all_up = || {
-                (0..win.host_count() as u32)
-                    .filter(|&h| !skip[h as usize])
-                    .all(|h| win.is_alive(h))
-            };
-            self.wait_for(self.round_wait(), all_up);
-            if all_up() {
-                break;
-            }
-        }
-        Ok(())
-    }
-
-    /// One host's discovery probes into `batch` (up to four), `n` the
-    /// host's position (an IPv4 identification for the probes).
-    fn discovery_probes(&self, batch: &mut Batch, src: IpAddr, dst: IpAddr, n: u16) {
-        let Some(ip) = self.probe_ip(src, dst, n.wrapping_mul(31)) else {
-            return;
-        };
-        let (id, seq) = self.cookie.icmp_id_seq(src, dst);
-        let len = build_echo_probe(batch.slot(), &ip, id, seq).unwrap_or(0);
-        batch.commit(len, dst);
-        let sport = self.sport(dst, DISCOVERY_SYN_PORT);
-        let c = self.cookie.seq(src, dst, sport, DISCOVERY_SYN_PORT);
-        let len = build_syn_probe(batch.slot(), &ip, sport, DISCOVERY_SYN_PORT, c).unwrap_or(0);
-        batch.commit(len, dst);
-        let sport = self.sport(dst, DISCOVERY_ACK_PORT);
-        let c = self.cookie.seq(src, dst, sport, DISCOVERY_ACK_PORT);
-        let len = build_ack_probe(batch.slot(), &ip, sport, DISCOVERY_ACK_PORT, c, c).unwrap_or(0);
-        batch.commit(len, dst);
-        if let ProbeIp::V4(f) = &ip {
-            let len = build_icmp_timestamp(batch.slot(), f, id, seq).unwrap_or(0);
-            batch.commit(len, dst);
-        }
     }
 
     /// Sender threads: the kernel does the work of sending (and, on a veth

@@ -3,13 +3,13 @@
 
 use super::{SynConfig, SynScanner, TcpProbe};
 use crate::cancel::StopFlag;
+use crate::engines::ping::PingProbes;
 use crate::error::ScanError;
-use crate::net::raw::{Family, RawIo, Transport, SCAN_RCVBUF_BYTES};
+use crate::net::raw::{Family, RawIo, SCAN_RCVBUF_BYTES};
 use crate::net::route;
 use prtip_core::config::Timing;
 use prtip_core::cookie::DEFAULT_SOURCE_PORT_RANGE;
 use prtip_core::ports::PortList;
-use prtip_core::wire::DEFAULT_TTL;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -29,6 +29,10 @@ pub struct SynSetup {
     pub ports: Arc<PortList>,
     /// The TCP scan type (`-sS` unless `-sA`, `-sF`, `--scanflags`...).
     pub probe: TcpProbe,
+    /// Host discovery's probes.
+    pub ping: PingProbes,
+    /// `-g`, `--ttl`, `--badsum`.
+    pub shape: crate::engines::shape::ProbeShape,
 }
 
 /// Opens the raw sockets and returns the engine. Each target's source
@@ -45,15 +49,17 @@ pub fn open(
     let io = RawIo::open_for(
         setup.interface.as_deref(),
         Family::of(source),
-        Transport::Tcp,
+        super::discovery::transport(&setup.ping),
         SCAN_RCVBUF_BYTES,
     )
     .map_err(|source| ScanError::RawSockets {
         interface: setup.interface.clone(),
         source,
     })?;
-    let (sport_base, sport_range) =
-        route::source_port_window(route::ephemeral_range(), DEFAULT_SOURCE_PORT_RANGE);
+    let (sport_base, sport_range) = setup.shape.source_ports(route::source_port_window(
+        route::ephemeral_range(),
+        DEFAULT_SOURCE_PORT_RANGE,
+    ));
     let seed = match setup.seed {
         Some(s) => s,
         None => u64::from_le_bytes(crate::engines::random_bytes::<8>()?),
@@ -67,8 +73,10 @@ pub fn open(
         key: crate::engines::random_bytes::<16>()?,
         seed,
         shard: setup.shard,
-        ttl: DEFAULT_TTL,
+        ttl: setup.shape.ttl(),
         probe: setup.probe,
+        ping: setup.ping,
+        badsum: setup.shape.badsum,
     };
     let io = crate::trace::wrap(Arc::new(io));
     Ok(SynScanner::new(io, cfg, &setup.ports, stop))

@@ -66,6 +66,10 @@ pub struct UdpSetup {
     /// `--defeat-icmp-ratelimit`: do not wait out ICMP rate limits; silent
     /// ports are reported closed|filtered.
     pub defeat_icmp_ratelimit: bool,
+    /// The probes of the raw discovery that runs first (unless `-Pn`).
+    pub ping: crate::engines::ping::PingProbes,
+    /// `-g`, `--ttl`, `--badsum`.
+    pub shape: crate::engines::shape::ProbeShape,
 }
 
 /// Settings of a UDP scan with every address and secret resolved.
@@ -86,6 +90,8 @@ pub struct UdpConfig {
     pub seed: u64,
     pub ttl: u8,
     pub defeat_icmp_ratelimit: bool,
+    /// `--badsum`: every probe goes with a wrong UDP checksum.
+    pub badsum: bool,
 }
 
 /// Counters of a finished (or stopped) scan.
@@ -200,6 +206,7 @@ impl UdpScanner {
             stop: &self.stop,
             sent: &self.sent,
             gate: RateGate::new(&self.cfg.timing),
+            badsum: self.cfg.badsum,
         };
         let mut batch = probe::Batch::new();
         while !self.stop.is_stopped() {

@@ -7,7 +7,6 @@ use crate::error::ScanError;
 use crate::net::raw::{Family, RawIo, Transport, SCAN_RCVBUF_BYTES};
 use crate::net::route;
 use prtip_core::cookie::DEFAULT_SOURCE_PORT_RANGE;
-use prtip_core::wire::DEFAULT_TTL;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -29,8 +28,10 @@ pub fn open_scanner(
         interface: setup.interface.clone(),
         source,
     })?;
-    let (sport_base, sport_range) =
-        route::source_port_window(route::ephemeral_range(), DEFAULT_SOURCE_PORT_RANGE);
+    let (sport_base, sport_range) = setup.shape.source_ports(route::source_port_window(
+        route::ephemeral_range(),
+        DEFAULT_SOURCE_PORT_RANGE,
+    ));
     let seed = match setup.seed {
         Some(s) => s,
         None => u64::from_le_bytes(crate::engines::random_bytes::<8>()?),
@@ -43,8 +44,9 @@ pub fn open_scanner(
         sport_range,
         key: crate::engines::random_bytes::<16>()?,
         seed,
-        ttl: DEFAULT_TTL,
+        ttl: setup.shape.ttl(),
         defeat_icmp_ratelimit: setup.defeat_icmp_ratelimit,
+        badsum: setup.shape.badsum,
     };
     Ok(UdpScanner::new(
         crate::trace::wrap(Arc::new(io)),
