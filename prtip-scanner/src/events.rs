@@ -40,6 +40,8 @@ pub enum Event {
     HostUp { addr: IpAddr, reason: Reason },
     /// A host is down, and why.
     HostDown { addr: IpAddr, reason: Reason },
+    /// A host a list scan (`-sL`) names without probing it.
+    HostListed { addr: IpAddr },
     /// The state of one port listed in the outputs.
     Port {
         addr: IpAddr,
@@ -185,6 +187,7 @@ impl Events {
         self.publish_result(|| match host.status {
             HostStatus::Up => Event::HostUp { addr, reason },
             HostStatus::Down => Event::HostDown { addr, reason },
+            HostStatus::Unknown => Event::HostListed { addr },
         });
         for p in &host.ports.shown {
             self.publish_result(|| Event::Port {

@@ -179,3 +179,25 @@ fn the_event_log_is_the_events_phase_of_mem_report() {
     assert!(peak < 128 * 1024, "events peak {peak} bytes");
     assert_eq!(events_phase(&[]), (0, 0), "nothing without --event-log");
 }
+
+/// A list scan probes nothing: each target is one `host_listed` line, and
+/// no host is up or down.
+#[test]
+#[cfg(not(feature = "dhat-heap"))]
+fn a_list_scan_logs_each_target_as_listed() {
+    let dir = tempdir();
+    let log = dir.path().join("ev.jsonl");
+    let out = prtip_testkit::process::run(
+        prtip()
+            .args(["-sL", "-n", "127.0.0.1-3", "--event-log"])
+            .arg(&log),
+    );
+    assert!(out.status.success(), "{}", describe(&out));
+    let events = lines(&log);
+    let listed: Vec<_> = of_kind(&events, "host_listed")
+        .map(|v| v["addr"].as_str().expect("addr").to_string())
+        .collect();
+    assert_eq!(listed, ["127.0.0.1", "127.0.0.2", "127.0.0.3"]);
+    assert_eq!(of_kind(&events, "host_up").count(), 0);
+    assert_eq!(of_kind(&events, "host_down").count(), 0);
+}

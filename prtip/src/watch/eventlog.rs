@@ -153,6 +153,7 @@ fn write_line(out: &mut impl Write, s: &Stamped) -> io::Result<()> {
             "\"host_down\",\"addr\":\"{addr}\",\"reason\":\"{}\"",
             reason.as_str()
         ),
+        Event::HostListed { addr } => write!(out, "\"host_listed\",\"addr\":\"{addr}\""),
         Event::Port {
             addr,
             protocol,
