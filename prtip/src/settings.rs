@@ -381,6 +381,67 @@ fn mem_report_from(v: Option<&str>) -> Result<Option<MemReport>, UsageError> {
     })
 }
 
+/// nmap-os-db, which `-O` needs.
+fn os_db_file(args: &Args, os: Option<OsSettings>) -> Result<Option<PathBuf>, UsageError> {
+    match os {
+        Some(_) => find_data_file(args.datadir.as_deref(), "nmap-os-db").map(Some).ok_or_else(|| {
+            usage("-O needs nmap's OS fingerprint database (nmap-os-db): install nmap (`apt-get install nmap`) or point --datadir at a directory that has it")
+        }),
+        None => Ok(None),
+    }
+}
+
+/// `--shard i/n`: this machine's slice `i` of `n`.
+type Shard = (u64, u64);
+
+/// `--seed` and `--shard`: the probe order, and this machine's slice of it.
+fn order_from(args: &Args, udp: bool) -> Result<(Option<u64>, Option<Shard>), UsageError> {
+    let seed = match &args.seed {
+        Some(v) => Some(v.trim().parse::<u64>().map_err(|_| {
+            usage(format!(
+                "invalid --seed \"{v}\": expected a non-negative integer"
+            ))
+        })?),
+        None => None,
+    };
+    let shard = args.shard.as_deref().map(parse_shard).transpose()?;
+    if shard.is_some_and(|(_, n)| n > 1) && udp {
+        return Err(usage(
+            "--shard is not supported with -sU yet: every machine would scan every UDP port",
+        ));
+    }
+    if shard.is_some_and(|(_, n)| n > 1) && seed.is_none() {
+        // Each machine would otherwise draw its own random order, and the
+        // slices would overlap instead of splitting the work.
+        return Err(usage(
+            "--shard needs --seed: give every machine the same seed so the slices split one probe order",
+        ));
+    }
+    Ok((seed, shard))
+}
+
+/// `-S` and `-e`.
+fn socket_from(args: &Args) -> Result<SocketOptions, UsageError> {
+    let source = match &args.source {
+        Some(s) => Some(s.trim().parse::<IpAddr>().map_err(|_| {
+            usage(format!(
+                "invalid source address -S \"{s}\": expected an IP address"
+            ))
+        })?),
+        None => None,
+    };
+    refuse_ipv6_conflicts(args, source)?;
+    if let Some(iface) = &args.interface {
+        if iface.is_empty() || iface.len() >= crate::sys::IFNAMSIZ || iface.contains('/') {
+            return Err(usage(format!("invalid interface name -e \"{iface}\"")));
+        }
+    }
+    Ok(SocketOptions {
+        source,
+        interface: args.interface.clone(),
+    })
+}
+
 /// What `-6` cannot be combined with, and a source address of the other
 /// family.
 fn refuse_ipv6_conflicts(args: &Args, source: Option<IpAddr>) -> Result<(), UsageError> {
@@ -462,12 +523,7 @@ impl Settings {
         let udp = udp_from(args, privileged)?;
         let version = version_from(args)?;
         let os = os_from(args, privileged)?;
-        let os_db_file = match os {
-            Some(_) => Some(find_data_file(args.datadir.as_deref(), "nmap-os-db").ok_or_else(|| {
-                usage("-O needs nmap's OS fingerprint database (nmap-os-db): install nmap (`apt-get install nmap`) or point --datadir at a directory that has it")
-            })?),
-            None => None,
-        };
+        let os_db_file = os_db_file(args, os)?;
         refuse_ping_only_conflicts(args)?;
         if args.targets.is_empty() && args.input_list.is_none() {
             return Err(usage(
@@ -475,41 +531,8 @@ impl Settings {
             ));
         }
         refuse_host_timeout(args, tcp, udp.is_some())?;
-        let seed = match &args.seed {
-            Some(v) => Some(v.trim().parse::<u64>().map_err(|_| {
-                usage(format!(
-                    "invalid --seed \"{v}\": expected a non-negative integer"
-                ))
-            })?),
-            None => None,
-        };
-        let shard = args.shard.as_deref().map(parse_shard).transpose()?;
-        if shard.is_some_and(|(_, n)| n > 1) && udp.is_some() {
-            return Err(usage(
-                "--shard is not supported with -sU yet: every machine would scan every UDP port",
-            ));
-        }
-        if shard.is_some_and(|(_, n)| n > 1) && seed.is_none() {
-            // Each machine would otherwise draw its own random order, and the
-            // slices would overlap instead of splitting the work.
-            return Err(usage(
-                "--shard needs --seed: give every machine the same seed so the slices split one probe order",
-            ));
-        }
-        let source = match &args.source {
-            Some(s) => Some(s.trim().parse::<IpAddr>().map_err(|_| {
-                usage(format!(
-                    "invalid source address -S \"{s}\": expected an IP address"
-                ))
-            })?),
-            None => None,
-        };
-        refuse_ipv6_conflicts(args, source)?;
-        if let Some(iface) = &args.interface {
-            if iface.is_empty() || iface.len() >= crate::sys::IFNAMSIZ || iface.contains('/') {
-                return Err(usage(format!("invalid interface name -e \"{iface}\"")));
-            }
-        }
+        let (seed, shard) = order_from(args, udp.is_some())?;
+        let socket = socket_from(args)?;
         let services_file = find_data_file(args.datadir.as_deref(), "nmap-services");
         let payloads_file =
             udp.and_then(|_| find_data_file(args.datadir.as_deref(), "nmap-payloads"));
@@ -545,10 +568,7 @@ impl Settings {
             services_file,
             payloads_file,
             timing: timing_from(args)?,
-            socket: SocketOptions {
-                source,
-                interface: args.interface.clone(),
-            },
+            socket,
             outputs: outputs_from(args),
             verbose: args.verbose,
             debug: args.debug,
