@@ -35,81 +35,46 @@ pub const SCAN_RCVBUF_BYTES: usize = 64 << 20;
 pub const OS_RCVBUF_BYTES: usize = 256 << 10;
 const SNDBUF_BYTES: usize = 8 << 20;
 
-/// Accept IPv4 TCP (6) and ICMP (1); drop everything else in the kernel.
-/// Offsets start at the IP header on a SOCK_DGRAM packet socket.
-const TCP_ICMP_FILTER: [SockFilter; 5] = [
-    SockFilter::new(0x30, 0, 0, 9),      // ldb [9]: protocol
-    SockFilter::new(0x15, 2, 0, 6),      // jeq #6 -> accept
-    SockFilter::new(0x15, 1, 0, 1),      // jeq #1 -> accept
-    SockFilter::new(0x06, 0, 0, 0),      // drop
-    SockFilter::new(0x06, 0, 0, 0xffff), // accept
-];
+/// IPv6 extension headers that may come before the transport header:
+/// hop-by-hop (0), routing (43), fragment (44), destination options (60)
+/// and authentication (51). The filter lets them through to user space,
+/// which walks the chain.
+const V6_EXTENSION_HEADERS: [u8; 5] = [0, 43, 44, 60, 51];
 
-/// Accept IPv4 UDP (17) and ICMP (1), for the UDP scan.
-const UDP_ICMP_FILTER: [SockFilter; 5] = [
-    SockFilter::new(0x30, 0, 0, 9),      // ldb [9]: protocol
-    SockFilter::new(0x15, 2, 0, 17),     // jeq #17 -> accept
-    SockFilter::new(0x15, 1, 0, 1),      // jeq #1 -> accept
-    SockFilter::new(0x06, 0, 0, 0),      // drop
-    SockFilter::new(0x06, 0, 0, 0xffff), // accept
-];
+/// One classic BPF instruction: opcode, jump if true, jump if false, k.
+type Insn = (u16, u8, u8, u32);
 
-/// Accept IPv4 TCP (6), UDP (17) and ICMP (1), for discovery with UDP pings.
-const TCP_UDP_ICMP_FILTER: [SockFilter; 6] = [
-    SockFilter::new(0x30, 0, 0, 9),      // ldb [9]: protocol
-    SockFilter::new(0x15, 3, 0, 6),      // jeq #6 -> accept
-    SockFilter::new(0x15, 2, 0, 17),     // jeq #17 -> accept
-    SockFilter::new(0x15, 1, 0, 1),      // jeq #1 -> accept
-    SockFilter::new(0x06, 0, 0, 0),      // drop
-    SockFilter::new(0x06, 0, 0, 0xffff), // accept
-];
+/// A classic BPF program that accepts a packet whose protocol byte, at
+/// `offset` from the IP header (a SOCK_DGRAM packet socket starts there),
+/// is one of `accepted`, and drops every other packet in the kernel.
+fn protocol_program(offset: u32, accepted: &[u8]) -> Vec<Insn> {
+    let n = accepted.len();
+    let mut prog = Vec::with_capacity(n + 3);
+    prog.push((0x30, 0, 0, offset)); // ldb [offset]
+    for (i, &proto) in accepted.iter().enumerate() {
+        // jeq #proto: past the remaining tests and the drop, to accept.
+        let to_accept = u8::try_from(n - i).expect("a short program");
+        prog.push((0x15, to_accept, 0, u32::from(proto)));
+    }
+    prog.push((0x06, 0, 0, 0)); // drop
+    prog.push((0x06, 0, 0, 0xffff)); // accept
+    prog
+}
 
-/// Accept IPv6 TCP, UDP and ICMPv6, and extension headers first.
-const TCP_UDP_ICMPV6_FILTER: [SockFilter; 11] = [
-    SockFilter::new(0x30, 0, 0, 6),      // ldb [6]: next header
-    SockFilter::new(0x15, 8, 0, 6),      // jeq #6 (TCP) -> accept
-    SockFilter::new(0x15, 7, 0, 17),     // jeq #17 (UDP) -> accept
-    SockFilter::new(0x15, 6, 0, 58),     // jeq #58 (ICMPv6) -> accept
-    SockFilter::new(0x15, 5, 0, 0),      // jeq #0 (hop-by-hop) -> accept
-    SockFilter::new(0x15, 4, 0, 43),     // jeq #43 (routing) -> accept
-    SockFilter::new(0x15, 3, 0, 44),     // jeq #44 (fragment) -> accept
-    SockFilter::new(0x15, 2, 0, 60),     // jeq #60 (destination options) -> accept
-    SockFilter::new(0x15, 1, 0, 51),     // jeq #51 (authentication) -> accept
-    SockFilter::new(0x06, 0, 0, 0),      // drop
-    SockFilter::new(0x06, 0, 0, 0xffff), // accept
-];
-
-/// Accept IPv6 TCP (6) and ICMPv6 (58), and packets whose first next
-/// header is an extension header (hop-by-hop 0, routing 43, fragment 44,
-/// destination options 60, authentication 51). Offset 6 is the IPv6 header's
-/// next-header byte.
-const TCP_ICMPV6_FILTER: [SockFilter; 10] = [
-    SockFilter::new(0x30, 0, 0, 6),      // ldb [6]: next header
-    SockFilter::new(0x15, 7, 0, 6),      // jeq #6 (TCP) -> accept
-    SockFilter::new(0x15, 6, 0, 58),     // jeq #58 (ICMPv6) -> accept
-    SockFilter::new(0x15, 5, 0, 0),      // jeq #0 (hop-by-hop) -> accept
-    SockFilter::new(0x15, 4, 0, 43),     // jeq #43 (routing) -> accept
-    SockFilter::new(0x15, 3, 0, 44),     // jeq #44 (fragment) -> accept
-    SockFilter::new(0x15, 2, 0, 60),     // jeq #60 (destination options) -> accept
-    SockFilter::new(0x15, 1, 0, 51),     // jeq #51 (authentication) -> accept
-    SockFilter::new(0x06, 0, 0, 0),      // drop
-    SockFilter::new(0x06, 0, 0, 0xffff), // accept
-];
-
-/// Accept IPv6 UDP (17) and ICMPv6 (58), and extension headers first, for
-/// the UDP scan.
-const UDP_ICMPV6_FILTER: [SockFilter; 10] = [
-    SockFilter::new(0x30, 0, 0, 6),      // ldb [6]: next header
-    SockFilter::new(0x15, 7, 0, 17),     // jeq #17 (UDP) -> accept
-    SockFilter::new(0x15, 6, 0, 58),     // jeq #58 (ICMPv6) -> accept
-    SockFilter::new(0x15, 5, 0, 0),      // jeq #0 (hop-by-hop) -> accept
-    SockFilter::new(0x15, 4, 0, 43),     // jeq #43 (routing) -> accept
-    SockFilter::new(0x15, 3, 0, 44),     // jeq #44 (fragment) -> accept
-    SockFilter::new(0x15, 2, 0, 60),     // jeq #60 (destination options) -> accept
-    SockFilter::new(0x15, 1, 0, 51),     // jeq #51 (authentication) -> accept
-    SockFilter::new(0x06, 0, 0, 0),      // drop
-    SockFilter::new(0x06, 0, 0, 0xffff), // accept
-];
+/// The receive filter of a family and transport: the transport's
+/// protocols and the family's ICMP (1 or 58), and for IPv6 the extension
+/// headers, since the transport header may come after them.
+fn filter_program(family: Family, transport: Transport) -> Vec<Insn> {
+    let transports: &[u8] = match transport {
+        Transport::Tcp => &[6],
+        Transport::Udp => &[17],
+        Transport::TcpUdp => &[6, 17],
+    };
+    match family {
+        Family::V4 => protocol_program(9, &[transports, &[1]].concat()),
+        Family::V6 => protocol_program(6, &[transports, &[58], &V6_EXTENSION_HEADERS].concat()),
+    }
+}
 
 /// The IP version of a scan's packets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,15 +103,11 @@ pub enum Transport {
     TcpUdp,
 }
 
-fn filter(family: Family, transport: Transport) -> &'static [SockFilter] {
-    match (family, transport) {
-        (Family::V4, Transport::Tcp) => &TCP_ICMP_FILTER,
-        (Family::V4, Transport::Udp) => &UDP_ICMP_FILTER,
-        (Family::V6, Transport::Tcp) => &TCP_ICMPV6_FILTER,
-        (Family::V6, Transport::Udp) => &UDP_ICMPV6_FILTER,
-        (Family::V4, Transport::TcpUdp) => &TCP_UDP_ICMP_FILTER,
-        (Family::V6, Transport::TcpUdp) => &TCP_UDP_ICMPV6_FILTER,
-    }
+fn filter(family: Family, transport: Transport) -> Vec<SockFilter> {
+    filter_program(family, transport)
+        .into_iter()
+        .map(|(code, jt, jf, k)| SockFilter::new(code, jt, jf, k))
+        .collect()
 }
 
 /// Raw sockets for one interface.
@@ -184,7 +145,7 @@ impl RawIo {
         let v6 = family == Family::V6;
         Ok(RawIo {
             send: RawSender::open(interface, SNDBUF_BYTES, v6)?,
-            recv: PacketReceiver::open(interface, filter(family, transport), recv_buffer, v6)?,
+            recv: PacketReceiver::open(interface, &filter(family, transport), recv_buffer, v6)?,
         })
     }
 
@@ -234,5 +195,55 @@ impl PacketIo for RawIo {
 
     fn recv(&self, buf: &mut [u8], timeout: Duration) -> io::Result<Option<usize>> {
         self.recv.recv_one(buf, timeout)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The programs, written out by hand as the kernel runs them.
+    #[test]
+    fn filters_accept_the_transport_icmp_and_ipv6_extension_headers() {
+        assert_eq!(
+            filter_program(Family::V4, Transport::Tcp),
+            [
+                (0x30, 0, 0, 9),
+                (0x15, 2, 0, 6),
+                (0x15, 1, 0, 1),
+                (0x06, 0, 0, 0),
+                (0x06, 0, 0, 0xffff)
+            ]
+        );
+        assert_eq!(
+            filter_program(Family::V4, Transport::TcpUdp),
+            [
+                (0x30, 0, 0, 9),
+                (0x15, 3, 0, 6),
+                (0x15, 2, 0, 17),
+                (0x15, 1, 0, 1),
+                (0x06, 0, 0, 0),
+                (0x06, 0, 0, 0xffff)
+            ]
+        );
+        assert_eq!(
+            filter_program(Family::V6, Transport::Udp),
+            [
+                (0x30, 0, 0, 6),
+                (0x15, 7, 0, 17),
+                (0x15, 6, 0, 58),
+                (0x15, 5, 0, 0),
+                (0x15, 4, 0, 43),
+                (0x15, 3, 0, 44),
+                (0x15, 2, 0, 60),
+                (0x15, 1, 0, 51),
+                (0x06, 0, 0, 0),
+                (0x06, 0, 0, 0xffff)
+            ]
+        );
+        let v6_both = filter_program(Family::V6, Transport::TcpUdp);
+        assert_eq!(v6_both.len(), 11);
+        assert_eq!(v6_both[1], (0x15, 8, 0, 6));
+        assert_eq!(v6_both[2], (0x15, 7, 0, 17));
     }
 }
