@@ -112,6 +112,70 @@ pub(crate) fn source_address(
     }
 }
 
+/// What the stateless raw engines open the same way: the source address,
+/// the sockets (wrapped for `--packet-trace`), the keyed source-port window
+/// and the scan's secrets.
+pub(crate) struct RawOpening {
+    pub source: IpAddr,
+    /// Each target's source comes from the routing table (neither `-S`
+    /// nor `-e` fixed one).
+    pub source_per_target: bool,
+    pub io: Arc<dyn crate::net::PacketIo>,
+    pub sport_base: u16,
+    pub sport_range: u16,
+    pub seed: u64,
+    pub key: [u8; 16],
+}
+
+/// The user's choices a raw engine opens with.
+pub(crate) struct RawChoice<'a> {
+    pub source: Option<IpAddr>,
+    pub interface: Option<&'a str>,
+    pub seed: Option<u64>,
+    pub shape: &'a shape::ProbeShape,
+}
+
+/// Opens a raw engine's sockets receiving `transport`. The source comes
+/// from `-S`, or from the route to `first_target`; the sockets are of its
+/// family. `--seed` fixes the probe order; otherwise, like the cookie key,
+/// it is drawn from the kernel's random source.
+pub(crate) fn open_raw(
+    choice: RawChoice<'_>,
+    first_target: Option<IpAddr>,
+    transport: crate::net::raw::Transport,
+) -> Result<RawOpening, ScanError> {
+    use crate::net::raw::{Family, RawIo, SCAN_RCVBUF_BYTES};
+    use crate::net::route;
+    let source = source_address(choice.source, first_target, choice.interface)?;
+    let io = RawIo::open_for(
+        choice.interface,
+        Family::of(source),
+        transport,
+        SCAN_RCVBUF_BYTES,
+    )
+    .map_err(|source| ScanError::RawSockets {
+        interface: choice.interface.map(str::to_owned),
+        source,
+    })?;
+    let (sport_base, sport_range) = choice.shape.source_ports(route::source_port_window(
+        route::ephemeral_range(),
+        prtip_core::cookie::DEFAULT_SOURCE_PORT_RANGE,
+    ));
+    let seed = match choice.seed {
+        Some(s) => s,
+        None => u64::from_le_bytes(random_bytes::<8>()?),
+    };
+    Ok(RawOpening {
+        source,
+        source_per_target: choice.source.is_none() && choice.interface.is_none(),
+        io: crate::trace::wrap(Arc::new(io)),
+        sport_base,
+        sport_range,
+        seed,
+        key: random_bytes::<16>()?,
+    })
+}
+
 /// Bytes from the kernel's random source, for cookie keys and seeds.
 pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], ScanError> {
     let mut buf = [0u8; N];

@@ -5,10 +5,7 @@ use super::{SynConfig, SynScanner, TcpProbe};
 use crate::cancel::StopFlag;
 use crate::engines::ping::PingProbes;
 use crate::error::ScanError;
-use crate::net::raw::{Family, RawIo, SCAN_RCVBUF_BYTES};
-use crate::net::route;
 use prtip_core::config::Timing;
-use prtip_core::cookie::DEFAULT_SOURCE_PORT_RANGE;
 use prtip_core::ports::PortList;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -44,40 +41,29 @@ pub fn open(
     first_target: Option<IpAddr>,
     stop: StopFlag,
 ) -> Result<SynScanner, ScanError> {
-    let source =
-        crate::engines::source_address(setup.source, first_target, setup.interface.as_deref())?;
-    let io = RawIo::open_for(
-        setup.interface.as_deref(),
-        Family::of(source),
+    let raw = crate::engines::open_raw(
+        crate::engines::RawChoice {
+            source: setup.source,
+            interface: setup.interface.as_deref(),
+            seed: setup.seed,
+            shape: &setup.shape,
+        },
+        first_target,
         super::discovery::transport(&setup.ping),
-        SCAN_RCVBUF_BYTES,
-    )
-    .map_err(|source| ScanError::RawSockets {
-        interface: setup.interface.clone(),
-        source,
-    })?;
-    let (sport_base, sport_range) = setup.shape.source_ports(route::source_port_window(
-        route::ephemeral_range(),
-        DEFAULT_SOURCE_PORT_RANGE,
-    ));
-    let seed = match setup.seed {
-        Some(s) => s,
-        None => u64::from_le_bytes(crate::engines::random_bytes::<8>()?),
-    };
+    )?;
     let cfg = SynConfig {
         timing: setup.timing,
-        source,
-        source_per_target: setup.source.is_none() && setup.interface.is_none(),
-        sport_base,
-        sport_range,
-        key: crate::engines::random_bytes::<16>()?,
-        seed,
+        source: raw.source,
+        source_per_target: raw.source_per_target,
+        sport_base: raw.sport_base,
+        sport_range: raw.sport_range,
+        key: raw.key,
+        seed: raw.seed,
         shard: setup.shard,
         ttl: setup.shape.ttl(),
         probe: setup.probe,
         ping: setup.ping,
         badsum: setup.shape.badsum,
     };
-    let io = crate::trace::wrap(Arc::new(io));
-    Ok(SynScanner::new(io, cfg, &setup.ports, stop))
+    Ok(SynScanner::new(raw.io, cfg, &setup.ports, stop))
 }
