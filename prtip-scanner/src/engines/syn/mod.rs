@@ -51,8 +51,8 @@ use prtip_core::permutation::Permutation;
 use prtip_core::ports::PortList;
 use prtip_core::result::{HostStatus, PortResult, PortTable, PortTableBuilder, Protocol, Reason};
 use prtip_core::wire::{
-    build_tcp_probe, parse_reply, Ipv4Fields, Ipv6Header, ProbeIp, Reply, SynTemplate,
-    SynTemplate6, TcpFields, TcpFlags, IPPROTO_TCP, IPPROTO_UDP, NMAP_MSS, NMAP_WINDOW,
+    build_tcp_probe, parse_reply, IcmpError, Ipv4Fields, Ipv6Header, ProbeIp, Reply, SynTemplate,
+    SynTemplate6, TcpFields, TcpFlags, TcpReply, IPPROTO_TCP, IPPROTO_UDP, NMAP_MSS, NMAP_WINDOW,
 };
 use std::io;
 use std::net::IpAddr;
@@ -305,84 +305,82 @@ impl SynScanner {
             return;
         }
         match reply {
-            Reply::Tcp(t) => {
-                // The cookie already proved the reply answers our probe from
-                // `t.dst`; any of the scan's source addresses may be it.
-                if !self.our_port(t.dport) {
-                    return;
-                }
-                let Some(h) = win.host_index(t.src) else {
-                    return;
-                };
-                self.matched.fetch_add(1, Ordering::Relaxed);
-                let flags = t.flags;
-                if !flags.contains(TcpFlags::ACK) {
-                    // A bare RST answers our ACK discovery probe: the host is up.
-                    win.mark_alive(h, t.ttl, HostReason::Reset);
-                    return;
-                }
-                let outcome = if t.is_syn_ack() {
-                    Outcome::Open
-                } else if t.is_rst() {
-                    Outcome::Closed
-                } else {
-                    return;
-                };
-                // Other scan types learn ports from their own probes only.
-                match self.ports.index(t.sport).filter(|_| plain_syn) {
-                    Some(p) => {
-                        let first = win.record(win.probe_index(h, p), outcome, t.ttl);
-                        if first && outcome == Outcome::Open {
-                            self.discovered(t.src, t.sport);
-                        }
-                    }
-                    // The discovery SYN to 443 when 443 is not scanned.
-                    None => win.mark_alive(
-                        h,
-                        t.ttl,
-                        if outcome == Outcome::Open {
-                            HostReason::SynAck
-                        } else {
-                            HostReason::Reset
-                        },
-                    ),
-                }
-            }
-            Reply::IcmpError(u) => {
-                let Some(h) = win.host_index(u.orig_dst) else {
-                    return;
-                };
-                self.matched.fetch_add(1, Ordering::Relaxed);
-                if u.orig_proto != IPPROTO_TCP || !plain_syn {
-                    return;
-                }
-                let (Some(p), Some(outcome)) =
-                    (self.ports.index(u.orig_dport), Outcome::from_icmp(&u))
-                else {
-                    return;
-                };
-                win.record(win.probe_index(h, p), outcome, u.ttl);
-            }
-            Reply::IcmpEchoReply(e) => {
-                if let Some(h) = win.host_index(e.src) {
-                    self.matched.fetch_add(1, Ordering::Relaxed);
-                    win.mark_alive(h, e.ttl, HostReason::EchoReply);
-                }
-            }
+            Reply::Tcp(t) => self.handle_tcp(win, &t, plain_syn),
+            Reply::IcmpError(u) => self.handle_icmp_error(win, &u, plain_syn),
+            Reply::IcmpEchoReply(e) => self.host_answered(win, e.src, e.ttl, HostReason::EchoReply),
             Reply::IcmpTimestampReply(t) => {
-                if let Some(h) = win.host_index(t.src) {
-                    self.matched.fetch_add(1, Ordering::Relaxed);
-                    win.mark_alive(h, t.ttl, HostReason::TimestampReply);
-                }
+                self.host_answered(win, t.src, t.ttl, HostReason::TimestampReply)
             }
-            Reply::IcmpMaskReply(m) => {
-                if let Some(h) = win.host_index(m.src) {
-                    self.matched.fetch_add(1, Ordering::Relaxed);
-                    win.mark_alive(h, m.ttl, HostReason::MaskReply);
-                }
-            }
+            Reply::IcmpMaskReply(m) => self.host_answered(win, m.src, m.ttl, HostReason::MaskReply),
             // Taken by the UDP ping above.
             Reply::Udp(_) => {}
+        }
+    }
+
+    /// A TCP answer the cookie proved ours: a port's state, or a host up.
+    fn handle_tcp(&self, win: &Window, t: &TcpReply, plain_syn: bool) {
+        // The cookie already proved the reply answers our probe from
+        // `t.dst`; any of the scan's source addresses may be it.
+        if !self.our_port(t.dport) {
+            return;
+        }
+        let Some(h) = win.host_index(t.src) else {
+            return;
+        };
+        self.matched.fetch_add(1, Ordering::Relaxed);
+        if !t.flags.contains(TcpFlags::ACK) {
+            // A bare RST answers our ACK discovery probe: the host is up.
+            win.mark_alive(h, t.ttl, HostReason::Reset);
+            return;
+        }
+        let outcome = if t.is_syn_ack() {
+            Outcome::Open
+        } else if t.is_rst() {
+            Outcome::Closed
+        } else {
+            return;
+        };
+        // Other scan types learn ports from their own probes only.
+        match self.ports.index(t.sport).filter(|_| plain_syn) {
+            Some(p) => {
+                let first = win.record(win.probe_index(h, p), outcome, t.ttl);
+                if first && outcome == Outcome::Open {
+                    self.discovered(t.src, t.sport);
+                }
+            }
+            // The discovery SYN to 443 when 443 is not scanned.
+            None => {
+                let reason = if outcome == Outcome::Open {
+                    HostReason::SynAck
+                } else {
+                    HostReason::Reset
+                };
+                win.mark_alive(h, t.ttl, reason);
+            }
+        }
+    }
+
+    /// An ICMP error quoting one of our probes: the SYN scan's port state.
+    fn handle_icmp_error(&self, win: &Window, u: &IcmpError, plain_syn: bool) {
+        let Some(h) = win.host_index(u.orig_dst) else {
+            return;
+        };
+        self.matched.fetch_add(1, Ordering::Relaxed);
+        if u.orig_proto != IPPROTO_TCP || !plain_syn {
+            return;
+        }
+        let (Some(p), Some(outcome)) = (self.ports.index(u.orig_dport), Outcome::from_icmp(u))
+        else {
+            return;
+        };
+        win.record(win.probe_index(h, p), outcome, u.ttl);
+    }
+
+    /// An ICMP ping answered: the host is up.
+    fn host_answered(&self, win: &Window, src: IpAddr, ttl: u8, reason: HostReason) {
+        if let Some(h) = win.host_index(src) {
+            self.matched.fetch_add(1, Ordering::Relaxed);
+            win.mark_alive(h, ttl, reason);
         }
     }
 
